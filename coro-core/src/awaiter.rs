@@ -1,0 +1,160 @@
+//! The awaiter protocol of C++ `co_await`: `await_ready`, `await_suspend`,
+//! `await_resume`, and `operator co_await` as [`IntoAwaiter`].
+
+use crate::handle::CoroutineHandle;
+
+/// An awaiter: what `co_await!` drives (C++ [expr.await]).
+///
+/// `co_await!(e)` evaluates, in this order:
+/// 1. `await_ready()`; if `true` the coroutine does not suspend;
+/// 2. otherwise the coroutine is **suspended first**, and only then is
+///    `await_suspend(handle)` called, whose result ([`AwaitSuspend`]) says
+///    whether to stay suspended (`()` or `true`), resume at once (`false`), or
+///    transfer control to another coroutine (a [`CoroutineHandle`]);
+/// 3. `await_resume()`, whose result is the value of the `co_await!`.
+///
+/// The awaiter lives in the coroutine's frame for the whole expression, so
+/// its address does not change between `await_suspend` and `await_resume`:
+/// state an I/O operation needs can live inside it and costs no allocation.
+///
+/// # Handing the handle to someone else
+///
+/// `await_suspend` may give the handle to another thread, which may resume
+/// (or destroy) the coroutine before `await_suspend` has returned. Exactly as
+/// in C++, once the handle has been handed over `await_suspend` must not touch
+/// `self` again: the awaiter may already have been resumed and dropped.
+///
+/// ```
+/// use coro::{AwaitSuspend, Awaiter, CoroutineHandle};
+///
+/// /// Resumes at once if `n` is even, else suspends (C++ `await_suspend -> bool`).
+/// struct Parity(u32);
+///
+/// impl Awaiter for Parity {
+///     type Output = u32;
+///     fn await_ready(&mut self) -> bool { false }
+///     fn await_suspend(&mut self, _h: CoroutineHandle) -> impl AwaitSuspend { self.0 % 2 == 1 }
+///     fn await_resume(self) -> u32 { self.0 }
+/// }
+/// ```
+pub trait Awaiter {
+    /// The type of the `co_await!` expression.
+    type Output;
+
+    /// `true` if the result is available without suspending.
+    fn await_ready(&mut self) -> bool;
+
+    /// Called after the coroutine has been suspended; see [`AwaitSuspend`]
+    /// for what the return value means.
+    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend;
+
+    /// Produces the value of the `co_await!` expression.
+    fn await_resume(self) -> Self::Output;
+
+    /// Set to `true` only when `await_suspend` does nothing and returns `()`
+    /// (like [`SuspendAlways`](crate::SuspendAlways) and a generator's yield).
+    /// The frame then skips the call to `await_suspend` altogether, which
+    /// saves an indirect call on every suspension.
+    const SUSPEND_IS_NOOP: bool = false;
+}
+
+/// C++ `operator co_await`: how a value becomes an [`Awaiter`].
+///
+/// Every awaiter is its own `IntoAwaiter`. Implement it for a type that is
+/// not an awaiter itself but can be awaited (a task, a timer, ...).
+///
+/// ```
+/// use coro::{IntoAwaiter, SuspendNever};
+///
+/// struct Ready;
+/// impl IntoAwaiter for Ready {
+///     type Awaiter = SuspendNever;
+///     fn into_awaiter(self) -> SuspendNever { SuspendNever }
+/// }
+/// let _a: SuspendNever = Ready.into_awaiter();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be awaited: it is not an awaiter and has no `operator co_await`",
+    label = "`co_await!` needs an awaiter here",
+    note = "implement `coro::Awaiter` (await_ready / await_suspend / await_resume) for `{Self}`, \
+            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one"
+)]
+pub trait IntoAwaiter {
+    /// The awaiter this value turns into.
+    type Awaiter: Awaiter;
+    /// C++ `operator co_await`.
+    fn into_awaiter(self) -> Self::Awaiter;
+}
+
+impl<A: Awaiter> IntoAwaiter for A {
+    type Awaiter = A;
+    #[inline(always)]
+    fn into_awaiter(self) -> A {
+        self
+    }
+}
+
+/// What the frame does after `await_suspend` returns.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuspendOutcome {
+    /// Stay suspended: return to whoever resumed the coroutine.
+    Suspend,
+    /// Resume the coroutine at once.
+    Resume,
+    /// Symmetric transfer: resume this coroutine instead, as a tail call.
+    Transfer(CoroutineHandle),
+}
+
+/// The three result types C++ allows for `await_suspend`.
+///
+/// - `()`: stay suspended;
+/// - `bool`: `true` stays suspended, `false` resumes the coroutine at once;
+/// - a [`CoroutineHandle`] (of any promise type): symmetric transfer — the
+///   returned coroutine is resumed in place of this one, without growing the
+///   stack. Returning [`noop_coroutine()`](crate::noop_coroutine) means "return
+///   to whoever resumed me"; returning the coroutine's own handle resumes it.
+///
+/// ```
+/// use coro::AwaitSuspend;
+/// fn takes(_: impl AwaitSuspend) {}
+/// takes(());
+/// takes(false);
+/// takes(coro::noop_coroutine());
+/// ```
+pub trait AwaitSuspend: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_outcome(self) -> SuspendOutcome;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl Sealed for bool {}
+    impl<P> Sealed for crate::CoroutineHandle<P> {}
+}
+
+impl AwaitSuspend for () {
+    #[inline(always)]
+    fn into_outcome(self) -> SuspendOutcome {
+        SuspendOutcome::Suspend
+    }
+}
+
+impl AwaitSuspend for bool {
+    #[inline(always)]
+    fn into_outcome(self) -> SuspendOutcome {
+        if self {
+            SuspendOutcome::Suspend
+        } else {
+            SuspendOutcome::Resume
+        }
+    }
+}
+
+impl<P> AwaitSuspend for CoroutineHandle<P> {
+    #[inline(always)]
+    fn into_outcome(self) -> SuspendOutcome {
+        SuspendOutcome::Transfer(self.erase())
+    }
+}

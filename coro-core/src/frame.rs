@@ -1,0 +1,483 @@
+//! The coroutine frame (C++ "coroutine state") and its lifecycle.
+//!
+//! One allocation holds, in this `#[repr(C)]` order:
+//!
+//! | field | what |
+//! | --- | --- |
+//! | [`Header`] | the vtable (resume / destroy entry points) and the current suspension point |
+//! | promise `P` | at a fixed offset, so `from_promise` is pointer arithmetic |
+//! | [`Stage`] | the lifecycle state, holding the initial or final awaiter while suspended there |
+//! | body `F` | the compiler-lowered body (a private `async` block): parameters, locals, awaiters |
+//!
+//! The lifecycle is an explicit state machine driven by [`resume_frame`]:
+//!
+//! ```text
+//! ramp ──▶ Initial(awaiter) ──▶ Body ──(poll)──▶ suspended at point k ──▶ Body ...
+//!                                  └─(returns or panics)──▶ Final(awaiter) ──▶ destroyed
+//! ```
+//!
+//! Invariants:
+//! - The header's `point` is `RUNNING` exactly while someone is executing
+//!   the coroutine, `UNSTARTED` while its ramp builds it, and otherwise the
+//!   record of the point it is suspended at. It is written *before*
+//!   `await_suspend` runs ("suspended first"), and after `await_suspend` has
+//!   said "stay suspended" the resume loop touches nothing in the frame,
+//!   because another thread may already own it.
+//! - Symmetric transfer is a return value of the resume entry point, never a
+//!   nested call: [`run`] loops over it, so transfer chains take constant stack.
+
+use core::alloc::Layout;
+use core::future::Future;
+use core::mem::{self, ManuallyDrop};
+use core::pin::Pin;
+use core::ptr::{self, addr_of_mut, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use core::task::{Context, Poll};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
+use crate::handle::CoroutineHandle;
+use crate::lowering::{Co, Slot};
+use crate::point::{CoroutineInfo, SuspendKind, SuspendPoint, RUNNING, UNSTARTED};
+use crate::promise::{Payload, Promise};
+
+/// The first bytes of every frame.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) vtable: &'static VTable,
+    /// The record of the point the coroutine is suspended at, or a sentinel.
+    pub(crate) point: AtomicPtr<SuspendPoint>,
+}
+
+/// A frame's two entry points, one static table per coroutine type.
+pub(crate) struct VTable {
+    /// Runs the coroutine until it suspends; returns the coroutine to
+    /// transfer to, if any.
+    pub(crate) resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>,
+    pub(crate) destroy: unsafe fn(NonNull<Header>),
+}
+
+/// Header and promise: the part of the layout that does not depend on the
+/// body, so the promise offset is the same for every coroutine with promise `P`.
+#[repr(C)]
+pub(crate) struct Head<P> {
+    pub(crate) header: Header,
+    pub(crate) promise: P,
+}
+
+#[repr(C)]
+struct Frame<P: Promise, F> {
+    head: Head<P>,
+    stage: Stage<P>,
+    body: F,
+}
+
+type InitialAwaiter<P> = <<P as Promise>::InitialSuspend as IntoAwaiter>::Awaiter;
+type FinalAwaiter<P> = <<P as Promise>::FinalSuspend as IntoAwaiter>::Awaiter;
+
+/// Where the coroutine is in its lifecycle.
+enum Stage<P: Promise> {
+    /// At the initial suspend point; the awaiter's `await_resume` is still due.
+    Initial(InitialAwaiter<P>),
+    /// In the body (running or suspended at one of its points).
+    Body,
+    /// At the final suspend point, holding the final awaiter.
+    Final(FinalAwaiter<P>),
+}
+
+#[inline(always)]
+fn sentinel(p: &'static SuspendPoint) -> *mut SuspendPoint {
+    p as *const SuspendPoint as *mut SuspendPoint
+}
+
+/// Resumes `h` and every coroutine it transfers control to.
+///
+/// # Safety
+/// `h` is a live frame that nobody else is resuming or destroying.
+#[inline]
+pub(crate) unsafe fn run(mut h: NonNull<Header>) {
+    loop {
+        // SAFETY: `h` is live (caller's contract, then the transferring
+        // awaiter's contract for every handle it returns).
+        match unsafe { (h.as_ref().vtable.resume)(h) } {
+            Some(next) => h = next,
+            None => return,
+        }
+    }
+}
+
+struct VTableFor<P, F>(P, F);
+impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
+    const VTABLE: VTable = VTable {
+        resume: resume_frame::<P, F>,
+        destroy: destroy_frame::<P, F>,
+    };
+}
+
+/// The vtable a frame wears while its ramp cleans up after a panic: the
+/// return object being dropped must not destroy the frame the ramp is about
+/// to free.
+static RAMP_CLEANUP_VTABLE: VTable = VTable {
+    resume: resume_in_ramp,
+    destroy: destroy_in_ramp,
+};
+
+unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    panic!("coroutine resumed while its ramp is unwinding from a panic")
+}
+unsafe fn destroy_in_ramp(_: NonNull<Header>) {}
+
+/// The resume entry point of coroutines with promise `P` and body `F`.
+///
+/// # Safety
+/// `hdr` is a live, idle frame of this type.
+unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(
+    hdr: NonNull<Header>,
+) -> Option<NonNull<Header>> {
+    let frame = hdr.cast::<Frame<P, F>>().as_ptr();
+    // SAFETY: the frame is alive (caller's contract).
+    let header = unsafe { &(*frame).head.header };
+    let at = header.point.load(Ordering::Relaxed);
+    // SAFETY: `point` always holds a pointer to a static record.
+    let info = match unsafe { (*at).info() } {
+        Some(info) if unsafe { (*at).kind() } != SuspendKind::Final => info,
+        Some(_) => panic!(
+            "coroutine resumed at its final suspend point (undefined behaviour in C++): \
+             a coroutine that is done() can only be destroyed"
+        ),
+        None if ptr::eq(at, &RUNNING) => panic!("coroutine resumed while it is running"),
+        None => panic!("coroutine resumed before it reached its initial suspend point"),
+    };
+    let handle = CoroutineHandle::<()>::from_header(hdr);
+
+    // SAFETY (whole block): the frame is alive and this thread is its only
+    // user until an `await_suspend` hands it over; after that nothing here
+    // touches it.
+    unsafe {
+        let stage = addr_of_mut!((*frame).stage);
+        let exit: Result<(), Payload> = 'body: {
+            if let Stage::Initial(_) = &*stage {
+                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Body) else {
+                    unreachable!()
+                };
+                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                // C++ sets initial-await-resume-called before await_resume:
+                // a panic from here on belongs to unhandled_exception.
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
+                    break 'body Err(p);
+                }
+            }
+            let mut slot = Slot::new();
+            loop {
+                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                slot.reset();
+                let polled = {
+                    let waker = slot.waker();
+                    let mut cx = Context::from_waker(&waker);
+                    let body = Pin::new_unchecked(&mut (*frame).body);
+                    catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
+                };
+                match polled {
+                    Ok(Poll::Ready(())) => break 'body Ok(()),
+                    Err(p) => break 'body Err(p),
+                    Ok(Poll::Pending) => {
+                        // Suspended first: publish where, then run await_suspend.
+                        header.point.store(slot.point(), Ordering::Release);
+                        match slot.await_suspend(handle) {
+                            SuspendOutcome::Suspend => return None,
+                            SuspendOutcome::Resume => continue,
+                            SuspendOutcome::Transfer(h) => return Some(h.header()),
+                        }
+                    }
+                }
+            }
+        };
+        let final_point = sentinel(info.final_point());
+        let promise = &mut (*frame).head.promise;
+        if let Err(payload) = exit {
+            // If unhandled_exception rethrows, the coroutine counts as
+            // suspended at its final point and the panic goes to the resumer.
+            let mark = MarkFinalOnUnwind {
+                header,
+                final_point,
+            };
+            promise.unhandled_exception(payload);
+            mem::forget(mark);
+        }
+        // Locals are gone (the body has returned or unwound); now the final
+        // suspend point. It counts from before `final_suspend()` is called,
+        // so a panic there also leaves the coroutine done().
+        header.point.store(final_point, Ordering::Release);
+        let mut awaiter = promise.final_suspend().into_awaiter();
+        if awaiter.await_ready() {
+            awaiter.await_resume();
+            destroy_in_place::<P, F>(frame, false);
+            return None;
+        }
+        ptr::write(stage, Stage::Final(awaiter));
+        let Stage::Final(awaiter) = &mut *stage else {
+            unreachable!()
+        };
+        match awaiter.await_suspend(handle).into_outcome() {
+            SuspendOutcome::Suspend => None,
+            SuspendOutcome::Transfer(h) => Some(h.header()),
+            SuspendOutcome::Resume => {
+                let Stage::Final(awaiter) = ptr::replace(stage, Stage::Body) else {
+                    unreachable!()
+                };
+                awaiter.await_resume();
+                destroy_in_place::<P, F>(frame, false);
+                None
+            }
+        }
+    }
+}
+
+struct MarkFinalOnUnwind<'a> {
+    header: &'a Header,
+    final_point: *mut SuspendPoint,
+}
+impl Drop for MarkFinalOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.header.point.store(self.final_point, Ordering::Release);
+    }
+}
+
+/// The destroy entry point.
+///
+/// # Safety
+/// `hdr` is a live frame of this type, not being resumed.
+unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) {
+    let frame = hdr.cast::<Frame<P, F>>().as_ptr();
+    // SAFETY: the frame is alive (caller's contract).
+    let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
+    if ptr::eq(at, &RUNNING) {
+        panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
+    }
+    if ptr::eq(at, &UNSTARTED) {
+        panic!("coroutine destroyed before its ramp finished (from get_return_object or initial_suspend)");
+    }
+    // SAFETY: `at` is a static record; the frame is idle and ours to free.
+    unsafe { destroy_in_place::<P, F>(frame, (*at).kind() == SuspendKind::Initial) }
+}
+
+/// Drops what the frame holds and frees it. At the initial point the body
+/// holds only the parameters, and C++ destroys the promise before the
+/// parameter copies; later the body's locals and parameters go first.
+///
+/// # Safety
+/// The frame is fully built, idle, and never used again.
+unsafe fn destroy_in_place<P: Promise, F>(frame: *mut Frame<P, F>, unstarted: bool) {
+    // Guards, so that a panicking destructor still frees everything else.
+    struct Free<P: Promise, F>(*mut Frame<P, F>);
+    impl<P: Promise, F> Drop for Free<P, F> {
+        fn drop(&mut self) {
+            // SAFETY: allocated by this promise with this layout.
+            unsafe {
+                P::deallocate_frame(
+                    NonNull::new_unchecked(self.0.cast()),
+                    Layout::new::<Frame<P, F>>(),
+                )
+            }
+        }
+    }
+    struct DropPromise<P: Promise, F>(*mut Frame<P, F>);
+    impl<P: Promise, F> Drop for DropPromise<P, F> {
+        fn drop(&mut self) {
+            // SAFETY: the promise is initialised and dropped once.
+            unsafe { ptr::drop_in_place(addr_of_mut!((*self.0).head.promise)) }
+        }
+    }
+    struct DropBody<P: Promise, F>(*mut Frame<P, F>);
+    impl<P: Promise, F> Drop for DropBody<P, F> {
+        fn drop(&mut self) {
+            // SAFETY: the body is initialised and dropped once.
+            unsafe { ptr::drop_in_place(addr_of_mut!((*self.0).body)) }
+        }
+    }
+    let _free = Free(frame);
+    // SAFETY: every field is initialised; each is dropped exactly once below.
+    unsafe {
+        if unstarted {
+            let _body = DropBody(frame);
+            let _promise = DropPromise(frame);
+            ptr::drop_in_place(addr_of_mut!((*frame).stage));
+        } else {
+            let _promise = DropPromise(frame);
+            let _body = DropBody(frame);
+            ptr::drop_in_place(addr_of_mut!((*frame).stage));
+        }
+    }
+}
+
+/// What the ramp's `make` closure works with: allocation, then the promise.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct RampCtx<P: Promise> {
+    layout: Layout,
+    frame: Option<NonNull<u8>>,
+    promise_built: bool,
+    vtable: &'static VTable,
+    _promise: core::marker::PhantomData<P>,
+}
+
+impl<P: Promise> RampCtx<P> {
+    /// Allocates the frame with `alloc`; `false` on allocation failure.
+    #[doc(hidden)]
+    pub fn allocate(&mut self, alloc: impl FnOnce(Layout) -> Option<NonNull<u8>>) -> bool {
+        debug_assert!(self.frame.is_none());
+        let Some(mem) = alloc(self.layout) else {
+            return false;
+        };
+        // Handles rebuilt from a promise's address (`from_promise`) need the
+        // frame's provenance to be exposed.
+        let _ = mem.as_ptr().expose_provenance();
+        // SAFETY: fresh memory of the frame's layout, which starts with a Header.
+        unsafe {
+            mem.cast::<Header>().as_ptr().write(Header {
+                vtable: self.vtable,
+                point: AtomicPtr::new(sentinel(&UNSTARTED)),
+            })
+        };
+        self.frame = Some(mem);
+        true
+    }
+
+    /// Moves the constructed promise into the frame.
+    #[doc(hidden)]
+    pub fn construct_promise(&mut self, promise: P) {
+        let frame = self
+            .frame
+            .expect("promise constructed before the frame was allocated");
+        // SAFETY: the frame is allocated; the promise slot is uninitialised.
+        unsafe { addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise).write(promise) };
+        self.promise_built = true;
+    }
+
+    /// The token the body reaches its promise through.
+    #[doc(hidden)]
+    pub fn co(&self) -> Co<P> {
+        let frame = self
+            .frame
+            .expect("body built before the frame was allocated");
+        assert!(self.promise_built, "body built before the promise");
+        // SAFETY: the frame and its promise are initialised and outlive the body.
+        unsafe { Co::new(frame.cast()) }
+    }
+}
+
+impl<P: Promise> Drop for RampCtx<P> {
+    fn drop(&mut self) {
+        // Only reached when the ramp unwinds before the body is in place.
+        if let Some(frame) = self.frame {
+            // SAFETY: we allocated it; the promise is initialised iff built.
+            unsafe {
+                if self.promise_built {
+                    ptr::drop_in_place(addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise));
+                }
+                P::deallocate_frame(frame, self.layout);
+            }
+        }
+    }
+}
+
+/// The ramp of every `#[coro::coroutine]` (C++ [dcl.fct.def.coroutine]/5–11):
+/// allocate the frame, construct the promise from the parameters, move the
+/// parameters into the body, call `get_return_object`, then
+/// `co_await initial_suspend()`. The return object is returned at the first
+/// suspension (or when the coroutine finishes without suspending).
+///
+/// `make` allocates (through [`RampCtx::allocate`], which may see the
+/// parameters), constructs the promise, and returns the body — or `None` if
+/// allocation failed.
+#[doc(hidden)]
+pub fn ramp<P, C, F>(info: &'static CoroutineInfo, make: C) -> P::ReturnObject
+where
+    P: Promise,
+    C: FnOnce(&mut RampCtx<P>) -> Option<F>,
+    F: Future<Output = ()>,
+{
+    let layout = Layout::new::<Frame<P, F>>();
+    let mut ctx = RampCtx::<P> {
+        layout,
+        frame: None,
+        promise_built: false,
+        vtable: &VTableFor::<P, F>::VTABLE,
+        _promise: core::marker::PhantomData,
+    };
+    let Some(body) = make(&mut ctx) else {
+        return P::get_return_object_on_allocation_failure()
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+    };
+    let ctx = ManuallyDrop::new(ctx);
+    let frame = ctx
+        .frame
+        .expect("coroutine body built without a frame")
+        .cast::<Frame<P, F>>()
+        .as_ptr();
+    assert!(ctx.promise_built, "coroutine body built without a promise");
+
+    // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
+    // with header and promise initialised; this ramp is its only user until
+    // the initial `await_suspend` hands it over.
+    unsafe {
+        addr_of_mut!((*frame).body).write(body);
+        addr_of_mut!((*frame).stage).write(Stage::Body);
+        let hdr: *mut Header = addr_of_mut!((*frame).head.header);
+        // From here a panic destroys the frame: the promise first, then the
+        // body, which holds only the parameters (C++ order).
+        let destroy = DestroyOnUnwind::<P, F>(frame);
+        let ro = (*frame).head.promise.get_return_object();
+        // Declared after `ro`, so dropped before it while unwinding: the
+        // return object's drop must find a frame whose destroy does nothing.
+        let quarantine = QuarantineOnUnwind(hdr);
+        let mut awaiter = (*frame).head.promise.initial_suspend().into_awaiter();
+        let ready = awaiter.await_ready();
+        // `Stage::Body` has nothing to drop: overwrite it.
+        addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
+        (*hdr)
+            .point
+            .store(sentinel(info.initial_point()), Ordering::Release);
+        let outcome = if ready {
+            SuspendOutcome::Resume
+        } else {
+            let Stage::Initial(awaiter) = &mut *addr_of_mut!((*frame).stage) else {
+                unreachable!()
+            };
+            // Suspended first: the header already says where.
+            awaiter
+                .await_suspend(CoroutineHandle::<()>::from_header(NonNull::new_unchecked(
+                    hdr,
+                )))
+                .into_outcome()
+        };
+        mem::forget(quarantine);
+        mem::forget(destroy);
+        match outcome {
+            SuspendOutcome::Suspend => {}
+            SuspendOutcome::Resume => run(NonNull::new_unchecked(hdr)),
+            SuspendOutcome::Transfer(h) => run(h.header()),
+        }
+        ro
+    }
+}
+
+struct DestroyOnUnwind<P: Promise, F>(*mut Frame<P, F>);
+impl<P: Promise, F> Drop for DestroyOnUnwind<P, F> {
+    fn drop(&mut self) {
+        // SAFETY: only reached while the ramp unwinds, before any handle
+        // could have resumed or destroyed the frame (the quarantine vtable
+        // turned destroy into a no-op); every field is initialised.
+        unsafe { destroy_in_place::<P, F>(self.0, true) }
+    }
+}
+
+struct QuarantineOnUnwind(*mut Header);
+impl Drop for QuarantineOnUnwind {
+    fn drop(&mut self) {
+        // SAFETY: the header is alive and only this ramp uses the frame; it
+        // is about to be freed by `DestroyOnUnwind`, so a destroy through the
+        // return object must do nothing.
+        unsafe { addr_of_mut!((*self.0).vtable).write(&RAMP_CLEANUP_VTABLE) }
+    }
+}

@@ -1,0 +1,155 @@
+//! `Generator<T>`: a lazily evaluated sequence, as C++23 `std::generator`.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::point::SuspendPoint;
+use crate::promise::{
+    AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
+};
+use crate::suspend::SuspendAlways;
+
+/// A coroutine that produces a sequence of `T` with `co_yield!`; an
+/// [`Iterator`].
+///
+/// The yielded value is moved out to the consumer, never cloned. The body
+/// runs only when the next element is asked for. A generator may borrow its
+/// arguments: name the borrowed type as the second parameter `B` (or let the
+/// element type carry the lifetime), and the borrow checker keeps the
+/// generator from outliving the data.
+///
+/// Generators cannot `co_await!` (as in C++23): their promise has an
+/// `await_transform` that accepts nothing.
+///
+/// ```
+/// use coro::{co_yield, Generator};
+///
+/// #[coro::coroutine]
+/// fn range(n: u32) -> Generator<u32> {
+///     for i in 0..n { co_yield!(i); }
+/// }
+///
+/// #[coro::coroutine]
+/// fn chars<'a>(s: &'a str) -> Generator<char, &'a str> {
+///     for c in s.chars() { co_yield!(c); }
+/// }
+///
+/// assert_eq!(range(4).sum::<u32>(), 6);
+/// assert_eq!(chars("abc").collect::<String>(), "abc");
+/// ```
+pub struct Generator<T, B = ()> {
+    handle: UniqueCoroutineHandle<GeneratorPromise<T>>,
+    _borrows: PhantomData<B>,
+}
+
+/// The promise of [`Generator`].
+pub struct GeneratorPromise<T> {
+    value: Option<T>,
+}
+
+impl<T> Default for GeneratorPromise<T> {
+    fn default() -> Self {
+        GeneratorPromise { value: None }
+    }
+}
+
+impl<T> fmt::Debug for GeneratorPromise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratorPromise")
+            .field("has_value", &self.value.is_some())
+            .finish()
+    }
+}
+
+impl<T> Promise for GeneratorPromise<T> {
+    type ReturnObject = UniqueCoroutineHandle<GeneratorPromise<T>>;
+    type InitialSuspend = SuspendAlways;
+    type FinalSuspend = SuspendAlways;
+    type Return = ReturnsVoid;
+    type Await = AwaitTransformed;
+
+    fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the generator becomes the frame's only owner. Its body can
+        // only suspend at `co_yield!` (no awaits are accepted), so no other
+        // party ever holds a handle that could resume it.
+        unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+    }
+    fn initial_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn final_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn unhandled_exception(&mut self, payload: Payload) {
+        std::panic::resume_unwind(payload)
+    }
+}
+
+impl<T> ReturnVoid for GeneratorPromise<T> {
+    fn return_void(&mut self) {}
+}
+
+impl<T> YieldValue<T> for GeneratorPromise<T> {
+    type Awaitable = SuspendAlways;
+    #[inline(always)]
+    fn yield_value(&mut self, value: T) -> SuspendAlways {
+        self.value = Some(value);
+        SuspendAlways
+    }
+}
+
+impl<T, B> CoroutineTraits for Generator<T, B> {
+    type Promise = GeneratorPromise<T>;
+}
+
+impl<T, B> From<UniqueCoroutineHandle<GeneratorPromise<T>>> for Generator<T, B> {
+    fn from(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
+        Generator {
+            handle,
+            _borrows: PhantomData,
+        }
+    }
+}
+
+impl<T, B> Generator<T, B> {
+    /// Where the generator is suspended (`None` while running).
+    pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        self.handle.suspend_point()
+    }
+
+    /// The erased handle of the generator's coroutine.
+    pub fn handle(&self) -> CoroutineHandle {
+        self.handle.handle().erase()
+    }
+
+    /// `true` once the body has finished.
+    pub fn done(&self) -> bool {
+        self.handle.done()
+    }
+}
+
+impl<T, B> Iterator for Generator<T, B> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.handle.done() {
+            return None;
+        }
+        // SAFETY: owned frame, not running (`&mut self`), and nobody else can
+        // resume it (see `get_return_object`).
+        unsafe {
+            self.handle.resume();
+            self.handle.promise().value.take()
+        }
+    }
+}
+
+impl<T, B> fmt::Debug for Generator<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Generator")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}

@@ -1,0 +1,348 @@
+//! Coroutine handles: C++ `std::coroutine_handle<P>` and
+//! `std::coroutine_handle<>`, plus an owning wrapper.
+//!
+//! A handle is a pointer to a frame's header, `Copy` like its C++ model. The
+//! operations that can touch a dead or running frame (`resume`, `destroy`,
+//! `promise`, `done`, `suspend_point`) are `unsafe fn`s with a written
+//! contract, because a copied handle can outlive its frame; the owning types
+//! ([`UniqueCoroutineHandle`], `Task`, `Generator`) make them safe.
+
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::frame::{self, Head, Header};
+use crate::point::{SuspendKind, SuspendPoint, RUNNING, UNSTARTED};
+
+/// C++ `std::coroutine_handle<P>`; `CoroutineHandle` (that is,
+/// `CoroutineHandle<()>`) is the type-erased `std::coroutine_handle<>`.
+///
+/// Non-owning and `Copy`. A typed handle converts to the erased one with
+/// [`erase`](Self::erase) or `into()`.
+///
+/// ```
+/// use coro::{co_yield, CoroutineHandle, Generator};
+///
+/// #[coro::coroutine]
+/// fn one() -> Generator<i32> { co_yield!(1); }
+///
+/// let mut g = one();
+/// let h: CoroutineHandle = g.handle();
+/// assert_eq!(h, CoroutineHandle::from_address(h.address()));
+/// // SAFETY: `g` keeps the frame alive and is not running.
+/// assert!(!unsafe { h.done() });
+/// assert_eq!(g.next(), Some(1));
+/// ```
+pub struct CoroutineHandle<P = ()> {
+    ptr: NonNull<Header>,
+    _promise: PhantomData<fn() -> P>,
+}
+
+// SAFETY: a handle is an address. Every operation that dereferences it is an
+// `unsafe fn` whose contract covers cross-thread use; C++ handles are freely
+// passed between threads too, which is what `await_suspend` hand-offs need.
+unsafe impl<P> Send for CoroutineHandle<P> {}
+// SAFETY: as above; `&CoroutineHandle` gives nothing beyond a copy.
+unsafe impl<P> Sync for CoroutineHandle<P> {}
+
+impl<P> Clone for CoroutineHandle<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for CoroutineHandle<P> {}
+
+impl<P> PartialEq for CoroutineHandle<P> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+impl<P> Eq for CoroutineHandle<P> {}
+impl<P> PartialOrd for CoroutineHandle<P> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<P> Ord for CoroutineHandle<P> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.ptr.cmp(&other.ptr)
+    }
+}
+impl<P> Hash for CoroutineHandle<P> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.ptr.hash(state)
+    }
+}
+impl<P> fmt::Debug for CoroutineHandle<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CoroutineHandle").field(&self.ptr).finish()
+    }
+}
+
+impl<P> CoroutineHandle<P> {
+    #[inline(always)]
+    pub(crate) fn from_header(ptr: NonNull<Header>) -> Self {
+        CoroutineHandle {
+            ptr,
+            _promise: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header(self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    /// The type-erased handle to the same coroutine (C++ conversion to
+    /// `coroutine_handle<>`).
+    #[inline(always)]
+    pub fn erase(self) -> CoroutineHandle {
+        CoroutineHandle::from_header(self.ptr)
+    }
+
+    /// The frame's address (C++ `address()`).
+    #[inline(always)]
+    pub fn address(self) -> *mut () {
+        self.ptr.as_ptr().cast()
+    }
+
+    /// Resumes the coroutine (C++ `resume()` / `operator()`). Returns when the
+    /// coroutine, or a coroutine it transferred control to, suspends without
+    /// transferring further: symmetric transfers run in a loop here, so a
+    /// chain of any length takes constant stack.
+    ///
+    /// Panics, leaving the frame untouched, if the coroutine is suspended at
+    /// its final suspend point (undefined behaviour in C++) or is already
+    /// running. A panic that escapes the coroutine (a rethrowing
+    /// `unhandled_exception`, a panicking final awaiter) propagates from here.
+    ///
+    /// # Safety
+    /// The frame is alive and no other thread is resuming or destroying it
+    /// at the same time.
+    #[inline]
+    pub unsafe fn resume(self) {
+        // SAFETY: forwarded contract.
+        unsafe { frame::run(self.ptr) }
+    }
+
+    /// Destroys the coroutine (C++ `destroy()`): drops the live locals in
+    /// reverse order, then the parameters and the promise, and frees the
+    /// frame with the allocator that made it.
+    ///
+    /// Panics if the coroutine is running.
+    ///
+    /// # Safety
+    /// The frame is alive, is not being resumed by another thread, and is
+    /// never used through any handle afterwards.
+    #[inline]
+    pub unsafe fn destroy(self) {
+        // SAFETY: the caller guarantees the frame is alive and idle.
+        unsafe { (self.ptr.as_ref().vtable.destroy)(self.ptr) }
+    }
+
+    /// `true` if the coroutine is suspended at its final suspend point (C++
+    /// `done()`).
+    ///
+    /// # Safety
+    /// The frame is alive (it may be running on another thread).
+    #[inline]
+    pub unsafe fn done(self) -> bool {
+        // SAFETY: the caller guarantees the frame is alive.
+        let p = unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire);
+        // SAFETY: the header always points at a `static` record (the
+        // sentinels are not of kind `Final`).
+        unsafe { (*p).kind() == SuspendKind::Final }
+    }
+
+    /// Where the coroutine is suspended: `None` while it runs (or before its
+    /// first suspension).
+    ///
+    /// # Safety
+    /// The frame is alive.
+    pub unsafe fn suspend_point(self) -> Option<&'static SuspendPoint> {
+        // SAFETY: the caller guarantees the frame is alive.
+        let p = unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire);
+        if core::ptr::eq(p, &RUNNING) || core::ptr::eq(p, &UNSTARTED) {
+            None
+        } else {
+            // SAFETY: every other value is a pointer to a `static` record.
+            Some(unsafe { &*p })
+        }
+    }
+}
+
+impl CoroutineHandle {
+    /// Rebuilds a handle from [`address`](Self::address) (C++ `from_address`).
+    ///
+    /// Building a handle is safe: every use of it is an `unsafe fn` whose
+    /// contract requires a live frame.
+    ///
+    /// # Panics
+    /// If `addr` is null.
+    pub fn from_address(addr: *mut ()) -> CoroutineHandle {
+        CoroutineHandle::from_header(
+            NonNull::new(addr.cast()).expect("CoroutineHandle::from_address(null)"),
+        )
+    }
+
+    /// Reinterprets an erased handle as a handle to a coroutine whose promise
+    /// type is `P` (C++ `coroutine_handle<P>::from_address(h.address())`).
+    ///
+    /// # Safety
+    /// The coroutine's promise type is `P`, if the typed handle's promise is
+    /// ever accessed.
+    pub unsafe fn cast<P>(self) -> CoroutineHandle<P> {
+        CoroutineHandle::from_header(self.ptr)
+    }
+}
+
+impl<P> CoroutineHandle<P> {
+    /// The handle of the coroutine whose promise is `promise` (C++
+    /// `from_promise`): pointer arithmetic, since the promise sits at a fixed
+    /// offset from the frame's start.
+    ///
+    /// The result is only meaningful if `promise` lives in a coroutine frame;
+    /// every use of the handle is `unsafe` and requires that.
+    #[inline(always)]
+    pub fn from_promise(promise: &P) -> Self {
+        let addr =
+            (promise as *const P as usize).wrapping_sub(core::mem::offset_of!(Head<P>, promise));
+        // Frames expose their provenance when they are allocated, so the
+        // header is reachable from the promise's address.
+        let ptr = core::ptr::with_exposed_provenance_mut::<Header>(addr);
+        CoroutineHandle::from_header(NonNull::new(ptr).expect("from_promise on a null address"))
+    }
+
+    /// The promise (C++ `promise()`).
+    ///
+    /// # Safety
+    /// The frame is alive, its promise type is `P`, and no other reference
+    /// to the promise is used while the returned one is.
+    #[inline(always)]
+    pub unsafe fn promise<'a>(self) -> &'a mut P {
+        // SAFETY: the caller guarantees a live frame with promise type `P`;
+        // the promise sits at `offset_of!(Head<P>, promise)`.
+        unsafe { &mut (*self.ptr.cast::<Head<P>>().as_ptr()).promise }
+    }
+}
+
+/// C++ `std::noop_coroutine()`: a coroutine that does nothing when resumed
+/// or destroyed and is never done. Returning it from `await_suspend` means
+/// "return to whoever resumed me".
+///
+/// ```
+/// let h = coro::noop_coroutine();
+/// // SAFETY: the no-op coroutine is a static frame that may be resumed and
+/// // destroyed any number of times.
+/// unsafe { h.resume(); assert!(!h.done()); h.destroy(); }
+/// ```
+pub fn noop_coroutine() -> CoroutineHandle {
+    CoroutineHandle::from_header(NonNull::from(&NOOP))
+}
+
+static NOOP_VTABLE: frame::VTable = frame::VTable {
+    resume: noop_resume,
+    destroy: noop_destroy,
+};
+static NOOP_POINT: SuspendPoint = SuspendPoint::sentinel();
+static NOOP: Header = Header {
+    vtable: &NOOP_VTABLE,
+    point: AtomicPtr::new(&NOOP_POINT as *const _ as *mut _),
+};
+
+unsafe fn noop_resume(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    None
+}
+unsafe fn noop_destroy(_: NonNull<Header>) {}
+
+/// An owning coroutine handle: destroys the frame when dropped.
+///
+/// The building block for return objects that own their coroutine (C++
+/// programmers write this RAII wrapper by hand in every task type).
+/// `done()` and `suspend_point()` are safe here because the frame is alive
+/// as long as the wrapper is; `resume` stays `unsafe`, since only the
+/// coroutine's author knows whether an awaiter might resume it too.
+///
+/// ```
+/// use coro::{co_yield, Generator};
+/// #[coro::coroutine]
+/// fn one() -> Generator<i32> { co_yield!(1); }
+/// let g = one();            // owns a UniqueCoroutineHandle
+/// drop(g);                  // destroys the unstarted frame
+/// ```
+pub struct UniqueCoroutineHandle<P = ()> {
+    handle: CoroutineHandle<P>,
+}
+
+impl<P> UniqueCoroutineHandle<P> {
+    /// Takes ownership of a coroutine frame.
+    ///
+    /// # Safety
+    /// `handle` refers to a live frame that nobody else will destroy, and
+    /// which is not resumed concurrently with this wrapper's use.
+    pub unsafe fn from_raw(handle: CoroutineHandle<P>) -> Self {
+        UniqueCoroutineHandle { handle }
+    }
+
+    /// The non-owning handle.
+    pub fn handle(&self) -> CoroutineHandle<P> {
+        self.handle
+    }
+
+    /// Gives up ownership without destroying the frame.
+    pub fn into_raw(self) -> CoroutineHandle<P> {
+        let h = self.handle;
+        core::mem::forget(self);
+        h
+    }
+
+    /// `true` if the coroutine is at its final suspend point.
+    pub fn done(&self) -> bool {
+        // SAFETY: the frame lives as long as `self`.
+        unsafe { self.handle.done() }
+    }
+
+    /// Where the coroutine is suspended.
+    pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        // SAFETY: the frame lives as long as `self`.
+        unsafe { self.handle.suspend_point() }
+    }
+
+    /// Resumes the coroutine; see [`CoroutineHandle::resume`].
+    ///
+    /// # Safety
+    /// No one else (an awaiter the coroutine is suspended on, another
+    /// thread) resumes it at the same time.
+    pub unsafe fn resume(&self) {
+        // SAFETY: forwarded contract; the frame is alive.
+        unsafe { self.handle.resume() }
+    }
+
+    /// The promise.
+    ///
+    /// # Safety
+    /// The coroutine is not running, and no other reference to the promise
+    /// is used while the returned one is.
+    pub unsafe fn promise(&self) -> &mut P {
+        // SAFETY: forwarded contract; the frame is alive.
+        unsafe { self.handle.promise() }
+    }
+}
+
+impl<P> Drop for UniqueCoroutineHandle<P> {
+    fn drop(&mut self) {
+        // SAFETY: this wrapper owns the frame and is its last user.
+        unsafe { self.handle.destroy() }
+    }
+}
+
+impl<P> fmt::Debug for UniqueCoroutineHandle<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UniqueCoroutineHandle")
+            .field("handle", &self.handle)
+            .field("suspend_point", &self.suspend_point())
+            .finish()
+    }
+}

@@ -1,0 +1,112 @@
+//! The runtime-free core of [coro](https://docs.rs/coro): C++20 coroutine
+//! semantics for Rust.
+//!
+//! Most users depend on the `coro` facade, which re-exports everything here
+//! together with the `#[coro::coroutine]` attribute. This crate holds:
+//!
+//! - the promise protocol ([`Promise`] and its opt-in capabilities),
+//! - the awaiter protocol ([`Awaiter`], [`IntoAwaiter`], [`AwaitSuspend`]),
+//! - coroutine handles ([`CoroutineHandle`], [`UniqueCoroutineHandle`],
+//!   [`noop_coroutine`]) and suspension-point records ([`SuspendPoint`]),
+//! - the frame and its lifecycle (private), reached by generated code
+//!   through `__private`,
+//! - ready-made coroutine types: [`Task`] and [`Generator`].
+#![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
+
+mod awaiter;
+mod frame;
+mod generator;
+mod handle;
+mod lowering;
+mod point;
+mod promise;
+mod suspend;
+mod task;
+
+pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+pub use generator::{Generator, GeneratorPromise};
+pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
+pub use promise::{
+    AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits,
+    FromParams, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid,
+    ReturnsValue, ReturnsVoid, YieldValue,
+};
+pub use suspend::{Suspend, SuspendAlways, SuspendNever};
+pub use task::{sync_wait, Task, TaskPromise};
+
+/// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
+/// here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::lowering::*;
+}
+
+/// `co_await!(expr)`: suspends the coroutine until `expr`'s awaiter resumes
+/// it; the value is the awaiter's `await_resume()`.
+///
+/// Only meaningful directly inside a `#[coro::coroutine]` function body, which
+/// rewrites it; anywhere else (including a closure or nested `fn` inside a
+/// coroutine) it is a compile error.
+///
+/// ```compile_fail
+/// fn not_a_coroutine() { coro::co_await!(coro::SuspendNever); }
+/// ```
+#[macro_export]
+macro_rules! co_await {
+    // The `#[coroutine]` lowering leaves this behind, so that importing
+    // the macro does not look unused.
+    (@__coro_lowered) => {
+        ()
+    };
+    ($($t:tt)*) => {
+        ::core::compile_error!(
+            "`co_await!` can only be used directly in the body of a `#[coro::coroutine]` function \
+             (not in a closure, nested function or async block inside it)"
+        )
+    };
+}
+
+/// `co_yield!(value)`: `co_await!(promise.yield_value(value))`.
+///
+/// Only meaningful directly inside a `#[coro::coroutine]` function body.
+///
+/// ```compile_fail
+/// fn not_a_coroutine() { coro::co_yield!(1); }
+/// ```
+#[macro_export]
+macro_rules! co_yield {
+    // The `#[coroutine]` lowering leaves this behind, so that importing
+    // the macro does not look unused.
+    (@__coro_lowered) => {
+        ()
+    };
+    ($($t:tt)*) => {
+        ::core::compile_error!(
+            "`co_yield!` can only be used directly in the body of a `#[coro::coroutine]` function \
+             (not in a closure, nested function or async block inside it)"
+        )
+    };
+}
+
+/// `co_return!(value)` calls `promise.return_value(value)`, `co_return!()`
+/// calls `promise.return_void()`; then the coroutine's locals are dropped and
+/// it goes to its final suspend point.
+///
+/// Only meaningful directly inside a `#[coro::coroutine]` function body.
+///
+/// ```compile_fail
+/// fn not_a_coroutine() { coro::co_return!(1); }
+/// ```
+#[macro_export]
+macro_rules! co_return {
+    // The `#[coroutine]` lowering leaves this behind, so that importing
+    // the macro does not look unused.
+    (@__coro_lowered) => { () };
+    ($($t:tt)*) => {
+        ::core::compile_error!(
+            "`co_return!` can only be used directly in the body of a `#[coro::coroutine]` function \
+             (not in a closure, nested function or async block inside it)"
+        )
+    };
+}

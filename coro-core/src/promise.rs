@@ -1,0 +1,289 @@
+//! The promise: C++ `promise_type`, split into a required core ([`Promise`])
+//! and opt-in capabilities ([`ReturnVoid`], [`ReturnValue`], [`YieldValue`],
+//! [`AwaitTransform`], [`FromParams`], [`AllocateFrameWith`]).
+
+use core::alloc::Layout;
+use core::any::Any;
+use core::ptr::NonNull;
+
+use crate::awaiter::IntoAwaiter;
+
+/// A panic payload, as `std::panic::catch_unwind` returns it: coro's
+/// equivalent of C++'s `std::exception_ptr`.
+pub type Payload = Box<dyn Any + Send + 'static>;
+
+/// C++ `promise_type`: the object inside every coroutine frame through which
+/// the coroutine delivers its results and which decides how it starts and ends.
+///
+/// The opt-in capabilities are separate traits, so that a promise lacking one
+/// makes the matching construct a compile error, exactly as in C++:
+/// `co_return!(v)` needs [`ReturnValue`], `co_return!()` and falling off the
+/// end need [`ReturnVoid`], `co_yield!(v)` needs [`YieldValue`].
+///
+/// ```
+/// use coro::{co_return, CoroutineHandle, Payload, Promise, ReturnValue,
+///            ReturnsValue, AwaitDirect, SuspendAlways, UniqueCoroutineHandle};
+///
+/// #[derive(Default)]
+/// struct Answer(Option<i32>);
+///
+/// impl Promise for Answer {
+///     type ReturnObject = UniqueCoroutineHandle<Answer>;
+///     type InitialSuspend = SuspendAlways;   // lazy start
+///     type FinalSuspend = SuspendAlways;     // keep the result until the owner drops it
+///     type Return = ReturnsValue;
+///     type Await = AwaitDirect;
+///     fn get_return_object(&mut self) -> Self::ReturnObject {
+///         // SAFETY: the return object becomes the frame's only owner.
+///         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+///     }
+///     fn initial_suspend(&mut self) -> SuspendAlways { SuspendAlways }
+///     fn final_suspend(&mut self) -> SuspendAlways { SuspendAlways }
+///     fn unhandled_exception(&mut self, p: Payload) { std::panic::resume_unwind(p) }
+/// }
+/// impl ReturnValue<i32> for Answer {
+///     fn return_value(&mut self, v: i32) { self.0 = Some(v) }
+/// }
+///
+/// #[coro::coroutine(promise = Answer)]
+/// fn answer() -> UniqueCoroutineHandle<Answer> { co_return!(42) }
+///
+/// let h = answer();
+/// assert!(!h.done());
+/// // SAFETY: the coroutine is suspended and nobody else resumes it.
+/// unsafe { h.resume() };
+/// assert!(h.done());
+/// assert_eq!(unsafe { h.promise() }.0, Some(42));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a coroutine promise type",
+    note = "implement `coro::Promise` for `{Self}` (C++ `promise_type`)"
+)]
+pub trait Promise: Sized {
+    /// What `get_return_object` returns; converted with `Into` to the
+    /// coroutine's declared return type.
+    type ReturnObject;
+    /// What `initial_suspend` returns: [`SuspendAlways`](crate::SuspendAlways)
+    /// for a lazily started coroutine, [`SuspendNever`](crate::SuspendNever)
+    /// for an eager one.
+    type InitialSuspend: IntoAwaiter;
+    /// What `final_suspend` returns. If its awaiter does not suspend, the
+    /// frame destroys itself when the coroutine finishes; if it does, the
+    /// coroutine is `done()` and its owner destroys it.
+    type FinalSuspend: IntoAwaiter;
+    /// [`ReturnsVoid`] if the promise implements [`ReturnVoid`],
+    /// [`ReturnsValue`] if it implements [`ReturnValue`]. A promise has one
+    /// or the other, never both (C++ [dcl.fct.def.coroutine]/6).
+    type Return: ReturnKind<Self>;
+    /// [`AwaitDirect`] if `co_await!(e)` awaits `e` itself,
+    /// [`AwaitTransformed`] if every `co_await!` goes through
+    /// [`AwaitTransform::await_transform`] (C++: the promise has an
+    /// `await_transform` member).
+    type Await: AwaitKind;
+
+    /// Creates the object the coroutine call returns. Called once, after the
+    /// promise is constructed and before `initial_suspend`.
+    fn get_return_object(&mut self) -> Self::ReturnObject;
+    /// The awaitable for the initial suspend point.
+    fn initial_suspend(&mut self) -> Self::InitialSuspend;
+    /// The awaitable for the final suspend point.
+    fn final_suspend(&mut self) -> Self::FinalSuspend;
+    /// Called with the payload of a panic that escaped the body (C++ calls it
+    /// inside the implicit `catch (...)`). Calling
+    /// `std::panic::resume_unwind(payload)` here is C++'s `throw;`: the
+    /// coroutine is then considered suspended at its final suspend point
+    /// (`done()` is true, `final_suspend` is not evaluated) and the panic
+    /// reaches whoever resumed it.
+    fn unhandled_exception(&mut self, payload: Payload);
+
+    /// C++ `promise_type::operator new(size_t)`: allocates a frame. `None`
+    /// is an allocation failure. The default uses the global allocator.
+    #[inline]
+    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: frames are never zero-sized: they hold at least the header.
+        NonNull::new(unsafe { std::alloc::alloc(layout) })
+    }
+
+    /// C++ `promise_type::operator delete`: frees a frame made by
+    /// [`allocate_frame`](Promise::allocate_frame) or
+    /// [`AllocateFrameWith::allocate_frame_with`].
+    ///
+    /// # Safety
+    /// `ptr` was returned by one of them for this `layout` and is freed once.
+    #[inline]
+    unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller passes a block this promise allocated with `layout`.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+
+    /// C++ `get_return_object_on_allocation_failure`: when allocation fails
+    /// and this returns `Some`, the coroutine call returns that object
+    /// instead. With `None` (the default) an allocation failure is fatal,
+    /// like any other allocation in Rust (`std::alloc::handle_alloc_error`).
+    #[inline]
+    fn get_return_object_on_allocation_failure() -> Option<Self::ReturnObject> {
+        None
+    }
+}
+
+/// C++ `coroutine_traits<R>::promise_type`: the promise type a coroutine
+/// returning `Self` uses, unless `#[coro::coroutine(promise = P)]` names one.
+///
+/// ```
+/// use coro::{CoroutineTraits, Generator};
+/// fn promise_of<R: CoroutineTraits>() -> &'static str { std::any::type_name::<R::Promise>() }
+/// assert!(promise_of::<Generator<u8>>().contains("GeneratorPromise"));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the return type of a coroutine: it has no promise type",
+    label = "no promise type for this return type",
+    note = "implement `coro::CoroutineTraits` for `{Self}` (C++ `coroutine_traits<R>::promise_type`), \
+            or name the promise with `#[coro::coroutine(promise = MyPromise)]`"
+)]
+pub trait CoroutineTraits {
+    /// The promise type.
+    type Promise: Promise;
+}
+
+/// C++ `return_void()`: what `co_return!()` and falling off the end call.
+#[diagnostic::on_unimplemented(
+    message = "the promise type `{Self}` has no `return_void`: `co_return!()` and falling off the end of the body need one",
+    note = "implement `coro::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)`"
+)]
+pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
+    /// Called by `co_return!()` and when the body falls off its end.
+    fn return_void(&mut self);
+}
+
+/// C++ `return_value(T)`: what `co_return!(v)` calls.
+///
+/// A promise may implement it for several `T` (C++ overloads).
+#[diagnostic::on_unimplemented(
+    message = "the promise type `{Self}` has no `return_value` for `{T}`: `co_return!(value)` needs one",
+    note = "implement `coro::ReturnValue<{T}>` for `{Self}`"
+)]
+pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
+    /// Stores the coroutine's result.
+    fn return_value(&mut self, value: T);
+}
+
+/// C++ `yield_value(T)`: `co_yield!(v)` is `co_await!(promise.yield_value(v))`
+/// (without `await_transform`).
+#[diagnostic::on_unimplemented(
+    message = "the promise type `{Self}` has no `yield_value` for `{T}`: `co_yield!` needs one",
+    note = "implement `coro::YieldValue<{T}>` for `{Self}`; a task-like promise usually cannot yield"
+)]
+pub trait YieldValue<T>: Promise {
+    /// The awaitable `co_yield!` awaits.
+    type Awaitable: IntoAwaiter;
+    /// Publishes a value and says how to suspend.
+    fn yield_value(&mut self, value: T) -> Self::Awaitable;
+}
+
+/// C++ `await_transform(E)`: with `type Await = AwaitTransformed`, every
+/// `co_await!(e)` awaits `promise.await_transform(e)`, and awaiting an `E`
+/// without an implementation is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "the promise type `{Self}` has an `await_transform`, but none for `{E}`: this `co_await!` is ill-formed",
+    note = "implement `coro::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts"
+)]
+pub trait AwaitTransform<E>: Promise<Await = AwaitTransformed> {
+    /// What is actually awaited.
+    type Awaitable: IntoAwaiter;
+    /// C++ `promise.await_transform(e)`.
+    fn await_transform(&mut self, expr: E) -> Self::Awaitable;
+}
+
+/// The promise constructor taking the coroutine's parameters (C++
+/// `promise_type(Args&...)`, seed 002's `promise_type(int& i)`).
+///
+/// `Args` is a tuple of `&mut` references to the frame's copies of the
+/// parameters (`self` first for methods), so the constructor sees — and may
+/// change — what the body will see. Without an implementation for the
+/// coroutine's parameter list, the promise is built with `Default`.
+///
+/// ```
+/// use coro::FromParams;
+/// #[derive(Default)]
+/// struct P;
+/// impl FromParams<(&mut i32,)> for P {
+///     fn from_params((i,): (&mut i32,)) -> P { *i = 1; P }
+/// }
+/// ```
+pub trait FromParams<Args>: Sized {
+    /// Builds the promise.
+    fn from_params(args: Args) -> Self;
+}
+
+/// C++ `promise_type::operator new(size_t, Args&...)`: allocation that sees
+/// the coroutine's parameters (the `allocator_arg_t` convention). `Args` is a
+/// tuple of shared references to the parameters. Frames are still freed with
+/// [`Promise::deallocate_frame`].
+pub trait AllocateFrameWith<Args>: Promise {
+    /// Allocates a frame; `None` is an allocation failure.
+    fn allocate_frame_with(layout: Layout, args: Args) -> Option<NonNull<u8>>;
+}
+
+/// The promise implements [`ReturnVoid`]: falling off the end of the body is
+/// `co_return!()`.
+#[derive(Debug)]
+pub enum ReturnsVoid {}
+
+/// The promise implements [`ReturnValue`]: every path through the body must
+/// end in `co_return!(value)` (or diverge).
+#[derive(Debug)]
+pub enum ReturnsValue {}
+
+/// Marks the two [`Promise::Return`] kinds; decides what falling off the end
+/// of a body means.
+pub trait ReturnKind<P>: sealed::Sealed {
+    /// The type the body block must have: `()` when falling off the end is
+    /// allowed, an uninhabited type when every path must `co_return!(v)`.
+    #[doc(hidden)]
+    type FallOff;
+    #[doc(hidden)]
+    fn fall_off_end(promise: &mut P, end: Self::FallOff);
+}
+
+impl<P: ReturnVoid> ReturnKind<P> for ReturnsVoid {
+    type FallOff = ();
+    #[inline(always)]
+    fn fall_off_end(promise: &mut P, (): ()) {
+        promise.return_void();
+    }
+}
+
+/// The value a body of a value-returning coroutine would have if it fell off
+/// its end: none. Seeing this type in an error means a path through the body
+/// does not end in `co_return!(value)`.
+#[derive(Debug)]
+pub enum MissingCoReturn {}
+
+impl<P> ReturnKind<P> for ReturnsValue {
+    type FallOff = MissingCoReturn;
+    #[inline(always)]
+    fn fall_off_end(_: &mut P, end: MissingCoReturn) {
+        match end {}
+    }
+}
+
+/// `co_await!(e)` awaits `e` itself (the promise has no `await_transform`).
+#[derive(Debug)]
+pub enum AwaitDirect {}
+
+/// Every `co_await!(e)` awaits `promise.await_transform(e)`.
+#[derive(Debug)]
+pub enum AwaitTransformed {}
+
+/// Marks the two [`Promise::Await`] kinds.
+pub trait AwaitKind: sealed::Sealed {}
+impl AwaitKind for AwaitDirect {}
+impl AwaitKind for AwaitTransformed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ReturnsVoid {}
+    impl Sealed for super::ReturnsValue {}
+    impl Sealed for super::AwaitDirect {}
+    impl Sealed for super::AwaitTransformed {}
+}
