@@ -141,7 +141,7 @@ impl<T, B> Iterator for Generator<T, B> {
         // resume it (see `get_return_object`).
         unsafe {
             self.handle.resume();
-            self.handle.promise().value.take()
+            self.handle.promise_mut().value.take()
         }
     }
 }

@@ -323,9 +323,19 @@ impl<P> UniqueCoroutineHandle<P> {
     /// The promise.
     ///
     /// # Safety
+    /// The coroutine is not running, and the promise is not changed while
+    /// the returned reference is used.
+    pub unsafe fn promise(&self) -> &P {
+        // SAFETY: forwarded contract; the frame is alive.
+        unsafe { self.handle.promise() }
+    }
+
+    /// The promise, mutably.
+    ///
+    /// # Safety
     /// The coroutine is not running, and no other reference to the promise
     /// is used while the returned one is.
-    pub unsafe fn promise(&self) -> &mut P {
+    pub unsafe fn promise_mut(&mut self) -> &mut P {
         // SAFETY: forwarded contract; the frame is alive.
         unsafe { self.handle.promise() }
     }

@@ -143,7 +143,7 @@ impl<T> Task<T> {
 
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
-        let promise = unsafe { self.handle.promise() };
+        let promise = unsafe { self.handle.promise_mut() };
         match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
             Outcome::Value(v) => v,
             Outcome::Panicked(p) => resume_unwind(p),

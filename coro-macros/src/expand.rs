@@ -19,7 +19,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let f = match parse::parse(item) {
         Ok(f) => f,
-        Err((e, item)) => return with_fallback(diagnostics::errors(&e), item),
+        Err(failed) => {
+            let (e, item) = *failed;
+            return with_fallback(diagnostics::errors(&e), item);
+        }
     };
     let mut body = (*f.item.block).clone();
     let mut lowering = BodyLowering::new(&args.krate);
@@ -35,7 +38,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 fn with_fallback(errors: TokenStream, item: Option<ItemFn>) -> TokenStream {
     match item {
         Some(mut f) => {
-            f.block = Box::new(syn::parse_quote!({ ::core::unreachable!() }));
+            *f.block = syn::parse_quote!({ ::core::unreachable!() });
             f.attrs
                 .push(syn::parse_quote!(#[allow(unused_variables, unused_mut, unreachable_code)]));
             quote! { #errors #f }

@@ -309,14 +309,14 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                         names.push(quote!(#id));
                         rebinds
                             .push(quote_spanned! {span=> #[allow(unused_mut)] let mut #id = #id; });
-                        pt.pat = Box::new(syn::parse_quote! { mut #id });
+                        *pt.pat = syn::parse_quote! { mut #id };
                     }
                     pat => {
                         let id = format_ident!("__coro_arg{}", i, span = Span::mixed_site());
                         let pat = pat.clone();
                         names.push(quote!(#id));
                         rebinds.push(quote_spanned! {span=> let #id = #id; let #pat = #id; });
-                        pt.pat = Box::new(syn::parse_quote! { mut #id });
+                        *pt.pat = syn::parse_quote! { mut #id };
                     }
                 }
             }

@@ -19,7 +19,7 @@ pub struct CoroutineFn {
 
 /// Parses the item; on failure returns the error and, if the item was a
 /// function at all, the function (for the fallback expansion).
-pub fn parse(item: TokenStream) -> Result<CoroutineFn, (syn::Error, Option<ItemFn>)> {
+pub fn parse(item: TokenStream) -> Result<CoroutineFn, Box<(syn::Error, Option<ItemFn>)>> {
     let item: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -28,7 +28,10 @@ pub fn parse(item: TokenStream) -> Result<CoroutineFn, (syn::Error, Option<ItemF
                 .into_iter()
                 .next()
                 .map_or_else(proc_macro2::Span::call_site, |t| t.span());
-            return Err((syn::Error::new(span, diagnostics::NOT_A_FUNCTION), None));
+            return Err(Box::new((
+                syn::Error::new(span, diagnostics::NOT_A_FUNCTION),
+                None,
+            )));
         }
     };
     match check(&item) {
@@ -37,7 +40,7 @@ pub fn parse(item: TokenStream) -> Result<CoroutineFn, (syn::Error, Option<ItemF
             ret,
             ret_lifetimes,
         }),
-        Err(e) => Err((e, Some(item))),
+        Err(e) => Err(Box::new((e, Some(item)))),
     }
 }
 
