@@ -57,6 +57,7 @@ unsafe fn slot_clone(data: *const ()) -> RawWaker {
 unsafe fn slot_noop(_: *const ()) {}
 
 impl Slot {
+    #[inline(always)]
     pub(crate) fn new() -> Slot {
         Slot {
             point: &RUNNING as *const _ as *mut _,
@@ -67,6 +68,7 @@ impl Slot {
     }
 
     /// Prepares for the next poll; a pending panic is kept for it.
+    #[inline(always)]
     pub(crate) fn reset(&mut self) {
         self.point = &RUNNING as *const _ as *mut _;
         self.suspend = None;
@@ -74,12 +76,19 @@ impl Slot {
 
     /// A waker whose data pointer is this slot. Its functions do nothing, so
     /// a clone that outlives the poll is harmless.
-    pub(crate) fn waker(&mut self) -> Waker {
+    ///
+    /// Wrapped in `ManuallyDrop` because dropping it would only make an
+    /// indirect call to a function that does nothing, on every resume.
+    #[inline(always)]
+    pub(crate) fn waker(&mut self) -> ManuallyDrop<Waker> {
         // SAFETY: the vtable's functions do nothing and never dereference
         // the data pointer, so every RawWaker contract holds trivially.
-        unsafe { Waker::from_raw(RawWaker::new(self as *mut Slot as *const (), &SLOT_WAKER)) }
+        ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(self as *mut Slot as *const (), &SLOT_WAKER))
+        })
     }
 
+    #[inline(always)]
     fn from_context<'a>(cx: &mut Context<'a>) -> &'a mut Slot {
         let waker = cx.waker();
         assert!(
@@ -92,6 +101,7 @@ impl Slot {
     }
 
     /// The record the body suspended at.
+    #[inline(always)]
     pub(crate) fn point(&self) -> *mut SuspendPoint {
         self.point
     }
@@ -104,6 +114,7 @@ impl Slot {
     /// # Safety
     /// The body returned `Pending` from the last poll and has not been
     /// touched since, so the awaiter the slot points to is alive.
+    #[inline(always)]
     pub(crate) unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> SuspendOutcome {
         match self.suspend {
             None => SuspendOutcome::Suspend,
@@ -184,8 +195,11 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
                 }
             }
             SUSPENDED => {
-                if let Some(payload) = Slot::from_context(cx).panic.take() {
-                    resume_unwind(payload);
+                // Only a called `await_suspend` can have panicked.
+                if !A::SUSPEND_IS_NOOP {
+                    if let Some(payload) = Slot::from_context(cx).panic.take() {
+                        resume_unwind(payload);
+                    }
                 }
             }
             _ => panic!("co_await point resumed after it completed"),
