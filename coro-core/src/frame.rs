@@ -108,19 +108,13 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
 
 struct VTableFor<P, F>(P, F);
 impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    const VTABLE: VTable = VTable {
-        resume: resume_frame::<P, F>,
-        destroy: destroy_frame::<P, F>,
-    };
+    const VTABLE: VTable = VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F> };
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
 /// return object being dropped must not destroy the frame the ramp is about
 /// to free.
-static RAMP_CLEANUP_VTABLE: VTable = VTable {
-    resume: resume_in_ramp,
-    destroy: destroy_in_ramp,
-};
+static RAMP_CLEANUP_VTABLE: VTable = VTable { resume: resume_in_ramp, destroy: destroy_in_ramp };
 
 unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
     panic!("coroutine resumed while its ramp is unwinding from a panic")
@@ -131,9 +125,7 @@ unsafe fn destroy_in_ramp(_: NonNull<Header>) {}
 ///
 /// # Safety
 /// `hdr` is a live, idle frame of this type.
-unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(
-    hdr: NonNull<Header>,
-) -> Option<NonNull<Header>> {
+unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
@@ -157,9 +149,7 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(
         let stage = addr_of_mut!((*frame).stage);
         let exit: Result<(), Payload> = 'body: {
             if let Stage::Initial(_) = &*stage {
-                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Body) else {
-                    unreachable!()
-                };
+                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Body) else { unreachable!() };
                 header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.
@@ -197,10 +187,7 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(
         if let Err(payload) = exit {
             // If unhandled_exception rethrows, the coroutine counts as
             // suspended at its final point and the panic goes to the resumer.
-            let mark = MarkFinalOnUnwind {
-                header,
-                final_point,
-            };
+            let mark = MarkFinalOnUnwind { header, final_point };
             promise.unhandled_exception(payload);
             mem::forget(mark);
         }
@@ -215,16 +202,12 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(
             return None;
         }
         ptr::write(stage, Stage::Final(awaiter));
-        let Stage::Final(awaiter) = &mut *stage else {
-            unreachable!()
-        };
+        let Stage::Final(awaiter) = &mut *stage else { unreachable!() };
         match awaiter.await_suspend(handle).into_outcome() {
             SuspendOutcome::Suspend => None,
             SuspendOutcome::Transfer(h) => Some(h.header()),
             SuspendOutcome::Resume => {
-                let Stage::Final(awaiter) = ptr::replace(stage, Stage::Body) else {
-                    unreachable!()
-                };
+                let Stage::Final(awaiter) = ptr::replace(stage, Stage::Body) else { unreachable!() };
                 awaiter.await_resume();
                 destroy_in_place::<P, F>(frame, false);
                 None
@@ -273,12 +256,7 @@ unsafe fn destroy_in_place<P: Promise, F>(frame: *mut Frame<P, F>, unstarted: bo
     impl<P: Promise, F> Drop for Free<P, F> {
         fn drop(&mut self) {
             // SAFETY: allocated by this promise with this layout.
-            unsafe {
-                P::deallocate_frame(
-                    NonNull::new_unchecked(self.0.cast()),
-                    Layout::new::<Frame<P, F>>(),
-                )
-            }
+            unsafe { P::deallocate_frame(NonNull::new_unchecked(self.0.cast()), Layout::new::<Frame<P, F>>()) }
         }
     }
     struct DropPromise<P: Promise, F>(*mut Frame<P, F>);
@@ -334,10 +312,9 @@ impl<P: Promise> RampCtx<P> {
         let _ = mem.as_ptr().expose_provenance();
         // SAFETY: fresh memory of the frame's layout, which starts with a Header.
         unsafe {
-            mem.cast::<Header>().as_ptr().write(Header {
-                vtable: self.vtable,
-                point: AtomicPtr::new(sentinel(&UNSTARTED)),
-            })
+            mem.cast::<Header>()
+                .as_ptr()
+                .write(Header { vtable: self.vtable, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
         };
         self.frame = Some(mem);
         true
@@ -346,9 +323,7 @@ impl<P: Promise> RampCtx<P> {
     /// Moves the constructed promise into the frame.
     #[doc(hidden)]
     pub fn construct_promise(&mut self, promise: P) {
-        let frame = self
-            .frame
-            .expect("promise constructed before the frame was allocated");
+        let frame = self.frame.expect("promise constructed before the frame was allocated");
         // SAFETY: the frame is allocated; the promise slot is uninitialised.
         unsafe { addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise).write(promise) };
         self.promise_built = true;
@@ -357,9 +332,7 @@ impl<P: Promise> RampCtx<P> {
     /// The token the body reaches its promise through.
     #[doc(hidden)]
     pub fn co(&self) -> Co<P> {
-        let frame = self
-            .frame
-            .expect("body built before the frame was allocated");
+        let frame = self.frame.expect("body built before the frame was allocated");
         assert!(self.promise_built, "body built before the promise");
         // SAFETY: the frame and its promise are initialised and outlive the body.
         unsafe { Co::new(frame.cast()) }
@@ -406,15 +379,10 @@ where
         _promise: core::marker::PhantomData,
     };
     let Some(body) = make(&mut ctx) else {
-        return P::get_return_object_on_allocation_failure()
-            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        return P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
     };
     let ctx = ManuallyDrop::new(ctx);
-    let frame = ctx
-        .frame
-        .expect("coroutine body built without a frame")
-        .cast::<Frame<P, F>>()
-        .as_ptr();
+    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, F>>().as_ptr();
     assert!(ctx.promise_built, "coroutine body built without a promise");
 
     // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
@@ -435,21 +403,13 @@ where
         let ready = awaiter.await_ready();
         // `Stage::Body` has nothing to drop: overwrite it.
         addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
-        (*hdr)
-            .point
-            .store(sentinel(info.initial_point()), Ordering::Release);
+        (*hdr).point.store(sentinel(info.initial_point()), Ordering::Release);
         let outcome = if ready {
             SuspendOutcome::Resume
         } else {
-            let Stage::Initial(awaiter) = &mut *addr_of_mut!((*frame).stage) else {
-                unreachable!()
-            };
+            let Stage::Initial(awaiter) = &mut *addr_of_mut!((*frame).stage) else { unreachable!() };
             // Suspended first: the header already says where.
-            awaiter
-                .await_suspend(CoroutineHandle::<()>::from_header(NonNull::new_unchecked(
-                    hdr,
-                )))
-                .into_outcome()
+            awaiter.await_suspend(CoroutineHandle::<()>::from_header(NonNull::new_unchecked(hdr))).into_outcome()
         };
         mem::forget(quarantine);
         mem::forget(destroy);

@@ -5,9 +5,7 @@ use core::marker::PhantomData;
 
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
-use crate::promise::{
-    AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
-};
+use crate::promise::{AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue};
 use crate::suspend::SuspendAlways;
 
 /// A coroutine that produces a sequence of `T` with `co_yield!`; an
@@ -56,9 +54,7 @@ impl<T> Default for GeneratorPromise<T> {
 
 impl<T> fmt::Debug for GeneratorPromise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GeneratorPromise")
-            .field("has_value", &self.value.is_some())
-            .finish()
+        f.debug_struct("GeneratorPromise").field("has_value", &self.value.is_some()).finish()
     }
 }
 
@@ -105,10 +101,7 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
 
 impl<T, B> From<UniqueCoroutineHandle<GeneratorPromise<T>>> for Generator<T, B> {
     fn from(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
-        Generator {
-            handle,
-            _borrows: PhantomData,
-        }
+        Generator { handle, _borrows: PhantomData }
     }
 }
 
@@ -148,8 +141,6 @@ impl<T, B> Iterator for Generator<T, B> {
 
 impl<T, B> fmt::Debug for Generator<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Generator")
-            .field("handle", &self.handle)
-            .finish()
+        f.debug_struct("Generator").field("handle", &self.handle).finish()
     }
 }

@@ -84,10 +84,7 @@ impl<P> fmt::Debug for CoroutineHandle<P> {
 impl<P> CoroutineHandle<P> {
     #[inline(always)]
     pub(crate) fn from_header(ptr: NonNull<Header>) -> Self {
-        CoroutineHandle {
-            ptr,
-            _promise: PhantomData,
-        }
+        CoroutineHandle { ptr, _promise: PhantomData }
     }
 
     #[inline(always)]
@@ -182,9 +179,7 @@ impl CoroutineHandle {
     /// # Panics
     /// If `addr` is null.
     pub fn from_address(addr: *mut ()) -> CoroutineHandle {
-        CoroutineHandle::from_header(
-            NonNull::new(addr.cast()).expect("CoroutineHandle::from_address(null)"),
-        )
+        CoroutineHandle::from_header(NonNull::new(addr.cast()).expect("CoroutineHandle::from_address(null)"))
     }
 
     /// Reinterprets an erased handle as a handle to a coroutine whose promise
@@ -207,8 +202,7 @@ impl<P> CoroutineHandle<P> {
     /// every use of the handle is `unsafe` and requires that.
     #[inline(always)]
     pub fn from_promise(promise: &P) -> Self {
-        let addr =
-            (promise as *const P as usize).wrapping_sub(core::mem::offset_of!(Head<P>, promise));
+        let addr = (promise as *const P as usize).wrapping_sub(core::mem::offset_of!(Head<P>, promise));
         // Frames expose their provenance when they are allocated, so the
         // header is reachable from the promise's address.
         let ptr = core::ptr::with_exposed_provenance_mut::<Header>(addr);
@@ -242,15 +236,9 @@ pub fn noop_coroutine() -> CoroutineHandle {
     CoroutineHandle::from_header(NonNull::from(&NOOP))
 }
 
-static NOOP_VTABLE: frame::VTable = frame::VTable {
-    resume: noop_resume,
-    destroy: noop_destroy,
-};
+static NOOP_VTABLE: frame::VTable = frame::VTable { resume: noop_resume, destroy: noop_destroy };
 static NOOP_POINT: SuspendPoint = SuspendPoint::sentinel();
-static NOOP: Header = Header {
-    vtable: &NOOP_VTABLE,
-    point: AtomicPtr::new(&NOOP_POINT as *const _ as *mut _),
-};
+static NOOP: Header = Header { vtable: &NOOP_VTABLE, point: AtomicPtr::new(&NOOP_POINT as *const _ as *mut _) };
 
 unsafe fn noop_resume(_: NonNull<Header>) -> Option<NonNull<Header>> {
     None

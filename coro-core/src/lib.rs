@@ -28,9 +28,8 @@ pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
 pub use promise::{
-    AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits,
-    FromParams, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid,
-    ReturnsValue, ReturnsVoid, YieldValue,
+    AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FromParams,
+    MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid, YieldValue,
 };
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{sync_wait, Task, TaskPromise};
@@ -102,7 +101,9 @@ macro_rules! co_yield {
 macro_rules! co_return {
     // The `#[coroutine]` lowering leaves this behind, so that importing
     // the macro does not look unused.
-    (@__coro_lowered) => { () };
+    (@__coro_lowered) => {
+        ()
+    };
     ($($t:tt)*) => {
         ::core::compile_error!(
             "`co_return!` can only be used directly in the body of a `#[coro::coroutine]` function \

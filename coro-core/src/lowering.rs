@@ -32,8 +32,8 @@ use crate::frame::Head;
 use crate::handle::CoroutineHandle;
 use crate::point::RUNNING;
 use crate::promise::{
-    AllocateFrameWith, AwaitDirect, AwaitTransform, AwaitTransformed, FromParams, Payload, Promise,
-    ReturnKind, ReturnValue, ReturnVoid, YieldValue,
+    AllocateFrameWith, AwaitDirect, AwaitTransform, AwaitTransformed, FromParams, Payload, Promise, ReturnKind,
+    ReturnValue, ReturnVoid, YieldValue,
 };
 
 type SuspendThunk = unsafe fn(*mut (), CoroutineHandle) -> Result<SuspendOutcome, Payload>;
@@ -48,8 +48,7 @@ pub(crate) struct Slot {
     panic: Option<Payload>,
 }
 
-static SLOT_WAKER: RawWakerVTable =
-    RawWakerVTable::new(slot_clone, slot_noop, slot_noop, slot_noop);
+static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(slot_clone, slot_noop, slot_noop, slot_noop);
 
 unsafe fn slot_clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &SLOT_WAKER)
@@ -59,12 +58,7 @@ unsafe fn slot_noop(_: *const ()) {}
 impl Slot {
     #[inline(always)]
     pub(crate) fn new() -> Slot {
-        Slot {
-            point: &RUNNING as *const _ as *mut _,
-            suspend: None,
-            awaiter: ptr::null_mut(),
-            panic: None,
-        }
+        Slot { point: &RUNNING as *const _ as *mut _, suspend: None, awaiter: ptr::null_mut(), panic: None }
     }
 
     /// Prepares for the next poll; a pending panic is kept for it.
@@ -83,18 +77,13 @@ impl Slot {
     pub(crate) fn waker(&mut self) -> ManuallyDrop<Waker> {
         // SAFETY: the vtable's functions do nothing and never dereference
         // the data pointer, so every RawWaker contract holds trivially.
-        ManuallyDrop::new(unsafe {
-            Waker::from_raw(RawWaker::new(self as *mut Slot as *const (), &SLOT_WAKER))
-        })
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self as *mut Slot as *const (), &SLOT_WAKER)) })
     }
 
     #[inline(always)]
     fn from_context<'a>(cx: &mut Context<'a>) -> &'a mut Slot {
         let waker = cx.waker();
-        assert!(
-            ptr::eq(waker.vtable(), &SLOT_WAKER),
-            "a co_await point was polled outside of a coroutine frame"
-        );
+        assert!(ptr::eq(waker.vtable(), &SLOT_WAKER), "a co_await point was polled outside of a coroutine frame");
         // SAFETY: only `Slot::waker` builds wakers with this vtable, and the
         // slot outlives the poll that the context is passed to.
         unsafe { &mut *(waker.data() as *mut Slot) }
@@ -130,15 +119,10 @@ impl Slot {
     }
 }
 
-unsafe fn suspend_thunk<A: Awaiter>(
-    awaiter: *mut (),
-    handle: CoroutineHandle,
-) -> Result<SuspendOutcome, Payload> {
+unsafe fn suspend_thunk<A: Awaiter>(awaiter: *mut (), handle: CoroutineHandle) -> Result<SuspendOutcome, Payload> {
     // SAFETY: `awaiter` points at the `A` inside a parked `AwaitPoint<A, _>`.
     let awaiter = unsafe { &mut *(awaiter as *mut A) };
-    catch_unwind(AssertUnwindSafe(|| {
-        awaiter.await_suspend(handle).into_outcome()
-    }))
+    catch_unwind(AssertUnwindSafe(|| awaiter.await_suspend(handle).into_outcome()))
 }
 
 /// A suspension point's static record, supplied as a type so that it costs
@@ -165,11 +149,7 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     /// Wraps an awaiter.
     #[inline(always)]
     pub fn new(awaiter: A) -> Self {
-        AwaitPoint {
-            awaiter: ManuallyDrop::new(awaiter),
-            state: NEW,
-            _record: PhantomData,
-        }
+        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: NEW, _record: PhantomData }
     }
 }
 
@@ -325,6 +305,50 @@ impl<P: AwaitTransform<E>, E> AwaitMode<P, E> for AwaitTransformed {
     }
 }
 
+/// `co_await!(e)`: the suspension point for `e` (through `await_transform`
+/// when the promise has one). One generic function, so that an operand that
+/// cannot be awaited is one error, reported with the awaiter traits' messages.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+pub fn await_point<P, E, R>(
+    co: Co<P>,
+    expr: E,
+    _record: R,
+) -> AwaitPoint<<<P::Await as AwaitMode<P, E>>::Awaitable as IntoAwaiter>::Awaiter, R>
+where
+    P: Promise,
+    P::Await: AwaitMode<P, E>,
+    R: Record,
+{
+    AwaitPoint::new(co.await_transform(expr).into_awaiter())
+}
+
+/// `co_yield!(v)`: the suspension point for `promise.yield_value(v)`.
+#[inline(always)]
+pub fn yield_point<P, T, R>(
+    co: Co<P>,
+    value: T,
+    _record: R,
+) -> AwaitPoint<<<P as YieldValue<T>>::Awaitable as IntoAwaiter>::Awaiter, R>
+where
+    P: YieldValue<T>,
+    R: Record,
+{
+    AwaitPoint::new(co.yield_value(value).into_awaiter())
+}
+
+/// `co_return!(v)`.
+#[inline(always)]
+pub fn return_value<P: ReturnValue<T>, T>(co: Co<P>, value: T) {
+    co.return_value(value)
+}
+
+/// `co_return!()`.
+#[inline(always)]
+pub fn return_void<P: ReturnVoid>(co: Co<P>) {
+    co.return_void()
+}
+
 /// `IntoAwaiter::into_awaiter`, by a name the generated code can call.
 #[inline(always)]
 pub fn into_awaiter<T: IntoAwaiter>(awaitable: T) -> T::Awaiter {
@@ -350,10 +374,7 @@ impl<P, A> ParamProbe<P, A> {
     /// Wraps a tuple of references to the parameters.
     #[inline(always)]
     pub fn new(args: A) -> Self {
-        ParamProbe {
-            args: Cell::new(Some(args)),
-            _promise: PhantomData,
-        }
+        ParamProbe { args: Cell::new(Some(args)), _promise: PhantomData }
     }
     #[inline(always)]
     fn take(&self) -> A {

@@ -80,26 +80,12 @@ impl SuspendPoint {
         column: u32,
         coroutine: &'static CoroutineInfo,
     ) -> Self {
-        SuspendPoint {
-            kind,
-            index,
-            file,
-            line,
-            column,
-            coroutine: Some(coroutine),
-        }
+        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine) }
     }
 
     /// A record that belongs to no coroutine: the frame's "not suspended" markers.
     pub(crate) const fn sentinel() -> Self {
-        SuspendPoint {
-            kind: SuspendKind::Await,
-            index: u32::MAX,
-            file: "",
-            line: 0,
-            column: 0,
-            coroutine: None,
-        }
+        SuspendPoint { kind: SuspendKind::Await, index: u32::MAX, file: "", line: 0, column: 0, coroutine: None }
     }
 
     /// The kind of point: initial, `co_await!`, `co_yield!` or final.
@@ -147,16 +133,7 @@ impl fmt::Display for SuspendPoint {
             SuspendKind::Yield => "co_yield",
             SuspendKind::Final => "final suspend",
         };
-        write!(
-            f,
-            "{} #{} in {} at {}:{}:{}",
-            what,
-            self.index,
-            self.function(),
-            self.file,
-            self.line,
-            self.column
-        )
+        write!(f, "{} #{} in {} at {}:{}:{}", what, self.index, self.function(), self.file, self.line, self.column)
     }
 }
 
@@ -175,14 +152,7 @@ impl CoroutineInfo {
         CoroutineInfo {
             name,
             initial: SuspendPoint::new(SuspendKind::Initial, 0, file, line, column, this),
-            final_: SuspendPoint::new(
-                SuspendKind::Final,
-                final_index,
-                file,
-                end_line,
-                end_column,
-                this,
-            ),
+            final_: SuspendPoint::new(SuspendKind::Final, final_index, file, end_line, end_column, this),
         }
     }
 

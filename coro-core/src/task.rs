@@ -55,10 +55,7 @@ pub struct TaskPromise<T> {
 
 impl<T> Default for TaskPromise<T> {
     fn default() -> Self {
-        TaskPromise {
-            outcome: Outcome::Empty,
-            continuation: None,
-        }
+        TaskPromise { outcome: Outcome::Empty, continuation: None }
     }
 }
 
@@ -69,9 +66,7 @@ impl<T> fmt::Debug for TaskPromise<T> {
             Outcome::Value(_) => "value",
             Outcome::Panicked(_) => "panicked",
         };
-        f.debug_struct("TaskPromise")
-            .field("outcome", &outcome)
-            .finish()
+        f.debug_struct("TaskPromise").field("outcome", &outcome).finish()
     }
 }
 
@@ -85,17 +80,13 @@ impl<T> Promise for TaskPromise<T> {
     fn get_return_object(&mut self) -> Task<T> {
         // SAFETY: the task is the frame's only owner; it is resumed only by
         // whoever awaits it (one at a time) through `TaskAwaiter`.
-        Task {
-            handle: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) },
-        }
+        Task { handle: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) } }
     }
     fn initial_suspend(&mut self) -> SuspendAlways {
         SuspendAlways
     }
     fn final_suspend(&mut self) -> FinalAwaiter {
-        FinalAwaiter {
-            continuation: self.continuation.take(),
-        }
+        FinalAwaiter { continuation: self.continuation.take() }
     }
     fn unhandled_exception(&mut self, payload: Payload) {
         self.outcome = Outcome::Panicked(payload);
@@ -154,9 +145,7 @@ impl<T> Task<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("handle", &self.handle)
-            .finish()
+        f.debug_struct("Task").field("handle", &self.handle).finish()
     }
 }
 
@@ -206,10 +195,7 @@ impl<T> Awaiter for TaskAwaiter<T> {
 pub fn sync_wait<T>(mut task: Task<T>) -> T {
     if !task.is_ready() {
         let waiter = SyncWaiter {
-            header: Header {
-                vtable: &SYNC_WAITER_VTABLE,
-                point: AtomicPtr::new(&RUNNING as *const _ as *mut _),
-            },
+            header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
             done: AtomicBool::new(false),
             thread: thread::current(),
             _pinned: PhantomData,
@@ -219,8 +205,7 @@ pub fn sync_wait<T>(mut task: Task<T>) -> T {
         // the waiter lives on this stack until `done` is set, which is the
         // last thing the task's final awaiter does with it.
         unsafe {
-            h.promise().continuation =
-                Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
+            h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
             h.resume();
         }
         while !waiter.done.load(Ordering::Acquire) {
@@ -240,10 +225,7 @@ struct SyncWaiter {
     _pinned: PhantomData<*const ()>,
 }
 
-static SYNC_WAITER_VTABLE: VTable = VTable {
-    resume: sync_waiter_resume,
-    destroy: sync_waiter_destroy,
-};
+static SYNC_WAITER_VTABLE: VTable = VTable { resume: sync_waiter_resume, destroy: sync_waiter_destroy };
 
 unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `sync_wait` builds frames with this vtable; the header is

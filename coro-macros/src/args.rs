@@ -23,29 +23,19 @@ impl Parse for Args {
                 let kw: Token![crate] = input.parse()?;
                 syn::Ident::new("crate", kw.span)
             } else {
-                input
-                    .parse()
-                    .map_err(|e| syn::Error::new(e.span(), diagnostics::ARGS_SHAPE))?
+                input.parse().map_err(|e| syn::Error::new(e.span(), diagnostics::ARGS_SHAPE))?
             };
-            input
-                .parse::<Token![=]>()
-                .map_err(|e| syn::Error::new(e.span(), diagnostics::ARGS_SHAPE))?;
+            input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), diagnostics::ARGS_SHAPE))?;
             match key.to_string().as_str() {
                 "promise" => {
                     if promise.is_some() {
-                        return Err(syn::Error::new(
-                            key.span(),
-                            diagnostics::duplicate_arg("promise"),
-                        ));
+                        return Err(syn::Error::new(key.span(), diagnostics::duplicate_arg("promise")));
                     }
                     promise = Some(input.parse()?);
                 }
                 "crate" => {
                     if krate.is_some() {
-                        return Err(syn::Error::new(
-                            key.span(),
-                            diagnostics::duplicate_arg("crate"),
-                        ));
+                        return Err(syn::Error::new(key.span(), diagnostics::duplicate_arg("crate")));
                     }
                     krate = Some(input.call(Path::parse_mod_style)?);
                 }
@@ -55,10 +45,7 @@ impl Parse for Args {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Args {
-            promise,
-            krate: krate.unwrap_or_else(|| syn::parse_quote!(::coro)),
-        })
+        Ok(Args { promise, krate: krate.unwrap_or_else(|| syn::parse_quote!(::coro)) })
     }
 }
 

@@ -17,8 +17,7 @@ pub fn duplicate_arg(name: &str) -> String {
     format!("`{name}` is given twice")
 }
 
-pub const NOT_A_FUNCTION: &str =
-    "`#[coro::coroutine]` can only be applied to a function or method\n\
+pub const NOT_A_FUNCTION: &str = "`#[coro::coroutine]` can only be applied to a function or method\n\
     help: put it on a `fn` whose return type has a promise type, e.g. `fn f() -> Task<u32>`";
 
 pub const CONST_FN: &str = "a coroutine cannot be a `const fn`: it allocates a frame and suspends at run time (C++ [dcl.constexpr]: a constexpr function cannot contain co_await)\n\
@@ -42,7 +41,8 @@ pub const IMPL_TRAIT_RETURN: &str = "a coroutine cannot return `impl Trait` (C++
 pub const ELIDED_LIFETIME: &str = "name this lifetime: the coroutine's frame must outlive every lifetime of its return type, so elided lifetimes are not allowed there\n\
     help: declare it on the function, e.g. `fn f<'a>(s: &'a str) -> Generator<char, &'a str>`";
 
-pub const PLAIN_RETURN: &str = "`return` is not allowed in a coroutine (C++ [stmt.return.coroutine]: a coroutine uses co_return)\n\
+pub const PLAIN_RETURN: &str =
+    "`return` is not allowed in a coroutine (C++ [stmt.return.coroutine]: a coroutine uses co_return)\n\
     help: use `co_return!(value)`, or `co_return!()` in a coroutine whose promise has `return_void`";
 
 pub const DOT_AWAIT: &str =

@@ -39,8 +39,7 @@ fn with_fallback(errors: TokenStream, item: Option<ItemFn>) -> TokenStream {
     match item {
         Some(mut f) => {
             *f.block = syn::parse_quote!({ ::core::unreachable!() });
-            f.attrs
-                .push(syn::parse_quote!(#[allow(unused_variables, unused_mut, unreachable_code)]));
+            f.attrs.push(syn::parse_quote!(#[allow(unused_variables, unused_mut, unreachable_code)]));
             quote! { #errors #f }
         }
         None => errors,
@@ -66,10 +65,7 @@ mod tests {
 
     #[test]
     fn each_await_and_yield_gets_a_numbered_point() {
-        let out = expands(
-            quote!(),
-            quote! { fn f() -> G { co_yield!(1); let x = co_await!(a); co_yield!(x); } },
-        );
+        let out = expands(quote!(), quote! { fn f() -> G { co_yield!(1); let x = co_await!(a); co_yield!(x); } });
         for i in 1..=3 {
             assert!(out.contains(&format!("__CoroPoint{i}")), "{out}");
         }
@@ -88,40 +84,26 @@ mod tests {
 
     #[test]
     fn return_inside_a_closure_is_allowed() {
-        let out = expands(
-            quote!(),
-            quote! { fn f() -> Task<u32> { let c = || { return 1; }; co_return!(c()) } },
-        );
+        let out = expands(quote!(), quote! { fn f() -> Task<u32> { let c = || { return 1; }; co_return!(c()) } });
         assert!(!out.contains("compile_error"), "{out}");
     }
 
     #[test]
     fn question_mark_co_returns_the_residual() {
-        let out = expands(
-            quote!(),
-            quote! { fn f() -> Task<Result<u32, E>> { let v = g()?; co_return!(Ok(v)) } },
-        );
+        let out = expands(quote!(), quote! { fn f() -> Task<Result<u32, E>> { let v = g()?; co_return!(Ok(v)) } });
         assert!(out.contains("Branch :: branch"), "{out}");
         assert!(out.contains("from_residual"), "{out}");
     }
 
     #[test]
     fn keywords_inside_other_macros_are_lowered() {
-        let out = expands(
-            quote!(),
-            quote! { fn f() -> Task<()> { println!("{}", co_await!(x)); } },
-        );
+        let out = expands(quote!(), quote! { fn f() -> Task<()> { println!("{}", co_await!(x)); } });
         assert!(out.contains("AwaitPoint"), "{out}");
     }
 
     #[test]
     fn bad_arguments_are_errors() {
-        for args in [
-            quote!(foo = Bar),
-            quote!(promise),
-            quote!(promise = P, promise = Q),
-            quote!(crate = ),
-        ] {
+        for args in [quote!(foo = Bar), quote!(promise), quote!(promise = P, promise = Q), quote!(crate = )] {
             let out = expands(args.clone(), quote! { fn f() -> Task<()> {} });
             assert!(out.contains("compile_error"), "{args}: {out}");
         }
@@ -184,10 +166,7 @@ mod tests {
             for args in [quote!(), quote!(promise = P), quote!(garbage garbage)] {
                 let out = expand(args, item.clone());
                 let s = out.to_string();
-                assert!(
-                    s.contains("compile_error") || s.contains("__private :: ramp"),
-                    "{item}: {s}"
-                );
+                assert!(s.contains("compile_error") || s.contains("__private :: ramp"), "{item}: {s}");
             }
         }
     }

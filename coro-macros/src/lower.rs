@@ -44,12 +44,14 @@ pub struct BodyLowering<'a> {
 
 impl<'a> BodyLowering<'a> {
     pub fn new(krate: &'a Path) -> Self {
-        BodyLowering {
-            krate,
-            co: co_ident(),
-            points: 0,
-            errors: Vec::new(),
-        }
+        BodyLowering { krate, co: co_ident(), points: 0, errors: Vec::new() }
+    }
+
+    /// The `Co` token's name, located at `span` so errors point there.
+    fn co_at(&self, span: Span) -> Ident {
+        let mut co = self.co.clone();
+        co.set_span(co.span().located_at(span));
+        co
     }
 
     /// How many `co_await!`/`co_yield!` points the body has.
@@ -68,15 +70,13 @@ impl<'a> BodyLowering<'a> {
         let span = mac.span();
         match args.len() {
             0 => {
-                self.errors
-                    .push(syn::Error::new(span, diagnostics::missing_operand(name)));
+                self.errors.push(syn::Error::new(span, diagnostics::missing_operand(name)));
                 None
             }
             1 => args.into_iter().next(),
             _ => {
                 let extra = args.iter().nth(1).map_or(span, |e| e.span());
-                self.errors
-                    .push(syn::Error::new(extra, diagnostics::extra_operand(name)));
+                self.errors.push(syn::Error::new(extra, diagnostics::extra_operand(name)));
                 None
             }
         }
@@ -85,40 +85,35 @@ impl<'a> BodyLowering<'a> {
     /// The expression a coroutine keyword macro becomes.
     fn lower_keyword(&mut self, kw: Keyword, mac: &Macro) -> Expr {
         let span = mac.path.span();
-        let krate = self.krate;
-        let co = self.co.clone();
+        // Errors in the lowered calls point at the user's keyword.
+        let krate = &respan(self.krate, span);
+        let co = self.co_at(span);
         let path = &mac.path;
         let used = quote_spanned! {span=> #path!(@__coro_lowered); };
         let tokens = match kw {
             Keyword::Return => {
-                let args =
-                    match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            self.errors.push(e);
-                            return error_expr(span);
-                        }
-                    };
+                let args = match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.errors.push(e);
+                        return error_expr(span);
+                    }
+                };
                 if args.len() > 1 {
                     let extra = args.iter().nth(1).map_or(span, |e| e.span());
-                    self.errors
-                        .push(syn::Error::new(extra, diagnostics::CO_RETURN_ARITY));
+                    self.errors.push(syn::Error::new(extra, diagnostics::CO_RETURN_ARITY));
                     return error_expr(span);
                 }
                 match args.into_iter().next() {
                     Some(mut value) => {
                         self.visit_expr_mut(&mut value);
-                        quote_spanned! {span=> { #used #co.return_value(#value); return; } }
+                        quote_spanned! {span=> { #used #krate::__private::return_value(#co, #value); return; } }
                     }
-                    None => quote_spanned! {span=> { #used #co.return_void(); return; } },
+                    None => quote_spanned! {span=> { #used #krate::__private::return_void(#co); return; } },
                 }
             }
             Keyword::Await | Keyword::Yield => {
-                let name = if kw == Keyword::Await {
-                    "co_await"
-                } else {
-                    "co_yield"
-                };
+                let name = if kw == Keyword::Await { "co_await" } else { "co_yield" };
                 let Some(mut operand) = self.single_operand(mac, name) else {
                     return error_expr(span);
                 };
@@ -127,16 +122,10 @@ impl<'a> BodyLowering<'a> {
                 self.visit_expr_mut(&mut operand);
                 let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site());
                 let info = info_ident();
-                let (kind, awaitable) = if kw == Keyword::Await {
-                    (
-                        quote!(Await),
-                        quote_spanned! {span=> #co.await_transform(#operand) },
-                    )
+                let (kind, point) = if kw == Keyword::Await {
+                    (quote!(Await), quote_spanned! {span=> #krate::__private::await_point(#co, #operand, #record) })
                 } else {
-                    (
-                        quote!(Yield),
-                        quote_spanned! {span=> #co.yield_value(#operand) },
-                    )
+                    (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#co, #operand, #record) })
                 };
                 quote_spanned! {span=>
                     {
@@ -153,11 +142,7 @@ impl<'a> BodyLowering<'a> {
                                     &#info,
                                 );
                         }
-                        #krate::__private::await_resume(
-                            #krate::__private::AwaitPoint::<_, #record>::new(
-                                #krate::__private::into_awaiter(#awaitable)
-                            ).await
-                        )
+                        #krate::__private::await_resume(#point.await)
                     }
                 }
             }
@@ -167,15 +152,15 @@ impl<'a> BodyLowering<'a> {
 
     /// `e?` inside the body: co_return the residual.
     fn lower_try(&mut self, operand: &Expr, span: Span) -> Expr {
-        let krate = self.krate;
-        let co = self.co.clone();
+        let krate = &respan(self.krate, span);
+        let co = self.co_at(span);
         let value = Ident::new("__coro_value", Span::mixed_site());
         let residual = Ident::new("__coro_residual", Span::mixed_site());
         syn::parse2(quote_spanned! {span=>
             match #krate::__private::Branch::branch(#operand) {
                 ::core::ops::ControlFlow::Continue(#value) => #value,
                 ::core::ops::ControlFlow::Break(#residual) => {
-                    #co.return_value(#krate::__private::FromResidual::from_residual(#residual));
+                    #krate::__private::return_value(#co, #krate::__private::FromResidual::from_residual(#residual));
                     return;
                 }
             }
@@ -197,6 +182,17 @@ impl<'a> BodyLowering<'a> {
             mac.tokens = quote!(#args);
         }
     }
+}
+
+/// `path` with every token at `span`.
+fn respan(path: &Path, span: Span) -> TokenStream {
+    quote!(#path)
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect()
 }
 
 fn mentions_keyword(tokens: TokenStream) -> bool {
@@ -227,15 +223,11 @@ impl VisitMut for BodyLowering<'_> {
                 *expr = self.lower_try(&t.expr, span);
             }
             Expr::Return(r) => {
-                self.errors.push(syn::Error::new(
-                    r.return_token.span,
-                    diagnostics::PLAIN_RETURN,
-                ));
+                self.errors.push(syn::Error::new(r.return_token.span, diagnostics::PLAIN_RETURN));
                 visit_mut::visit_expr_return_mut(self, r);
             }
             Expr::Await(a) => {
-                self.errors
-                    .push(syn::Error::new(a.await_token.span, diagnostics::DOT_AWAIT));
+                self.errors.push(syn::Error::new(a.await_token.span, diagnostics::DOT_AWAIT));
                 visit_mut::visit_expr_await_mut(self, a);
             }
             // These have their own `return`, `?` and (not) suspension points:
@@ -307,8 +299,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                     Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                         let id = &pi.ident;
                         names.push(quote!(#id));
-                        rebinds
-                            .push(quote_spanned! {span=> #[allow(unused_mut)] let mut #id = #id; });
+                        rebinds.push(quote_spanned! {span=> #[allow(unused_mut)] let mut #id = #id; });
                         *pt.pat = syn::parse_quote! { mut #id };
                     }
                     pat => {
@@ -332,7 +323,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let fn_span = sig.ident.span();
     let close_span = item.block.brace_token.span.close();
     let final_index = points + 1;
-    let stmts = &body.stmts;
+    let body_block = Block { brace_token: item.block.brace_token, stmts: body.stmts.clone() };
     let body_span = item.block.brace_token.span.join();
 
     let outlives: Vec<TokenStream> = if f.ret_lifetimes.is_empty() {
@@ -348,8 +339,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
 
     let attrs = &item.attrs;
     let vis = &item.vis;
-    let file_line =
-        quote_spanned! {fn_span=> ::core::file!(), (::core::line!(), ::core::column!()) };
+    let file_line = quote_spanned! {fn_span=> ::core::file!(), (::core::line!(), ::core::column!()) };
     let end_line = quote_spanned! {close_span=> (::core::line!(), ::core::column!()) };
     let fall_off = quote_spanned! {close_span=> #co.fall_off_end(#end); };
     let end_ty = quote_spanned! {body_span=>
@@ -377,7 +367,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                     ::core::option::Option::Some(async move {
                         #(#rebinds)*
                         #[allow(unreachable_code)]
-                        let #end: #end_ty = { #(#stmts)* };
+                        let #end: #end_ty = #body_block;
                         #[allow(unreachable_code)]
                         #fall_off
                     })

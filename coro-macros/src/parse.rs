@@ -23,23 +23,12 @@ pub fn parse(item: TokenStream) -> Result<CoroutineFn, Box<(syn::Error, Option<I
     let item: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let span = item
-                .clone()
-                .into_iter()
-                .next()
-                .map_or_else(proc_macro2::Span::call_site, |t| t.span());
-            return Err(Box::new((
-                syn::Error::new(span, diagnostics::NOT_A_FUNCTION),
-                None,
-            )));
+            let span = item.clone().into_iter().next().map_or_else(proc_macro2::Span::call_site, |t| t.span());
+            return Err(Box::new((syn::Error::new(span, diagnostics::NOT_A_FUNCTION), None)));
         }
     };
     match check(&item) {
-        Ok((ret, ret_lifetimes)) => Ok(CoroutineFn {
-            item,
-            ret,
-            ret_lifetimes,
-        }),
+        Ok((ret, ret_lifetimes)) => Ok(CoroutineFn { item, ret, ret_lifetimes }),
         Err(e) => Err(Box::new((e, Some(item)))),
     }
 }
@@ -60,18 +49,10 @@ fn check(item: &ItemFn) -> syn::Result<(Type, Vec<Lifetime>)> {
         return Err(syn::Error::new(sig.ident.span(), diagnostics::MAIN_FN));
     }
     let ret = match &sig.output {
-        ReturnType::Default => {
-            return Err(syn::Error::new(
-                sig.paren_token.span.close(),
-                diagnostics::NO_RETURN_TYPE,
-            ))
-        }
+        ReturnType::Default => return Err(syn::Error::new(sig.paren_token.span.close(), diagnostics::NO_RETURN_TYPE)),
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
-    let mut scan = ReturnScan {
-        lifetimes: Vec::new(),
-        error: None,
-    };
+    let mut scan = ReturnScan { lifetimes: Vec::new(), error: None };
     scan.visit_type(&ret);
     if let Some(e) = scan.error {
         return Err(e);
@@ -88,14 +69,11 @@ struct ReturnScan {
 
 impl<'ast> Visit<'ast> for ReturnScan {
     fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
-        self.error
-            .get_or_insert_with(|| syn::Error::new(t.span(), diagnostics::IMPL_TRAIT_RETURN));
+        self.error.get_or_insert_with(|| syn::Error::new(t.span(), diagnostics::IMPL_TRAIT_RETURN));
     }
     fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
         if r.lifetime.is_none() {
-            self.error.get_or_insert_with(|| {
-                syn::Error::new(r.and_token.span, diagnostics::ELIDED_LIFETIME)
-            });
+            self.error.get_or_insert_with(|| syn::Error::new(r.and_token.span, diagnostics::ELIDED_LIFETIME));
         }
         syn::visit::visit_type_reference(self, r);
     }
@@ -104,8 +82,7 @@ impl<'ast> Visit<'ast> for ReturnScan {
     }
     fn visit_lifetime(&mut self, l: &'ast Lifetime) {
         if l.ident == "_" {
-            self.error
-                .get_or_insert_with(|| syn::Error::new(l.span(), diagnostics::ELIDED_LIFETIME));
+            self.error.get_or_insert_with(|| syn::Error::new(l.span(), diagnostics::ELIDED_LIFETIME));
         } else if l.ident != "static" && !self.lifetimes.iter().any(|x| x.ident == l.ident) {
             self.lifetimes.push(l.clone());
         }

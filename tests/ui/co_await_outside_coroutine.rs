@@ -1,0 +1,7 @@
+use coro::{co_await, SuspendAlways};
+
+fn not_a_coroutine() {
+    co_await!(SuspendAlways);
+}
+
+fn main() {}
