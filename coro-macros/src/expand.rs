@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn keywords_inside_other_macros_are_lowered() {
         let out = expands(quote!(), quote! { fn f() -> Task<()> { println!("{}", co_await!(x)); } });
-        assert!(out.contains("AwaitPoint"), "{out}");
+        assert!(out.contains("await_point"), "{out}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod diagnostics;
 mod expand;
 mod lower;
 mod parse;
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro::TokenStream;
 

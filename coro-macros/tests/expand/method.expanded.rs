@@ -1,0 +1,85 @@
+#[allow(
+    unused_mut,
+    clippy::needless_return,
+    clippy::let_unit_value,
+    clippy::unused_unit
+)]
+fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
+    static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
+        "poll_once",
+        ::core::file!(),
+        (::core::line!(), ::core::column!()),
+        2u32,
+        (::core::line!(), ::core::column!()),
+        &__CORO_INFO,
+    );
+    let __coro_make = ::coro::__private::body::<
+        MyPromise,
+        _,
+        _,
+    >(move |__coro_ramp: &mut ::coro::__private::RampCtx<MyPromise>| {
+        #[allow(unused_imports)]
+        use ::coro::__private::{
+            AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
+            ConstructViaParams as _,
+        };
+        if !(&::coro::__private::ParamProbe::<MyPromise, _>::new((&self, &__coro_arg1)))
+            .allocate(__coro_ramp)
+        {
+            return ::core::option::Option::None;
+        }
+        (&::coro::__private::ParamProbe::<
+            MyPromise,
+            _,
+        >::new((&mut self, &mut __coro_arg1)))
+            .construct(__coro_ramp);
+        let __coro_co = __coro_ramp.co();
+        ::core::option::Option::Some(async move {
+            let _ = &self;
+            let __coro_arg1 = __coro_arg1;
+            let (a, b) = __coro_arg1;
+            #[allow(unreachable_code)]
+            let __coro_end: <<MyPromise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                MyPromise,
+            >>::FallOff = {
+                {
+                    co_await!(@ __coro_lowered);
+                    struct __CoroPoint1;
+                    impl ::coro::__private::Record for __CoroPoint1 {
+                        const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
+                            ::coro::__private::SuspendKind::Await,
+                            1u32,
+                            ::core::file!(),
+                            ::core::line!(),
+                            ::core::column!(),
+                            &__CORO_INFO,
+                        );
+                    }
+                    ::coro::__private::await_resume(
+                        ::coro::__private::await_point(
+                                __coro_co,
+                                SuspendAlways,
+                                __CoroPoint1,
+                            )
+                            .await,
+                    )
+                };
+                {
+                    co_return!(@ __coro_lowered);
+                    ::coro::__private::return_void(__coro_co);
+                    return;
+                }
+            };
+            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
+        })
+    });
+    ::coro::__private::assert_frame_outlives::<
+        'static,
+        MyPromise,
+        _,
+        _,
+    >(&__coro_make as *const _);
+    ::core::convert::Into::into(
+        ::coro::__private::ramp::<MyPromise, _, _>(&__CORO_INFO, __coro_make),
+    )
+}

@@ -1,0 +1,90 @@
+#[allow(
+    unused_mut,
+    clippy::needless_return,
+    clippy::let_unit_value,
+    clippy::unused_unit
+)]
+fn range(mut n: u32) -> Generator<u32> {
+    static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
+        "range",
+        ::core::file!(),
+        (::core::line!(), ::core::column!()),
+        2u32,
+        (::core::line!(), ::core::column!()),
+        &__CORO_INFO,
+    );
+    let __coro_make = ::coro::__private::body::<
+        <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+    >(move |
+        __coro_ramp: &mut ::coro::__private::RampCtx<
+            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+        >|
+    {
+        #[allow(unused_imports)]
+        use ::coro::__private::{
+            AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
+            ConstructViaParams as _,
+        };
+        if !(&::coro::__private::ParamProbe::<
+            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+            _,
+        >::new((&n,)))
+            .allocate(__coro_ramp)
+        {
+            return ::core::option::Option::None;
+        }
+        (&::coro::__private::ParamProbe::<
+            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+            _,
+        >::new((&mut n,)))
+            .construct(__coro_ramp);
+        let __coro_co = __coro_ramp.co();
+        ::core::option::Option::Some(async move {
+            #[allow(unused_mut)]
+            let mut n = n;
+            #[allow(unreachable_code)]
+            let __coro_end: <<<Generator<
+                u32,
+            > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+            >>::FallOff = {
+                for i in 0..n {
+                    {
+                        co_yield!(@ __coro_lowered);
+                        struct __CoroPoint1;
+                        impl ::coro::__private::Record for __CoroPoint1 {
+                            const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
+                                ::coro::__private::SuspendKind::Yield,
+                                1u32,
+                                ::core::file!(),
+                                ::core::line!(),
+                                ::core::column!(),
+                                &__CORO_INFO,
+                            );
+                        }
+                        ::coro::__private::await_resume(
+                            ::coro::__private::yield_point(__coro_co, i, __CoroPoint1)
+                                .await,
+                        )
+                    };
+                }
+            };
+            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
+        })
+    });
+    ::coro::__private::assert_frame_outlives::<
+        'static,
+        <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+    >(&__coro_make as *const _);
+    ::core::convert::Into::into(
+        ::coro::__private::ramp::<
+            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+            _,
+            _,
+        >(&__CORO_INFO, __coro_make),
+    )
+}

@@ -1,0 +1,108 @@
+#[allow(
+    unused_mut,
+    clippy::needless_return,
+    clippy::let_unit_value,
+    clippy::unused_unit
+)]
+fn load(mut path: String) -> Task<Result<usize, Error>> {
+    static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
+        "load",
+        ::core::file!(),
+        (::core::line!(), ::core::column!()),
+        2u32,
+        (::core::line!(), ::core::column!()),
+        &__CORO_INFO,
+    );
+    let __coro_make = ::coro::__private::body::<
+        <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+    >(move |
+        __coro_ramp: &mut ::coro::__private::RampCtx<
+            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+        >|
+    {
+        #[allow(unused_imports)]
+        use ::coro::__private::{
+            AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
+            ConstructViaParams as _,
+        };
+        if !(&::coro::__private::ParamProbe::<
+            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+            _,
+        >::new((&path,)))
+            .allocate(__coro_ramp)
+        {
+            return ::core::option::Option::None;
+        }
+        (&::coro::__private::ParamProbe::<
+            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+            _,
+        >::new((&mut path,)))
+            .construct(__coro_ramp);
+        let __coro_co = __coro_ramp.co();
+        ::core::option::Option::Some(async move {
+            #[allow(unused_mut)]
+            let mut path = path;
+            #[allow(unreachable_code)]
+            let __coro_end: <<<Task<
+                Result<usize, Error>,
+            > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+            >>::FallOff = {
+                let text = match ::coro::__private::Branch::branch({
+                    co_await!(@ __coro_lowered);
+                    struct __CoroPoint1;
+                    impl ::coro::__private::Record for __CoroPoint1 {
+                        const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
+                            ::coro::__private::SuspendKind::Await,
+                            1u32,
+                            ::core::file!(),
+                            ::core::line!(),
+                            ::core::column!(),
+                            &__CORO_INFO,
+                        );
+                    }
+                    ::coro::__private::await_resume(
+                        ::coro::__private::await_point(
+                                __coro_co,
+                                read(&path),
+                                __CoroPoint1,
+                            )
+                            .await,
+                    )
+                }) {
+                    ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
+                    ::core::ops::ControlFlow::Break(__coro_residual) => {
+                        ::coro::__private::return_value(
+                            __coro_co,
+                            ::coro::__private::FromResidual::from_residual(
+                                __coro_residual,
+                            ),
+                        );
+                        return;
+                    }
+                };
+                {
+                    co_return!(@ __coro_lowered);
+                    ::coro::__private::return_value(__coro_co, Ok(text.len()));
+                    return;
+                }
+            };
+            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
+        })
+    });
+    ::coro::__private::assert_frame_outlives::<
+        'static,
+        <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+    >(&__coro_make as *const _);
+    ::core::convert::Into::into(
+        ::coro::__private::ramp::<
+            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+            _,
+            _,
+        >(&__CORO_INFO, __coro_make),
+    )
+}
