@@ -131,17 +131,12 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     let header = unsafe { &(*frame).head.header };
     let at = header.point.load(Ordering::Relaxed);
     // SAFETY: `point` always holds a pointer to a static record.
-    let info = match unsafe { (*at).info() } {
-        Some(info) if unsafe { (*at).kind() } != SuspendKind::Final => info,
-        Some(_) => panic!(
-            "coroutine resumed at its final suspend point (undefined behaviour in C++): \
-             a coroutine that is done() can only be destroyed"
-        ),
-        None if ptr::eq(at, &RUNNING) => panic!("coroutine resumed while it is running"),
-        None => panic!("coroutine resumed before it reached its initial suspend point"),
-    };
+    if !unsafe { (*at).is_resumable() } {
+        cannot_resume(at);
+    }
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
+    header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
     // SAFETY (whole block): the frame is alive and this thread is its only
     // user until an `await_suspend` hands it over; after that nothing here
     // touches it.
@@ -150,7 +145,6 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
         let exit: Result<(), Payload> = 'body: {
             if let Stage::Initial(_) = &*stage {
                 let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Body) else { unreachable!() };
-                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.
                 if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
@@ -159,7 +153,6 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
             }
             let mut slot = Slot::new();
             loop {
-                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
                 slot.reset();
                 let polled = {
                     let waker = slot.waker();
@@ -175,13 +168,18 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
                         header.point.store(slot.point(), Ordering::Release);
                         match slot.await_suspend(handle) {
                             SuspendOutcome::Suspend => return None,
-                            SuspendOutcome::Resume => continue,
+                            SuspendOutcome::Resume => {
+                                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                continue;
+                            }
                             SuspendOutcome::Transfer(h) => return Some(h.header()),
                         }
                     }
                 }
             }
         };
+        // Every resumable record belongs to a coroutine.
+        let info = (*at).info().unwrap_unchecked();
         let final_point = sentinel(info.final_point());
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
@@ -214,6 +212,22 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
             }
         }
     }
+}
+
+/// Why a coroutine cannot be resumed from `at`; kept out of line.
+#[cold]
+#[inline(never)]
+fn cannot_resume(at: *const SuspendPoint) -> ! {
+    if ptr::eq(at, &RUNNING) {
+        panic!("coroutine resumed while it is running");
+    }
+    if ptr::eq(at, &UNSTARTED) {
+        panic!("coroutine resumed before it reached its initial suspend point");
+    }
+    panic!(
+        "coroutine resumed at its final suspend point (undefined behaviour in C++): \
+         a coroutine that is done() can only be destroyed"
+    )
 }
 
 struct MarkFinalOnUnwind<'a> {

@@ -67,6 +67,9 @@ pub struct SuspendPoint {
     line: u32,
     column: u32,
     coroutine: Option<&'static CoroutineInfo>,
+    /// A coroutine suspended here may be resumed: the one check the resume
+    /// path makes (false for the final point and the sentinels).
+    resumable: bool,
 }
 
 impl SuspendPoint {
@@ -80,12 +83,21 @@ impl SuspendPoint {
         column: u32,
         coroutine: &'static CoroutineInfo,
     ) -> Self {
-        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine) }
+        let resumable = !matches!(kind, SuspendKind::Final);
+        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine), resumable }
     }
 
     /// A record that belongs to no coroutine: the frame's "not suspended" markers.
     pub(crate) const fn sentinel() -> Self {
-        SuspendPoint { kind: SuspendKind::Await, index: u32::MAX, file: "", line: 0, column: 0, coroutine: None }
+        SuspendPoint {
+            kind: SuspendKind::Await,
+            index: u32::MAX,
+            file: "",
+            line: 0,
+            column: 0,
+            coroutine: None,
+            resumable: false,
+        }
     }
 
     /// The kind of point: initial, `co_await!`, `co_yield!` or final.
@@ -122,6 +134,11 @@ impl SuspendPoint {
 
     pub(crate) fn info(&self) -> Option<&'static CoroutineInfo> {
         self.coroutine
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_resumable(&self) -> bool {
+        self.resumable
     }
 }
 
