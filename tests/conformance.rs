@@ -362,7 +362,6 @@ conformance! {
     ];
     co_return_value => [];
     co_return_void => [];
-    #[ignore = "coro bug: flowing off the end drops the body's locals before return_void()"]
     flow_off_end => [
         move_before("return_void", "local drop b", GCC_FLOW_OFF_END),
     ];
@@ -407,8 +406,6 @@ conformance! {
         remove("param move p", PARAM_COPY),
         remove("param drop moved-from p", PARAM_COPY),
     ];
-    #[ignore = "coro bug: when the initial awaiter's await_resume panics, the body never \
-                started, yet destroy drops the parameters before the promise"]
     panic_in_initial_await_resume => [
         remove("param move p", PARAM_COPY),
         remove("param drop moved-from p", PARAM_COPY),
@@ -446,8 +443,6 @@ conformance! {
         move_before("param drop p", "final_suspend", PARAMS_IN_BODY),
     ];
     allocation_failure => [];
-    #[ignore = "coro bug: on allocation failure the parameters are dropped before \
-                get_return_object_on_allocation_failure() is called"]
     allocation_failure_with_params => [];
     promise_from_params => [
         remove("param move p", PARAM_COPY),

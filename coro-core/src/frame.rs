@@ -38,7 +38,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
-use crate::point::{CoroutineInfo, SuspendKind, SuspendPoint, RUNNING, UNSTARTED};
+use crate::point::{CoroutineInfo, SuspendPoint, RUNNING, UNSTARTED};
 use crate::promise::{Payload, Promise};
 
 /// The first bytes of every frame.
@@ -79,10 +79,24 @@ type FinalAwaiter<P> = <<P as Promise>::FinalSuspend as IntoAwaiter>::Awaiter;
 enum Stage<P: Promise> {
     /// At the initial suspend point; the awaiter's `await_resume` is still due.
     Initial(InitialAwaiter<P>),
-    /// In the body (running or suspended at one of its points).
+    /// The body has not been polled: the ramp is running, or the initial
+    /// `await_resume` is (or panicked). The body holds only the parameters.
+    Starting,
+    /// The body has been polled (it is running, suspended, or finished).
     Body,
-    /// At the final suspend point, holding the final awaiter.
+    /// At the final suspend point, holding the final awaiter; the body ran.
     Final(FinalAwaiter<P>),
+    /// At the final suspend point; the body never ran.
+    FinalBeforeBody(FinalAwaiter<P>),
+}
+
+impl<P: Promise> Stage<P> {
+    /// Whether the body has started: decides the destruction order (C++
+    /// destroys the promise before the parameter copies; once the body owns
+    /// them, its locals and parameters go first).
+    fn body_started(&self) -> bool {
+        matches!(self, Stage::Body | Stage::Final(_))
+    }
 }
 
 #[inline(always)]
@@ -144,12 +158,13 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
         let stage = addr_of_mut!((*frame).stage);
         let exit: Result<(), Payload> = 'body: {
             if let Stage::Initial(_) = &*stage {
-                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Body) else { unreachable!() };
+                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.
                 if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
                     break 'body Err(p);
                 }
+                ptr::write(stage, Stage::Body);
             }
             let mut slot = Slot::new();
             loop {
@@ -193,21 +208,26 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
         // suspend point. It counts from before `final_suspend()` is called,
         // so a panic there also leaves the coroutine done().
         header.point.store(final_point, Ordering::Release);
+        let started = (*stage).body_started();
         let mut awaiter = promise.final_suspend().into_awaiter();
         if awaiter.await_ready() {
             awaiter.await_resume();
-            destroy_in_place::<P, F>(frame, false);
+            destroy_in_place::<P, F>(frame, !started);
             return None;
         }
-        ptr::write(stage, Stage::Final(awaiter));
-        let Stage::Final(awaiter) = &mut *stage else { unreachable!() };
+        ptr::write(stage, if started { Stage::Final(awaiter) } else { Stage::FinalBeforeBody(awaiter) });
+        let (Stage::Final(awaiter) | Stage::FinalBeforeBody(awaiter)) = &mut *stage else { unreachable!() };
         match awaiter.await_suspend(handle).into_outcome() {
             SuspendOutcome::Suspend => None,
             SuspendOutcome::Transfer(h) => Some(h.header()),
             SuspendOutcome::Resume => {
-                let Stage::Final(awaiter) = ptr::replace(stage, Stage::Body) else { unreachable!() };
+                let (Stage::Final(awaiter) | Stage::FinalBeforeBody(awaiter)) =
+                    ptr::replace(stage, if started { Stage::Body } else { Stage::Starting })
+                else {
+                    unreachable!()
+                };
                 awaiter.await_resume();
-                destroy_in_place::<P, F>(frame, false);
+                destroy_in_place::<P, F>(frame, !started);
                 None
             }
         }
@@ -254,8 +274,8 @@ unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>
     if ptr::eq(at, &UNSTARTED) {
         panic!("coroutine destroyed before its ramp finished (from get_return_object or initial_suspend)");
     }
-    // SAFETY: `at` is a static record; the frame is idle and ours to free.
-    unsafe { destroy_in_place::<P, F>(frame, (*at).kind() == SuspendKind::Initial) }
+    // SAFETY: the frame is idle and ours to free.
+    unsafe { destroy_in_place::<P, F>(frame, !(*frame).stage.body_started()) }
 }
 
 /// Drops what the frame holds and frees it. At the initial point the body
@@ -375,13 +395,14 @@ impl<P: Promise> Drop for RampCtx<P> {
 /// suspension (or when the coroutine finishes without suspending).
 ///
 /// `make` allocates (through [`RampCtx::allocate`], which may see the
-/// parameters), constructs the promise, and returns the body — or `None` if
-/// allocation failed.
+/// parameters), constructs the promise, and returns the body — or, if
+/// allocation failed, the parameters, which outlive the fallback return
+/// object's creation as they would in the caller.
 #[doc(hidden)]
-pub fn ramp<P, C, F>(info: &'static CoroutineInfo, make: C) -> P::ReturnObject
+pub fn ramp<P, C, F, A>(info: &'static CoroutineInfo, make: C) -> P::ReturnObject
 where
     P: Promise,
-    C: FnOnce(&mut RampCtx<P>) -> Option<F>,
+    C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: Future<Output = ()>,
 {
     let layout = Layout::new::<Frame<P, F>>();
@@ -392,8 +413,14 @@ where
         vtable: &VTableFor::<P, F>::VTABLE,
         _promise: core::marker::PhantomData,
     };
-    let Some(body) = make(&mut ctx) else {
-        return P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+    let body = match make(&mut ctx) {
+        Ok(body) => body,
+        Err(params) => {
+            let ro =
+                P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+            drop(params);
+            return ro;
+        }
     };
     let ctx = ManuallyDrop::new(ctx);
     let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, F>>().as_ptr();
@@ -404,7 +431,7 @@ where
     // the initial `await_suspend` hands it over.
     unsafe {
         addr_of_mut!((*frame).body).write(body);
-        addr_of_mut!((*frame).stage).write(Stage::Body);
+        addr_of_mut!((*frame).stage).write(Stage::Starting);
         let hdr: *mut Header = addr_of_mut!((*frame).head.header);
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
@@ -415,7 +442,7 @@ where
         let quarantine = QuarantineOnUnwind(hdr);
         let mut awaiter = (*frame).head.promise.initial_suspend().into_awaiter();
         let ready = awaiter.await_ready();
-        // `Stage::Body` has nothing to drop: overwrite it.
+        // `Stage::Starting` has nothing to drop: overwrite it.
         addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
         (*hdr).point.store(sentinel(info.initial_point()), Ordering::Release);
         let outcome = if ready {

@@ -254,11 +254,11 @@ impl<P> Co<P> {
 
     /// Flowing off the end of the body.
     #[inline(always)]
-    pub fn fall_off_end(mut self, end: <P::Return as ReturnKind<P>>::FallOff)
+    pub fn fall_off_end(mut self)
     where
         P: Promise,
     {
-        <P::Return as ReturnKind<P>>::fall_off_end(self.promise(), end)
+        <P::Return as ReturnKind<P>>::fall_off_end(self.promise())
     }
 
     /// `promise.yield_value(v)` for `co_yield!(v)`.
@@ -500,20 +500,20 @@ impl<T> FromResidual<Option<Infallible>> for Option<T> {
 /// the return type, so the return object cannot outlive what the frame
 /// borrows. Called with `'static` when the return type names no lifetime.
 #[inline(always)]
-pub fn assert_frame_outlives<'r, P, C, F>(_: *const C)
+pub fn assert_frame_outlives<'r, P, C, F, A>(_: *const C)
 where
     P: Promise,
-    C: FnOnce(&mut RampCtx<P>) -> Option<F>,
+    C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: 'r,
 {
 }
 
 /// Pins the promise type of a ramp closure for type inference.
 #[inline(always)]
-pub fn body<P, C, F>(make: C) -> C
+pub fn body<P, C, F, A>(make: C) -> C
 where
     P: Promise,
-    C: FnOnce(&mut RampCtx<P>) -> Option<F>,
+    C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: Future<Output = ()>,
 {
     make

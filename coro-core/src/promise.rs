@@ -241,14 +241,18 @@ pub trait ReturnKind<P>: sealed::Sealed {
     /// allowed, an uninhabited type when every path must `co_return!(v)`.
     #[doc(hidden)]
     type FallOff;
+    /// Flowing off the end of the body: `return_void()`. Runs before the
+    /// body's locals are dropped (C++ [stmt.return.coroutine]/3). For a
+    /// value-returning promise it is never reached: the body cannot fall
+    /// off its end (the `FallOff` type makes that a compile error).
     #[doc(hidden)]
-    fn fall_off_end(promise: &mut P, end: Self::FallOff);
+    fn fall_off_end(promise: &mut P);
 }
 
 impl<P: ReturnVoid> ReturnKind<P> for ReturnsVoid {
     type FallOff = ();
     #[inline(always)]
-    fn fall_off_end(promise: &mut P, (): ()) {
+    fn fall_off_end(promise: &mut P) {
         promise.return_void();
     }
 }
@@ -262,9 +266,7 @@ pub enum MissingCoReturn {}
 impl<P> ReturnKind<P> for ReturnsValue {
     type FallOff = MissingCoReturn;
     #[inline(always)]
-    fn fall_off_end(_: &mut P, end: MissingCoReturn) {
-        match end {}
-    }
+    fn fall_off_end(_: &mut P) {}
 }
 
 /// `co_await!(e)` awaits `e` itself (the promise has no `await_transform`).

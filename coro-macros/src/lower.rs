@@ -323,17 +323,33 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let fn_span = sig.ident.span();
     let close_span = item.block.brace_token.span.close();
     let final_index = points + 1;
-    let body_block = Block { brace_token: item.block.brace_token, stmts: body.stmts.clone() };
+    // Flowing off the end is `co_return;`: `return_void()` runs inside the
+    // body's block, before its locals are dropped. A tail expression is
+    // kept type-checked against the fall-off type (so `42` where a
+    // `co_return!(42)` belongs is still an error).
+    let mut stmts = body.stmts.clone();
+    if let Some(Stmt::Expr(tail, None)) = stmts.last() {
+        let tail = tail.clone();
+        let tail_span = tail.span();
+        let tail_ty = quote_spanned! {tail_span=>
+            <<#promise as #krate::Promise>::Return as #krate::ReturnKind<#promise>>::FallOff
+        };
+        let binding = Ident::new("__coro_tail", Span::mixed_site());
+        *stmts.last_mut().expect("non-empty") =
+            syn::parse_quote_spanned! {tail_span=> let #binding: #tail_ty = #tail; };
+    }
+    stmts.push(syn::parse_quote_spanned! {close_span=> #[allow(unreachable_code)] #co.fall_off_end(); });
+    let body_block = Block { brace_token: item.block.brace_token, stmts };
     let body_span = item.block.brace_token.span.join();
 
     let outlives: Vec<TokenStream> = if f.ret_lifetimes.is_empty() {
         vec![
-            quote_spanned! {ret.span()=> #krate::__private::assert_frame_outlives::<'static, #promise, _, _>(&#make as *const _); },
+            quote_spanned! {ret.span()=> #krate::__private::assert_frame_outlives::<'static, #promise, _, _, _>(&#make as *const _); },
         ]
     } else {
         f.ret_lifetimes
             .iter()
-            .map(|l| quote_spanned! {l.span()=> #krate::__private::assert_frame_outlives::<#l, #promise, _, _>(&#make as *const _); })
+            .map(|l| quote_spanned! {l.span()=> #krate::__private::assert_frame_outlives::<#l, #promise, _, _, _>(&#make as *const _); })
             .collect()
     };
 
@@ -341,7 +357,6 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let vis = &item.vis;
     let file_line = quote_spanned! {fn_span=> ::core::file!(), (::core::line!(), ::core::column!()) };
     let end_line = quote_spanned! {close_span=> (::core::line!(), ::core::column!()) };
-    let fall_off = quote_spanned! {close_span=> #co.fall_off_end(#end); };
     let end_ty = quote_spanned! {body_span=>
         <<#promise as #krate::Promise>::Return as #krate::ReturnKind<#promise>>::FallOff
     };
@@ -352,7 +367,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);
-            let #make = #krate::__private::body::<#promise, _, _>(
+            let #make = #krate::__private::body::<#promise, _, _, _>(
                 move |#ramp_ctx: &mut #krate::__private::RampCtx<#promise>| {
                     #[allow(unused_imports)]
                     use #krate::__private::{
@@ -360,21 +375,19 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                         ConstructViaDefault as _, ConstructViaParams as _,
                     };
                     if !(&#krate::__private::ParamProbe::<#promise, _>::new((#(&#names,)*))).allocate(#ramp_ctx) {
-                        return ::core::option::Option::None;
+                        return ::core::result::Result::Err((#(#names,)*));
                     }
                     (&#krate::__private::ParamProbe::<#promise, _>::new((#(&mut #names,)*))).construct(#ramp_ctx);
                     let #co = #ramp_ctx.co();
-                    ::core::option::Option::Some(async move {
+                    ::core::result::Result::Ok(async move {
                         #(#rebinds)*
                         #[allow(unreachable_code)]
                         let #end: #end_ty = #body_block;
-                        #[allow(unreachable_code)]
-                        #fall_off
                     })
                 },
             );
             #(#outlives)*
-            ::core::convert::Into::into(#krate::__private::ramp::<#promise, _, _>(&#info, #make))
+            ::core::convert::Into::into(#krate::__private::ramp::<#promise, _, _, _>(&#info, #make))
         }
     }
 }

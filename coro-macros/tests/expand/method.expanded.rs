@@ -17,6 +17,7 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
         MyPromise,
         _,
         _,
+        _,
     >(move |__coro_ramp: &mut ::coro::__private::RampCtx<MyPromise>| {
         #[allow(unused_imports)]
         use ::coro::__private::{
@@ -26,7 +27,7 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
         if !(&::coro::__private::ParamProbe::<MyPromise, _>::new((&self, &__coro_arg1)))
             .allocate(__coro_ramp)
         {
-            return ::core::option::Option::None;
+            return ::core::result::Result::Err((self, __coro_arg1));
         }
         (&::coro::__private::ParamProbe::<
             MyPromise,
@@ -34,7 +35,7 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
         >::new((&mut self, &mut __coro_arg1)))
             .construct(__coro_ramp);
         let __coro_co = __coro_ramp.co();
-        ::core::option::Option::Some(async move {
+        ::core::result::Result::Ok(async move {
             let _ = &self;
             let __coro_arg1 = __coro_arg1;
             let (a, b) = __coro_arg1;
@@ -64,13 +65,15 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
                             .await,
                     )
                 };
-                {
+                let __coro_tail: <<MyPromise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                    MyPromise,
+                >>::FallOff = {
                     co_return!(@ __coro_lowered);
                     ::coro::__private::return_void(__coro_co);
                     return;
-                }
+                };
+                #[allow(unreachable_code)] __coro_co.fall_off_end();
             };
-            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
         })
     });
     ::coro::__private::assert_frame_outlives::<
@@ -78,8 +81,9 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
         MyPromise,
         _,
         _,
+        _,
     >(&__coro_make as *const _);
     ::core::convert::Into::into(
-        ::coro::__private::ramp::<MyPromise, _, _>(&__CORO_INFO, __coro_make),
+        ::coro::__private::ramp::<MyPromise, _, _, _>(&__CORO_INFO, __coro_make),
     )
 }

@@ -17,6 +17,7 @@ fn range(mut n: u32) -> Generator<u32> {
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
+        _,
     >(move |
         __coro_ramp: &mut ::coro::__private::RampCtx<
             <Generator<u32> as ::coro::CoroutineTraits>::Promise,
@@ -33,7 +34,7 @@ fn range(mut n: u32) -> Generator<u32> {
         >::new((&n,)))
             .allocate(__coro_ramp)
         {
-            return ::core::option::Option::None;
+            return ::core::result::Result::Err((n,));
         }
         (&::coro::__private::ParamProbe::<
             <Generator<u32> as ::coro::CoroutineTraits>::Promise,
@@ -41,7 +42,7 @@ fn range(mut n: u32) -> Generator<u32> {
         >::new((&mut n,)))
             .construct(__coro_ramp);
         let __coro_co = __coro_ramp.co();
-        ::core::option::Option::Some(async move {
+        ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
             let mut n = n;
             #[allow(unreachable_code)]
@@ -50,7 +51,11 @@ fn range(mut n: u32) -> Generator<u32> {
             > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
                 <Generator<u32> as ::coro::CoroutineTraits>::Promise,
             >>::FallOff = {
-                for i in 0..n {
+                let __coro_tail: <<<Generator<
+                    u32,
+                > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                    <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+                >>::FallOff = for i in 0..n {
                     {
                         co_yield!(@ __coro_lowered);
                         struct __CoroPoint1;
@@ -69,9 +74,9 @@ fn range(mut n: u32) -> Generator<u32> {
                                 .await,
                         )
                     };
-                }
+                };
+                #[allow(unreachable_code)] __coro_co.fall_off_end();
             };
-            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
         })
     });
     ::coro::__private::assert_frame_outlives::<
@@ -79,10 +84,12 @@ fn range(mut n: u32) -> Generator<u32> {
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
+        _,
     >(&__coro_make as *const _);
     ::core::convert::Into::into(
         ::coro::__private::ramp::<
             <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+            _,
             _,
             _,
         >(&__CORO_INFO, __coro_make),

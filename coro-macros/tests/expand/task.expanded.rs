@@ -17,6 +17,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
+        _,
     >(move |
         __coro_ramp: &mut ::coro::__private::RampCtx<
             <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
@@ -33,7 +34,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         >::new((&path,)))
             .allocate(__coro_ramp)
         {
-            return ::core::option::Option::None;
+            return ::core::result::Result::Err((path,));
         }
         (&::coro::__private::ParamProbe::<
             <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
@@ -41,7 +42,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         >::new((&mut path,)))
             .construct(__coro_ramp);
         let __coro_co = __coro_ramp.co();
-        ::core::option::Option::Some(async move {
+        ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
             let mut path = path;
             #[allow(unreachable_code)]
@@ -83,13 +84,17 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                         return;
                     }
                 };
-                {
+                let __coro_tail: <<<Task<
+                    Result<usize, Error>,
+                > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                    <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+                >>::FallOff = {
                     co_return!(@ __coro_lowered);
                     ::coro::__private::return_value(__coro_co, Ok(text.len()));
                     return;
-                }
+                };
+                #[allow(unreachable_code)] __coro_co.fall_off_end();
             };
-            #[allow(unreachable_code)] __coro_co.fall_off_end(__coro_end);
         })
     });
     ::coro::__private::assert_frame_outlives::<
@@ -97,10 +102,12 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
+        _,
     >(&__coro_make as *const _);
     ::core::convert::Into::into(
         ::coro::__private::ramp::<
             <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+            _,
             _,
             _,
         >(&__CORO_INFO, __coro_make),
