@@ -1,0 +1,430 @@
+//! Helpers shared by the integration tests: an event log, a `Counted` value
+//! that proves every construction is matched by exactly one drop, a
+//! hand-driven coroutine type (`Job`) and a few small awaiters.
+#![allow(dead_code)]
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::resume_unwind;
+use std::sync::{Arc, Mutex, Once};
+
+use coro::{
+    AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
+    SuspendAlways, SuspendPoint, UniqueCoroutineHandle,
+};
+
+// ---------------------------------------------------------------------------
+// Event log and Counted
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct LogInner {
+    events: Vec<String>,
+    /// Name of each `Counted`, by id.
+    created: Vec<String>,
+    /// How many times each id was dropped.
+    drops: HashMap<usize, usize>,
+}
+
+/// A shared, thread-safe event log. Cloning gives another handle to the same log.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<LogInner>>);
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.events()).finish()
+    }
+}
+
+impl Log {
+    pub fn new() -> Log {
+        Log::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
+        // A test that panics while holding the lock must not poison the
+        // log for the assertions that follow.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends an event.
+    pub fn push(&self, event: impl Into<String>) {
+        self.lock().events.push(event.into());
+    }
+
+    /// All events so far.
+    pub fn events(&self) -> Vec<String> {
+        self.lock().events.clone()
+    }
+
+    /// All events so far, clearing the list (the drop accounting is kept).
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().events)
+    }
+
+    /// A new `Counted` that reports to this log.
+    pub fn counted(&self, name: impl Into<String>) -> Counted {
+        let name = name.into();
+        let id = {
+            let mut inner = self.lock();
+            inner.created.push(name.clone());
+            inner.created.len() - 1
+        };
+        Counted { id, name, log: self.clone() }
+    }
+
+    /// How many `Counted` values were made.
+    pub fn created(&self) -> usize {
+        self.lock().created.len()
+    }
+
+    /// How many `Counted` drops happened (counting a double drop twice).
+    pub fn dropped(&self) -> usize {
+        self.lock().drops.values().sum()
+    }
+
+    /// Counted values made and not yet dropped.
+    pub fn live(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .created
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| !inner.drops.contains_key(id))
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+
+    /// Panics unless every `Counted` made so far was dropped exactly once.
+    #[track_caller]
+    pub fn assert_each_dropped_once(&self) {
+        let inner = self.lock();
+        let mut problems = Vec::new();
+        for (id, name) in inner.created.iter().enumerate() {
+            let n = inner.drops.get(&id).copied().unwrap_or(0);
+            if n != 1 {
+                problems.push(format!("{name} (#{id}) dropped {n} times"));
+            }
+        }
+        assert!(problems.is_empty(), "drop accounting failed: {problems:?}; events: {:?}", inner.events);
+    }
+
+    /// The events that are drops of `Counted` values, as their names, in order.
+    pub fn drop_order(&self) -> Vec<String> {
+        self.events().into_iter().filter_map(|e| e.strip_prefix("drop ").map(str::to_owned)).collect()
+    }
+
+    /// The events starting at the first one equal to `from`.
+    #[track_caller]
+    pub fn events_from(&self, from: &str) -> Vec<String> {
+        let ev = self.events();
+        let at = ev.iter().position(|e| e == from).unwrap_or_else(|| panic!("no event {from:?} in {ev:?}"));
+        ev[at..].to_vec()
+    }
+
+    /// Index of the first event equal to `e`.
+    #[track_caller]
+    pub fn index_of(&self, e: &str) -> usize {
+        let ev = self.events();
+        ev.iter().position(|x| x == e).unwrap_or_else(|| panic!("no event {e:?} in {ev:?}"))
+    }
+
+    /// How many events equal `e`.
+    pub fn count(&self, e: &str) -> usize {
+        self.lock().events.iter().filter(|x| *x == e).count()
+    }
+}
+
+/// A value whose drop is recorded in a `Log` as `drop NAME`; the log checks
+/// that each one is dropped exactly once.
+pub struct Counted {
+    id: usize,
+    name: String,
+    log: Log,
+}
+
+impl Counted {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn log(&self) -> Log {
+        self.log.clone()
+    }
+}
+
+impl fmt::Debug for Counted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Counted({})", self.name)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut inner = self.log.lock();
+        *inner.drops.entry(self.id).or_insert(0) += 1;
+        inner.events.push(format!("drop {}", self.name));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Panics
+// ---------------------------------------------------------------------------
+
+/// The message of a panic payload.
+pub fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}
+
+/// Marker put in the message of every panic a test provokes on purpose.
+pub const PLANNED: &str = "[planned]";
+
+/// Installs (once) a panic hook that keeps planned panics (whose message
+/// contains [`PLANNED`]) out of the test output, and reports all others.
+pub fn quiet_planned_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !panic_message(info.payload()).contains(PLANNED) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f`, which must panic, and returns its panic message.
+#[track_caller]
+pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
+    quiet_planned_panics();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(p) => panic_message(&*p),
+    }
+}
+
+/// Runs `f` on a thread with a 256 KiB stack; propagates its panic.
+pub fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let t = std::thread::Builder::new()
+        .name("small-stack".into())
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .expect("spawn a small-stack thread");
+    match t.join() {
+        Ok(r) => r,
+        Err(p) => resume_unwind(p),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Awaiters
+// ---------------------------------------------------------------------------
+
+/// Never suspends; `co_await!` gives the value back.
+#[derive(Debug)]
+pub struct Ready<T>(pub T);
+
+impl<T> Awaiter for Ready<T> {
+    type Output = T;
+    fn await_ready(&mut self) -> bool {
+        true
+    }
+    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        if true {
+            unreachable!("await_suspend called on a ready awaiter")
+        }
+    }
+    fn await_resume(self) -> T {
+        self.0
+    }
+}
+
+/// Suspends (await_suspend returns `()`) until someone resumes the
+/// coroutine; `co_await!` then gives the value back.
+#[derive(Debug)]
+pub struct Pause<T>(pub T);
+
+impl<T> Awaiter for Pause<T> {
+    type Output = T;
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    fn await_resume(self) -> T {
+        self.0
+    }
+}
+
+/// `Pause(())`.
+pub fn pause() -> Pause<()> {
+    Pause(())
+}
+
+/// Symmetric transfer to the given coroutine.
+#[derive(Debug)]
+pub struct TransferTo(pub CoroutineHandle);
+
+impl Awaiter for TransferTo {
+    type Output = ();
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        self.0
+    }
+    fn await_resume(self) {}
+}
+
+/// Suspends, then resumes at once (`await_suspend` returns `false`).
+#[derive(Debug)]
+pub struct SuspendFalse<T>(pub T);
+
+impl<T> Awaiter for SuspendFalse<T> {
+    type Output = T;
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        false
+    }
+    fn await_resume(self) -> T {
+        self.0
+    }
+}
+
+/// Suspends, then transfers to itself (`await_suspend` returns its own handle).
+#[derive(Debug)]
+pub struct TransferToSelf<T>(pub T);
+
+impl<T> Awaiter for TransferToSelf<T> {
+    type Output = T;
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+        me
+    }
+    fn await_resume(self) -> T {
+        self.0
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Job: a lazily started coroutine driven by hand
+// ---------------------------------------------------------------------------
+
+/// Promise of [`Job`]: lazy start, keeps the frame at the final suspend
+/// point, stores the result or the panic.
+pub struct JobPromise<T> {
+    value: Option<T>,
+    panic: Option<Payload>,
+}
+
+impl<T> Default for JobPromise<T> {
+    fn default() -> Self {
+        JobPromise { value: None, panic: None }
+    }
+}
+
+impl<T> Promise for JobPromise<T> {
+    type ReturnObject = Job<T>;
+    type InitialSuspend = SuspendAlways;
+    type FinalSuspend = SuspendAlways;
+    type Return = ReturnsValue;
+    type Await = AwaitDirect;
+
+    fn get_return_object(&mut self) -> Job<T> {
+        Job {
+            // SAFETY: the job is the frame's only owner.
+            h: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) },
+        }
+    }
+    fn initial_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn final_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn unhandled_exception(&mut self, payload: Payload) {
+        self.panic = Some(payload);
+    }
+}
+
+impl<T> ReturnValue<T> for JobPromise<T> {
+    fn return_value(&mut self, value: T) {
+        self.value = Some(value);
+    }
+}
+
+/// A coroutine the test resumes by hand.
+pub struct Job<T> {
+    h: UniqueCoroutineHandle<JobPromise<T>>,
+}
+
+impl<T> CoroutineTraits for Job<T> {
+    type Promise = JobPromise<T>;
+}
+
+impl<T> fmt::Debug for Job<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job").field("h", &self.h).finish()
+    }
+}
+
+impl<T> Job<T> {
+    /// Resumes the job. Test helper: the caller knows nobody else resumes it.
+    pub fn resume(&self) {
+        // SAFETY: the frame is alive (owned); tests only call this while
+        // no awaiter has handed the handle to anyone else.
+        unsafe { self.h.resume() }
+    }
+    pub fn done(&self) -> bool {
+        self.h.done()
+    }
+    pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        self.h.suspend_point()
+    }
+    pub fn handle(&self) -> CoroutineHandle {
+        self.h.handle().erase()
+    }
+    /// Gives up ownership: whoever holds the handle must destroy the frame.
+    pub fn into_handle(self) -> CoroutineHandle {
+        self.h.into_raw().erase()
+    }
+    /// Resumes until done; returns the result (rethrowing a stored panic)
+    /// and the number of resumes it took.
+    pub fn run_counting(self) -> (T, usize) {
+        let mut n = 0;
+        while !self.done() {
+            self.resume();
+            n += 1;
+        }
+        (self.into_result(), n)
+    }
+    /// Resumes until done; returns the result (rethrowing a stored panic).
+    pub fn run(self) -> T {
+        self.run_counting().0
+    }
+    /// The result of a finished job; rethrows its panic.
+    pub fn into_result(mut self) -> T {
+        assert!(self.done(), "job is not finished");
+        // SAFETY: done, so not running; only reference.
+        let p = unsafe { self.h.promise_mut() };
+        if let Some(payload) = p.panic.take() {
+            resume_unwind(payload);
+        }
+        p.value.take().expect("job finished without a value")
+    }
+    /// The stored panic's message, if the job finished by panicking.
+    pub fn panic_message(&self) -> Option<String> {
+        // SAFETY: not running; only reference.
+        let p = unsafe { self.h.promise() };
+        p.panic.as_deref().map(panic_message)
+    }
+}
