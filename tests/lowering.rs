@@ -1151,3 +1151,93 @@ fn a_task_that_is_dropped_without_being_awaited_drops_its_parameters_once() {
     log.assert_each_dropped_once();
     assert_eq!(log.created(), 1);
 }
+
+#[test]
+fn co_await_in_short_circuiting_operands_is_evaluated_only_when_reached() {
+    #[coro::coroutine]
+    fn short(a: bool) -> Job<(bool, bool)> {
+        let x = a && co_await!(p(true));
+        let y = a || co_await!(p(false));
+        co_return!((x, y))
+    }
+    assert_eq!(short(false).run_counting(), ((false, false), 2));
+    assert_eq!(short(true).run_counting(), ((true, true), 2));
+}
+
+#[test]
+fn keywords_written_with_a_full_path_are_lowered_too() {
+    #[coro::coroutine]
+    fn full_paths(v: u32) -> Generator<u32> {
+        ::coro::co_yield!(v);
+        coro::co_yield!(v + 1);
+        coro::co_return!();
+    }
+    #[coro::coroutine]
+    fn full_path_await() -> Job<u32> {
+        let v = coro::co_await!(p(1));
+        ::coro::co_return!(v + 1)
+    }
+    assert_eq!(full_paths(1).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(full_path_await().run_counting(), (2, 2));
+}
+
+enum Tree {
+    Leaf(u32),
+    Node(Box<Tree>, Box<Tree>),
+}
+
+#[coro::coroutine]
+fn in_order<'t>(t: &'t Tree) -> Generator<u32, &'t Tree> {
+    match t {
+        Tree::Leaf(v) => co_yield!(*v),
+        Tree::Node(l, r) => {
+            for v in in_order(l) {
+                co_yield!(v);
+            }
+            for v in in_order(r) {
+                co_yield!(v);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_recursive_generator_borrowing_a_tree_yields_in_order() {
+    fn build(lo: u32, hi: u32) -> Tree {
+        if lo == hi {
+            Tree::Leaf(lo)
+        } else {
+            let mid = (lo + hi) / 2;
+            Tree::Node(Box::new(build(lo, mid)), Box::new(build(mid + 1, hi)))
+        }
+    }
+    let t = build(1, 100);
+    assert_eq!(in_order(&t).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+    let mut g = in_order(&t);
+    assert_eq!(g.nth(49), Some(50));
+    drop(g);
+}
+
+struct Parser<'s> {
+    text: &'s str,
+}
+
+impl<'s> Parser<'s> {
+    /// `self` by value, yielding borrows of the data `Self` borrows.
+    #[coro::coroutine]
+    fn tokens(self) -> Generator<&'s str> {
+        for t in self.text.split(',') {
+            let t = t.trim();
+            if !t.is_empty() {
+                co_yield!(t);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_method_of_a_type_with_a_lifetime_yields_borrows_of_its_data() {
+    let text = String::from("a, b,,c ");
+    let v: Vec<&str> = Parser { text: &text }.tokens().collect();
+    assert_eq!(v, ["a", "b", "c"]);
+}
