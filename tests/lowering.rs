@@ -5,14 +5,6 @@
 //! consult (FromParams, AllocateFrameWith, allocation failure,
 //! await_transform, operator co_await).
 
-// The expansion of `#[coro::coroutine]` (coro-macros at commit 0b700d4)
-// puts types like `<<R as CoroutineTraits>::Promise as Promise>::Return as
-// ReturnKind<..>>::FallOff` and `let __coro_tail: .. = <tail>;` on the
-// user's spans, so clippy reports `type_complexity` on ordinary coroutine
-// bodies and `diverging_sub_expression` on a diverging tail such as
-// `unreachable!()`. These are lints on generated code, not on this file.
-#![allow(clippy::type_complexity, clippy::diverging_sub_expression)]
-
 mod common;
 
 use std::alloc::Layout;
@@ -387,8 +379,6 @@ fn brace_delimited_keywords_work_as_statements() {
 }
 
 #[test]
-#[ignore = "coro bug: a brace-delimited `co_await!{e}` as the tail of a block gets a `;` \
-            appended by the lowering, so the block's value is `()` instead of the awaited value"]
 fn brace_delimited_co_await_as_a_block_tail_keeps_its_value() {
     #[coro::coroutine]
     fn braces() -> Task<String> {

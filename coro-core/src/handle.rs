@@ -251,7 +251,8 @@ unsafe fn noop_destroy(_: NonNull<Header>) {}
 /// programmers write this RAII wrapper by hand in every task type).
 /// `done()` and `suspend_point()` are safe here because the frame is alive
 /// as long as the wrapper is; `resume` stays `unsafe`, since only the
-/// coroutine's author knows whether an awaiter might resume it too.
+/// coroutine's author knows whether an awaiter might resume it too. It is
+/// neither `Send` nor `Sync`: the frame may hold thread-bound values.
 ///
 /// ```
 /// use coro::{co_yield, Generator};
@@ -262,6 +263,9 @@ unsafe fn noop_destroy(_: NonNull<Header>) {}
 /// ```
 pub struct UniqueCoroutineHandle<P = ()> {
     handle: CoroutineHandle<P>,
+    /// Not `Send`/`Sync`: the frame's contents decide whether it may cross
+    /// threads, and this wrapper cannot see them.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl<P> UniqueCoroutineHandle<P> {
@@ -271,7 +275,7 @@ impl<P> UniqueCoroutineHandle<P> {
     /// `handle` refers to a live frame that nobody else will destroy, and
     /// which is not resumed concurrently with this wrapper's use.
     pub unsafe fn from_raw(handle: CoroutineHandle<P>) -> Self {
-        UniqueCoroutineHandle { handle }
+        UniqueCoroutineHandle { handle, _not_send: PhantomData }
     }
 
     /// The non-owning handle.

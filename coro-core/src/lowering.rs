@@ -281,6 +281,11 @@ impl<P> Co<P> {
     }
 }
 
+/// The type a coroutine body block must have: `()` when the promise has
+/// `return_void`, [`MissingCoReturn`](crate::MissingCoReturn) (uninhabited)
+/// when every path must `co_return!(v)`.
+pub type FallOff<P> = <<P as Promise>::Return as ReturnKind<P>>::FallOff;
+
 /// How `co_await!` finds its awaitable, per [`Promise::Await`].
 pub trait AwaitMode<P, E> {
     /// The awaitable.

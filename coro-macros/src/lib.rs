@@ -1,6 +1,6 @@
 //! The `#[coro::coroutine]` attribute of [coro](https://docs.rs/coro).
 //!
-//! The entry point only hands tokens to [`expand::expand`]: parsing
+//! The entry point only hands tokens to `expand::expand`: parsing
 //! (`args.rs`, `parse.rs`), lowering (`lower.rs`) and every user-facing
 //! message (`diagnostics.rs`) live in their own modules, and the whole
 //! expansion is a plain function over `proc_macro2::TokenStream`, unit-tested

@@ -238,18 +238,27 @@ impl VisitMut for BodyLowering<'_> {
         }
     }
 
-    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
-        if let Stmt::Macro(m) = stmt {
-            if let Some(kw) = keyword(&m.mac) {
-                let lowered = self.lower_keyword(kw, &m.mac);
-                let semi = m.semi_token.or_else(|| Some(Token![;](m.mac.span())));
-                *stmt = Stmt::Expr(lowered, semi);
-                return;
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter_mut().enumerate() {
+            if let Stmt::Macro(m) = stmt {
+                if let Some(kw) = keyword(&m.mac) {
+                    let lowered = self.lower_keyword(kw, &m.mac);
+                    // `co_await!{e}` without `;` is the block's value when it
+                    // comes last, a statement anywhere else.
+                    let semi = match m.semi_token {
+                        Some(semi) => Some(semi),
+                        None if i == last => None,
+                        None => Some(Token![;](m.mac.span())),
+                    };
+                    *stmt = Stmt::Expr(lowered, semi);
+                    continue;
+                }
+                self.lower_inside_macro(&mut m.mac);
+                continue;
             }
-            self.lower_inside_macro(&mut m.mac);
-            return;
+            self.visit_stmt_mut(stmt);
         }
-        visit_mut::visit_stmt_mut(self, stmt);
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
@@ -331,12 +340,12 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     if let Some(Stmt::Expr(tail, None)) = stmts.last() {
         let tail = tail.clone();
         let tail_span = tail.span();
-        let tail_ty = quote_spanned! {tail_span=>
-            <<#promise as #krate::Promise>::Return as #krate::ReturnKind<#promise>>::FallOff
-        };
+        let tail_ty = quote_spanned! {tail_span=> #krate::__private::FallOff<#promise> };
         let binding = Ident::new("__coro_tail", Span::mixed_site());
-        *stmts.last_mut().expect("non-empty") =
-            syn::parse_quote_spanned! {tail_span=> let #binding: #tail_ty = #tail; };
+        *stmts.last_mut().expect("non-empty") = syn::parse_quote_spanned! {tail_span=>
+            #[allow(clippy::diverging_sub_expression)]
+            let #binding: #tail_ty = #tail;
+        };
     }
     stmts.push(syn::parse_quote_spanned! {close_span=> #[allow(unreachable_code)] #co.fall_off_end(); });
     let body_block = Block { brace_token: item.block.brace_token, stmts };
@@ -357,9 +366,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let vis = &item.vis;
     let file_line = quote_spanned! {fn_span=> ::core::file!(), (::core::line!(), ::core::column!()) };
     let end_line = quote_spanned! {close_span=> (::core::line!(), ::core::column!()) };
-    let end_ty = quote_spanned! {body_span=>
-        <<#promise as #krate::Promise>::Return as #krate::ReturnKind<#promise>>::FallOff
-    };
+    let end_ty = quote_spanned! {body_span=> #krate::__private::FallOff<#promise> };
 
     quote! {
         #(#attrs)*

@@ -40,9 +40,7 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
             let __coro_arg1 = __coro_arg1;
             let (a, b) = __coro_arg1;
             #[allow(unreachable_code)]
-            let __coro_end: <<MyPromise as ::coro::Promise>::Return as ::coro::ReturnKind<
-                MyPromise,
-            >>::FallOff = {
+            let __coro_end: ::coro::__private::FallOff<MyPromise> = {
                 {
                     co_await!(@ __coro_lowered);
                     struct __CoroPoint1;
@@ -65,9 +63,8 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
                             .await,
                     )
                 };
-                let __coro_tail: <<MyPromise as ::coro::Promise>::Return as ::coro::ReturnKind<
-                    MyPromise,
-                >>::FallOff = {
+                #[allow(clippy::diverging_sub_expression)]
+                let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
                     co_return!(@ __coro_lowered);
                     ::coro::__private::return_void(__coro_co);
                     return;

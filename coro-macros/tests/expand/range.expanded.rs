@@ -46,16 +46,13 @@ fn range(mut n: u32) -> Generator<u32> {
             #[allow(unused_mut)]
             let mut n = n;
             #[allow(unreachable_code)]
-            let __coro_end: <<<Generator<
-                u32,
-            > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+            let __coro_end: ::coro::__private::FallOff<
                 <Generator<u32> as ::coro::CoroutineTraits>::Promise,
-            >>::FallOff = {
-                let __coro_tail: <<<Generator<
-                    u32,
-                > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+            > = {
+                #[allow(clippy::diverging_sub_expression)]
+                let __coro_tail: ::coro::__private::FallOff<
                     <Generator<u32> as ::coro::CoroutineTraits>::Promise,
-                >>::FallOff = for i in 0..n {
+                > = for i in 0..n {
                     {
                         co_yield!(@ __coro_lowered);
                         struct __CoroPoint1;

@@ -46,11 +46,9 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             #[allow(unused_mut)]
             let mut path = path;
             #[allow(unreachable_code)]
-            let __coro_end: <<<Task<
-                Result<usize, Error>,
-            > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+            let __coro_end: ::coro::__private::FallOff<
                 <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            >>::FallOff = {
+            > = {
                 let text = match ::coro::__private::Branch::branch({
                     co_await!(@ __coro_lowered);
                     struct __CoroPoint1;
@@ -84,11 +82,10 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                         return;
                     }
                 };
-                let __coro_tail: <<<Task<
-                    Result<usize, Error>,
-                > as ::coro::CoroutineTraits>::Promise as ::coro::Promise>::Return as ::coro::ReturnKind<
+                #[allow(clippy::diverging_sub_expression)]
+                let __coro_tail: ::coro::__private::FallOff<
                     <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-                >>::FallOff = {
+                > = {
                     co_return!(@ __coro_lowered);
                     ::coro::__private::return_value(__coro_co, Ok(text.len()));
                     return;
