@@ -7,7 +7,6 @@
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::hint::black_box;
-use std::ptr::NonNull;
 use std::time::Instant;
 
 use coro::{
@@ -42,10 +41,9 @@ impl Promise for Minimal {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
         LAST_LAYOUT.with(|l| l.set(layout.size()));
-        // SAFETY: non-zero layout.
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
 }
 impl ReturnVoid for Minimal {

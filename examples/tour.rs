@@ -128,13 +128,12 @@ impl Promise for Traced {
     fn unhandled_exception(&mut self, payload: Payload) {
         panic::resume_unwind(payload)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
         say(
             "frame",
             why(format_args!("operator new({} bytes)", layout.size()), "one allocation: the whole coroutine state"),
         );
-        // SAFETY: a frame layout is never zero-sized (it holds at least the header).
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         say("frame", "operator delete()");

@@ -256,11 +256,10 @@ impl Promise for Fragile {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
         let (a, f) = FRAGILE_FRAMES.get();
         FRAGILE_FRAMES.set((a + 1, f));
-        // SAFETY: frames are never zero-sized.
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         let (a, f) = FRAGILE_FRAMES.get();
@@ -327,7 +326,7 @@ mod pool {
             return NonNull::new(p as *mut u8);
         }
         FROM_HEAP.set(FROM_HEAP.get() + 1);
-        // SAFETY: frames are never zero-sized.
+        // SAFETY: frame layouts are never zero-sized.
         NonNull::new(unsafe { std::alloc::alloc(layout) })
     }
 
@@ -400,8 +399,10 @@ impl<T> Promise for PooledPromise<T> {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
-        pool::allocate(layout)
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+        // SAFETY: the helper hands out a fresh block of this layout, exclusively
+        // ours until `deallocate_frame` returns it.
+        pool::allocate(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: from `allocate_frame` with this layout.
@@ -515,8 +516,10 @@ impl Promise for InBuffer {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
-        static_buffer::allocate(layout)
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+        // SAFETY: the helper hands out a fresh block of this layout, exclusively
+        // ours until `deallocate_frame` returns it.
+        static_buffer::allocate(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, _: Layout) {
         static_buffer::deallocate(ptr)
@@ -597,10 +600,9 @@ impl Promise for Minimal {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
         MINIMAL_LAYOUT.set(Some(layout));
-        // SAFETY: frames are never zero-sized.
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
 }
 

@@ -237,12 +237,11 @@ impl Promise for Probe {
             std::panic::resume_unwind(payload);
         }
     }
-    fn allocate_frame(layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::FrameMemory> {
         ev("allocate");
         maybe_panic(Hook::Allocate);
         FRAMES_ALLOCATED.set(FRAMES_ALLOCATED.get() + 1);
-        // SAFETY: frames are never zero-sized.
-        std::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
         ev("free");

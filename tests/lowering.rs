@@ -856,12 +856,14 @@ impl Promise for Arena {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
         alog(format!("allocate_frame({})", layout.size() > 0));
         if FAIL_ALLOC.get() {
             return None;
         }
-        raw_alloc(layout)
+        // SAFETY: the helper hands out a fresh block of this layout, exclusively
+        // ours until `deallocate_frame` returns it.
+        raw_alloc(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         let known = LIVE.with(|l| l.borrow_mut().remove(&(ptr.as_ptr() as usize)));
@@ -881,12 +883,14 @@ impl ReturnVoid for Arena {
 }
 
 impl<'x> AllocateFrameWith<(&'x u32, &'x Counted)> for Arena {
-    fn allocate_frame_with(layout: Layout, (n, c): (&'x u32, &'x Counted)) -> Option<NonNull<u8>> {
+    fn allocate_frame_with(layout: Layout, (n, c): (&'x u32, &'x Counted)) -> Option<::coro::FrameMemory> {
         alog(format!("allocate_frame_with({n}, {})", c.name()));
         if FAIL_ALLOC.get() {
             return None;
         }
-        raw_alloc(layout)
+        // SAFETY: the helper hands out a fresh block of this layout, exclusively
+        // ours until `deallocate_frame` returns it.
+        raw_alloc(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
     }
 }
 

@@ -39,7 +39,7 @@ use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
 use crate::point::{CoroutineInfo, SuspendPoint, RUNNING, UNSTARTED};
-use crate::promise::{Payload, Promise};
+use crate::promise::{FrameMemory, Payload, Promise};
 
 /// The first bytes of every frame.
 #[repr(C)]
@@ -336,11 +336,19 @@ pub struct RampCtx<P: Promise> {
 impl<P: Promise> RampCtx<P> {
     /// Allocates the frame with `alloc`; `false` on allocation failure.
     #[doc(hidden)]
-    pub fn allocate(&mut self, alloc: impl FnOnce(Layout) -> Option<NonNull<u8>>) -> bool {
+    pub fn allocate(&mut self, alloc: impl FnOnce(Layout) -> Option<FrameMemory>) -> bool {
         debug_assert!(self.frame.is_none());
         let Some(mem) = alloc(self.layout) else {
             return false;
         };
+        let mem = mem.as_ptr();
+        // Cheap, and it turns a misaligned pool into a clear panic instead
+        // of undefined behaviour.
+        assert!(
+            mem.as_ptr() as usize % self.layout.align() == 0,
+            "the promise's allocation function returned memory not aligned to {} bytes",
+            self.layout.align()
+        );
         // Handles rebuilt from a promise's address (`from_promise`) need the
         // frame's provenance to be exposed.
         let _ = mem.as_ptr().expose_provenance();

@@ -8,6 +8,58 @@ use core::ptr::NonNull;
 
 use crate::awaiter::IntoAwaiter;
 
+/// Memory for one coroutine frame, as a promise's allocation function
+/// returns it ([`Promise::allocate_frame`], [`AllocateFrameWith`]).
+///
+/// Building one from a raw pointer is `unsafe`: the frame is written through
+/// it, so a safe allocation function could otherwise hand out memory that
+/// is not there. [`FrameMemory::global`] is the safe default.
+///
+/// ```
+/// use std::alloc::Layout;
+/// use coro::FrameMemory;
+///
+/// let layout = Layout::from_size_align(64, 8).unwrap();
+/// let mem = FrameMemory::global(layout).expect("allocation");
+/// // SAFETY: allocated just above with this layout, freed once.
+/// unsafe { std::alloc::dealloc(mem.as_ptr().as_ptr(), layout) };
+/// ```
+#[derive(Debug)]
+pub struct FrameMemory {
+    ptr: NonNull<u8>,
+}
+
+impl FrameMemory {
+    /// Wraps memory for a frame.
+    ///
+    /// # Safety
+    /// For the `layout` the allocation function was given, `ptr` is valid
+    /// for reads and writes of `layout.size()` bytes, aligned to
+    /// `layout.align()`, not used by anything else, and stays so until the
+    /// promise's [`deallocate_frame`](Promise::deallocate_frame) is called
+    /// with it.
+    #[inline]
+    pub unsafe fn from_raw(ptr: NonNull<u8>) -> Self {
+        FrameMemory { ptr }
+    }
+
+    /// Allocates with the global allocator (`std::alloc::alloc`); `None` on
+    /// failure.
+    #[inline]
+    pub fn global(layout: Layout) -> Option<Self> {
+        assert!(layout.size() > 0, "a coroutine frame is never empty");
+        // SAFETY: the layout is not zero-sized; the block is exclusively ours
+        // until `deallocate_frame` frees it.
+        NonNull::new(unsafe { std::alloc::alloc(layout) }).map(|ptr| FrameMemory { ptr })
+    }
+
+    /// The start of the block.
+    #[inline]
+    pub fn as_ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+}
+
 /// A panic payload, as `std::panic::catch_unwind` returns it: coro's
 /// equivalent of C++'s `std::exception_ptr`.
 pub type Payload = Box<dyn Any + Send + 'static>;
@@ -99,9 +151,8 @@ pub trait Promise: Sized {
     /// C++ `promise_type::operator new(size_t)`: allocates a frame. `None`
     /// is an allocation failure. The default uses the global allocator.
     #[inline]
-    fn allocate_frame(layout: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: frames are never zero-sized: they hold at least the header.
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+    fn allocate_frame(layout: Layout) -> Option<FrameMemory> {
+        FrameMemory::global(layout)
     }
 
     /// C++ `promise_type::operator delete`: frees a frame made by
@@ -221,7 +272,7 @@ pub trait FromParams<Args>: Sized {
 /// [`Promise::deallocate_frame`].
 pub trait AllocateFrameWith<Args>: Promise {
     /// Allocates a frame; `None` is an allocation failure.
-    fn allocate_frame_with(layout: Layout, args: Args) -> Option<NonNull<u8>>;
+    fn allocate_frame_with(layout: Layout, args: Args) -> Option<FrameMemory>;
 }
 
 /// The promise implements [`ReturnVoid`]: falling off the end of the body is

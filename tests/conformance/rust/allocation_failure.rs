@@ -1,6 +1,5 @@
 //! Allocation failure with get_return_object_on_allocation_failure.
 use std::alloc::Layout;
-use std::ptr::NonNull;
 
 use super::trace::*;
 use coro::{co_return, AwaitDirect, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid};
@@ -42,7 +41,7 @@ impl Promise for FailPromise {
     fn unhandled_exception(&mut self, payload: Payload) {
         unhandled_exception(&mut self.error, payload)
     }
-    fn allocate_frame(_: Layout) -> Option<NonNull<u8>> {
+    fn allocate_frame(_: Layout) -> Option<::coro::FrameMemory> {
         ev("alloc -> null");
         None
     }

@@ -1,7 +1,6 @@
 //! Allocation that sees the parameters: AllocateFrameWith (C++
 //! operator new(size_t, Args&...)); freed by deallocate_frame.
 use std::alloc::Layout;
-use std::ptr::NonNull;
 
 use super::trace::*;
 use coro::{co_return, AllocateFrameWith, AwaitDirect, Payload, Promise, ReturnValue, ReturnsValue};
@@ -30,10 +29,9 @@ impl Promise for ArenaPromise {
 }
 
 impl AllocateFrameWith<(&i32, &Param)> for ArenaPromise {
-    fn allocate_frame_with(layout: Layout, (arena, p): (&i32, &Param)) -> Option<NonNull<u8>> {
+    fn allocate_frame_with(layout: Layout, (arena, p): (&i32, &Param)) -> Option<::coro::FrameMemory> {
         ev(format!("alloc with params (arena={arena}, p={})", p.value));
-        // SAFETY: frame layouts are never zero-sized.
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        ::coro::FrameMemory::global(layout)
     }
 }
 

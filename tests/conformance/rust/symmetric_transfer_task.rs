@@ -60,7 +60,7 @@ impl Promise for TaskPromise {
     fn unhandled_exception(&mut self, payload: Payload) {
         unhandled_exception(&mut self.error, payload)
     }
-    fn allocate_frame(layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::FrameMemory> {
         alloc(layout)
     }
     unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {

@@ -299,13 +299,12 @@ impl Drop for PromiseTrace {
 }
 
 /// C++ `PromiseBase::operator new`.
-pub fn alloc(layout: Layout) -> Option<NonNull<u8>> {
+pub fn alloc(layout: Layout) -> Option<::coro::FrameMemory> {
     ev("alloc");
     if fails(Fail::Alloc) {
         throw_boom("alloc");
     }
-    // SAFETY: frame layouts are never zero-sized.
-    NonNull::new(unsafe { std::alloc::alloc(layout) })
+    ::coro::FrameMemory::global(layout)
 }
 
 /// C++ `PromiseBase::operator delete`.
@@ -442,7 +441,7 @@ macro_rules! traced_promise_base {
         fn unhandled_exception(&mut self, payload: ::coro::Payload) {
             $crate::scenarios::trace::unhandled_exception(&mut self.error, payload)
         }
-        fn allocate_frame(layout: ::std::alloc::Layout) -> Option<::std::ptr::NonNull<u8>> {
+        fn allocate_frame(layout: ::std::alloc::Layout) -> Option<::coro::FrameMemory> {
             $crate::scenarios::trace::alloc(layout)
         }
         unsafe fn deallocate_frame(ptr: ::std::ptr::NonNull<u8>, layout: ::std::alloc::Layout) {
