@@ -304,9 +304,22 @@ mod pool {
 
     const SLOTS: usize = 16;
 
+    /// The kept frames; returned to the heap when the thread ends, so the
+    /// pool leaks nothing (memcheck runs this file too).
+    pub struct FreeList([(usize, Layout); SLOTS]);
+
+    impl Drop for FreeList {
+        fn drop(&mut self) {
+            for &(p, layout) in self.0.iter().filter(|(p, _)| *p != 0) {
+                // SAFETY: every kept block came from `std::alloc::alloc(layout)`.
+                unsafe { std::alloc::dealloc(p as *mut u8, layout) }
+            }
+        }
+    }
+
     thread_local! {
-        static FREE: UnsafeCell<[(usize, Layout); SLOTS]> =
-            const { UnsafeCell::new([(0, Layout::new::<u8>()); SLOTS]) };
+        static FREE: UnsafeCell<FreeList> =
+            const { UnsafeCell::new(FreeList([(0, Layout::new::<u8>()); SLOTS])) };
         static FROM_POOL: Cell<usize> = const { Cell::new(0) };
         static FROM_HEAP: Cell<usize> = const { Cell::new(0) };
     }
@@ -318,7 +331,7 @@ mod pool {
     pub fn allocate(layout: Layout) -> Option<NonNull<u8>> {
         let reused = FREE.with(|f| {
             // SAFETY: thread-local, never borrowed re-entrantly.
-            let free = unsafe { &mut *f.get() };
+            let free = unsafe { &mut (*f.get()).0 };
             free.iter_mut().find(|(p, l)| *p != 0 && *l == layout).map(|slot| std::mem::replace(&mut slot.0, 0))
         });
         if let Some(p) = reused {
@@ -335,7 +348,7 @@ mod pool {
     pub unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
         let kept = FREE.with(|f| {
             // SAFETY: as above.
-            let free = unsafe { &mut *f.get() };
+            let free = unsafe { &mut (*f.get()).0 };
             match free.iter_mut().find(|(p, _)| *p == 0) {
                 Some(slot) => {
                     *slot = (ptr.as_ptr() as usize, layout);
