@@ -39,7 +39,7 @@ use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
 use crate::point::{CoroutineInfo, SuspendPoint, RUNNING, UNSTARTED};
-use crate::promise::{FrameMemory, Payload, Promise};
+use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 
 /// The first bytes of every frame.
 #[repr(C)]
@@ -407,11 +407,12 @@ impl<P: Promise> Drop for RampCtx<P> {
 /// allocation failed, the parameters, which outlive the fallback return
 /// object's creation as they would in the caller.
 #[doc(hidden)]
-pub fn ramp<P, C, F, A>(info: &'static CoroutineInfo, make: C) -> P::ReturnObject
+pub fn ramp<P, C, F, A, R>(info: &'static CoroutineInfo, make: C) -> R
 where
     P: Promise,
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: Future<Output = ()>,
+    R: FromReturnObject<P::ReturnObject, F>,
 {
     let layout = Layout::new::<Frame<P, F>>();
     let mut ctx = RampCtx::<P> {
@@ -426,6 +427,7 @@ where
         Err(params) => {
             let ro =
                 P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+            let ro = R::from_return_object(ro);
             drop(params);
             return ro;
         }
@@ -444,7 +446,7 @@ where
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
         let destroy = DestroyOnUnwind::<P, F>(frame);
-        let ro = (*frame).head.promise.get_return_object();
+        let ro = R::from_return_object((*frame).head.promise.get_return_object());
         // Declared after `ro`, so dropped before it while unwinding: the
         // return object's drop must find a frame whose destroy does nothing.
         let quarantine = QuarantineOnUnwind(hdr);

@@ -29,8 +29,8 @@ pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
 pub use promise::{
     AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FrameMemory,
-    FromParams, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid,
-    YieldValue,
+    FromParams, FromReturnObject, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue,
+    ReturnsVoid, YieldValue,
 };
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{sync_wait, Task, TaskPromise};

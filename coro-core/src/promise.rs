@@ -177,6 +177,36 @@ pub trait Promise: Sized {
     }
 }
 
+/// How the object `get_return_object` made becomes the coroutine's declared
+/// return type `Self`, knowing the type `F` of the coroutine's body.
+///
+/// Every `RO: Into<R>` converts (the C++ rule: the return object initialises
+/// the result). A return type can instead implement it for its own
+/// return-object type with bounds on `F`, the frame's body: that is how a
+/// thread-safe task can require every value its coroutine holds across a
+/// suspension point to be `Send` — the frame's contents decide, as for
+/// `async` blocks.
+///
+/// ```
+/// use coro::FromReturnObject;
+/// struct Handle;
+/// struct Owner;
+/// impl From<Handle> for Owner { fn from(_: Handle) -> Owner { Owner } }
+/// fn convert<F>(h: Handle) -> Owner { <Owner as FromReturnObject<Handle, F>>::from_return_object(h) }
+/// let _ = convert::<()>(Handle);
+/// ```
+pub trait FromReturnObject<RO, F>: Sized {
+    /// Converts.
+    fn from_return_object(ro: RO) -> Self;
+}
+
+impl<RO: Into<R>, R, F> FromReturnObject<RO, F> for R {
+    #[inline(always)]
+    fn from_return_object(ro: RO) -> R {
+        ro.into()
+    }
+}
+
 /// C++ `coroutine_traits<R>::promise_type`: the promise type a coroutine
 /// returning `Self` uses, unless `#[coro::coroutine(promise = P)]` names one.
 ///

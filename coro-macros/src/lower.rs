@@ -394,7 +394,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                 },
             );
             #(#outlives)*
-            ::core::convert::Into::into(#krate::__private::ramp::<#promise, _, _, _>(&#info, #make))
+            #krate::__private::ramp::<#promise, _, _, _, _>(&#info, #make)
         }
     }
 }

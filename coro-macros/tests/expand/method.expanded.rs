@@ -80,7 +80,5 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
         _,
         _,
     >(&__coro_make as *const _);
-    ::core::convert::Into::into(
-        ::coro::__private::ramp::<MyPromise, _, _, _>(&__CORO_INFO, __coro_make),
-    )
+    ::coro::__private::ramp::<MyPromise, _, _, _, _>(&__CORO_INFO, __coro_make)
 }

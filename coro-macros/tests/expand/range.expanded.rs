@@ -83,12 +83,11 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
     >(&__coro_make as *const _);
-    ::core::convert::Into::into(
-        ::coro::__private::ramp::<
-            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
-            _,
-            _,
-            _,
-        >(&__CORO_INFO, __coro_make),
-    )
+    ::coro::__private::ramp::<
+        <Generator<u32> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+        _,
+        _,
+    >(&__CORO_INFO, __coro_make)
 }

@@ -101,12 +101,11 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
     >(&__coro_make as *const _);
-    ::core::convert::Into::into(
-        ::coro::__private::ramp::<
-            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            _,
-            _,
-            _,
-        >(&__CORO_INFO, __coro_make),
-    )
+    ::coro::__private::ramp::<
+        <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
+        _,
+        _,
+        _,
+        _,
+    >(&__CORO_INFO, __coro_make)
 }
