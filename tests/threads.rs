@@ -410,3 +410,48 @@ fn a_coroutine_holding_an_rc_across_a_suspension_point_is_not_send() {
          while the test thread clones the same Rc"
     );
 }
+
+#[coro::coroutine]
+fn send_square(x: u64) -> coro::SendTask<u64> {
+    co_return!(x * x)
+}
+
+#[coro::coroutine]
+fn send_sum_of_squares(n: u64, label: String) -> coro::SendTask<(String, u64)> {
+    let mut s = 0;
+    for i in 0..n {
+        s += co_await!(send_square(i));
+    }
+    co_return!((label, s))
+}
+
+#[test]
+fn a_send_task_holding_only_send_data_is_send_and_runs_on_another_thread() {
+    assert!(is_send!(coro::SendTask<String>));
+    assert!(!is_send!(coro::SendTask<Rc<u32>>));
+    let task = send_sum_of_squares(100, String::from("squares"));
+    assert!(value_is_send!(task));
+    let (label, s) = std::thread::spawn(move || sync_wait(task)).join().unwrap();
+    assert_eq!((label.as_str(), s), ("squares", (0..100u64).map(|i| i * i).sum()));
+}
+
+#[test]
+fn a_send_task_made_on_one_thread_is_awaited_on_a_second_and_frees_everything_once() {
+    #[coro::coroutine]
+    fn owns(c: Counted, n: u32) -> coro::SendTask<u32> {
+        let doubled = co_await!(send_square(u64::from(n)));
+        drop(c);
+        co_return!(doubled as u32)
+    }
+    #[coro::coroutine]
+    fn outer(t: coro::SendTask<u32>) -> coro::SendTask<u32> {
+        let v = co_await!(t);
+        co_return!(v + 1)
+    }
+    let log = Log::new();
+    let task = owns(log.counted("param"), 7);
+    let task = std::thread::spawn(move || outer(task)).join().unwrap();
+    assert_eq!(std::thread::spawn(move || sync_wait(task)).join().unwrap(), 50);
+    assert!(log.live().is_empty(), "still alive: {:?}", log.live());
+    assert_eq!(log.dropped(), 1);
+}

@@ -33,7 +33,9 @@ pub use promise::{
     ReturnsVoid, YieldValue,
 };
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
-pub use task::{sync_wait, Task, TaskPromise};
+pub use task::{
+    sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskPromise, TaskReturn,
+};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
 /// here may change in any release.

@@ -1,5 +1,18 @@
-//! `Task<T>`: a lazily started coroutine that produces one value and can be
-//! `co_await!`ed by another coroutine, with symmetric transfer both ways.
+//! `Task<T>` and `SendTask<T>`: lazily started coroutines that produce one
+//! value and can be `co_await!`ed by another coroutine, with symmetric
+//! transfer both ways.
+//!
+//! The two share one promise, [`TaskPromise<T, K>`], whose kind `K` says
+//! whether the frame may cross threads:
+//!
+//! | type | kind | `Send` | the coroutine's frame |
+//! | --- | --- | --- | --- |
+//! | [`Task<T>`] | [`Local`] | no | may hold anything (`Rc`, `RefCell` borrows, ...) across `co_await!` |
+//! | [`SendTask<T>`] | [`Sendable`] | if `T: Send` | must be `Send`: every value held across a suspension point is `Send` (checked when the coroutine is defined) |
+//!
+//! A coroutine's frame type is only known inside its ramp, so the check is
+//! made there, through [`FromReturnObject`], which sees the body's type: the
+//! frame's contents decide, as for `async` blocks.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -8,14 +21,16 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::panic::resume_unwind;
 use std::thread::{self, Thread};
 
-use crate::awaiter::{AwaitSuspend, Awaiter};
+use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::{SuspendPoint, RUNNING};
-use crate::promise::{AwaitDirect, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue};
+use crate::promise::{AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue};
 use crate::suspend::SuspendAlways;
 
-/// A lazily started coroutine producing a `T` (cppcoro's `task<T>`).
+/// A lazily started coroutine producing a `T` (cppcoro's `task<T>`); stays
+/// on the thread that awaits it (not `Send`). See [`SendTask`] for one that
+/// may move between threads.
 ///
 /// Nothing runs until the task is awaited (`co_await!(task)`) or driven by
 /// [`sync_wait`]. Awaiting transfers control to the task symmetrically, and
@@ -38,8 +53,61 @@ use crate::suspend::SuspendAlways;
 /// assert_eq!(sync_wait(twice()), 84);
 /// ```
 pub struct Task<T> {
-    handle: UniqueCoroutineHandle<TaskPromise<T>>,
+    inner: Owned<T, Local>,
 }
+
+/// A [`Task`] that may be sent to, awaited on, and finish on another thread.
+///
+/// Defining a coroutine that returns `SendTask<T>` requires its frame to be
+/// `Send`: a value that is not `Send` (an `Rc`, a `RefCell` guard) held
+/// across a suspension point is a compile error at the coroutine.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, SendTask};
+///
+/// #[coro::coroutine]
+/// fn square(x: u64) -> SendTask<u64> { co_return!(x * x) }
+///
+/// #[coro::coroutine]
+/// fn sum_of_squares(n: u64) -> SendTask<u64> {
+///     let mut s = 0;
+///     for i in 0..n { s += co_await!(square(i)); }
+///     co_return!(s)
+/// }
+///
+/// let task = sum_of_squares(4);
+/// let s = std::thread::spawn(move || sync_wait(task)).join().unwrap();
+/// assert_eq!(s, 0 + 1 + 4 + 9);
+/// ```
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// use coro::{co_await, co_return, SendTask, SuspendNever};
+///
+/// #[coro::coroutine]
+/// fn holds_rc() -> SendTask<u32> {
+///     let r = Rc::new(1);
+///     co_await!(SuspendNever);   // `r` is held across this suspension point
+///     co_return!(*r)
+/// }
+/// ```
+pub struct SendTask<T> {
+    inner: Owned<T, Sendable>,
+}
+
+// SAFETY: a `SendTask` can only be made by a ramp whose frame (body and
+// promise) is `Send` (see its `FromReturnObject` impl), and `T: Send`; the
+// frame is owned by the task and used only through `&mut self` or by the one
+// coroutine awaiting it.
+unsafe impl<T: Send> Send for SendTask<T> {}
+
+/// Marks a [`TaskPromise`] whose frames stay on one thread ([`Task`]).
+#[derive(Debug)]
+pub enum Local {}
+
+/// Marks a [`TaskPromise`] whose frames may cross threads ([`SendTask`]).
+#[derive(Debug)]
+pub enum Sendable {}
 
 enum Outcome<T> {
     Empty,
@@ -47,19 +115,20 @@ enum Outcome<T> {
     Panicked(Payload),
 }
 
-/// The promise of [`Task`].
-pub struct TaskPromise<T> {
+/// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
+pub struct TaskPromise<T, K = Local> {
     outcome: Outcome<T>,
     continuation: Option<CoroutineHandle>,
+    _kind: PhantomData<K>,
 }
 
-impl<T> Default for TaskPromise<T> {
+impl<T, K> Default for TaskPromise<T, K> {
     fn default() -> Self {
-        TaskPromise { outcome: Outcome::Empty, continuation: None }
+        TaskPromise { outcome: Outcome::Empty, continuation: None, _kind: PhantomData }
     }
 }
 
-impl<T> fmt::Debug for TaskPromise<T> {
+impl<T, K> fmt::Debug for TaskPromise<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outcome = match self.outcome {
             Outcome::Empty => "empty",
@@ -70,17 +139,52 @@ impl<T> fmt::Debug for TaskPromise<T> {
     }
 }
 
-impl<T> Promise for TaskPromise<T> {
-    type ReturnObject = Task<T>;
+/// What a task's `get_return_object` makes: the owned frame, before the
+/// ramp turns it into a [`Task`] or [`SendTask`] (and checks the frame).
+pub struct TaskReturn<T, K> {
+    inner: Owned<T, K>,
+}
+
+impl<T, K> fmt::Debug for TaskReturn<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskReturn").finish_non_exhaustive()
+    }
+}
+
+impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
+    fn from_return_object(ro: TaskReturn<T, Local>) -> Self {
+        Task { inner: ro.inner }
+    }
+}
+
+#[diagnostic::on_unimplemented(
+    message = "a `SendTask` coroutine's frame must be `Send`",
+    label = "this coroutine holds something that is not `Send` across a suspension point",
+    note = "return `Task<T>` instead (it stays on one thread), or make sure no `Rc`, `RefCell` guard or other \
+            non-`Send` value is alive across a `co_await!`"
+)]
+#[doc(hidden)]
+pub trait SendFrame {}
+impl<F: Send> SendFrame for F {}
+
+impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for SendTask<T> {
+    fn from_return_object(ro: TaskReturn<T, Sendable>) -> Self {
+        SendTask { inner: ro.inner }
+    }
+}
+
+impl<T, K> Promise for TaskPromise<T, K> {
+    type ReturnObject = TaskReturn<T, K>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = FinalAwaiter;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> Task<T> {
+    fn get_return_object(&mut self) -> TaskReturn<T, K> {
         // SAFETY: the task is the frame's only owner; it is resumed only by
         // whoever awaits it (one at a time) through `TaskAwaiter`.
-        Task { handle: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) } }
+        let handle = unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };
+        TaskReturn { inner: Owned { handle } }
     }
     fn initial_suspend(&mut self) -> SuspendAlways {
         SuspendAlways
@@ -93,14 +197,18 @@ impl<T> Promise for TaskPromise<T> {
     }
 }
 
-impl<T> ReturnValue<T> for TaskPromise<T> {
+impl<T, K> ReturnValue<T> for TaskPromise<T, K> {
     fn return_value(&mut self, value: T) {
         self.outcome = Outcome::Value(value);
     }
 }
 
 impl<T> CoroutineTraits for Task<T> {
-    type Promise = TaskPromise<T>;
+    type Promise = TaskPromise<T, Local>;
+}
+
+impl<T> CoroutineTraits for SendTask<T> {
+    type Promise = TaskPromise<T, Sendable>;
 }
 
 /// The final awaiter of a task: transfers to the awaiting coroutine, or
@@ -121,15 +229,14 @@ impl Awaiter for FinalAwaiter {
     fn await_resume(self) {}
 }
 
-impl<T> Task<T> {
-    /// `true` once the task has finished (its result is ready).
-    pub fn is_ready(&self) -> bool {
-        self.handle.done()
-    }
+/// The owned frame shared by both task types.
+struct Owned<T, K> {
+    handle: UniqueCoroutineHandle<TaskPromise<T, K>>,
+}
 
-    /// Where the task is suspended.
-    pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
-        self.handle.suspend_point()
+impl<T, K> Owned<T, K> {
+    fn is_ready(&self) -> bool {
+        self.handle.done()
     }
 
     fn take_result(&mut self) -> T {
@@ -141,29 +248,87 @@ impl<T> Task<T> {
             Outcome::Empty => panic!("task result taken twice"),
         }
     }
-}
 
-impl<T> fmt::Debug for Task<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task").field("handle", &self.handle).finish()
+    fn sync_wait(mut self) -> T {
+        if !self.is_ready() {
+            let waiter = SyncWaiter {
+                header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+                done: AtomicBool::new(false),
+                thread: thread::current(),
+                _pinned: PhantomData,
+            };
+            let h = self.handle.handle();
+            // SAFETY: the task is owned here and suspended at its initial
+            // point; the waiter lives on this stack until `done` is set,
+            // which is the last thing the task's final awaiter does with it.
+            unsafe {
+                h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
+                h.resume();
+            }
+            while !waiter.done.load(Ordering::Acquire) {
+                thread::park();
+            }
+        }
+        self.take_result()
     }
 }
+
+macro_rules! task_common {
+    ($task:ident, $kind:ty) => {
+        impl<T> $task<T> {
+            /// `true` once the task has finished (its result is ready).
+            pub fn is_ready(&self) -> bool {
+                self.inner.is_ready()
+            }
+
+            /// Where the task is suspended.
+            pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+                self.inner.handle.suspend_point()
+            }
+        }
+
+        impl<T> fmt::Debug for $task<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($task)).field("handle", &self.inner.handle).finish()
+            }
+        }
+
+        impl<T> IntoAwaiter for $task<T> {
+            type Awaiter = TaskAwaiter<T, $kind>;
+            fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
+                TaskAwaiter { task: self.inner }
+            }
+        }
+
+        impl<T> SyncWait for $task<T> {
+            type Output = T;
+            fn sync_wait(self) -> T {
+                self.inner.sync_wait()
+            }
+        }
+    };
+}
+
+task_common!(Task, Local);
+task_common!(SendTask, Sendable);
 
 /// Awaiting a task: starts it with a symmetric transfer, resumes the awaiter
 /// when it finishes.
-#[derive(Debug)]
-pub struct TaskAwaiter<T> {
-    task: Task<T>,
+pub struct TaskAwaiter<T, K> {
+    task: Owned<T, K>,
 }
 
-impl<T> crate::IntoAwaiter for Task<T> {
-    type Awaiter = TaskAwaiter<T>;
-    fn into_awaiter(self) -> TaskAwaiter<T> {
-        TaskAwaiter { task: self }
+// SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
+// `SendTask`); it lives in the awaiting coroutine's frame, which decides.
+unsafe impl<T: Send> Send for TaskAwaiter<T, Sendable> {}
+
+impl<T, K> fmt::Debug for TaskAwaiter<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle).finish()
     }
 }
 
-impl<T> Awaiter for TaskAwaiter<T> {
+impl<T, K> Awaiter for TaskAwaiter<T, K> {
     type Output = T;
     fn await_ready(&mut self) -> bool {
         self.task.is_ready()
@@ -180,6 +345,14 @@ impl<T> Awaiter for TaskAwaiter<T> {
     }
 }
 
+/// Something [`sync_wait`] can drive: [`Task`] and [`SendTask`].
+pub trait SyncWait {
+    /// The value produced.
+    type Output;
+    /// Runs to completion on the current thread.
+    fn sync_wait(self) -> Self::Output;
+}
+
 /// Runs a task to completion on the current thread and returns its value
 /// (cppcoro's `sync_wait`). If the task suspends on something that resumes
 /// it from another thread, this thread sleeps until it finishes.
@@ -192,27 +365,8 @@ impl<T> Awaiter for TaskAwaiter<T> {
 /// fn seven() -> Task<i32> { co_return!(7) }
 /// assert_eq!(sync_wait(seven()), 7);
 /// ```
-pub fn sync_wait<T>(mut task: Task<T>) -> T {
-    if !task.is_ready() {
-        let waiter = SyncWaiter {
-            header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-            done: AtomicBool::new(false),
-            thread: thread::current(),
-            _pinned: PhantomData,
-        };
-        let h = task.handle.handle();
-        // SAFETY: the task is owned here and suspended at its initial point;
-        // the waiter lives on this stack until `done` is set, which is the
-        // last thing the task's final awaiter does with it.
-        unsafe {
-            h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
-            h.resume();
-        }
-        while !waiter.done.load(Ordering::Acquire) {
-            thread::park();
-        }
-    }
-    task.take_result()
+pub fn sync_wait<W: SyncWait>(task: W) -> W::Output {
+    task.sync_wait()
 }
 
 /// A stand-in frame that wakes a thread blocked in `sync_wait` when the task
