@@ -517,6 +517,27 @@ fn suspend_points() {
     let p = g.suspend_point().unwrap();
     say("caller", format_args!("exhausted:             {p}"));
     assert_eq!((p.kind(), p.index()), (SuspendKind::Final, 3));
+
+    // A chain of awaiting tasks can say where each of them is.
+    let bt = sync_wait(backtrace_outer());
+    say("caller", "async backtrace taken inside backtrace_inner(), awaited by backtrace_outer():");
+    for line in bt.to_string().lines() {
+        say("", line);
+    }
+    let names: Vec<_> = bt.frames().iter().map(|p| p.function()).collect();
+    assert_eq!(names, ["backtrace_inner", "backtrace_outer"]);
+}
+
+#[coro::coroutine]
+fn backtrace_inner() -> Task<coro::AsyncBacktrace> {
+    let bt = co_await!(coro::CurrentBacktrace);
+    co_return!(bt)
+}
+
+#[coro::coroutine]
+fn backtrace_outer() -> Task<coro::AsyncBacktrace> {
+    let bt = co_await!(backtrace_inner());
+    co_return!(bt)
 }
 
 // ---------------------------------------------------------------------------

@@ -1435,7 +1435,7 @@ fn ping(n: u32, partner: &'static std::sync::OnceLock<CoroutineHandle>) -> Job<u
 fn a_million_symmetric_transfers_between_two_coroutines_run_in_constant_stack() {
     on_small_stack(|| {
         const N: u32 = 500_000; // each side transfers N times: 1,000,000 in all
-        // Statics rather than leaked boxes, so memcheck sees no leak.
+                                // Statics rather than leaked boxes, so memcheck sees no leak.
         static TO_B: std::sync::OnceLock<CoroutineHandle> = std::sync::OnceLock::new();
         static TO_A: std::sync::OnceLock<CoroutineHandle> = std::sync::OnceLock::new();
         let (to_b, to_a) = (&TO_B, &TO_A);
@@ -1910,4 +1910,40 @@ fn panics_in_await_ready_and_await_resume_in_the_body_go_to_unhandled_exception(
         assert_eq!(frames(), (1, 1));
         log.assert_each_dropped_once();
     }
+}
+
+// ---------------------------------------------------------------------------
+// Async backtraces
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn bt_leaf() -> Task<coro::AsyncBacktrace> {
+    let bt = co_await!(coro::CurrentBacktrace);
+    co_return!(bt)
+}
+
+#[coro::coroutine]
+fn bt_middle(depth: u32) -> Task<coro::AsyncBacktrace> {
+    let bt = if depth == 0 { co_await!(bt_leaf()) } else { co_await!(bt_middle(depth - 1)) };
+    co_return!(bt)
+}
+
+#[test]
+fn an_async_backtrace_lists_every_awaiting_task_innermost_first_with_its_line() {
+    let bt = sync_wait(bt_middle(2));
+    let frames: Vec<(&str, coro::SuspendKind, u32)> =
+        bt.frames().iter().map(|p| (p.function(), p.kind(), p.index())).collect();
+    assert_eq!(
+        frames,
+        [
+            ("bt_leaf", coro::SuspendKind::Await, 1),
+            ("bt_middle", coro::SuspendKind::Await, 1),
+            ("bt_middle", coro::SuspendKind::Await, 2),
+            ("bt_middle", coro::SuspendKind::Await, 2),
+        ]
+    );
+    assert!(bt.frames().iter().all(|p| p.file().ends_with("lifecycle.rs") && p.line() > 0));
+    let text = bt.to_string();
+    assert!(text.starts_with("#0 co_await #1 in bt_leaf at "), "{text}");
+    assert_eq!(text.lines().count(), 4, "{text}");
 }

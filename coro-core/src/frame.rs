@@ -55,6 +55,21 @@ pub(crate) struct VTable {
     /// transfer to, if any.
     pub(crate) resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>,
     pub(crate) destroy: unsafe fn(NonNull<Header>),
+    /// The coroutine awaiting this one, as its promise reports it
+    /// ([`Promise::continuation`]): the links of an async backtrace.
+    pub(crate) continuation: unsafe fn(NonNull<Header>) -> Option<CoroutineHandle>,
+}
+
+/// For stand-in frames that await nobody.
+pub(crate) unsafe fn no_continuation(_: NonNull<Header>) -> Option<CoroutineHandle> {
+    None
+}
+
+/// # Safety
+/// `hdr` is a live, suspended frame whose promise type is `P`.
+unsafe fn continuation_of<P: Promise>(hdr: NonNull<Header>) -> Option<CoroutineHandle> {
+    // SAFETY: the caller guarantees a live, suspended frame with promise `P`.
+    unsafe { (*hdr.cast::<Head<P>>().as_ptr()).promise.continuation() }
 }
 
 /// Header and promise: the part of the layout that does not depend on the
@@ -122,13 +137,15 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
 
 struct VTableFor<P, F>(P, F);
 impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    const VTABLE: VTable = VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F> };
+    const VTABLE: VTable =
+        VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> };
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
 /// return object being dropped must not destroy the frame the ramp is about
 /// to free.
-static RAMP_CLEANUP_VTABLE: VTable = VTable { resume: resume_in_ramp, destroy: destroy_in_ramp };
+static RAMP_CLEANUP_VTABLE: VTable =
+    VTable { resume: resume_in_ramp, destroy: destroy_in_ramp, continuation: no_continuation };
 
 unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
     panic!("coroutine resumed while its ramp is unwinding from a panic")

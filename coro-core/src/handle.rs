@@ -236,7 +236,8 @@ pub fn noop_coroutine() -> CoroutineHandle {
     CoroutineHandle::from_header(NonNull::from(&NOOP))
 }
 
-static NOOP_VTABLE: frame::VTable = frame::VTable { resume: noop_resume, destroy: noop_destroy };
+static NOOP_VTABLE: frame::VTable =
+    frame::VTable { resume: noop_resume, destroy: noop_destroy, continuation: frame::no_continuation };
 static NOOP_POINT: SuspendPoint = SuspendPoint::sentinel();
 static NOOP: Header = Header { vtable: &NOOP_VTABLE, point: AtomicPtr::new(&NOOP_POINT as *const _ as *mut _) };
 

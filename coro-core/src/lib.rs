@@ -14,6 +14,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod awaiter;
+mod backtrace;
 mod frame;
 mod generator;
 mod handle;
@@ -24,6 +25,7 @@ mod suspend;
 mod task;
 
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+pub use backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};

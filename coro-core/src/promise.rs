@@ -148,6 +148,15 @@ pub trait Promise: Sized {
     /// reaches whoever resumed it.
     fn unhandled_exception(&mut self, payload: Payload);
 
+    /// The coroutine awaiting this one, if the promise knows it (a task's
+    /// continuation). Not a C++ member: it links the frames of an async
+    /// backtrace ([`CoroutineHandle::async_backtrace`](crate::CoroutineHandle::async_backtrace)).
+    /// The default knows none.
+    #[inline]
+    fn continuation(&self) -> Option<crate::CoroutineHandle> {
+        None
+    }
+
     /// C++ `promise_type::operator new(size_t)`: allocates a frame. `None`
     /// is an allocation failure. The default uses the global allocator.
     #[inline]

@@ -195,6 +195,9 @@ impl<T, K> Promise for TaskPromise<T, K> {
     fn unhandled_exception(&mut self, payload: Payload) {
         self.outcome = Outcome::Panicked(payload);
     }
+    fn continuation(&self) -> Option<CoroutineHandle> {
+        self.continuation
+    }
 }
 
 impl<T, K> ReturnValue<T> for TaskPromise<T, K> {
@@ -379,7 +382,8 @@ struct SyncWaiter {
     _pinned: PhantomData<*const ()>,
 }
 
-static SYNC_WAITER_VTABLE: VTable = VTable { resume: sync_waiter_resume, destroy: sync_waiter_destroy };
+static SYNC_WAITER_VTABLE: VTable =
+    VTable { resume: sync_waiter_resume, destroy: sync_waiter_destroy, continuation: crate::frame::no_continuation };
 
 unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `sync_wait` builds frames with this vtable; the header is
