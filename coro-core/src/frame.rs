@@ -38,7 +38,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
-use crate::point::{CoroutineInfo, SuspendPoint, RUNNING, UNSTARTED};
+use crate::point::{CoroutineInfo, ResumeClass, SuspendPoint, RUNNING, UNSTARTED};
 use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 
 /// The first bytes of every frame.
@@ -162,7 +162,8 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     let header = unsafe { &(*frame).head.header };
     let at = header.point.load(Ordering::Relaxed);
     // SAFETY: `point` always holds a pointer to a static record.
-    if !unsafe { (*at).is_resumable() } {
+    let class = unsafe { (*at).resume_class() };
+    if class == ResumeClass::Never {
         cannot_resume(at);
     }
     let handle = CoroutineHandle::<()>::from_header(hdr);
@@ -174,7 +175,9 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     unsafe {
         let stage = addr_of_mut!((*frame).stage);
         let exit: Result<(), Payload> = 'body: {
-            if let Stage::Initial(_) = &*stage {
+            // The point says whether the initial awaiter is still due (the
+            // stage is `Initial` exactly when the point is the initial one).
+            if class == ResumeClass::Initial {
                 let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.

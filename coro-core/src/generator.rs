@@ -3,7 +3,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::handle::{CoroutineHandle, ResumeFn, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
 use crate::promise::{AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue};
 use crate::suspend::SuspendAlways;
@@ -38,6 +38,14 @@ use crate::suspend::SuspendAlways;
 /// ```
 pub struct Generator<T, B = ()> {
     handle: UniqueCoroutineHandle<GeneratorPromise<T>>,
+    /// The frame's resume entry point, read once: a generator never
+    /// transfers control (its body cannot `co_await!`, and its initial, yield
+    /// and final awaiters all just suspend), so `next` calls it directly
+    /// instead of going through the general resume loop.
+    resume: ResumeFn,
+    /// The body has finished (or panicked): `next` returns `None` without
+    /// touching the frame.
+    finished: bool,
     _borrows: PhantomData<B>,
 }
 
@@ -101,7 +109,9 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
 
 impl<T, B> From<UniqueCoroutineHandle<GeneratorPromise<T>>> for Generator<T, B> {
     fn from(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
-        Generator { handle, _borrows: PhantomData }
+        let resume = handle.handle().resume_fn();
+        let finished = handle.done();
+        Generator { handle, resume, finished, _borrows: PhantomData }
     }
 }
 
@@ -127,15 +137,28 @@ impl<T, B> Iterator for Generator<T, B> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if self.handle.done() {
+        if self.finished {
             return None;
         }
-        // SAFETY: owned frame, not running (`&mut self`), and nobody else can
-        // resume it (see `get_return_object`).
-        unsafe {
-            self.handle.resume();
-            self.handle.promise_mut().value.take()
+        /// A panic out of the body (rethrown by `unhandled_exception`)
+        /// leaves the coroutine at its final point: never resume it again.
+        struct FinishOnUnwind<'a>(&'a mut bool);
+        impl Drop for FinishOnUnwind<'_> {
+            fn drop(&mut self) {
+                *self.0 = true;
+            }
         }
+        let guard = FinishOnUnwind(&mut self.finished);
+        // SAFETY: owned frame, not running (`&mut self`), not at its final
+        // point (`finished` is false), and nobody else can resume it (see
+        // `get_return_object`). The entry point belongs to this frame.
+        let next = unsafe { (self.resume)(self.handle.handle().header()) };
+        core::mem::forget(guard);
+        debug_assert!(next.is_none(), "a generator transferred control");
+        // SAFETY: the coroutine is suspended again; this is the only reference.
+        let value = unsafe { self.handle.promise_mut() }.value.take();
+        self.finished = value.is_none();
+        value
     }
 }
 

@@ -16,6 +16,9 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use crate::frame::{self, Head, Header};
 use crate::point::{SuspendKind, SuspendPoint, RUNNING, UNSTARTED};
 
+/// A frame's resume entry point.
+pub(crate) type ResumeFn = unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>;
+
 /// C++ `std::coroutine_handle<P>`; `CoroutineHandle` (that is,
 /// `CoroutineHandle<()>`) is the type-erased `std::coroutine_handle<>`.
 ///
@@ -90,6 +93,14 @@ impl<P> CoroutineHandle<P> {
     #[inline(always)]
     pub(crate) fn header(self) -> NonNull<Header> {
         self.ptr
+    }
+
+    /// The frame's resume entry point, for owners that know the coroutine
+    /// never transfers control and can skip the resume loop.
+    #[inline(always)]
+    pub(crate) fn resume_fn(self) -> ResumeFn {
+        // SAFETY: only called on live frames by their owners.
+        unsafe { self.ptr.as_ref().vtable.resume }
     }
 
     /// The type-erased handle to the same coroutine (C++ conversion to

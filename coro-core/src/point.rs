@@ -67,9 +67,21 @@ pub struct SuspendPoint {
     line: u32,
     column: u32,
     coroutine: Option<&'static CoroutineInfo>,
-    /// A coroutine suspended here may be resumed: the one check the resume
-    /// path makes (false for the final point and the sentinels).
-    resumable: bool,
+    /// What resuming a coroutine suspended here means: the one load and
+    /// compare the resume path makes.
+    resume: ResumeClass,
+}
+
+/// How the frame resumes from a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeClass {
+    /// Cannot be resumed: the final point, or a frame that is running or
+    /// being built.
+    Never,
+    /// The initial point: the initial awaiter's `await_resume` comes first.
+    Initial,
+    /// A point in the body: poll the body.
+    Body,
 }
 
 impl SuspendPoint {
@@ -83,8 +95,12 @@ impl SuspendPoint {
         column: u32,
         coroutine: &'static CoroutineInfo,
     ) -> Self {
-        let resumable = !matches!(kind, SuspendKind::Final);
-        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine), resumable }
+        let resume = match kind {
+            SuspendKind::Final => ResumeClass::Never,
+            SuspendKind::Initial => ResumeClass::Initial,
+            SuspendKind::Await | SuspendKind::Yield => ResumeClass::Body,
+        };
+        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine), resume }
     }
 
     /// A record that belongs to no coroutine: the frame's "not suspended" markers.
@@ -96,7 +112,7 @@ impl SuspendPoint {
             line: 0,
             column: 0,
             coroutine: None,
-            resumable: false,
+            resume: ResumeClass::Never,
         }
     }
 
@@ -137,8 +153,8 @@ impl SuspendPoint {
     }
 
     #[inline(always)]
-    pub(crate) fn is_resumable(&self) -> bool {
-        self.resumable
+    pub(crate) fn resume_class(&self) -> ResumeClass {
+        self.resume
     }
 }
 
