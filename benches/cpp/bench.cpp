@@ -45,9 +45,13 @@ __attribute__((noinline)) void* operator new(std::size_t n) {
 __attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
+// The same contract as Rust's std::hint::black_box: the value goes through
+// memory whose address escapes into an opaque asm statement that may read
+// and write any memory. (A register-only `asm("" : "+r"(x))` would be cheaper
+// than what the Rust columns pay, and leave the frame's locals in registers.)
 template <class T>
 inline __attribute__((always_inline)) T black_box(T x) {
-    asm volatile("" : "+r"(x));
+    asm volatile("" : : "r"(&x) : "memory");
     return x;
 }
 
@@ -307,10 +311,11 @@ task_t foo(int i) {
     co_return;
 }
 
-// g++ -O2 removes foo's frame allocation altogether (the frame never escapes
-// its ramp), so its request size is read from this twin, whose promise
-// declares its own operator new (GCC lays out the frame in the front end,
-// before any optimisation, so the twin's frame is the same).
+// g++ -O2 can remove foo's frame allocation altogether (eager and
+// self-destroying, the frame need not escape its ramp); then its request size
+// is read from this twin, whose promise declares its own operator new (GCC
+// lays out the frame in the front end, before any optimisation, so the twin's
+// frame is the same).
 struct task_sized {
     struct promise_type : task_t::promise_type {
         using task_t::promise_type::promise_type;
@@ -366,8 +371,7 @@ static long frame_size(const std::string& c) {
         auto j = read_all();
     } else if (c == "seed002_foo") {
         foo(0);
-        if (g_last_size != 0) return -1;  // no longer elided: report it
-        foo_sized(0);
+        if (g_last_size == 0) foo_sized(0);  // g++ removed foo's allocation
     } else if (c == "seed004_seed_range") {
         auto t = seed_range(10);
     } else if (c == "seed004_range") {
