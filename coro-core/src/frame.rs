@@ -135,9 +135,10 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
     }
 }
 
-struct VTableFor<P, F>(P, F);
+/// The vtable of coroutines with promise `P` and body `F`.
+pub(crate) struct VTableFor<P, F>(P, F);
 impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    const VTABLE: VTable =
+    pub(crate) const VTABLE: VTable =
         VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> };
 }
 
@@ -154,8 +155,12 @@ unsafe fn destroy_in_ramp(_: NonNull<Header>) {}
 
 /// The resume entry point of coroutines with promise `P` and body `F`.
 ///
+/// `#[inline]` so that an owner holding this function as a constant (a
+/// generator created and iterated in one place) can have it inlined.
+///
 /// # Safety
 /// `hdr` is a live, idle frame of this type.
+#[inline(always)]
 unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).

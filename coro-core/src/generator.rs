@@ -3,9 +3,14 @@
 use core::fmt;
 use core::marker::PhantomData;
 
+use core::future::Future;
+
+use crate::frame::VTableFor;
 use crate::handle::{CoroutineHandle, ResumeFn, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
-use crate::promise::{AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue};
+use crate::promise::{
+    AwaitTransformed, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
+};
 use crate::suspend::SuspendAlways;
 
 /// A coroutine that produces a sequence of `T` with `co_yield!`; an
@@ -107,11 +112,16 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
     type Promise = GeneratorPromise<T>;
 }
 
-impl<T, B> From<UniqueCoroutineHandle<GeneratorPromise<T>>> for Generator<T, B> {
-    fn from(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
-        let resume = handle.handle().resume_fn();
-        let finished = handle.done();
-        Generator { handle, resume, finished, _borrows: PhantomData }
+/// The ramp hands the generator its frame's entry point as a constant (it
+/// knows the body type `F`), so that where a generator is created and
+/// iterated in the same function the compiler can call, and inline, the
+/// body directly.
+impl<T, B, F: Future<Output = ()>> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for Generator<T, B> {
+    #[inline]
+    fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
+        let resume = VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume;
+        debug_assert!(resume as usize == handle.handle().resume_fn() as usize);
+        Generator { handle, resume, finished: false, _borrows: PhantomData }
     }
 }
 
