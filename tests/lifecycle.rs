@@ -1947,3 +1947,69 @@ fn an_async_backtrace_lists_every_awaiting_task_innermost_first_with_its_line() 
     assert!(text.starts_with("#0 co_await #1 in bt_leaf at "), "{text}");
     assert_eq!(text.lines().count(), 4, "{text}");
 }
+
+// ---------------------------------------------------------------------------
+// An owner dropped while the ramp unwinds
+// ---------------------------------------------------------------------------
+
+thread_local! {
+    static OWNER_FRAMES: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Builds an owning handle in `get_return_object`, then panics: the owner is
+/// dropped while the ramp unwinds and must not free the frame under it.
+#[derive(Default)]
+struct OwnsThenPanics;
+
+impl Promise for OwnsThenPanics {
+    type ReturnObject = coro::UniqueCoroutineHandle<OwnsThenPanics>;
+    type InitialSuspend = coro::SuspendAlways;
+    type FinalSuspend = coro::SuspendAlways;
+    type Return = ReturnsVoid;
+    type Await = AwaitDirect;
+    fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the wrapper owns the frame (until the panic below drops it).
+        let owner = unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };
+        if OWNER_FRAMES.get().0 > 0 {
+            std::panic::resume_unwind(Box::new("get_return_object gives up"));
+        }
+        owner
+    }
+    fn initial_suspend(&mut self) -> coro::SuspendAlways {
+        coro::SuspendAlways
+    }
+    fn final_suspend(&mut self) -> coro::SuspendAlways {
+        coro::SuspendAlways
+    }
+    fn unhandled_exception(&mut self, p: coro::Payload) {
+        std::panic::resume_unwind(p)
+    }
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<coro::FrameMemory> {
+        let (a, f) = OWNER_FRAMES.get();
+        OWNER_FRAMES.set((a + 1, f));
+        coro::FrameMemory::global(layout)
+    }
+    unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+        let (a, f) = OWNER_FRAMES.get();
+        OWNER_FRAMES.set((a, f + 1));
+        // SAFETY: allocated by `FrameMemory::global` with this layout.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+}
+
+impl coro::ReturnVoid for OwnsThenPanics {
+    fn return_void(&mut self) {}
+}
+
+#[coro::coroutine(promise = OwnsThenPanics)]
+fn owned_then_panics(_c: Counted) -> coro::UniqueCoroutineHandle<OwnsThenPanics> {}
+
+#[test]
+fn an_owner_dropped_while_get_return_object_unwinds_does_not_free_the_frame_under_the_ramp() {
+    let log = Log::new();
+    let r = std::panic::catch_unwind(AssertUnwindSafe(|| owned_then_panics(log.counted("param"))));
+    assert!(r.is_err(), "the panic reaches the caller");
+    assert_eq!(OWNER_FRAMES.get(), (1, 1), "one frame, freed exactly once");
+    log.assert_each_dropped_once();
+    assert!(log.live().is_empty());
+}

@@ -297,7 +297,10 @@ unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>
         panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
     }
     if ptr::eq(at, &UNSTARTED) {
-        panic!("coroutine destroyed before its ramp finished (from get_return_object or initial_suspend)");
+        // The ramp still owns the frame: a return object dropped while
+        // `get_return_object` (or its conversion) unwinds must not free it
+        // under the ramp, which frees it itself.
+        return;
     }
     // SAFETY: the frame is idle and ours to free.
     unsafe { destroy_in_place::<P, F>(frame, !(*frame).stage.body_started()) }

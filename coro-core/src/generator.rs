@@ -120,7 +120,6 @@ impl<T, B, F: Future<Output = ()>> FromReturnObject<UniqueCoroutineHandle<Genera
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume;
-        debug_assert!(resume as usize == handle.handle().resume_fn() as usize);
         Generator { handle, resume, finished: false, _borrows: PhantomData }
     }
 }

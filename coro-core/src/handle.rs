@@ -95,14 +95,6 @@ impl<P> CoroutineHandle<P> {
         self.ptr
     }
 
-    /// The frame's resume entry point, for owners that know the coroutine
-    /// never transfers control and can skip the resume loop.
-    #[inline(always)]
-    pub(crate) fn resume_fn(self) -> ResumeFn {
-        // SAFETY: only called on live frames by their owners.
-        unsafe { self.ptr.as_ref().vtable.resume }
-    }
-
     /// The type-erased handle to the same coroutine (C++ conversion to
     /// `coroutine_handle<>`).
     #[inline(always)]
