@@ -21,6 +21,7 @@ mod lowering;
 mod point;
 mod promise;
 mod suspend;
+pub mod sync;
 mod task;
 
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
