@@ -353,6 +353,8 @@ pub struct Sending<'a, T, F: Flavor = ThreadSafe> {
     node: ChanNode<T>,
 }
 
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
 impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
     type Output = Result<(), SendError<T>>;
 
@@ -446,6 +448,8 @@ pub struct Receiving<'a, T, F: Flavor = ThreadSafe> {
     node: ChanNode<T>,
 }
 
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
 impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
     type Output = Option<T>;
 

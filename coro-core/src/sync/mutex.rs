@@ -110,7 +110,7 @@ impl<T, F: Flavor> Mutex<T, F> {
 
     /// The lock, if it is free and nobody waits for it.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T, F>> {
-        self.state.with(|s| !core::mem::replace(&mut s.locked, true)).then_some(MutexGuard { mutex: self })
+        self.state.with(|s| !core::mem::replace(&mut s.locked, true)).then(|| MutexGuard { mutex: self })
     }
 
     /// Whether the lock is held.
@@ -203,6 +203,8 @@ pub struct Lock<'a, T, F: Flavor = ThreadSafe> {
     node: WaitNode,
 }
 
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
 impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
     type Output = MutexGuard<'a, T, F>;
 

@@ -93,7 +93,7 @@ impl<F: Flavor> Semaphore<F> {
 
     /// A permit, if one is available.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_, F>> {
-        self.state.with(take_permit).then_some(SemaphorePermit { semaphore: self })
+        self.state.with(take_permit).then(|| SemaphorePermit { semaphore: self })
     }
 
     /// How many permits are available now.
@@ -185,6 +185,8 @@ pub struct Acquire<'a, F: Flavor = ThreadSafe> {
     node: WaitNode,
 }
 
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
 impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
     type Output = SemaphorePermit<'a, F>;
 

@@ -133,6 +133,8 @@ pub struct Wait<'a, F: Flavor = ThreadSafe> {
     node: WaitNode,
 }
 
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
 impl<F: Flavor> Awaiter for Wait<'_, F> {
     type Output = ();
 
