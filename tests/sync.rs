@@ -922,6 +922,47 @@ fn a_panic_escaping_a_resumed_waiter_does_not_stop_the_others_and_reaches_the_re
     log.assert_each_dropped_once();
 }
 
+/// Holds the lock across a pause, then panics with it.
+#[coro::coroutine]
+fn panics_holding_the_lock<F: Flavor>(m: Rc<Mutex<Vec<&'static str>, F>>, log: Log) -> Job<()> {
+    let _local = log.counted("panicker");
+    let _g = co_await!(m.lock());
+    co_await!(pause());
+    panic!("{PLANNED} panic while holding the lock");
+}
+
+/// Waits for the lock, then panics; its promise rethrows.
+#[coro::coroutine(promise = Rethrow)]
+fn rethrowing_locker<F: Flavor>(m: Rc<Mutex<Vec<&'static str>, F>>, log: Log) -> UniqueCoroutineHandle<Rethrow> {
+    let _local = log.counted("rethrower");
+    let _g = co_await!(m.lock());
+    log.push("rethrower locked");
+    panic!("{PLANNED} second panic, during the first one's unwinding");
+}
+
+fn a_guard_dropped_by_a_panic_hands_the_lock_on_without_a_double_panic<F: Make>() {
+    quiet_planned_panics();
+    let log = Log::new();
+    let m = Rc::new(F::mutex(Vec::new()));
+    let a = start(panics_holding_the_lock(m.clone(), log.clone()));
+    let b = rethrowing_locker(m.clone(), log.clone());
+    // SAFETY: alive, at its initial point, nobody else resumes it.
+    unsafe { b.resume() };
+    let c = start(locker(m.clone(), log.clone(), "c"));
+    // a panics; unwinding drops its guard, which resumes b, whose panic
+    // escapes its resume while a's is under way: it is not rethrown.
+    a.resume();
+    assert!(a.done() && b.done());
+    assert!(a.panic_message().unwrap().contains("panic while holding the lock"));
+    assert_eq!(log.count("rethrower locked"), 1);
+    // b's unwinding dropped its guard in turn: c has the lock.
+    assert_eq!(log.count("c locked"), 1);
+    c.resume();
+    assert!(!m.is_locked());
+    drop((a, b, c));
+    log.assert_each_dropped_once();
+}
+
 /// Waits on `mine`, then sets `next`.
 #[coro::coroutine]
 fn relay<F: Flavor>(mine: Rc<Event<F>>, next: Rc<Event<F>>, hops: Rc<Cell<usize>>) -> Job<()> {
@@ -1179,6 +1220,7 @@ for_both_flavours!(
     a_value_given_back_with_no_receiver_waiting_goes_to_the_front_of_the_buffer,
     dropping_a_channel_drops_its_buffered_values_once,
     a_panic_escaping_a_resumed_waiter_does_not_stop_the_others_and_reaches_the_releaser,
+    a_guard_dropped_by_a_panic_hands_the_lock_on_without_a_double_panic,
     a_chain_of_50_000_events_each_setting_the_next_runs_in_bounded_stack,
     waiting_and_waking_allocate_nothing,
 );

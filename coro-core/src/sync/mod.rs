@@ -60,7 +60,10 @@
 //! A panic escaping a resumed coroutine (a promise whose
 //! `unhandled_exception` rethrows) does not prevent the other released
 //! coroutines from being resumed; the first such panic then propagates from
-//! the releasing call.
+//! the releasing call (unless that call is itself part of an unwinding — a
+//! guard dropped by a panic — in which case the panic already under way
+//! wins). A guard dropped by a panic unlocks as usual: there is no
+//! poisoning.
 //!
 //! # Fairness
 //!

@@ -113,7 +113,12 @@ pub(crate) fn run() {
             }
         }
         if let Some(p) = first_panic {
-            resume_unwind(p);
+            // A release made while a panic unwinds (a guard dropped during
+            // unwinding) cannot rethrow without aborting: the panic already
+            // on its way wins, and this payload is dropped.
+            if !std::thread::panicking() {
+                resume_unwind(p);
+            }
         }
     })
 }
