@@ -1003,6 +1003,96 @@ fn a_chain_of_50_000_events_each_setting_the_next_runs_in_bounded_stack<F: Make>
 }
 
 // ---------------------------------------------------------------------------
+// Released, then destroyed before it ran: every primitive's awaiter
+// ---------------------------------------------------------------------------
+
+/// Waits for `go`, runs `release` (which releases the victim), then destroys
+/// the victim. Resumed deeper than inline resumption nests, so the victim
+/// is queued by the release, not run, when it is destroyed.
+#[coro::coroutine]
+fn release_then_destroy<F: Flavor>(go: Rc<Event<F>>, release: Box<dyn Fn()>, victim: Victim, log: Log) -> Job<()> {
+    co_await!(go.wait());
+    release();
+    log.push("released");
+    let job = victim.borrow_mut().take();
+    drop(job);
+    log.push("destroyed");
+    co_return!(())
+}
+
+fn release_deep_then_destroy<F: Make>(log: &Log, victim: Job<()>, release: Box<dyn Fn()>) {
+    let slot: Victim = Rc::new(RefCell::new(Some(victim)));
+    let RelayChain { first, last, relays } = relay_chain::<F>(64);
+    let d = start(release_then_destroy(last, release, slot.clone(), log.clone()));
+    first.set();
+    assert!(d.done() && relays.iter().all(|r| r.done()));
+    assert!(slot.borrow().is_none());
+    let from = log.events_from("released");
+    assert_eq!(from.last().map(String::as_str), Some("destroyed"), "{from:?}");
+}
+
+fn a_single_consumer_event_waiter_released_then_destroyed_before_it_ran_is_unlinked<F: Make>() {
+    let log = Log::new();
+    let ev = Rc::new(F::sc_event());
+    let victim = start(sc_waiter(ev.clone(), log.clone(), "victim"));
+    let e = ev.clone();
+    release_deep_then_destroy::<F>(&log, victim, Box::new(move || e.set()));
+    assert_eq!(log.count("victim woke"), 0);
+    assert_eq!(log.events_from("released"), ["released", "drop victim", "destroyed"]);
+    ev.reset();
+    let next = start(sc_waiter(ev.clone(), log.clone(), "next"));
+    ev.set();
+    assert!(next.done(), "a new waiter may wait: the slot was freed");
+    drop(next);
+    log.assert_each_dropped_once();
+}
+
+fn a_latch_waiter_released_then_destroyed_before_it_ran_is_unlinked<F: Make>() {
+    let log = Log::new();
+    let l = Rc::new(F::latch(1));
+    let victim = start(latch_waiter(l.clone(), log.clone(), "victim", false));
+    let c = l.clone();
+    release_deep_then_destroy::<F>(&log, victim, Box::new(move || c.count_down()));
+    assert_eq!(log.count("victim passed"), 0);
+    assert!(l.is_ready());
+    log.assert_each_dropped_once();
+}
+
+fn a_sender_released_by_a_receive_then_destroyed_before_it_ran_has_sent_its_value<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(1));
+    ch.try_send(log.counted("x")).unwrap();
+    let victim = start(sender(ch.clone(), log.clone(), "victim", values(&log, &["v"])));
+    let c = ch.clone();
+    release_deep_then_destroy::<F>(&log, victim, Box::new(move || assert_eq!(c.try_recv().unwrap().name(), "x")));
+    assert_eq!(log.count("victim sent v"), 0, "destroyed before it could say so...");
+    assert_eq!(ch.try_recv().unwrap().name(), "v", "...but the value was sent");
+    log.assert_each_dropped_once();
+}
+
+fn a_sender_released_by_close_then_destroyed_before_it_ran_drops_its_value_once<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(0));
+    let victim = start(sender(ch.clone(), log.clone(), "victim", values(&log, &["v"])));
+    let c = ch.clone();
+    release_deep_then_destroy::<F>(&log, victim, Box::new(move || c.close()));
+    assert_eq!(log.count("victim got back v"), 0);
+    assert_eq!(log.events_from("released"), ["released", "drop v", "drop victim local", "destroyed"]);
+    log.assert_each_dropped_once();
+}
+
+fn a_receiver_released_by_close_then_destroyed_before_it_ran_is_unlinked<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(1));
+    let victim = start(receiver(ch.clone(), log.clone(), "victim", 1));
+    let c = ch.clone();
+    release_deep_then_destroy::<F>(&log, victim, Box::new(move || c.close()));
+    assert_eq!(log.count("victim got none"), 0);
+    assert!(ch.is_empty());
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
 // A counting allocator: waiting and waking allocate nothing
 // ---------------------------------------------------------------------------
 
@@ -1223,4 +1313,9 @@ for_both_flavours!(
     a_guard_dropped_by_a_panic_hands_the_lock_on_without_a_double_panic,
     a_chain_of_50_000_events_each_setting_the_next_runs_in_bounded_stack,
     waiting_and_waking_allocate_nothing,
+    a_single_consumer_event_waiter_released_then_destroyed_before_it_ran_is_unlinked,
+    a_latch_waiter_released_then_destroyed_before_it_ran_is_unlinked,
+    a_sender_released_by_a_receive_then_destroyed_before_it_ran_has_sent_its_value,
+    a_sender_released_by_close_then_destroyed_before_it_ran_drops_its_value_once,
+    a_receiver_released_by_close_then_destroyed_before_it_ran_is_unlinked,
 );

@@ -560,3 +560,70 @@ fn waiters_queued_and_destroyed_on_eight_threads_at_once_leave_the_primitives_co
     ch.close();
     log.assert_each_dropped_once();
 }
+
+// ===========================================================================
+// Misuse: destroying a waiter another thread is about to resume
+// ===========================================================================
+
+/// Waits on `mine` (thread-safe events, but this chain runs on one thread),
+/// then sets `next`.
+#[coro::coroutine]
+fn relay(mine: Arc<Event>, next: Arc<Event>) -> Job<()> {
+    co_await!(mine.wait());
+    next.set();
+    co_return!(())
+}
+
+/// Sets `victim_event` deep in a chain of releases, so that the victim is
+/// only queued on this thread; then tells the test thread and blocks.
+#[coro::coroutine]
+fn release_and_block(go: Arc<Event>, victim_event: Arc<Event>, told: mpsc::Sender<()>) -> Job<()> {
+    co_await!(go.wait());
+    victim_event.set();
+    told.send(()).unwrap();
+    thread::sleep(Duration::from_secs(10)); // the process aborts meanwhile
+    co_return!(())
+}
+
+#[coro::coroutine]
+fn victim(ev: Arc<Event>) -> Job<()> {
+    co_await!(ev.wait());
+    co_return!(())
+}
+
+const ABORT_CHILD: &str = "CORO_SYNC_TEST_ABORT_CHILD";
+
+#[test]
+#[cfg(unix)]
+fn destroying_a_waiter_that_another_thread_has_released_but_not_yet_resumed_aborts() {
+    if std::env::var_os(ABORT_CHILD).is_some() {
+        let ev = Arc::new(Event::new());
+        let v = victim(ev.clone());
+        v.resume();
+        let (told_tx, told_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let events: Vec<_> = (0..=64).map(|_| Arc::new(Event::new())).collect();
+            let relays: Vec<_> = (0..64).map(|i| relay(events[i].clone(), events[i + 1].clone())).collect();
+            relays.iter().for_each(|r| r.resume());
+            let last = release_and_block(events[64].clone(), ev, told_tx);
+            last.resume();
+            events[0].set();
+        });
+        told_rx.recv().unwrap();
+        drop(v); // released by the other thread, queued there: abort
+        unreachable!("destroying the victim should have aborted");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "destroying_a_waiter_that_another_thread_has_released_but_not_yet_resumed_aborts"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ABORT_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT expected; stderr: {stderr}");
+    }
+    assert!(stderr.contains("destroyed while another thread was resuming it"), "{stderr}");
+}
