@@ -23,8 +23,8 @@ use coro::sync::semaphore::Semaphore;
 use coro::sync::single_consumer_event::SingleConsumerEvent;
 use coro::sync::{Flavor, Local, ThreadSafe};
 use coro::{
-    co_await, co_return, AwaitDirect, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways,
-    UniqueCoroutineHandle,
+    co_await, co_return, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, Payload, Promise, ReturnVoid,
+    ReturnsVoid, SuspendAlways, UniqueCoroutineHandle,
 };
 
 // ===========================================================================
@@ -1093,6 +1093,135 @@ fn a_receiver_released_by_close_then_destroyed_before_it_ran_is_unlinked<F: Make
 }
 
 // ---------------------------------------------------------------------------
+// Another party acting between `await_ready` and `await_suspend`
+// ---------------------------------------------------------------------------
+
+/// Wraps an awaiter and runs `between` after its `await_ready` said "not
+/// ready" and before its `await_suspend`: what another thread may do in
+/// that window, made deterministic.
+struct Between<A, B: FnOnce()> {
+    inner: A,
+    between: Option<B>,
+}
+
+impl<A: Awaiter, B: FnOnce()> Awaiter for Between<A, B> {
+    type Output = A::Output;
+    fn await_ready(&mut self) -> bool {
+        self.inner.await_ready()
+    }
+    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+        (self.between.take().expect("suspended once"))();
+        self.inner.await_suspend(h)
+    }
+    fn await_resume(self) -> A::Output {
+        self.inner.await_resume()
+    }
+}
+
+/// Receives from a rendezvous channel; a sender arrives in the window.
+#[coro::coroutine]
+fn receive_while_a_sender_arrives<F: Flavor>(ch: Rc<Channel<Counted, F>>, sender_job: Victim, log: Log) -> Job<()> {
+    let _local = log.counted("receiver local");
+    let (c, l, slot) = (ch.clone(), log.clone(), sender_job.clone());
+    let between = move || {
+        let job = start(sender(c, l.clone(), "s", values(&l, &["v"])));
+        *slot.borrow_mut() = Some(job);
+    };
+    let v = co_await!(Between { inner: ch.recv(), between: Some(between) });
+    log.push(format!("receiver got {}", v.as_ref().map_or("none", |v| v.name())));
+    co_return!(())
+}
+
+/// Sends to a rendezvous channel; a receiver arrives in the window.
+#[coro::coroutine]
+fn send_while_a_receiver_arrives<F: Flavor>(ch: Rc<Channel<Counted, F>>, receiver_job: Victim, log: Log) -> Job<()> {
+    let _local = log.counted("sender local");
+    let (c, l, slot) = (ch.clone(), log.clone(), receiver_job.clone());
+    let between = move || *slot.borrow_mut() = Some(start(receiver(c, l, "r", 1)));
+    let sent = co_await!(Between { inner: ch.send(log.counted("w")), between: Some(between) });
+    log.push(format!("sender sent: {}", sent.is_ok()));
+    co_return!(())
+}
+
+fn a_receive_that_finds_a_sender_in_its_await_suspend_lets_the_sender_run_first<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(0));
+    let s: Victim = Rc::default();
+    let r = start(receive_while_a_sender_arrives(ch.clone(), s.clone(), log.clone()));
+    assert!(r.done(), "{:?}", log.events());
+    assert!(s.borrow().as_ref().unwrap().done());
+    assert!(log.index_of("s sent v") < log.index_of("receiver got v"));
+    drop((r, s));
+    log.assert_each_dropped_once();
+}
+
+fn a_send_that_finds_a_receiver_in_its_await_suspend_lets_the_receiver_run_first<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(0));
+    let r: Victim = Rc::default();
+    let s = start(send_while_a_receiver_arrives(ch.clone(), r.clone(), log.clone()));
+    assert!(s.done(), "{:?}", log.events());
+    assert!(r.borrow().as_ref().unwrap().done());
+    assert!(log.index_of("r got w") < log.index_of("sender sent: true"));
+    drop((r, s));
+    log.assert_each_dropped_once();
+}
+
+/// A sender that, once its value is taken, destroys the receiver's job.
+#[coro::coroutine]
+fn send_then_destroy<F: Flavor>(ch: Rc<Channel<Counted, F>>, v: Counted, victim: Victim, log: Log) -> Job<()> {
+    co_await!(ch.send(v)).unwrap();
+    log.push("sender destroys the receiver");
+    let job = victim.borrow_mut().take();
+    drop(job);
+    co_return!(())
+}
+
+/// Like `receive_while_a_sender_arrives`, with a sender that destroys it.
+#[coro::coroutine]
+fn receive_from_a_destroyer<F: Flavor>(
+    ch: Rc<Channel<Counted, F>>,
+    me: Victim,
+    destroyer: Victim,
+    log: Log,
+) -> Job<()> {
+    let _local = log.counted("receiver local");
+    let (c, l) = (ch.clone(), log.clone());
+    let between = move || {
+        let job = start(send_then_destroy(c, l.counted("v"), me, l.clone()));
+        *destroyer.borrow_mut() = Some(job);
+    };
+    let v = co_await!(Between { inner: ch.recv(), between: Some(between) });
+    log.push(format!("receiver got {}", v.as_ref().map_or("none", |v| v.name())));
+    co_return!(())
+}
+
+fn a_receiver_destroyed_by_the_sender_it_released_from_its_await_suspend_gives_the_value_back<F: Make>() {
+    let log = Log::new();
+    let ch = Rc::new(F::channel(0));
+    let me: Victim = Rc::default();
+    let destroyer: Victim = Rc::default();
+    // Not started yet: store the job first, so that the sender can find it.
+    *me.borrow_mut() = Some(receive_from_a_destroyer(ch.clone(), me.clone(), destroyer.clone(), log.clone()));
+    let job = me.borrow().as_ref().unwrap().handle();
+    // SAFETY: alive (owned by `me`), at its initial point, resumed only here.
+    unsafe { job.resume() };
+    // The receiver took v in its await_suspend, released the sender, and
+    // parked behind it; the sender destroyed it before it continued: v is
+    // back in the channel.
+    assert!(me.borrow().is_none());
+    assert_eq!(log.count("receiver got v"), 0);
+    assert_eq!(
+        log.events_from("sender destroys the receiver")[..2],
+        ["sender destroys the receiver", "drop receiver local"]
+    );
+    assert_eq!(ch.try_recv().unwrap().name(), "v");
+    assert!(destroyer.borrow().as_ref().unwrap().done());
+    drop(destroyer);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
 // A counting allocator: waiting and waking allocate nothing
 // ---------------------------------------------------------------------------
 
@@ -1318,4 +1447,7 @@ for_both_flavours!(
     a_sender_released_by_a_receive_then_destroyed_before_it_ran_has_sent_its_value,
     a_sender_released_by_close_then_destroyed_before_it_ran_drops_its_value_once,
     a_receiver_released_by_close_then_destroyed_before_it_ran_is_unlinked,
+    a_receive_that_finds_a_sender_in_its_await_suspend_lets_the_sender_run_first,
+    a_send_that_finds_a_receiver_in_its_await_suspend_lets_the_receiver_run_first,
+    a_receiver_destroyed_by_the_sender_it_released_from_its_await_suspend_gives_the_value_back,
 );

@@ -240,6 +240,49 @@ fn channel_send_on_another_thread_while_the_receiver_registers_delivers_the_valu
     log.assert_each_dropped_once();
 }
 
+#[coro::coroutine]
+fn send_one(ch: Arc<Channel<Counted>>, v: Counted) -> Task<ThreadId> {
+    co_await!(ch.send(v)).expect("open");
+    co_return!(thread::current().id())
+}
+
+#[test]
+fn rendezvous_sends_and_receives_racing_on_two_threads_always_pair_up() {
+    // Both sides may find the other registered between their `await_ready`
+    // and their `await_suspend`, and then complete while releasing it.
+    let log = Log::new();
+    let worker = Worker::new("other side");
+    let mut budget = Budget::new(4_000, 5);
+    while budget.next() {
+        let ch = Arc::new(Channel::new(0));
+        let (done_tx, done_rx) = mpsc::channel();
+        let c = ch.clone();
+        // Shift the other side's start by a varying delay, so that its
+        // registration falls before, between and after our own steps.
+        let jitter = budget.done % 97 * 5;
+        let pause = move || (0..jitter).for_each(|_| std::hint::spin_loop());
+        if budget.done % 2 == 0 {
+            let v = log.counted("v");
+            worker.run(move || {
+                pause();
+                done_tx.send(sync_wait(send_one(c, v))).unwrap()
+            });
+            sync_wait(wait_on_channel(ch.clone()));
+        } else {
+            worker.run(move || {
+                pause();
+                done_tx.send(sync_wait(wait_on_channel(c))).unwrap()
+            });
+            sync_wait(send_one(ch.clone(), log.counted("v")));
+        }
+        done_rx.recv_timeout(Duration::from_secs(10)).expect("the other side finished");
+        assert!(ch.is_empty());
+    }
+    assert!(budget.done >= 500, "only {} rounds", budget.done);
+    drop(worker);
+    log.assert_each_dropped_once();
+}
+
 // ===========================================================================
 // Contention
 // ===========================================================================

@@ -401,9 +401,10 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
             }
         });
         if woke {
-            // Not registered: this coroutine continues after the receiver
-            // it handed its value to has run.
-            ready::run();
+            // Not registered, but a receiver was released: this coroutine
+            // continues after it has run.
+            // SAFETY: the node is idle; `self` is not touched again.
+            return unsafe { ready::park_behind_released(node, handle) };
         }
         registered
     }
@@ -488,8 +489,10 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
             }
         });
         if woke {
-            // Not registered: resume the sender whose value we took.
-            ready::run();
+            // Not registered, but the sender whose value was taken was
+            // released: this coroutine continues after it has run.
+            // SAFETY: the node is idle; `self` is not touched again.
+            return unsafe { ready::park_behind_released(node, handle) };
         }
         registered
     }

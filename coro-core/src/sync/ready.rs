@@ -24,6 +24,7 @@ use core::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use super::waiter::{WaitList, WaitNode, IDLE, READY};
+use crate::handle::CoroutineHandle;
 
 /// How many [`run`] loops may be nested on one thread's stack.
 pub(crate) const MAX_NESTING: u32 = 16;
@@ -69,6 +70,32 @@ pub(crate) unsafe fn schedule_all(waiters: &mut WaitList) {
         // SAFETY: just taken out of the wait list, under its lock (caller).
         unsafe { schedule(node) }
     }
+}
+
+/// For an `await_suspend` that completed its operation (so will not wait)
+/// but released other waiters on the way: queues this coroutine behind
+/// them, resumes the queue, and returns `true` ("stay suspended").
+///
+/// Resuming the released coroutines from inside `await_suspend` and then
+/// returning `false` would be unsound: one of them may own this coroutine
+/// and destroy it — it is suspended — and the frame would then continue
+/// after its `await_suspend` in freed memory. Queued like any released
+/// waiter, this coroutine is resumed by the queue once they have run
+/// (possibly before this returns, which the frame allows), or cancelled
+/// from the queue by its awaiter's `Drop` if one of them destroys it.
+///
+/// # Safety
+/// `node` is the idle node of the awaiter whose `await_suspend(handle)` is
+/// running; that awaiter is not touched after this call.
+pub(crate) unsafe fn park_behind_released(node: *const WaitNode, handle: CoroutineHandle) -> bool {
+    // SAFETY: the node is idle and in no list (caller); it stays in place
+    // in the suspended frame until resumed or cancelled.
+    unsafe {
+        (*node).prepare(handle);
+        schedule(node);
+    }
+    run();
+    true
 }
 
 /// Resumes the coroutines in this thread's ready queue, in FIFO order,
