@@ -57,6 +57,23 @@
 //! releases deep — blocks the queued ones too.) The queue is intrusive, so
 //! waking allocates nothing either.
 //!
+//! Symmetric transfer cannot do this job: a release happens in a guard's
+//! `drop` or a plain method such as `set()`, not in an `await_suspend`, so
+//! there is no suspended releaser to transfer from, and suspending the
+//! releaser instead would need a scheduler to resume it.
+//!
+//! Releases never resume anyone from inside an `await_suspend`, where the
+//! awaiting coroutine is already suspended and could be destroyed by the
+//! coroutine resumed. The one case where an `await_suspend` releases a
+//! waiter — a channel send or receive whose counterpart arrived, from
+//! another thread, between `await_ready` and `await_suspend` — queues its
+//! own coroutine behind the released one instead of continuing.
+//!
+//! For the thread-safe flavour, an `await_suspend` registers its waiter
+//! under the spin lock; releasing the lock publishes it, and nothing after
+//! that touches the awaiter or the primitive, since another thread may
+//! resume the coroutine at once (and free the primitive).
+//!
 //! A panic escaping a resumed coroutine (a promise whose
 //! `unhandled_exception` rethrows) does not prevent the other released
 //! coroutines from being resumed; the first such panic then propagates from
@@ -95,9 +112,11 @@
 //!
 //! The awaiters are meant to be driven by `co_await!`, which keeps them in
 //! place in the frame from `await_suspend` until they are resumed or
-//! dropped. As with any C++ awaiter, calling `await_suspend` by hand and
-//! then moving or forgetting the awaiter, or passing a handle that is not
-//! the suspended caller's, breaks that contract.
+//! dropped, and passes the handle of the coroutine that is suspended on
+//! them. As with any C++ awaiter, calling `await_suspend` by hand and then
+//! moving or forgetting the awaiter, or passing some other handle, breaks
+//! that contract: a later release would follow a dangling node or resume
+//! the wrong coroutine.
 //!
 //! # Example
 //!
