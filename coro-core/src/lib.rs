@@ -22,6 +22,7 @@ mod lowering;
 mod point;
 mod promise;
 mod suspend;
+pub mod sync;
 mod task;
 
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
