@@ -107,7 +107,7 @@ impl Awaiter for ReadAwaiter<'_> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         let this = self as *mut Self as usize;
         let first = *SLOT.get().get_or_insert(this);
         SLOT.set(Some(first));

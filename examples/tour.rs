@@ -165,7 +165,7 @@ impl Awaiter for TracedAwaiter {
         say("awaiter", why("await_ready()", "-> false: must suspend"));
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: the frame is alive: its body is parked at this co_await.
         let at = unsafe { h.suspend_point() };
         assert_eq!(at.map(|p| p.kind()), Some(SuspendKind::Await));
@@ -325,7 +325,7 @@ impl Awaiter for StaySuspended {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     fn await_resume(self) {}
 }
 impl Awaiter for ResumeNow {
@@ -333,7 +333,7 @@ impl Awaiter for ResumeNow {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         false
     }
     fn await_resume(self) {}
@@ -343,7 +343,7 @@ impl Awaiter for TransferTo {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.0
     }
     fn await_resume(self) {}

@@ -180,7 +180,7 @@ impl Awaiter for ProbeInitial {
         maybe_panic(Hook::InitialReady);
         self.ready
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev("initial await_suspend");
         maybe_panic(Hook::InitialAwaitSuspend);
         plan().initial_suspend_result
@@ -201,7 +201,7 @@ impl Awaiter for ProbeFinal {
         ev("final await_ready");
         !self.suspends
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev("final await_suspend");
     }
     fn await_resume(self) {
@@ -774,7 +774,7 @@ impl Awaiter for PanickyAwaiter {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev("await_suspend panics");
         if true {
             panic!("{PLANNED} await_suspend panic");
@@ -827,7 +827,7 @@ fn panic_in_await_suspend_of_a_task_reaches_sync_wait_with_the_original_payload(
         fn await_ready(&mut self) -> bool {
             false
         }
-        fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
             if true {
                 panic!("{PLANNED} boom in await_suspend");
             }
@@ -892,7 +892,7 @@ impl Awaiter for GetHandle {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         SELF_HANDLE.set(Some(h));
         false
     }
@@ -1232,7 +1232,7 @@ impl<S: FnMut(CoroutineHandle) -> R, R: AwaitSuspend> Awaiter for Step<S, R> {
         self.log.push(format!("{} await_ready", self.name));
         self.ready
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         self.log.push(format!("{} await_suspend", self.name));
         (self.result)(h)
     }
@@ -1470,7 +1470,7 @@ impl Awaiter for ChainFinal {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.0.unwrap_or_else(noop_coroutine)
     }
     fn await_resume(self) {}
@@ -1517,7 +1517,7 @@ impl Awaiter for ChainAwaiter {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
         let child = self.0.h.handle();
         // SAFETY: the child is suspended at its initial point, owned here.
         unsafe { child.promise() }.continuation = Some(me);
@@ -1690,7 +1690,7 @@ impl Awaiter for ActInside {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         let destroy = self.destroy;
         INSIDE.set(true);
         // SAFETY: the coroutine is suspended; nobody else resumes or
@@ -1876,7 +1876,7 @@ impl Awaiter for PanicsIn {
         }
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     fn await_resume(self) {
         if self.which == "await_resume" {
             panic!("{PLANNED} in await_resume");

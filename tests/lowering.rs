@@ -586,7 +586,7 @@ impl Awaiter for ReadAwaiter<'_> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ADDRS.with(|a| a.borrow_mut().push(("suspend", self as *mut Self as usize)));
     }
     fn await_resume(self) -> usize {

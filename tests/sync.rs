@@ -1109,7 +1109,7 @@ impl<A: Awaiter, B: FnOnce()> Awaiter for Between<A, B> {
     fn await_ready(&mut self) -> bool {
         self.inner.await_ready()
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         (self.between.take().expect("suspended once"))();
         self.inner.await_suspend(h)
     }

@@ -335,7 +335,7 @@ impl Awaiter for HopTo<'_> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY (in the closure): the coroutine is suspended here and
         // handed over whole; nobody else resumes it.
         self.0.run(move || unsafe { h.resume() });

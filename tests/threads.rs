@@ -88,7 +88,7 @@ impl Awaiter for OffThread {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         // Everything needed after the hand-off is copied out first: once the
         // handle is sent, `self` may be resumed past, dropped, even freed.
         let tx = self.tx.clone();
@@ -289,7 +289,7 @@ impl Awaiter for HandOffForDestroy {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         let tx = self.tx.clone();
         let gone = self.gone.clone();
         tx.send(h).unwrap();

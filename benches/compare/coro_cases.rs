@@ -40,7 +40,7 @@ impl Awaiter for Ready {
     fn await_ready(&mut self) -> bool {
         true
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     #[inline]
     fn await_resume(self) -> u64 {
         self.0

@@ -27,7 +27,7 @@ impl Awaiter for ReadAwaiter<'_> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.buf[0] = 1;
     }
     fn await_resume(self) -> usize {

@@ -24,6 +24,18 @@ use crate::handle::CoroutineHandle;
 /// in C++, once the handle has been handed over `await_suspend` must not touch
 /// `self` again: the awaiter may already have been resumed and dropped.
 ///
+/// # Why `await_suspend` is an `unsafe fn`
+///
+/// An awaiter that keeps the handle (to resume it later) or links itself into
+/// a list (an intrusive waiter queue) relies on two things only the coroutine
+/// frame can promise: the handle is the suspended coroutine that awaits this
+/// awaiter, and the awaiter stays where it is until `await_resume` or its
+/// drop. Safe code calling `await_suspend` by hand with a handle made by
+/// `CoroutineHandle::from_address`, then moving the awaiter, could make such
+/// an awaiter resume a dangling frame. So the call is `unsafe` and the frame
+/// is its only caller; implementing it is ordinary code, which may rely on
+/// that contract.
+///
 /// ```
 /// use coro::{AwaitSuspend, Awaiter, CoroutineHandle};
 ///
@@ -33,7 +45,7 @@ use crate::handle::CoroutineHandle;
 /// impl Awaiter for Parity {
 ///     type Output = u32;
 ///     fn await_ready(&mut self) -> bool { false }
-///     fn await_suspend(&mut self, _h: CoroutineHandle) -> impl AwaitSuspend { self.0 % 2 == 1 }
+///     unsafe fn await_suspend(&mut self, _h: CoroutineHandle) -> impl AwaitSuspend { self.0 % 2 == 1 }
 ///     fn await_resume(self) -> u32 { self.0 }
 /// }
 /// ```
@@ -46,7 +58,14 @@ pub trait Awaiter {
 
     /// Called after the coroutine has been suspended; see [`AwaitSuspend`]
     /// for what the return value means.
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend;
+    ///
+    /// # Safety
+    /// Only the coroutine frame calls this, and it guarantees: `handle` is
+    /// the coroutine awaiting this awaiter, suspended at this `co_await!`;
+    /// `await_ready` returned `false` just before; and the awaiter is
+    /// neither moved nor forgotten until `await_resume` is called on it or
+    /// it is dropped (it lives in the frame).
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend;
 
     /// Produces the value of the `co_await!` expression.
     fn await_resume(self) -> Self::Output;

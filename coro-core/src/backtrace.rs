@@ -119,7 +119,7 @@ impl Awaiter for CurrentBacktraceAwaiter {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: `handle` is suspended right here, and the coroutines
         // awaiting it are suspended waiting for it.
         self.backtrace = unsafe { handle.async_backtrace() };

@@ -122,7 +122,9 @@ impl Slot {
 unsafe fn suspend_thunk<A: Awaiter>(awaiter: *mut (), handle: CoroutineHandle) -> Result<SuspendOutcome, Payload> {
     // SAFETY: `awaiter` points at the `A` inside a parked `AwaitPoint<A, _>`.
     let awaiter = unsafe { &mut *(awaiter as *mut A) };
-    catch_unwind(AssertUnwindSafe(|| awaiter.await_suspend(handle).into_outcome()))
+    // SAFETY: the frame calls this once the coroutine is suspended at this
+    // point, with its own handle; the awaiter lives in the parked body.
+    catch_unwind(AssertUnwindSafe(|| unsafe { awaiter.await_suspend(handle) }.into_outcome()))
 }
 
 /// A suspension point's static record, supplied as a type so that it costs

@@ -28,7 +28,7 @@ impl Awaiter for SuspendAlways {
         false
     }
     #[inline(always)]
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;
@@ -41,7 +41,7 @@ impl Awaiter for SuspendNever {
         true
     }
     #[inline(always)]
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;
@@ -65,7 +65,7 @@ impl Awaiter for Suspend {
         !self.0
     }
     #[inline(always)]
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;

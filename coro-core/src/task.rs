@@ -226,7 +226,7 @@ impl Awaiter for FinalAwaiter {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.continuation.unwrap_or_else(noop_coroutine)
     }
     fn await_resume(self) {}
@@ -336,7 +336,7 @@ impl<T, K> Awaiter for TaskAwaiter<T, K> {
     fn await_ready(&mut self) -> bool {
         self.task.is_ready()
     }
-    fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let h = self.task.handle.handle();
         // SAFETY: the task is suspended at its initial point and owned by
         // this awaiter; nothing else touches its promise.

@@ -235,7 +235,7 @@ impl<T> Awaiter for Ready<T> {
     fn await_ready(&mut self) -> bool {
         true
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         if true {
             unreachable!("await_suspend called on a ready awaiter")
         }
@@ -255,7 +255,7 @@ impl<T> Awaiter for Pause<T> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
     fn await_resume(self) -> T {
         self.0
     }
@@ -275,7 +275,7 @@ impl Awaiter for TransferTo {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.0
     }
     fn await_resume(self) {}
@@ -290,7 +290,7 @@ impl<T> Awaiter for SuspendFalse<T> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         false
     }
     fn await_resume(self) -> T {
@@ -307,7 +307,7 @@ impl<T> Awaiter for TransferToSelf<T> {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
         me
     }
     fn await_resume(self) -> T {

@@ -375,7 +375,7 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
         }
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node = self.node.as_node();
         // Nothing after `with` returns touches `self` once the node is
         // registered: releasing the lock publishes it.
@@ -467,7 +467,7 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
         }
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node = self.node.as_node();
         // Nothing after `with` returns touches `self` once the node is
         // registered: releasing the lock publishes it.

@@ -148,7 +148,7 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         self.event.is_set()
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
         // Releasing the lock publishes the node: from then on another
         // thread may resume the coroutine and drop this awaiter, so nothing

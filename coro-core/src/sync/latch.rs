@@ -170,7 +170,7 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         ready
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node.

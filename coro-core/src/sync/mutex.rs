@@ -212,7 +212,7 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
         self.mutex.state.with(|s| !core::mem::replace(&mut s.locked, true))
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node, and the unlocking thread may resume the

@@ -194,7 +194,7 @@ impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
         self.semaphore.state.with(take_permit)
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node.

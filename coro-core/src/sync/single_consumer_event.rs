@@ -142,7 +142,7 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         self.event.is_set()
     }
 
-    fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
         // Nothing after `with` returns touches `self`: the release of the
         // lock publishes the node, and another thread may resume the

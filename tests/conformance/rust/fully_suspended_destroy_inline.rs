@@ -13,7 +13,7 @@ impl Awaiter for DestroyInline {
         ev(format!("await_ready {} -> false", self.tag));
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         let t = self.tag;
         ev(format!("await_suspend {t}: destroy inline"));
         // SAFETY: the coroutine is fully suspended and owned by nobody else

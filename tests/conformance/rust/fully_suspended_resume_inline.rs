@@ -13,7 +13,7 @@ impl Awaiter for ResumeInline {
         ev(format!("await_ready {} -> false", self.tag));
         false
     }
-    fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
         let t = self.tag;
         ev(format!("await_suspend {t}: resume inline"));
         // SAFETY: the coroutine is fully suspended (that is what this

@@ -12,7 +12,7 @@ impl Awaiter for ThrowingSuspend {
         ev(format!("await_ready {} -> false", self.tag));
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {}", self.tag));
         raise("await_suspend");
     }

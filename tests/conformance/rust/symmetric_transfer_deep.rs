@@ -27,7 +27,7 @@ impl Awaiter for Final {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         self.0.unwrap_or_else(noop_coroutine)
     }
     fn await_resume(self) {}
@@ -68,7 +68,7 @@ impl Awaiter for DeepAwait {
     fn await_ready(&mut self) -> bool {
         false
     }
-    fn await_suspend(&mut self, parent: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, parent: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: the child is suspended at its initial point, owned by us.
         unsafe { self.child.h.promise() }.continuation = Some(parent);
         self.child.h

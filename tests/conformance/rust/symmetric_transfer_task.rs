@@ -15,7 +15,7 @@ impl Awaiter for FinalTransfer {
         ev("await_ready final -> false");
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!(
             "await_suspend final -> handle {}",
             if self.continuation.is_some() { "continuation" } else { "noop" }
@@ -88,7 +88,7 @@ impl Awaiter for Join {
         ev("await_ready child -> false");
         false
     }
-    fn await_suspend(&mut self, parent: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, parent: CoroutineHandle) -> impl AwaitSuspend {
         ev("await_suspend child -> handle child");
         // SAFETY: the child is suspended at its initial point; only we touch it.
         unsafe { self.child.h.promise() }.continuation = Some(parent);

@@ -166,7 +166,7 @@ impl Awaiter for Sus {
         }
         self.ready
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {} -> void", self.tag));
         if fails(Fail::InitialAwaitSuspend) {
             throw_boom("await_suspend");
@@ -192,7 +192,7 @@ impl Awaiter for FinalSus {
         ev(format!("await_ready {} -> {}", self.tag, b(self.ready)));
         self.ready
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {} -> void", self.tag));
     }
     fn await_resume(self) {
@@ -222,7 +222,7 @@ impl Awaiter for AwVoid {
         ev(format!("await_ready {} -> {}", self.tag, b(self.ready)));
         self.ready
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {} -> void", self.tag));
     }
     fn await_resume(self) -> i32 {
@@ -244,7 +244,7 @@ impl Awaiter for AwBool {
         ev(format!("await_ready {} -> false", self.tag));
         false
     }
-    fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {} -> {}", self.tag, b(self.result)));
         self.result
     }
@@ -269,7 +269,7 @@ impl Awaiter for AwHandle {
         ev(format!("await_ready {} -> false", self.tag));
         false
     }
-    fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+    unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
         ev(format!("await_suspend {} -> handle {}", self.tag, self.target_name));
         self.target.unwrap_or(me)
     }
