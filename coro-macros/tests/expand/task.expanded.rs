@@ -1,8 +1,10 @@
 #[allow(
     unused_mut,
+    unused_braces,
     clippy::needless_return,
     clippy::let_unit_value,
-    clippy::unused_unit
+    clippy::unused_unit,
+    clippy::needless_borrow
 )]
 fn load(mut path: String) -> Task<Result<usize, Error>> {
     static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
@@ -28,19 +30,13 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
             ConstructViaParams as _,
         };
-        if !(&::coro::__private::ParamProbe::<
-            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&path,)))
+        if !(&::coro::__private::ParamProbe::of(__coro_ramp, (&path,)))
             .allocate(__coro_ramp)
         {
             return ::core::result::Result::Err((path,));
         }
-        (&::coro::__private::ParamProbe::<
-            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&mut path,)))
-            .construct(__coro_ramp);
+        (&::coro::__private::ParamProbe::of({ &*__coro_ramp }, (&mut path,)))
+            .construct({ &mut *__coro_ramp });
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
@@ -50,7 +46,6 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                 <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
             > = {
                 let text = match ::coro::__private::Branch::branch({
-                    co_await!(@ __coro_lowered);
                     struct __CoroPoint1;
                     impl ::coro::__private::Record for __CoroPoint1 {
                         const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
@@ -62,22 +57,21 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                             &__CORO_INFO,
                         );
                     }
-                    ::coro::__private::await_resume(
-                        ::coro::__private::await_point(
-                                __coro_co,
-                                read(&path),
-                                __CoroPoint1,
-                            )
-                            .await,
-                    )
+                    co_await!(@ __coro_lowered);
+                    ::coro::__private::await_point(
+                            read(&path),
+                            { __coro_co },
+                            __CoroPoint1,
+                        )
+                        .await
                 }) {
                     ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
                     ::core::ops::ControlFlow::Break(__coro_residual) => {
                         ::coro::__private::return_value(
-                            __coro_co,
                             ::coro::__private::FromResidual::from_residual(
                                 __coro_residual,
                             ),
+                            { __coro_co },
                         );
                         return;
                     }
@@ -87,10 +81,11 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
                 > = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_value(__coro_co, Ok(text.len()));
+                    ::coro::__private::return_value(Ok(text.len()), { __coro_co });
                     return;
                 };
                 #[allow(unreachable_code)] __coro_co.fall_off_end();
+                __coro_tail
             };
         })
     });
@@ -100,12 +95,12 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >(&__coro_make as *const _);
+    >({ &__coro_make as *const _ });
     ::coro::__private::ramp::<
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
         _,
         _,
-    >(&__CORO_INFO, __coro_make)
+    >({ &__CORO_INFO }, { __coro_make })
 }
