@@ -311,6 +311,10 @@ impl<P: AwaitTransform<E>, E> AwaitMode<P, E> for AwaitTransformed {
     }
 }
 
+/// The awaiter `co_await!(e)` drives: `e`'s (or `promise.await_transform(e)`'s)
+/// `operator co_await`.
+pub type AwaiterOf<P, E> = <<<P as Promise>::Await as AwaitMode<P, E>>::Awaitable as IntoAwaiter>::Awaiter;
+
 /// `co_await!(e)`: the suspension point for `e` (through `await_transform`
 /// when the promise has one); its output is the value of the `co_await!`.
 ///
@@ -325,7 +329,7 @@ pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> impl Future<Ou
 where
     P: Promise,
     P::Await: AwaitMode<P, E>,
-    <<P::Await as AwaitMode<P, E>>::Awaitable as IntoAwaiter>::Awaiter: Awaiter<Output = O>,
+    AwaiterOf<P, E>: Awaiter<Output = O>,
     R: Record,
 {
     AwaitPoint::<_, R>::new(co.await_transform(expr).into_awaiter())
@@ -542,6 +546,15 @@ where
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: 'r,
 {
+}
+
+/// Identity. The generated code passes its hygienic locals through it, in
+/// a call spanned at the user's code, so that rustc, when it blames such an
+/// argument for an error, points at the user's code and not at the
+/// attribute.
+#[inline(always)]
+pub fn at<T>(value: T) -> T {
+    value
 }
 
 /// Pins the promise type of a ramp closure for type inference.

@@ -93,7 +93,8 @@ impl<'a> BodyLowering<'a> {
     fn co_at(&self, span: Span) -> TokenStream {
         let mut co = self.co.clone();
         co.set_span(co.span().located_at(span));
-        quote_spanned!(span=> { #co })
+        let krate = respan_path(self.krate, span);
+        quote_spanned!(span=> #krate::__private::at(#co))
     }
 
     /// An expression that reports `message` at `span` and type-checks as
@@ -384,7 +385,7 @@ fn outlives_assertion(krate: &Path, promise: &Type, make: &Ident, lifetime: &Tok
     let krate = respan_path(krate, span);
     let lifetime = respan(lifetime.clone(), span);
     quote_spanned! {span=>
-        #krate::__private::assert_frame_outlives::<#lifetime, #promise, _, _, _>({ &#make as *const _ });
+        #krate::__private::assert_frame_outlives::<#lifetime, #promise, _, _, _>(#krate::__private::at(&#make as *const _));
     }
 }
 
@@ -452,7 +453,13 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     // `co_return!(value)` (C++: flowing off the end is then undefined
     // behaviour). The type is spanned on the return type ("expected due to
     // this") and the block on its closing brace, where it falls off.
-    let end_ty = respan(quote!(#krate::__private::FallOff<#promise>), Span::call_site().located_at(ret.span()));
+    let end_ty = {
+        // The path is marked as generated (lints skip it) but located at
+        // the return type; the promise type keeps its own spans, so that a
+        // return type without one is reported once, where it is named.
+        let fall_off = respan_path(krate, Span::call_site().located_at(ret.span()));
+        quote_spanned! {Span::call_site().located_at(ret.span())=> #fall_off::__private::FallOff<#promise> }
+    };
     let mut stmts = body.stmts.clone();
     let tail = match stmts.last() {
         Some(Stmt::Expr(_, None)) => match stmts.pop() {
@@ -506,7 +513,8 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let construct = {
         let krate = respan_path(krate, construct_span);
         quote_spanned! {construct_span=>
-            (&#krate::__private::ParamProbe::of({ &*#ramp_ctx }, (#(&mut #names,)*))).construct({ &mut *#ramp_ctx })
+            (&#krate::__private::ParamProbe::of(#krate::__private::at(&*#ramp_ctx), (#(&mut #names,)*)))
+                .construct(#krate::__private::at(&mut *#ramp_ctx))
         }
     };
     // The frame's body, an `async` block. Spanned at the return type: when
@@ -529,11 +537,13 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let ramp_call = {
         let span = ret.span();
         let krate = respan_path(krate, span);
-        quote_spanned! {span=> #krate::__private::ramp::<#promise, _, _, _, _>({ &#info }, { #make }) }
+        quote_spanned! {span=>
+            #krate::__private::ramp::<#promise, _, _, _, _>(#krate::__private::at(&#info), #krate::__private::at(#make))
+        }
     };
     quote! {
         #(#attrs)*
-        #[allow(unused_mut, unused_braces, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit, clippy::needless_borrow)]
+        #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit, clippy::needless_borrow)]
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);

@@ -1,6 +1,5 @@
 #[allow(
     unused_mut,
-    unused_braces,
     clippy::needless_return,
     clippy::let_unit_value,
     clippy::unused_unit,
@@ -35,8 +34,11 @@ fn range(mut n: u32) -> Generator<u32> {
         {
             return ::core::result::Result::Err((n,));
         }
-        (&::coro::__private::ParamProbe::of({ &*__coro_ramp }, (&mut n,)))
-            .construct({ &mut *__coro_ramp });
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut n,),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
@@ -62,7 +64,11 @@ fn range(mut n: u32) -> Generator<u32> {
                             );
                         }
                         co_yield!(@ __coro_lowered);
-                        ::coro::__private::yield_point(i, { __coro_co }, __CoroPoint1)
+                        ::coro::__private::yield_point(
+                                i,
+                                ::coro::__private::at(__coro_co),
+                                __CoroPoint1,
+                            )
                             .await
                     };
                 };
@@ -77,12 +83,12 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
         _,
-    >({ &__coro_make as *const _ });
+    >(::coro::__private::at(&__coro_make as *const _));
     ::coro::__private::ramp::<
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
         _,
         _,
-    >({ &__CORO_INFO }, { __coro_make })
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }

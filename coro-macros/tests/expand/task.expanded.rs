@@ -1,6 +1,5 @@
 #[allow(
     unused_mut,
-    unused_braces,
     clippy::needless_return,
     clippy::let_unit_value,
     clippy::unused_unit,
@@ -35,8 +34,11 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         {
             return ::core::result::Result::Err((path,));
         }
-        (&::coro::__private::ParamProbe::of({ &*__coro_ramp }, (&mut path,)))
-            .construct({ &mut *__coro_ramp });
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut path,),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
@@ -60,7 +62,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     co_await!(@ __coro_lowered);
                     ::coro::__private::await_point(
                             read(&path),
-                            { __coro_co },
+                            ::coro::__private::at(__coro_co),
                             __CoroPoint1,
                         )
                         .await
@@ -71,7 +73,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                             ::coro::__private::FromResidual::from_residual(
                                 __coro_residual,
                             ),
-                            { __coro_co },
+                            ::coro::__private::at(__coro_co),
                         );
                         return;
                     }
@@ -81,7 +83,10 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
                 > = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_value(Ok(text.len()), { __coro_co });
+                    ::coro::__private::return_value(
+                        Ok(text.len()),
+                        ::coro::__private::at(__coro_co),
+                    );
                     return;
                 };
                 #[allow(unreachable_code)] __coro_co.fall_off_end();
@@ -95,12 +100,12 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >({ &__coro_make as *const _ });
+    >(::coro::__private::at(&__coro_make as *const _));
     ::coro::__private::ramp::<
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
         _,
         _,
-    >({ &__CORO_INFO }, { __coro_make })
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }
