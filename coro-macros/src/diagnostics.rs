@@ -38,7 +38,8 @@ pub fn not_a_function(what: &str) -> String {
 
 pub const NO_BODY: &str = "a coroutine needs a body, and this function is only declared here \
     (C++ [dcl.fct.def.coroutine]: only a function definition can be a coroutine)\n\
-    help: in a trait, put `#[coro::coroutine]` on the method in each `impl`; a foreign function cannot be a coroutine";
+    help: remove the attribute here and put it on the method's definition in each `impl` (a foreign function \
+    cannot be a coroutine)";
 
 pub const CONST_FN: &str = "a coroutine cannot be a `const fn`: its frame is allocated and it suspends at run time \
     (C++ [dcl.constexpr]: a constexpr function shall not be a coroutine)\n\
@@ -70,23 +71,23 @@ pub const ELIDED_LIFETIME: &str = "name this lifetime: the coroutine's frame mus
 
 // --- parameters the frame would borrow --------------------------------------
 
-pub fn dangling_param(param: &str, ret: &str) -> String {
+pub fn dangling_param(param: &str, ret: &str, lifetime: &str) -> String {
     format!(
-        "the coroutine keeps the borrowed parameter `{param}` in its frame, but its return type `{ret}` does not \
-         borrow it: the coroutine could run after the borrowed data is gone (C++: a coroutine taking a \
-         reference parameter dangles once the caller's argument dies)\n\
-         help: take the parameter by value, or name its lifetime and carry it in the return type, \
-         e.g. `fn chars<'a>(s: &'a str) -> Generator<char, &'a str>`"
+        "the borrowed parameter `{param}` would dangle: the coroutine keeps it in its frame, but the return type \
+         `{ret}` does not carry its lifetime `{lifetime}`, so the coroutine could run after the argument is gone \
+         (C++: a coroutine's reference parameter dangles once the caller's argument dies)\n\
+         help: take the parameter by value (`String` rather than `&str`), or carry the lifetime in a return type \
+         that can hold it, e.g. `fn chars<'a>(s: &'a str) -> Generator<char, &'a str>`"
     )
 }
 
-pub fn elided_param_lifetime(param: &str) -> String {
+pub fn elided_param_lifetime(param: &str, ret: &str) -> String {
     format!(
-        "name the lifetime of the borrowed parameter `{param}`: the coroutine keeps it in its frame, so the \
-         return type must carry that lifetime (C++: a coroutine taking a reference parameter dangles once \
+        "the borrowed parameter `{param}` would dangle: the coroutine keeps it in its frame, but the return type \
+         `{ret}` cannot carry a lifetime that has no name (C++: a coroutine's reference parameter dangles once \
          the caller's argument dies)\n\
-         help: declare the lifetime and use it in the return type, e.g. \
-         `fn chars<'a>(s: &'a str) -> Generator<char, &'a str>`, or take the parameter by value"
+         help: take the parameter by value (`String` rather than `&str`), or name the lifetime and carry it in a \
+         return type that can hold it, e.g. `fn chars<'a>(s: &'a str) -> Generator<char, &'a str>`"
     )
 }
 
@@ -121,8 +122,8 @@ pub fn keyword_outside(name: &str, barrier: Barrier) -> String {
     let (what, why, fix) = match barrier {
         Barrier::Closure => (
             "inside a closure",
-            "a closure is a separate function: it cannot suspend the coroutine that creates it, \
-             and unlike a C++ lambda it cannot be a coroutine itself",
+            "a closure is a separate function, which cannot suspend the coroutine that creates it \
+             (and, unlike a C++ lambda, cannot be a coroutine itself)",
             "move it out of the closure, or write the closure as a `#[coro::coroutine]` function of its own",
         ),
         Barrier::AsyncBlock => (

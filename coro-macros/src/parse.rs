@@ -148,14 +148,14 @@ fn check_borrowed_params(sig: &Signature, ret: &Type, ret_lifetimes: &[Lifetime]
                 (pt.pat.to_token_stream().to_string(), pt.ty.span(), scan.elided, scan.named)
             }
         };
+        let ret_text = || tidy(&ret.to_token_stream().to_string());
         if let Some(span) = elided {
-            return Err(syn::Error::new(span, diagnostics::elided_param_lifetime(&name)));
+            return Err(syn::Error::new(span, diagnostics::elided_param_lifetime(&name, &ret_text())));
         }
         if ret_lifetimes.is_empty() {
             if let Some(l) = named.iter().find(|l| l.ident != "static" && !outlives_static(sig, l)) {
-                let ret = ret.to_token_stream().to_string();
                 let span = if named.len() == 1 { l.span() } else { ty_span };
-                return Err(syn::Error::new(span, diagnostics::dangling_param(&name, &tidy(&ret))));
+                return Err(syn::Error::new(span, diagnostics::dangling_param(&name, &ret_text(), &l.to_string())));
             }
         }
     }
