@@ -1,8 +1,90 @@
-#[allow(unused_variables, unused_mut, unreachable_code)]
-fn poll_once(&self, (a, b): (u8, u8)) -> MyHandle {
-    co_await!(@ __coro_lowered);
-    co_return!(@ __coro_lowered);
-    ::core::compile_error!(
-        "the borrowed parameter `self` would dangle: the coroutine keeps it in its frame, but the return type `MyHandle` cannot carry a lifetime that has no name (C++: a coroutine's reference parameter dangles once the caller's argument dies)\nhelp: take the parameter by value (`String` rather than `&str`), or name the lifetime and carry it in a return type that can hold it, e.g. `fn chars<'a>(s: &'a str) -> Generator<char, &'a str>`"
-    )
+#[allow(
+    unused_mut,
+    clippy::needless_return,
+    clippy::let_unit_value,
+    clippy::unused_unit,
+    clippy::needless_borrow
+)]
+fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> {
+    static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
+        "poll_once",
+        ::core::file!(),
+        (::core::line!(), ::core::column!()),
+        2u32,
+        (::core::line!(), ::core::column!()),
+        &__CORO_INFO,
+    );
+    let __coro_make = ::coro::__private::body::<
+        MyPromise,
+        _,
+        _,
+        _,
+    >(move |__coro_ramp: &mut ::coro::__private::RampCtx<MyPromise>| {
+        #[allow(unused_imports)]
+        use ::coro::__private::{
+            AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
+            ConstructViaParams as _,
+        };
+        if !(&::coro::__private::ParamProbe::of(__coro_ramp, (&self, &__coro_arg1)))
+            .allocate(__coro_ramp)
+        {
+            return ::core::result::Result::Err((self, __coro_arg1));
+        }
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut self, &mut __coro_arg1),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
+        let __coro_co = __coro_ramp.co();
+        ::core::result::Result::Ok(async move {
+            let _ = &self;
+            let __coro_arg1 = __coro_arg1;
+            let (a, b) = __coro_arg1;
+            #[allow(unreachable_code)]
+            let __coro_end: ::coro::__private::FallOff<MyPromise> = {
+                {
+                    struct __CoroPoint1;
+                    impl ::coro::__private::Record for __CoroPoint1 {
+                        const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
+                            ::coro::__private::SuspendKind::Await,
+                            1u32,
+                            ::core::file!(),
+                            ::core::line!(),
+                            ::core::column!(),
+                            &__CORO_INFO,
+                        );
+                    }
+                    co_await!(@ __coro_lowered);
+                    ::coro::__private::await_point(
+                            SuspendAlways,
+                            ::coro::__private::at(__coro_co),
+                            __CoroPoint1,
+                        )
+                        .await
+                };
+                #[allow(clippy::diverging_sub_expression)]
+                let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
+                    co_return!(@ __coro_lowered);
+                    ::coro::__private::return_void(::coro::__private::at(__coro_co));
+                    return;
+                };
+                #[allow(unreachable_code)] __coro_co.fall_off_end();
+                __coro_tail
+            };
+        })
+    });
+    ::coro::__private::assert_frame_outlives::<
+        'a,
+        MyPromise,
+        _,
+        _,
+        _,
+    >(::coro::__private::at(&__coro_make as *const _));
+    ::coro::__private::ramp::<
+        MyPromise,
+        _,
+        _,
+        _,
+        _,
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }
