@@ -16,6 +16,15 @@ use crate::lower::Barrier;
 pub const ARGS_SHAPE: &str = "expected `promise = Type` or `crate = path` in `#[coro::coroutine(...)]`\n\
     help: write `#[coro::coroutine]`, `#[coro::coroutine(promise = MyPromise)]` or `#[coro::coroutine(crate = ::coro)]`";
 
+pub const ARG_PROMISE_VALUE: &str = "expected the promise type after `promise =`\n\
+    help: write `#[coro::coroutine(promise = MyPromise)]` (the C++ `promise_type`)";
+
+pub const ARG_CRATE_VALUE: &str = "expected a path to the `coro` crate after `crate =`\n\
+    help: write `#[coro::coroutine(crate = ::coro)]`";
+
+pub const ARGS_COMMA: &str = "expected `,` between `#[coro::coroutine(...)]` arguments\n\
+    help: write `#[coro::coroutine(promise = MyPromise, crate = ::coro)]`";
+
 pub fn unknown_arg(name: &str) -> String {
     format!(
         "unknown `#[coro::coroutine]` argument `{name}`\n\
@@ -35,6 +44,28 @@ pub fn not_a_function(what: &str) -> String {
          help: put it on a `fn` with a body whose return type has a promise type, e.g. `fn f() -> coro::Task<u32>`"
     )
 }
+
+/// What an item that is not a function is, for [`not_a_function`].
+pub fn item_kind(item: &syn::Item) -> &'static str {
+    match item {
+        syn::Item::Struct(_) => "a struct",
+        syn::Item::Enum(_) => "an enum",
+        syn::Item::Union(_) => "a union",
+        syn::Item::Impl(_) => "an `impl` block (put it on each method instead)",
+        syn::Item::Trait(_) => "a trait (put it on the methods of each `impl` instead)",
+        syn::Item::Mod(_) => "a module",
+        syn::Item::Const(_) => "a constant",
+        syn::Item::Static(_) => "a static",
+        syn::Item::Type(_) => "a type alias",
+        syn::Item::Use(_) => "a `use` declaration",
+        syn::Item::ExternCrate(_) => "an `extern crate` declaration",
+        syn::Item::ForeignMod(_) => "an `extern` block (a foreign function cannot be a coroutine)",
+        syn::Item::Macro(_) => "a macro",
+        _ => "this item",
+    }
+}
+
+pub const NOT_AN_ITEM: &str = "these tokens";
 
 pub const NO_BODY: &str = "a coroutine needs a body, and this function is only declared here \
     (C++ [dcl.fct.def.coroutine]: only a function definition can be a coroutine)\n\

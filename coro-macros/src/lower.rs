@@ -128,12 +128,13 @@ impl<'a> BodyLowering<'a> {
             Ok(o) => o,
             Err(e) => return *e,
         };
+        let second = operands.get(1).map_or_else(|| mac.span(), Spanned::span);
         let misuse = match (self.barrier, kw, operands.len()) {
             (Some(barrier), _, _) => Some((mac.span(), diagnostics::keyword_outside(kw.name(), barrier))),
             (None, Keyword::Return, 0) | (None, _, 1) => None,
-            (None, Keyword::Return, _) => Some((operands[1].span(), diagnostics::CO_RETURN_ARITY.to_owned())),
+            (None, Keyword::Return, _) => Some((second, diagnostics::CO_RETURN_ARITY.to_owned())),
             (None, _, 0) => Some((mac.span(), diagnostics::missing_operand(kw.name()))),
-            (None, _, _) => Some((operands[1].span(), diagnostics::extra_operand(kw.name()))),
+            (None, _, _) => Some((second, diagnostics::extra_operand(kw.name()))),
         };
         if let Some((span, message)) = misuse {
             for operand in &mut operands {

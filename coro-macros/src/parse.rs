@@ -67,23 +67,10 @@ fn not_a_function(item: TokenStream) -> Rejected {
         return Rejected { error: syn::Error::new(f.sig.fn_token.span, diagnostics::NO_BODY), fallback: verbatim };
     }
     let what = match syn::parse2::<syn::Item>(item) {
-        Ok(syn::Item::Struct(_)) => "a struct",
-        Ok(syn::Item::Enum(_)) => "an enum",
-        Ok(syn::Item::Union(_)) => "a union",
-        Ok(syn::Item::Impl(_)) => "an `impl` block (put it on each method instead)",
-        Ok(syn::Item::Trait(_)) => "a trait (put it on each method of each `impl` instead)",
-        Ok(syn::Item::Mod(_)) => "a module",
-        Ok(syn::Item::Const(_)) => "a constant",
-        Ok(syn::Item::Static(_)) => "a static",
-        Ok(syn::Item::Type(_)) => "a type alias",
-        Ok(syn::Item::Use(_)) => "a `use` declaration",
-        Ok(syn::Item::ExternCrate(_)) => "an `extern crate` declaration",
-        Ok(syn::Item::ForeignMod(_)) => "an `extern` block",
-        Ok(syn::Item::Macro(_)) => "a macro",
-        Ok(_) => "this item",
+        Ok(item) => diagnostics::item_kind(&item),
         // Not an item at all (rustc never passes such tokens): no fallback.
         Err(_) => {
-            let error = syn::Error::new(span, diagnostics::not_a_function("these tokens"));
+            let error = syn::Error::new(span, diagnostics::not_a_function(diagnostics::NOT_AN_ITEM));
             return Rejected { error, fallback: Fallback::Nothing };
         }
     };
