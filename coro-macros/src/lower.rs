@@ -87,9 +87,9 @@ impl<'a> BodyLowering<'a> {
     /// The `Co` token for a keyword at `span`.
     ///
     /// The name is hygienic (mixed-site), so user code cannot see or shadow
-    /// it; the braces are the user's span, so that rustc, which blames this
-    /// argument when the promise lacks a capability, points at the keyword
-    /// rather than at the attribute.
+    /// it; it is passed through `__private::at(..)`, a call at the user's
+    /// span, so that rustc, which blames this argument when the promise lacks
+    /// a capability, points at the keyword rather than at the attribute.
     fn co_at(&self, span: Span) -> TokenStream {
         let mut co = self.co.clone();
         co.set_span(co.span().located_at(span));
@@ -98,9 +98,9 @@ impl<'a> BodyLowering<'a> {
     }
 
     /// An expression that reports `message` at `span` and type-checks as
-    /// anything (it diverges). `keep` is user code that would otherwise vanish: it is
-    /// still type-checked (never run), so its imports stay used and its own
-    /// mistakes are still reported.
+    /// anything (it diverges). `keep` is user code that would otherwise
+    /// vanish: it is still type-checked (never run), so its imports stay used
+    /// and its own mistakes are still reported.
     fn error_expr(&self, span: Span, message: &str, used: Option<&Path>, keep: &[Expr]) -> Expr {
         let used = used.map(|path| quote_spanned! {span=> #path!(@__coro_lowered); });
         let keep = keep.iter().map(|e| quote_spanned! {span=> let _ = #e; });
@@ -544,7 +544,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     };
     quote! {
         #(#attrs)*
-        #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit, clippy::needless_borrow)]
+        #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit)]
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);

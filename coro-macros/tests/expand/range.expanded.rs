@@ -2,8 +2,7 @@
     unused_mut,
     clippy::needless_return,
     clippy::let_unit_value,
-    clippy::unused_unit,
-    clippy::needless_borrow
+    clippy::unused_unit
 )]
 fn range(mut n: u32) -> Generator<u32> {
     static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(

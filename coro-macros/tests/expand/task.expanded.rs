@@ -2,8 +2,7 @@
     unused_mut,
     clippy::needless_return,
     clippy::let_unit_value,
-    clippy::unused_unit,
-    clippy::needless_borrow
+    clippy::unused_unit
 )]
 fn load(mut path: String) -> Task<Result<usize, Error>> {
     static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
