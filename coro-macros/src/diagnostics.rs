@@ -67,6 +67,9 @@ pub fn item_kind(item: &syn::Item) -> &'static str {
 
 pub const NOT_AN_ITEM: &str = "these tokens";
 
+pub const DUPLICATE_ATTRIBUTE: &str = "`#[coro::coroutine]` is applied twice to this function\n\
+    help: remove one of them";
+
 pub const NO_BODY: &str = "a coroutine needs a body, and this function is only declared here \
     (C++ [dcl.fct.def.coroutine]: only a function definition can be a coroutine)\n\
     help: remove the attribute here and put it on the method's definition in each `impl` (a foreign function \

@@ -208,6 +208,7 @@ mod tests {
             quote! { fn f(x: i32, ...) -> Task<()>; },
             quote! { fn f(&self) -> Task<()>; },
             quote! { struct S; },
+            quote! { #[coro::coroutine] fn f() -> Task<()> {} },
         ] {
             let out = expands(quote!(), item.clone());
             assert!(out.contains("compile_error"), "{item}: {out}");

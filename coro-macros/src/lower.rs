@@ -11,7 +11,7 @@ use syn::{Block, Expr, FnArg, Ident, Macro, Pat, Path, Stmt, Token, Type};
 
 use crate::args::Args;
 use crate::diagnostics;
-use crate::parse::CoroutineFn;
+use crate::parse::{is_coroutine, CoroutineFn};
 
 /// The coroutine keywords, by the last segment of the macro's path.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -274,12 +274,6 @@ fn mentions_keyword(tokens: TokenStream) -> bool {
         TokenTree::Group(g) => mentions_keyword(g.stream()),
         _ => false,
     })
-}
-
-/// Whether an item is itself a coroutine (`#[coro::coroutine]`): its
-/// keywords are its own.
-fn is_coroutine(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "coroutine"))
 }
 
 impl VisitMut for BodyLowering<'_> {

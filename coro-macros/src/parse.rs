@@ -81,6 +81,9 @@ fn not_a_function(item: TokenStream) -> Rejected {
 /// it breaks.
 fn check(item: &ItemFn) -> syn::Result<(Type, Vec<Lifetime>)> {
     let sig = &item.sig;
+    if let Some(again) = item.attrs.iter().find(|a| is_coroutine_attr(a)) {
+        return Err(syn::Error::new(again.span(), diagnostics::DUPLICATE_ATTRIBUTE));
+    }
     if let Some(c) = &sig.constness {
         return Err(syn::Error::new(c.span(), diagnostics::CONST_FN));
     }
@@ -247,11 +250,22 @@ impl<'ast> Visit<'ast> for ReturnScan {
     }
 }
 
+/// Whether an item is itself a coroutine (`#[coro::coroutine]`, however
+/// the path is spelled): its keywords are its own.
+pub fn is_coroutine(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(is_coroutine_attr)
+}
+
+fn is_coroutine_attr(attr: &syn::Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == "coroutine")
+}
+
 /// The function as the fallback emits it: what its callers expect, minus
 /// what makes the fallback itself an error (`async`, `const`, `main`'s
 /// return type, a variadic parameter); and a statement mentioning what was
 /// removed.
 fn stub_signature(mut f: ItemFn) -> (ItemFn, TokenStream) {
+    f.attrs.retain(|a| !is_coroutine_attr(a));
     f.sig.asyncness = None;
     f.sig.constness = None;
     f.sig.variadic = None;
