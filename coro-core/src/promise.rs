@@ -229,6 +229,7 @@ pub trait CoroutineTraits {
 /// C++ `return_void()`: what `co_return!()` and falling off the end call.
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_void`: `co_return!()` and falling off the end of the body need one",
+    label = "`{Self}` has no `return_void()`",
     note = "implement `coro::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)` \
             (C++ [stmt.return.coroutine])"
 )]
@@ -242,6 +243,7 @@ pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
 /// A promise may implement it for several `T` (C++ overloads).
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_value` for `{T}`: `co_return!(value)` needs one",
+    label = "`{Self}` has no `return_value({T})`",
     note = "implement `coro::ReturnValue<{T}>` for `{Self}`, or use `co_return!()` if the promise has `return_void` \
             (C++ [stmt.return.coroutine])"
 )]
@@ -254,6 +256,7 @@ pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
 /// (without `await_transform`).
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `yield_value` for `{T}`: `co_yield!` needs one",
+    label = "`{Self}` has no `yield_value({T})`",
     note = "implement `coro::YieldValue<{T}>` for `{Self}` (C++ [expr.yield]); to produce a sequence of values, \
             return a `coro::Generator<{T}>`"
 )]
@@ -269,6 +272,7 @@ pub trait YieldValue<T>: Promise {
 /// without an implementation is a compile error.
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has an `await_transform`, but none for `{E}`: this `co_await!` is ill-formed",
+    label = "`{Self}` has no `await_transform({E})`",
     note = "implement `coro::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts \
             (C++ [expr.await]); a `Generator` accepts nothing: like C++23 `std::generator`, it cannot `co_await!`"
 )]
