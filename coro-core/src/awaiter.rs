@@ -49,6 +49,12 @@ use crate::handle::CoroutineHandle;
 ///     fn await_resume(self) -> u32 { self.0 }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be awaited: it is not an awaiter and has no `operator co_await`",
+    label = "`co_await!` needs an awaiter here",
+    note = "implement `coro::Awaiter` (await_ready / await_suspend / await_resume) for `{Self}`, \
+            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one"
+)]
 pub trait Awaiter {
     /// The type of the `co_await!` expression.
     type Output;

@@ -139,8 +139,8 @@ const SUSPENDED: u8 = 1;
 const TAKEN: u8 = 2;
 
 /// One `co_await!`: the awaiter, parked in the body's state while the
-/// coroutine is suspended. Its output is the awaiter, ready for
-/// `await_resume`.
+/// coroutine is suspended. Its output is the awaiter's `await_resume()`,
+/// called as soon as the point completes.
 pub struct AwaitPoint<A, R> {
     awaiter: ManuallyDrop<A>,
     state: u8,
@@ -156,10 +156,10 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
 }
 
 impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
-    type Output = A;
+    type Output = A::Output;
 
     #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<A> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<A::Output> {
         // SAFETY: the awaiter is never moved while parked; it is moved out
         // only when the point completes.
         let this = unsafe { self.get_unchecked_mut() };
@@ -188,7 +188,8 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         }
         this.state = TAKEN;
         // SAFETY: taken once; `state` records that it is gone.
-        Poll::Ready(unsafe { ManuallyDrop::take(&mut this.awaiter) })
+        let awaiter = unsafe { ManuallyDrop::take(&mut this.awaiter) };
+        Poll::Ready(awaiter.await_resume())
     }
 }
 
@@ -312,29 +313,41 @@ impl<P: AwaitTransform<E>, E> AwaitMode<P, E> for AwaitTransformed {
     }
 }
 
+/// The awaiter `co_await!(e)` drives: `e`'s (or `promise.await_transform(e)`'s)
+/// `operator co_await`.
+pub type AwaiterOf<P, E> = <<<P as Promise>::Await as AwaitMode<P, E>>::Awaitable as IntoAwaiter>::Awaiter;
+
 /// `co_await!(e)`: the suspension point for `e` (through `await_transform`
-/// when the promise has one). One generic function, so that an operand that
-/// cannot be awaited is one error, reported with the awaiter traits' messages.
+/// when the promise has one); its output is the value of the `co_await!`.
+///
+/// Shaped for diagnostics: every requirement is a `where` clause of this one
+/// call, and the returned future's output is the parameter `O` rather than a
+/// projection, so an operand that cannot be awaited is one error at the
+/// user's `co_await!`, reported with the awaiter traits' messages, and not a
+/// second one at the suspension itself. The value comes first so that its
+/// type is known when the promise's capabilities are checked.
 #[inline(always)]
-#[allow(clippy::type_complexity)]
-pub fn await_point<P, E, R>(
-    co: Co<P>,
-    expr: E,
-    _record: R,
-) -> AwaitPoint<<<P::Await as AwaitMode<P, E>>::Awaitable as IntoAwaiter>::Awaiter, R>
+pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> impl Future<Output = O>
 where
     P: Promise,
     P::Await: AwaitMode<P, E>,
+    AwaiterOf<P, E>: Awaiter<Output = O>,
     R: Record,
 {
-    AwaitPoint::new(co.await_transform(expr).into_awaiter())
+    AwaitPoint::<_, R>::new(co.await_transform(expr).into_awaiter())
 }
 
 /// `co_yield!(v)`: the suspension point for `promise.yield_value(v)`.
+///
+/// Unlike [`await_point`] it returns the point's own type: when the promise
+/// has no `yield_value` for `T`, that type cannot be computed, and rustc
+/// stays silent about the suspension once it has reported the missing
+/// capability at the call.
 #[inline(always)]
+#[allow(clippy::type_complexity)]
 pub fn yield_point<P, T, R>(
-    co: Co<P>,
     value: T,
+    co: Co<P>,
     _record: R,
 ) -> AwaitPoint<<<P as YieldValue<T>>::Awaitable as IntoAwaiter>::Awaiter, R>
 where
@@ -346,7 +359,7 @@ where
 
 /// `co_return!(v)`.
 #[inline(always)]
-pub fn return_value<P: ReturnValue<T>, T>(co: Co<P>, value: T) {
+pub fn return_value<P: ReturnValue<T>, T>(value: T, co: Co<P>) {
     co.return_value(value)
 }
 
@@ -382,6 +395,16 @@ impl<P, A> ParamProbe<P, A> {
     #[inline(always)]
     pub fn new(args: A) -> Self {
         ParamProbe { args: Cell::new(Some(args)), _promise: PhantomData }
+    }
+    /// Wraps a tuple of references to the parameters, for the promise type
+    /// of `ctx`: the generated code names the promise type only once, so a
+    /// return type without one is a single error.
+    #[inline(always)]
+    pub fn of(_ctx: &RampCtx<P>, args: A) -> Self
+    where
+        P: Promise,
+    {
+        ParamProbe::new(args)
     }
     #[inline(always)]
     fn take(&self) -> A {
@@ -425,26 +448,38 @@ impl<P: Promise + FromParams<A>, A> ConstructViaParams<P> for ParamProbe<P, A> {
     }
 }
 /// Promise construction through `Default`.
-pub trait ConstructViaDefault<P: Promise> {
+///
+/// The impl applies to every probe and the requirement is on the method, so
+/// that a promise with neither constructor is reported through
+/// [`DefaultPromise`]'s message rather than as a method that does not exist.
+pub trait ConstructViaDefault<P: Promise, A> {
     /// Builds the promise in the frame.
-    fn construct(&self, ctx: &mut RampCtx<P>);
+    fn construct(&self, ctx: &mut RampCtx<P>)
+    where
+        P: DefaultPromise<A>;
 }
-impl<P: Promise + DefaultPromise, A> ConstructViaDefault<P> for &ParamProbe<P, A> {
+impl<P: Promise, A> ConstructViaDefault<P, A> for &ParamProbe<P, A> {
     #[inline(always)]
-    fn construct(&self, ctx: &mut RampCtx<P>) {
+    fn construct(&self, ctx: &mut RampCtx<P>)
+    where
+        P: DefaultPromise<A>,
+    {
         ctx.construct_promise(P::default())
     }
 }
 
-/// `Default`, under a name that can carry a message for C++ programmers.
+/// `Default`, under a name that can carry a message for C++ programmers;
+/// `A` is the tuple of references to the coroutine's parameters.
 #[diagnostic::on_unimplemented(
-    message = "the promise type `{Self}` cannot be constructed for this coroutine",
-    label = "no promise constructor for these parameters",
-    note = "implement `Default` for `{Self}`, or `coro::FromParams<(&mut A, &mut B, ..)>` to build it \
-            from the coroutine's parameters (C++ `promise_type(A&, B&, ..)`)"
+    message = "the promise type `{Self}` cannot be constructed: it has no constructor taking this coroutine's \
+               parameters and no default constructor",
+    label = "no constructor for the promise type `{Self}`",
+    note = "implement `Default` for `{Self}`, or `coro::FromParams<{A}>` to build it from the coroutine's \
+            parameters (C++ `promise_type(Args&...)`)"
 )]
-pub trait DefaultPromise: Default {}
-impl<P: Default> DefaultPromise for P {}
+pub trait DefaultPromise<A>: Default {}
+#[diagnostic::do_not_recommend]
+impl<P: Default, A> DefaultPromise<A> for P {}
 
 /// The `?` operator inside a coroutine body: splits a `Result` or `Option`
 /// into the value and what `co_return!` receives.
@@ -513,6 +548,15 @@ where
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: 'r,
 {
+}
+
+/// Identity. The generated code passes its hygienic locals through it, in
+/// a call spanned at the user's code, so that rustc, when it blames such an
+/// argument for an error, points at the user's code and not at the
+/// attribute.
+#[inline(always)]
+pub fn at<T>(value: T) -> T {
+    value
 }
 
 /// Pins the promise type of a ramp closure for type inference.

@@ -238,7 +238,9 @@ pub trait CoroutineTraits {
 /// C++ `return_void()`: what `co_return!()` and falling off the end call.
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_void`: `co_return!()` and falling off the end of the body need one",
-    note = "implement `coro::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)`"
+    label = "`{Self}` has no `return_void()`",
+    note = "implement `coro::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)` \
+            (C++ [stmt.return.coroutine])"
 )]
 pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
     /// Called by `co_return!()` and when the body falls off its end.
@@ -250,7 +252,9 @@ pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
 /// A promise may implement it for several `T` (C++ overloads).
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_value` for `{T}`: `co_return!(value)` needs one",
-    note = "implement `coro::ReturnValue<{T}>` for `{Self}`"
+    label = "`{Self}` has no `return_value({T})`",
+    note = "implement `coro::ReturnValue<{T}>` for `{Self}`, or use `co_return!()` if the promise has `return_void` \
+            (C++ [stmt.return.coroutine])"
 )]
 pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
     /// Stores the coroutine's result.
@@ -261,7 +265,9 @@ pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
 /// (without `await_transform`).
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `yield_value` for `{T}`: `co_yield!` needs one",
-    note = "implement `coro::YieldValue<{T}>` for `{Self}`; a task-like promise usually cannot yield"
+    label = "`{Self}` has no `yield_value({T})`",
+    note = "implement `coro::YieldValue<{T}>` for `{Self}` (C++ [expr.yield]); to produce a sequence of values, \
+            return a `coro::Generator<{T}>`"
 )]
 pub trait YieldValue<T>: Promise {
     /// The awaitable `co_yield!` awaits.
@@ -275,7 +281,9 @@ pub trait YieldValue<T>: Promise {
 /// without an implementation is a compile error.
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has an `await_transform`, but none for `{E}`: this `co_await!` is ill-formed",
-    note = "implement `coro::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts"
+    label = "`{Self}` has no `await_transform({E})`",
+    note = "implement `coro::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts \
+            (C++ [expr.await]); a `Generator` accepts nothing: like C++23 `std::generator`, it cannot `co_await!`"
 )]
 pub trait AwaitTransform<E>: Promise<Await = AwaitTransformed> {
     /// What is actually awaited.

@@ -31,18 +31,23 @@ impl Parse for Args {
                     if promise.is_some() {
                         return Err(syn::Error::new(key.span(), diagnostics::duplicate_arg("promise")));
                     }
-                    promise = Some(input.parse()?);
+                    promise =
+                        Some(input.parse().map_err(|e| syn::Error::new(e.span(), diagnostics::ARG_PROMISE_VALUE))?);
                 }
                 "crate" => {
                     if krate.is_some() {
                         return Err(syn::Error::new(key.span(), diagnostics::duplicate_arg("crate")));
                     }
-                    krate = Some(input.call(Path::parse_mod_style)?);
+                    krate = Some(
+                        input
+                            .call(Path::parse_mod_style)
+                            .map_err(|e| syn::Error::new(e.span(), diagnostics::ARG_CRATE_VALUE))?,
+                    );
                 }
                 other => return Err(syn::Error::new(key.span(), diagnostics::unknown_arg(other))),
             }
             if !input.is_empty() {
-                input.parse::<Token![,]>()?;
+                input.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), diagnostics::ARGS_COMMA))?;
             }
         }
         Ok(Args { promise, krate: krate.unwrap_or_else(|| syn::parse_quote!(::coro)) })

@@ -2,47 +2,114 @@
 //! plus a fallback item of the right type, so that one mistake gives one
 //! error and the rest of the crate still type-checks.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
 use syn::visit_mut::VisitMut;
-use syn::ItemFn;
 
-use crate::lower::{self, BodyLowering};
+use crate::lower::{self, BodyLowering, Keyword};
+use crate::parse::{Fallback, Rejected};
 use crate::{args, diagnostics, parse};
 
 /// Expands `#[coro::coroutine(args)] item`. Never panics: every outcome is an
 /// expansion or a `compile_error!` (with a fallback).
+///
+/// Mistakes in the body are reported where they are, inside an otherwise
+/// complete lowering (see [`BodyLowering`]); mistakes in the attribute or
+/// the signature give the error plus a fallback item.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match args::parse(args) {
         Ok(a) => a,
-        Err(e) => return with_fallback(diagnostics::errors(&e), syn::parse2(item).ok()),
+        Err(e) => {
+            let fallback = match parse::parse(item) {
+                Ok(f) => Fallback::Stub(Box::new(f.item), TokenStream::new()),
+                Err(rejected) => rejected.fallback,
+            };
+            return with_fallback(Rejected { error: e, fallback });
+        }
     };
     let f = match parse::parse(item) {
         Ok(f) => f,
-        Err(failed) => {
-            let (e, item) = *failed;
-            return with_fallback(diagnostics::errors(&e), item);
-        }
+        Err(rejected) => return with_fallback(*rejected),
     };
     let mut body = (*f.item.block).clone();
     let mut lowering = BodyLowering::new(&args.krate);
     lowering.visit_block_mut(&mut body);
-    if !lowering.errors.is_empty() {
-        let errors: TokenStream = lowering.errors.iter().map(diagnostics::errors).collect();
-        return with_fallback(errors, Some(f.item));
-    }
     lower::ramp(&args, &f, &body, lowering.points())
 }
 
-/// The errors, plus the function with a body that type-checks as anything.
-fn with_fallback(errors: TokenStream, item: Option<ItemFn>) -> TokenStream {
-    match item {
-        Some(mut f) => {
-            *f.block = syn::parse_quote!({ ::core::unreachable!() });
+/// The error, plus an item that keeps the rest of the crate compiling
+/// without a second error: a function with a body that type-checks as its
+/// return type (the error itself, as its tail expression) and still uses
+/// every keyword macro it mentioned, or the item unchanged.
+fn with_fallback(rejected: Rejected) -> TokenStream {
+    let Rejected { error, fallback } = rejected;
+    match fallback {
+        Fallback::Stub(mut f, keep) => {
+            let block = &f.block;
+            let used = keyword_paths(quote!(#block));
+            let error = error_expression(&error);
+            *f.block = syn::parse_quote!({ #(#used!(@__coro_lowered);)* #keep #error });
             f.attrs.push(syn::parse_quote!(#[allow(unused_variables, unused_mut, unreachable_code)]));
-            quote! { #errors #f }
+            quote! { #f }
         }
-        None => errors,
+        Fallback::Verbatim(item) => {
+            let error = diagnostics::errors(&error);
+            quote! { #error #item }
+        }
+        Fallback::Nothing => diagnostics::errors(&error),
+    }
+}
+
+/// `compile_error!` as an expression (the first message; a `syn::Error` may
+/// combine several, the others come as statements before it).
+fn error_expression(error: &syn::Error) -> TokenStream {
+    let mut all: Vec<syn::Error> = error.clone().into_iter().collect();
+    let last = all.pop().map(|e| diagnostics::error_tokens(e.span(), &e.to_string()));
+    let rest = all.iter().map(|e| {
+        let tokens = diagnostics::error_tokens(e.span(), &e.to_string());
+        quote!(#tokens;)
+    });
+    quote! { #(#rest)* #last }
+}
+
+/// The paths of the keyword macros a body invokes (`co_return`,
+/// `coro::co_await`, ...), each once, found in its tokens (so also inside
+/// other macros' arguments).
+fn keyword_paths(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut found: Vec<TokenStream> = Vec::new();
+    collect_keyword_paths(tokens, &mut found);
+    found
+}
+
+fn collect_keyword_paths(tokens: TokenStream, found: &mut Vec<TokenStream>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => collect_keyword_paths(g.stream(), found),
+            TokenTree::Ident(id) if Keyword::from_ident(id).is_some() => {
+                let bang = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                if !bang {
+                    continue;
+                }
+                // Walk back over `ident ::` pairs, then a leading `::`.
+                let sep = |at: usize| {
+                    matches!((&tokens[at], &tokens[at + 1]),
+                        (TokenTree::Punct(a), TokenTree::Punct(b)) if a.as_char() == ':' && b.as_char() == ':')
+                };
+                let mut start = i;
+                while start >= 3 && sep(start - 2) && matches!(tokens[start - 3], TokenTree::Ident(_)) {
+                    start -= 3;
+                }
+                if start >= 2 && sep(start - 2) {
+                    start -= 2;
+                }
+                let path: TokenStream = tokens[start..=i].iter().cloned().collect();
+                if !found.iter().any(|p| p.to_string() == path.to_string()) {
+                    found.push(path);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -75,11 +142,12 @@ mod tests {
     }
 
     #[test]
-    fn plain_return_is_an_error_with_fallback() {
-        let out = expands(quote!(), quote! { fn f() -> Task<u32> { return 1; } });
-        assert!(out.contains("compile_error"), "{out}");
+    fn plain_return_is_an_error_in_place_and_the_rest_is_still_lowered() {
+        let out = expands(quote!(), quote! { fn f(x: u32) -> Task<u32> { if x == 0 { return 1; } co_return!(x) } });
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
         assert!(out.contains("co_return"), "{out}");
-        assert!(out.contains("unreachable"), "{out}");
+        assert!(out.contains("__private :: ramp"), "{out}");
+        assert!(out.contains("return_value"), "{out}");
     }
 
     #[test]
@@ -133,16 +201,118 @@ mod tests {
             quote! { fn f() -> impl Iterator<Item = u8> {} },
             quote! { fn f(s: &str) -> Generator<char, &str> {} },
             quote! { fn f(s: &str) -> Generator<char, &'_ str> {} },
+            quote! { fn f(s: &str) -> Generator<char> {} },
+            quote! { fn f(&self) -> Task<()> {} },
+            quote! { fn f(s: Cow<'_, str>) -> Task<()> {} },
+            quote! { fn f<'a>(s: &'a str) -> Task<()> {} },
+            quote! { fn f(x: i32, ...) -> Task<()>; },
+            quote! { fn f(&self) -> Task<()>; },
             quote! { struct S; },
+            quote! { #[coro::coroutine] fn f() -> Task<()> {} },
         ] {
             let out = expands(quote!(), item.clone());
             assert!(out.contains("compile_error"), "{item}: {out}");
+            assert!(!out.contains("__private :: ramp"), "{item}: {out}");
         }
     }
 
-    /// The macro never panics: every input gives an expansion or an error.
     #[test]
-    fn never_panics_on_a_corpus_of_valid_invalid_and_garbage_input() {
+    fn borrowed_parameters_whose_lifetime_the_return_type_carries_are_accepted() {
+        for item in [
+            quote! { fn f<'a>(s: &'a str) -> Generator<char, &'a str> {} },
+            quote! { fn f<'a, 'b: 'a>(a: &'a str, b: &'b str) -> Task<&'a str> { co_return!(a) } },
+            quote! { fn f<'a>(&'a self) -> Generator<u8, &'a Self> {} },
+            quote! { fn f(s: &'static str, g: fn(&u8) -> &u8, h: Box<dyn Fn(&u8)>) -> Task<()> {} },
+            quote! { fn f<'a: 'static>(s: &'a str) -> Task<()> {} },
+            quote! { fn f(self: Box<Self>) -> Task<()> {} },
+        ] {
+            let out = expands(quote!(), item.clone());
+            assert!(!out.contains("compile_error"), "{item}: {out}");
+        }
+    }
+
+    #[test]
+    fn keywords_outside_the_coroutine_proper_are_errors_in_place() {
+        for body in [
+            quote!({
+                let c = || co_await!(x);
+                co_return!(())
+            }),
+            quote!({
+                let c = async { co_yield!(1) };
+            }),
+            quote!({
+                const N: u32 = co_await!(x);
+            }),
+            quote!({
+                static N: u32 = co_await!(x);
+            }),
+            quote!({
+                let n = const { co_await!(x) };
+            }),
+            quote!({
+                fn g() {
+                    co_yield!(1);
+                }
+            }),
+            quote!({
+                struct S;
+                impl S {
+                    fn g(&self) {
+                        co_return!(1)
+                    }
+                }
+            }),
+            quote!({
+                let c = || println!("{}", co_await!(x));
+            }),
+        ] {
+            let out = expands(quote!(), quote! { fn f() -> Task<()> #body });
+            assert_eq!(out.matches("compile_error").count(), 1, "{body}: {out}");
+            assert!(out.contains("__private :: ramp"), "{body}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_nested_coroutine_keeps_its_own_keywords() {
+        let out = expands(
+            quote!(),
+            quote! { fn f() -> Task<()> { #[coro::coroutine] fn g() -> Task<()> { co_return!(()) } co_await!(g()); } },
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        // `g`'s keyword is left for `g`'s own attribute.
+        assert!(out.contains("co_return ! (())"), "{out}");
+    }
+
+    #[test]
+    fn a_fallback_still_uses_every_keyword_macro_it_mentions() {
+        let out = expands(
+            quote!(),
+            quote! { async fn f() -> Task<u32> { co_await!(x); coro::co_yield!(1); println!("{}", ::coro::co_return!(1)) } },
+        );
+        assert!(out.contains("compile_error"), "{out}");
+        for used in [
+            "co_await ! (@ __coro_lowered)",
+            "coro :: co_yield ! (@ __coro_lowered)",
+            ":: coro :: co_return ! (@ __coro_lowered)",
+        ] {
+            assert!(out.contains(used), "{used}: {out}");
+        }
+        assert!(!out.contains("async fn f"), "{out}");
+    }
+
+    #[test]
+    fn items_that_are_not_functions_are_kept() {
+        let out = expands(quote!(), quote! { struct S { x: u32 } });
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("struct S"), "{out}");
+    }
+
+    /// The macro never panics: every input gives an expansion or an error,
+    /// for a corpus of valid and invalid bodies, every truncation of each at
+    /// every depth, and pseudo-random garbage made from their tokens.
+    #[test]
+    fn never_panics_on_a_corpus_of_valid_invalid_truncated_and_garbage_input() {
         let corpus: Vec<TokenStream> = vec![
             quote! { fn f() -> T { co_await!(co_await!(x)); } },
             quote! { fn f(&self, (a, b): (u8, u8), _: u8) -> T { while co_await!(a) { co_yield!(b); } } },
@@ -150,8 +320,13 @@ mod tests {
             quote! { fn f() -> T { if let Some(x) = co_await!(y)? { co_return!(x + co_await!(z)) } } },
             quote! { fn f() -> T { co_await! } },
             quote! { fn f() -> T { co_await![x] } },
+            quote! { fn f() -> T { co_await!{x} co_yield!{y} } },
             quote! { fn f() -> T { co_return!(;) } },
+            quote! { fn f() -> T { co_return!(a, b, c,) } },
+            quote! { fn f() -> T { co_yield!(,) } },
             quote! { fn f() -> T { x.await } },
+            quote! { fn f() -> T { return } },
+            quote! { fn f() -> T { #[attr] co_return!(#[attr] 1) } },
             quote! { fn f() -> T { } fn g() {} },
             quote! { fn },
             "fn f ( ) ->".parse().unwrap(),
@@ -161,13 +336,91 @@ mod tests {
             quote! { impl X {} },
             quote! { fn f<'a>(x: &'a u8) -> G<'a, u8> { let c = async { co_await!(x) }; } },
             quote! { fn f() -> T { const { co_await!(x) }; } },
+            quote! { fn f() -> T { let c = move |x| { fn g() { co_yield!(x) } }; c(co_await!(y)?) } },
+            quote! { fn f() -> T { println!("{} {}", co_await!(a), co_yield!(b)); vec![co_await!(c); 2] } },
+            quote! { unsafe extern "C" fn f(x: i32, ...) -> T { co_return!(x) } },
+            quote! { fn f(x: i32, ...) -> T; },
+            quote! { pub(crate) const async unsafe fn main(self: &Self) -> impl T + '_ { co_return!() } },
+            quote! { fn f(s: &str, t: &'_ u8, u: &'a u8) -> &'_ G<'_> { } },
         ];
-        for item in corpus {
-            for args in [quote!(), quote!(promise = P), quote!(garbage garbage)] {
-                let out = expand(args, item.clone());
+        let mut inputs = Vec::new();
+        for item in &corpus {
+            inputs.push(item.clone());
+            inputs.extend(truncations(item.clone()));
+            inputs.extend(garbage(item.clone(), 24));
+        }
+        assert!(inputs.len() > 1000, "{}", inputs.len());
+        for item in inputs {
+            for args in [quote!(), quote!(promise = P), quote!(crate = ::c), quote!(garbage garbage), quote!(promise =)]
+            {
+                let out = expand(args.clone(), item.clone());
                 let s = out.to_string();
-                assert!(s.contains("compile_error") || s.contains("__private :: ramp"), "{item}: {s}");
+                assert!(s.contains("compile_error") || s.contains("__private :: ramp"), "{args} / {item}: {s}");
+                // What rustc receives is items (a declaration without a body
+                // is given back as the foreign or trait item it was).
+                let declaration = syn::parse2::<syn::ForeignItemFn>(item.clone()).is_ok()
+                    || syn::parse2::<syn::TraitItemFn>(item.clone()).is_ok();
+                assert!(declaration || syn::parse2::<syn::File>(out).is_ok(), "{args} / {item}: {s}");
             }
         }
+    }
+
+    /// Every way of cutting `tokens` short: at each position of its top
+    /// level, and inside each group.
+    fn truncations(tokens: TokenStream) -> Vec<TokenStream> {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::new();
+        for (i, tree) in trees.iter().enumerate() {
+            out.push(trees[..i].iter().cloned().collect());
+            if let TokenTree::Group(g) = tree {
+                for inner in truncations(g.stream()) {
+                    let mut cut = trees[..i].to_vec();
+                    cut.push(TokenTree::Group(proc_macro2::Group::new(g.delimiter(), inner)));
+                    out.push(cut.into_iter().collect());
+                }
+            }
+        }
+        out
+    }
+
+    /// `n` deterministic mutants of `tokens`: tokens dropped, duplicated and
+    /// swapped, at the top level and inside groups.
+    fn garbage(tokens: TokenStream, n: u64) -> Vec<TokenStream> {
+        (0..n).map(|seed| mutate(tokens.clone(), &mut (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1))).collect()
+    }
+
+    fn mutate(tokens: TokenStream, state: &mut u64) -> TokenStream {
+        let mut next = || {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state
+        };
+        let mut trees: Vec<TokenTree> = tokens.into_iter().collect();
+        if !trees.is_empty() {
+            let i = (next() % trees.len() as u64) as usize;
+            let j = (next() % trees.len() as u64) as usize;
+            match next() % 3 {
+                0 => {
+                    trees.remove(i);
+                }
+                1 => {
+                    let t = trees[i].clone();
+                    trees.insert(j, t);
+                }
+                _ => trees.swap(i, j),
+            }
+        }
+        let mut state2 = next();
+        trees
+            .into_iter()
+            .map(|t| match t {
+                TokenTree::Group(g) if state2 % 2 == 0 => {
+                    state2 /= 2;
+                    TokenTree::Group(proc_macro2::Group::new(g.delimiter(), mutate(g.stream(), &mut (state2 | 1))))
+                }
+                t => t,
+            })
+            .collect()
     }
 }

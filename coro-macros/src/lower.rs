@@ -11,47 +11,72 @@ use syn::{Block, Expr, FnArg, Ident, Macro, Pat, Path, Stmt, Token, Type};
 
 use crate::args::Args;
 use crate::diagnostics;
-use crate::parse::CoroutineFn;
+use crate::parse::{is_coroutine, CoroutineFn};
 
 /// The coroutine keywords, by the last segment of the macro's path.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Keyword {
+pub enum Keyword {
     Await,
     Yield,
     Return,
 }
 
-fn keyword(mac: &Macro) -> Option<Keyword> {
-    let last = mac.path.segments.last()?;
-    match last.ident.to_string().as_str() {
-        "co_await" => Some(Keyword::Await),
-        "co_yield" => Some(Keyword::Yield),
-        "co_return" => Some(Keyword::Return),
-        _ => None,
+impl Keyword {
+    pub fn name(self) -> &'static str {
+        match self {
+            Keyword::Await => "co_await",
+            Keyword::Yield => "co_yield",
+            Keyword::Return => "co_return",
+        }
+    }
+
+    pub fn from_ident(ident: &Ident) -> Option<Keyword> {
+        match ident.to_string().as_str() {
+            "co_await" => Some(Keyword::Await),
+            "co_yield" => Some(Keyword::Yield),
+            "co_return" => Some(Keyword::Return),
+            _ => None,
+        }
     }
 }
 
+fn keyword(mac: &Macro) -> Option<Keyword> {
+    Keyword::from_ident(&mac.path.segments.last()?.ident)
+}
+
+/// Where a keyword is when it is not directly in the coroutine's body: the
+/// construct that separates it from the coroutine (the outermost one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Barrier {
+    Closure,
+    AsyncBlock,
+    ConstBlock,
+    Const,
+    Static,
+    NestedFn,
+    NestedItem,
+}
+
 /// Rewrites a coroutine body in place.
+///
+/// A mistake in the body becomes a `compile_error!` *in place of the
+/// offending expression*: the rest of the body is still lowered and
+/// type-checked, so one mistake gives one error, every import the body uses
+/// stays used, and an IDE still sees the types of the locals.
 pub struct BodyLowering<'a> {
     krate: &'a Path,
     /// The hygienic name of the body's `Co` token.
     co: Ident,
     /// Suspension points numbered so far.
     points: u32,
-    /// User errors found; each becomes a `compile_error!` at its span.
-    pub errors: Vec<syn::Error>,
+    /// Set while visiting code that belongs to the body's text but not to
+    /// the coroutine (a closure, a nested `fn`, a `const`, ...).
+    barrier: Option<Barrier>,
 }
 
 impl<'a> BodyLowering<'a> {
     pub fn new(krate: &'a Path) -> Self {
-        BodyLowering { krate, co: co_ident(), points: 0, errors: Vec::new() }
-    }
-
-    /// The `Co` token's name, located at `span` so errors point there.
-    fn co_at(&self, span: Span) -> Ident {
-        let mut co = self.co.clone();
-        co.set_span(co.span().located_at(span));
-        co
+        BodyLowering { krate, co: co_ident(), points: 0, barrier: None }
     }
 
     /// How many `co_await!`/`co_yield!` points the body has.
@@ -59,25 +84,39 @@ impl<'a> BodyLowering<'a> {
         self.points
     }
 
-    fn single_operand(&mut self, mac: &Macro, name: &str) -> Option<Expr> {
-        let args = match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-            Ok(a) => a,
+    /// The `Co` token for a keyword at `span`.
+    ///
+    /// The name is hygienic (mixed-site), so user code cannot see or shadow
+    /// it; it is passed through `__private::at(..)`, a call at the user's
+    /// span, so that rustc, which blames this argument when the promise lacks
+    /// a capability, points at the keyword rather than at the attribute.
+    fn co_at(&self, span: Span) -> TokenStream {
+        let mut co = self.co.clone();
+        co.set_span(co.span().located_at(span));
+        let krate = respan_path(self.krate, span);
+        quote_spanned!(span=> #krate::__private::at(#co))
+    }
+
+    /// An expression that reports `message` at `span` and type-checks as
+    /// anything (it diverges). `keep` is user code that would otherwise
+    /// vanish: it is still type-checked (never run), so its imports stay used
+    /// and its own mistakes are still reported.
+    fn error_expr(&self, span: Span, message: &str, used: Option<&Path>, keep: &[Expr]) -> Expr {
+        let used = used.map(|path| quote_spanned! {span=> #path!(@__coro_lowered); });
+        let keep = keep.iter().map(|e| quote_spanned! {span=> let _ = #e; });
+        let error = diagnostics::error_tokens(span, message);
+        // Diverges, like the keyword it replaces often would: no second
+        // error about what the body evaluates to.
+        parse_expr(quote_spanned! {span=> { #used #(#keep)* #error; ::core::unreachable!() } })
+    }
+
+    /// The operands of a keyword macro, parsed as comma-separated expressions.
+    fn operands(&mut self, kw: Keyword, mac: &Macro) -> Result<Vec<Expr>, Box<Expr>> {
+        match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            Ok(args) => Ok(args.into_iter().collect()),
             Err(e) => {
-                self.errors.push(e);
-                return None;
-            }
-        };
-        let span = mac.span();
-        match args.len() {
-            0 => {
-                self.errors.push(syn::Error::new(span, diagnostics::missing_operand(name)));
-                None
-            }
-            1 => args.into_iter().next(),
-            _ => {
-                let extra = args.iter().nth(1).map_or(span, |e| e.span());
-                self.errors.push(syn::Error::new(extra, diagnostics::extra_operand(name)));
-                None
+                let message = diagnostics::bad_operand(kw.name(), &e.to_string());
+                Err(Box::new(self.error_expr(e.span(), &message, Some(&mac.path), &[])))
             }
         }
     }
@@ -85,51 +124,50 @@ impl<'a> BodyLowering<'a> {
     /// The expression a coroutine keyword macro becomes.
     fn lower_keyword(&mut self, kw: Keyword, mac: &Macro) -> Expr {
         let span = mac.path.span();
+        let mut operands = match self.operands(kw, mac) {
+            Ok(o) => o,
+            Err(e) => return *e,
+        };
+        let second = operands.get(1).map_or_else(|| mac.span(), Spanned::span);
+        let misuse = match (self.barrier, kw, operands.len()) {
+            (Some(barrier), _, _) => Some((mac.span(), diagnostics::keyword_outside(kw.name(), barrier))),
+            (None, Keyword::Return, 0) | (None, _, 1) => None,
+            (None, Keyword::Return, _) => Some((second, diagnostics::CO_RETURN_ARITY.to_owned())),
+            (None, _, 0) => Some((mac.span(), diagnostics::missing_operand(kw.name()))),
+            (None, _, _) => Some((second, diagnostics::extra_operand(kw.name()))),
+        };
+        if let Some((span, message)) = misuse {
+            for operand in &mut operands {
+                self.visit_expr_mut(operand);
+            }
+            return self.error_expr(span, &message, Some(&mac.path), &operands);
+        }
+        let operand = operands.pop();
         // Errors in the lowered calls point at the user's keyword.
-        let krate = &respan(self.krate, span);
+        let krate = &respan_path(self.krate, span);
         let co = self.co_at(span);
         let path = &mac.path;
         let used = quote_spanned! {span=> #path!(@__coro_lowered); };
-        let tokens = match kw {
-            Keyword::Return => {
-                let args = match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        self.errors.push(e);
-                        return error_expr(span);
-                    }
-                };
-                if args.len() > 1 {
-                    let extra = args.iter().nth(1).map_or(span, |e| e.span());
-                    self.errors.push(syn::Error::new(extra, diagnostics::CO_RETURN_ARITY));
-                    return error_expr(span);
-                }
-                match args.into_iter().next() {
-                    Some(mut value) => {
-                        self.visit_expr_mut(&mut value);
-                        quote_spanned! {span=> { #used #krate::__private::return_value(#co, #value); return; } }
-                    }
-                    None => quote_spanned! {span=> { #used #krate::__private::return_void(#co); return; } },
-                }
+        let tokens = match (kw, operand) {
+            (Keyword::Return, Some(mut value)) => {
+                self.visit_expr_mut(&mut value);
+                quote_spanned! {span=> { #used #krate::__private::return_value(#value, #co); return; } }
             }
-            Keyword::Await | Keyword::Yield => {
-                let name = if kw == Keyword::Await { "co_await" } else { "co_yield" };
-                let Some(mut operand) = self.single_operand(mac, name) else {
-                    return error_expr(span);
-                };
+            (Keyword::Return, None) => quote_spanned! {span=> { #used #krate::__private::return_void(#co); return; } },
+            (_, None) => unreachable_operand(),
+            (Keyword::Await | Keyword::Yield, Some(mut operand)) => {
                 self.points += 1;
                 let index = self.points;
                 self.visit_expr_mut(&mut operand);
-                let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site());
+                let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site().located_at(span));
                 let info = info_ident();
                 let (kind, point) = if kw == Keyword::Await {
-                    (quote!(Await), quote_spanned! {span=> #krate::__private::await_point(#co, #operand, #record) })
+                    (quote!(Await), quote_spanned! {span=> #krate::__private::await_point(#operand, #co, #record) })
                 } else {
-                    (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#co, #operand, #record) })
+                    (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record) })
                 };
                 quote_spanned! {span=>
                     {
-                        #used
                         struct #record;
                         impl #krate::__private::Record for #record {
                             const POINT: &'static #krate::__private::SuspendPoint =
@@ -142,30 +180,30 @@ impl<'a> BodyLowering<'a> {
                                     &#info,
                                 );
                         }
-                        #krate::__private::await_resume(#point.await)
+                        #used
+                        #point.await
                     }
                 }
             }
         };
-        syn::parse2(tokens).expect("lowered coroutine keyword is an expression")
+        parse_expr(tokens)
     }
 
     /// `e?` inside the body: co_return the residual.
     fn lower_try(&mut self, operand: &Expr, span: Span) -> Expr {
-        let krate = &respan(self.krate, span);
+        let krate = &respan_path(self.krate, span);
         let co = self.co_at(span);
         let value = Ident::new("__coro_value", Span::mixed_site());
         let residual = Ident::new("__coro_residual", Span::mixed_site());
-        syn::parse2(quote_spanned! {span=>
+        parse_expr(quote_spanned! {span=>
             match #krate::__private::Branch::branch(#operand) {
                 ::core::ops::ControlFlow::Continue(#value) => #value,
                 ::core::ops::ControlFlow::Break(#residual) => {
-                    #krate::__private::return_value(#co, #krate::__private::FromResidual::from_residual(#residual));
+                    #krate::__private::return_value(#krate::__private::FromResidual::from_residual(#residual), #co);
                     return;
                 }
             }
         })
-        .expect("lowered `?` is an expression")
     }
 
     /// A macro other than the keywords whose arguments mention a keyword
@@ -182,29 +220,60 @@ impl<'a> BodyLowering<'a> {
             mac.tokens = quote!(#args);
         }
     }
+
+    /// Visits `f` with `barrier` set, unless an outer one already is.
+    fn behind(&mut self, barrier: Barrier, f: impl FnOnce(&mut Self)) {
+        let outer = self.barrier;
+        self.barrier = Some(outer.unwrap_or(barrier));
+        f(self);
+        self.barrier = outer;
+    }
+}
+
+/// Never reached: only `co_return!` takes no operand, and it is matched first.
+fn unreachable_operand() -> TokenStream {
+    quote!(::core::unreachable!())
 }
 
 /// `path` with every token at `span`.
-fn respan(path: &Path, span: Span) -> TokenStream {
-    quote!(#path)
+fn respan_path(path: &Path, span: Span) -> TokenStream {
+    respan(quote!(#path), span)
+}
+
+/// `tokens` with every token at `span`.
+pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
         .into_iter()
-        .map(|mut t| {
-            t.set_span(span);
-            t
+        .map(|t| match t {
+            TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut t => {
+                t.set_span(span);
+                t
+            }
         })
         .collect()
 }
 
-fn mentions_keyword(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|t| match t {
-        TokenTree::Ident(i) => i == "co_await" || i == "co_yield" || i == "co_return",
-        TokenTree::Group(g) => mentions_keyword(g.stream()),
-        _ => false,
+/// Parses generated tokens as an expression. They are built from parsed
+/// user expressions, so this cannot fail; if it ever did, the result is a
+/// `compile_error!`, never a panic.
+fn parse_expr(tokens: TokenStream) -> Expr {
+    syn::parse2(tokens).unwrap_or_else(|e| {
+        let error = e.to_compile_error();
+        syn::parse_quote!({ #error })
     })
 }
 
-fn error_expr(span: Span) -> Expr {
-    syn::parse2(quote_spanned! {span=> ::core::unreachable!() }).expect("an expression")
+fn mentions_keyword(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Ident(i) => Keyword::from_ident(&i).is_some(),
+        TokenTree::Group(g) => mentions_keyword(g.stream()),
+        _ => false,
+    })
 }
 
 impl VisitMut for BodyLowering<'_> {
@@ -217,23 +286,30 @@ impl VisitMut for BodyLowering<'_> {
                     self.lower_inside_macro(&mut m.mac);
                 }
             }
-            Expr::Try(t) => {
+            Expr::Try(t) if self.barrier.is_none() => {
                 self.visit_expr_mut(&mut t.expr);
                 let span = t.question_token.span;
                 *expr = self.lower_try(&t.expr, span);
             }
-            Expr::Return(r) => {
-                self.errors.push(syn::Error::new(r.return_token.span, diagnostics::PLAIN_RETURN));
-                visit_mut::visit_expr_return_mut(self, r);
+            Expr::Return(r) if self.barrier.is_none() => {
+                let span = r.return_token.span;
+                let mut keep: Vec<Expr> = r.expr.iter().map(|e| (**e).clone()).collect();
+                for e in &mut keep {
+                    self.visit_expr_mut(e);
+                }
+                *expr = self.error_expr(span, diagnostics::PLAIN_RETURN, None, &keep);
             }
-            Expr::Await(a) => {
-                self.errors.push(syn::Error::new(a.await_token.span, diagnostics::DOT_AWAIT));
-                visit_mut::visit_expr_await_mut(self, a);
+            Expr::Await(a) if self.barrier.is_none() => {
+                let span = a.await_token.span;
+                let mut keep = (*a.base).clone();
+                self.visit_expr_mut(&mut keep);
+                *expr = self.error_expr(span, diagnostics::DOT_AWAIT, None, &[keep]);
             }
-            // These have their own `return`, `?` and (not) suspension points:
-            // a keyword inside them is left to the fallback `macro_rules!`,
-            // which reports it.
-            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) | Expr::TryBlock(_) => {}
+            Expr::Closure(c) => self.behind(Barrier::Closure, |v| visit_mut::visit_expr_closure_mut(v, c)),
+            Expr::Async(a) => self.behind(Barrier::AsyncBlock, |v| visit_mut::visit_expr_async_mut(v, a)),
+            Expr::Const(c) => self.behind(Barrier::ConstBlock, |v| visit_mut::visit_expr_const_mut(v, c)),
+            // `try` blocks (unstable) have their own `?`: left alone.
+            Expr::TryBlock(_) => {}
             _ => visit_mut::visit_expr_mut(self, expr),
         }
     }
@@ -261,8 +337,30 @@ impl VisitMut for BodyLowering<'_> {
         }
     }
 
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {
-        // Nested items are not part of the coroutine.
+    fn visit_item_mut(&mut self, item: &mut syn::Item) {
+        // Nested items are not part of the coroutine: a keyword inside one
+        // is an error, unless the item is a coroutine itself.
+        let barrier = match item {
+            syn::Item::Fn(f) if is_coroutine(&f.attrs) => return,
+            syn::Item::Fn(_) => Barrier::NestedFn,
+            syn::Item::Const(_) => Barrier::Const,
+            syn::Item::Static(_) => Barrier::Static,
+            syn::Item::Macro(_) => return,
+            _ => Barrier::NestedItem,
+        };
+        self.behind(barrier, |v| visit_mut::visit_item_mut(v, item));
+    }
+
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        if !is_coroutine(&f.attrs) {
+            self.behind(Barrier::NestedFn, |v| visit_mut::visit_impl_item_fn_mut(v, f));
+        }
+    }
+
+    fn visit_trait_item_fn_mut(&mut self, f: &mut syn::TraitItemFn) {
+        if !is_coroutine(&f.attrs) {
+            self.behind(Barrier::NestedFn, |v| visit_mut::visit_trait_item_fn_mut(v, f));
+        }
     }
 }
 
@@ -276,6 +374,16 @@ fn info_ident() -> Ident {
     Ident::new("__CORO_INFO", Span::mixed_site())
 }
 
+/// `assert_frame_outlives::<'l, ..>(&make)`, spanned at `span` (the braces
+/// make the argument the user's span, so the borrow checker points there).
+fn outlives_assertion(krate: &Path, promise: &Type, make: &Ident, lifetime: &TokenStream, span: Span) -> TokenStream {
+    let krate = respan_path(krate, span);
+    let lifetime = respan(lifetime.clone(), span);
+    quote_spanned! {span=>
+        #krate::__private::assert_frame_outlives::<#lifetime, #promise, _, _, _>(#krate::__private::at(&#make as *const _));
+    }
+}
+
 /// Builds the ramp. `body` has already been lowered by `lowering`.
 pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStream {
     let krate = &args.krate;
@@ -284,6 +392,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let promise: Type = match &args.promise {
         Some(p) => p.clone(),
         None => {
+            let krate = respan_path(krate, ret.span());
             syn::parse_quote_spanned! {ret.span()=> <#ret as #krate::CoroutineTraits>::Promise }
         }
     };
@@ -333,41 +442,100 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let close_span = item.block.brace_token.span.close();
     let final_index = points + 1;
     // Flowing off the end is `co_return;`: `return_void()` runs inside the
-    // body's block, before its locals are dropped. A tail expression is
-    // kept type-checked against the fall-off type (so `42` where a
-    // `co_return!(42)` belongs is still an error).
+    // body's block, before its locals are dropped. The block must have the
+    // fall-off type: `()` when the promise has `return_void`, the
+    // uninhabited `MissingCoReturn` when every path must end in
+    // `co_return!(value)` (C++: flowing off the end is then undefined
+    // behaviour). The type is spanned on the return type ("expected due to
+    // this") and the block on its closing brace, where it falls off.
+    let end_ty = {
+        // The path is marked as generated (lints skip it) but located at
+        // the return type; the promise type keeps its own spans, so that a
+        // return type without one is reported once, where it is named.
+        let fall_off = respan_path(krate, Span::call_site().located_at(ret.span()));
+        quote_spanned! {Span::call_site().located_at(ret.span())=> #fall_off::__private::FallOff<#promise> }
+    };
     let mut stmts = body.stmts.clone();
-    if let Some(Stmt::Expr(tail, None)) = stmts.last() {
-        let tail = tail.clone();
-        let tail_span = tail.span();
-        let tail_ty = quote_spanned! {tail_span=> #krate::__private::FallOff<#promise> };
-        let binding = Ident::new("__coro_tail", Span::mixed_site());
-        *stmts.last_mut().expect("non-empty") = syn::parse_quote_spanned! {tail_span=>
-            #[allow(clippy::diverging_sub_expression)]
-            let #binding: #tail_ty = #tail;
-        };
+    let tail = match stmts.last() {
+        Some(Stmt::Expr(_, None)) => match stmts.pop() {
+            Some(Stmt::Expr(tail, None)) => Some(tail),
+            _ => None,
+        },
+        _ => None,
+    };
+    let fall_off: Stmt = syn::parse_quote_spanned! {close_span=> #[allow(unreachable_code)] #co.fall_off_end(); };
+    match tail {
+        // A tail expression is the value of a `return_void` body (`()`,
+        // e.g. a trailing `for` loop); anywhere else it is an error,
+        // reported once, at the tail.
+        Some(tail) => {
+            let binding = Ident::new("__coro_tail", Span::mixed_site());
+            stmts.push(syn::parse_quote_spanned! {tail.span()=>
+                #[allow(clippy::diverging_sub_expression)]
+                let #binding: #end_ty = #tail;
+            });
+            stmts.push(fall_off);
+            stmts.push(Stmt::Expr(syn::parse_quote!(#binding), None));
+        }
+        None => stmts.push(fall_off),
     }
-    stmts.push(syn::parse_quote_spanned! {close_span=> #[allow(unreachable_code)] #co.fall_off_end(); });
-    let body_block = Block { brace_token: item.block.brace_token, stmts };
-    let body_span = item.block.brace_token.span.join();
+    let body_block = Block { brace_token: syn::token::Brace(close_span), stmts };
 
+    // The frame (parameters and locals) must outlive every lifetime of the
+    // return type, or `'static` if it names none: a borrowed parameter must
+    // not dangle (C++'s dangling reference parameter). The common cases are
+    // rejected earlier from the signature; this catches the rest, at the
+    // lifetime (or return type) the frame has to outlive.
     let outlives: Vec<TokenStream> = if f.ret_lifetimes.is_empty() {
-        vec![
-            quote_spanned! {ret.span()=> #krate::__private::assert_frame_outlives::<'static, #promise, _, _, _>(&#make as *const _); },
-        ]
+        vec![outlives_assertion(krate, &promise, &make, &quote!('static), ret.span())]
     } else {
-        f.ret_lifetimes
-            .iter()
-            .map(|l| quote_spanned! {l.span()=> #krate::__private::assert_frame_outlives::<#l, #promise, _, _, _>(&#make as *const _); })
-            .collect()
+        f.ret_lifetimes.iter().map(|l| outlives_assertion(krate, &promise, &make, &quote!(#l), l.span())).collect()
     };
 
     let attrs = &item.attrs;
     let vis = &item.vis;
     let file_line = quote_spanned! {fn_span=> ::core::file!(), (::core::line!(), ::core::column!()) };
     let end_line = quote_spanned! {close_span=> (::core::line!(), ::core::column!()) };
-    let end_ty = quote_spanned! {body_span=> #krate::__private::FallOff<#promise> };
 
+    // Overload resolution for the promise's allocation function and
+    // constructor (C++ `operator new(size_t, Args&...)`, `promise_type(Args&...)`).
+    // A promise that cannot be constructed is reported at the type that
+    // named it.
+    let allocate = quote! {
+        (&#krate::__private::ParamProbe::of(#ramp_ctx, (#(&#names,)*))).allocate(#ramp_ctx)
+    };
+    let construct_span = args.promise.as_ref().map_or_else(|| ret.span(), |p| p.span());
+    let construct = {
+        let krate = respan_path(krate, construct_span);
+        quote_spanned! {construct_span=>
+            (&#krate::__private::ParamProbe::of(#krate::__private::at(&*#ramp_ctx), (#(&mut #names,)*)))
+                .construct(#krate::__private::at(&mut *#ramp_ctx))
+        }
+    };
+    // The frame's body, an `async` block. Spanned at the return type: when
+    // the frame would outlive a borrowed parameter, the borrow checker
+    // blames this value ("returning this value requires that ...").
+    let frame_body = {
+        let span = ret.span();
+        let inner = quote! {
+            #(#rebinds)*
+            #[allow(unreachable_code)]
+            let #end: #end_ty = #body_block;
+        };
+        let mut inner = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, inner);
+        inner.set_span(span);
+        quote_spanned! {span=> ::core::result::Result::Ok(async move #inner) }
+    };
+    // What the call returns: errors about the return object (it does not
+    // convert to the declared type, it would outlive a borrowed parameter)
+    // point at the declared return type.
+    let ramp_call = {
+        let span = ret.span();
+        let krate = respan_path(krate, span);
+        quote_spanned! {span=>
+            #krate::__private::ramp::<#promise, _, _, _, _>(#krate::__private::at(&#info), #krate::__private::at(#make))
+        }
+    };
     quote! {
         #(#attrs)*
         #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit)]
@@ -381,20 +549,16 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                         AllocateViaDefault as _, AllocateViaParams as _,
                         ConstructViaDefault as _, ConstructViaParams as _,
                     };
-                    if !(&#krate::__private::ParamProbe::<#promise, _>::new((#(&#names,)*))).allocate(#ramp_ctx) {
+                    if !#allocate {
                         return ::core::result::Result::Err((#(#names,)*));
                     }
-                    (&#krate::__private::ParamProbe::<#promise, _>::new((#(&mut #names,)*))).construct(#ramp_ctx);
+                    #construct;
                     let #co = #ramp_ctx.co();
-                    ::core::result::Result::Ok(async move {
-                        #(#rebinds)*
-                        #[allow(unreachable_code)]
-                        let #end: #end_ty = #body_block;
-                    })
+                    #frame_body
                 },
             );
             #(#outlives)*
-            #krate::__private::ramp::<#promise, _, _, _, _>(&#info, #make)
+            #ramp_call
         }
     }
 }

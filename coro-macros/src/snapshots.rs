@@ -55,7 +55,7 @@ fn method_with_a_named_promise() {
         "method",
         quote!(promise = MyPromise),
         quote! {
-            fn poll_once(&self, (a, b): (u8, u8)) -> MyHandle {
+            fn poll_once<'a>(&'a self, (a, b): (u8, u8)) -> MyHandle<'a> {
                 co_await!(SuspendAlways);
                 co_return!()
             }

@@ -4,7 +4,7 @@
     clippy::let_unit_value,
     clippy::unused_unit
 )]
-fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
+fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> {
     static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
         "poll_once",
         ::core::file!(),
@@ -24,16 +24,16 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
             AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
             ConstructViaParams as _,
         };
-        if !(&::coro::__private::ParamProbe::<MyPromise, _>::new((&self, &__coro_arg1)))
+        if !(&::coro::__private::ParamProbe::of(__coro_ramp, (&self, &__coro_arg1)))
             .allocate(__coro_ramp)
         {
             return ::core::result::Result::Err((self, __coro_arg1));
         }
-        (&::coro::__private::ParamProbe::<
-            MyPromise,
-            _,
-        >::new((&mut self, &mut __coro_arg1)))
-            .construct(__coro_ramp);
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut self, &mut __coro_arg1),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             let _ = &self;
@@ -42,7 +42,6 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
             #[allow(unreachable_code)]
             let __coro_end: ::coro::__private::FallOff<MyPromise> = {
                 {
-                    co_await!(@ __coro_lowered);
                     struct __CoroPoint1;
                     impl ::coro::__private::Record for __CoroPoint1 {
                         const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
@@ -54,31 +53,37 @@ fn poll_once(mut self: &Self, mut __coro_arg1: (u8, u8)) -> MyHandle {
                             &__CORO_INFO,
                         );
                     }
-                    ::coro::__private::await_resume(
-                        ::coro::__private::await_point(
-                                __coro_co,
-                                SuspendAlways,
-                                __CoroPoint1,
-                            )
-                            .await,
-                    )
+                    co_await!(@ __coro_lowered);
+                    ::coro::__private::await_point(
+                            SuspendAlways,
+                            ::coro::__private::at(__coro_co),
+                            __CoroPoint1,
+                        )
+                        .await
                 };
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_void(__coro_co);
+                    ::coro::__private::return_void(::coro::__private::at(__coro_co));
                     return;
                 };
                 #[allow(unreachable_code)] __coro_co.fall_off_end();
+                __coro_tail
             };
         })
     });
     ::coro::__private::assert_frame_outlives::<
-        'static,
+        'a,
         MyPromise,
         _,
         _,
         _,
-    >(&__coro_make as *const _);
-    ::coro::__private::ramp::<MyPromise, _, _, _, _>(&__CORO_INFO, __coro_make)
+    >(::coro::__private::at(&__coro_make as *const _));
+    ::coro::__private::ramp::<
+        MyPromise,
+        _,
+        _,
+        _,
+        _,
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }

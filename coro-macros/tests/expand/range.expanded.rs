@@ -28,19 +28,16 @@ fn range(mut n: u32) -> Generator<u32> {
             AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
             ConstructViaParams as _,
         };
-        if !(&::coro::__private::ParamProbe::<
-            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&n,)))
+        if !(&::coro::__private::ParamProbe::of(__coro_ramp, (&n,)))
             .allocate(__coro_ramp)
         {
             return ::core::result::Result::Err((n,));
         }
-        (&::coro::__private::ParamProbe::<
-            <Generator<u32> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&mut n,)))
-            .construct(__coro_ramp);
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut n,),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
@@ -54,7 +51,6 @@ fn range(mut n: u32) -> Generator<u32> {
                     <Generator<u32> as ::coro::CoroutineTraits>::Promise,
                 > = for i in 0..n {
                     {
-                        co_yield!(@ __coro_lowered);
                         struct __CoroPoint1;
                         impl ::coro::__private::Record for __CoroPoint1 {
                             const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
@@ -66,13 +62,17 @@ fn range(mut n: u32) -> Generator<u32> {
                                 &__CORO_INFO,
                             );
                         }
-                        ::coro::__private::await_resume(
-                            ::coro::__private::yield_point(__coro_co, i, __CoroPoint1)
-                                .await,
-                        )
+                        co_yield!(@ __coro_lowered);
+                        ::coro::__private::yield_point(
+                                i,
+                                ::coro::__private::at(__coro_co),
+                                __CoroPoint1,
+                            )
+                            .await
                     };
                 };
                 #[allow(unreachable_code)] __coro_co.fall_off_end();
+                __coro_tail
             };
         })
     });
@@ -82,12 +82,12 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
         _,
-    >(&__coro_make as *const _);
+    >(::coro::__private::at(&__coro_make as *const _));
     ::coro::__private::ramp::<
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
         _,
         _,
-    >(&__CORO_INFO, __coro_make)
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }

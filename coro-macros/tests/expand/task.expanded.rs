@@ -28,19 +28,16 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             AllocateViaDefault as _, AllocateViaParams as _, ConstructViaDefault as _,
             ConstructViaParams as _,
         };
-        if !(&::coro::__private::ParamProbe::<
-            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&path,)))
+        if !(&::coro::__private::ParamProbe::of(__coro_ramp, (&path,)))
             .allocate(__coro_ramp)
         {
             return ::core::result::Result::Err((path,));
         }
-        (&::coro::__private::ParamProbe::<
-            <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
-            _,
-        >::new((&mut path,)))
-            .construct(__coro_ramp);
+        (&::coro::__private::ParamProbe::of(
+            ::coro::__private::at(&*__coro_ramp),
+            (&mut path,),
+        ))
+            .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
@@ -50,7 +47,6 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                 <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
             > = {
                 let text = match ::coro::__private::Branch::branch({
-                    co_await!(@ __coro_lowered);
                     struct __CoroPoint1;
                     impl ::coro::__private::Record for __CoroPoint1 {
                         const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
@@ -62,22 +58,21 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                             &__CORO_INFO,
                         );
                     }
-                    ::coro::__private::await_resume(
-                        ::coro::__private::await_point(
-                                __coro_co,
-                                read(&path),
-                                __CoroPoint1,
-                            )
-                            .await,
-                    )
+                    co_await!(@ __coro_lowered);
+                    ::coro::__private::await_point(
+                            read(&path),
+                            ::coro::__private::at(__coro_co),
+                            __CoroPoint1,
+                        )
+                        .await
                 }) {
                     ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
                     ::core::ops::ControlFlow::Break(__coro_residual) => {
                         ::coro::__private::return_value(
-                            __coro_co,
                             ::coro::__private::FromResidual::from_residual(
                                 __coro_residual,
                             ),
+                            ::coro::__private::at(__coro_co),
                         );
                         return;
                     }
@@ -87,10 +82,14 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
                 > = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_value(__coro_co, Ok(text.len()));
+                    ::coro::__private::return_value(
+                        Ok(text.len()),
+                        ::coro::__private::at(__coro_co),
+                    );
                     return;
                 };
                 #[allow(unreachable_code)] __coro_co.fall_off_end();
+                __coro_tail
             };
         })
     });
@@ -100,12 +99,12 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >(&__coro_make as *const _);
+    >(::coro::__private::at(&__coro_make as *const _));
     ::coro::__private::ramp::<
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
         _,
         _,
         _,
-    >(&__CORO_INFO, __coro_make)
+    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
 }

@@ -1,0 +1,10 @@
+use coro::{co_return, Task};
+
+#[coro::coroutine]
+const fn answer() -> Task<u32> {
+    co_return!(42)
+}
+
+fn main() {
+    let _task = answer();
+}
