@@ -13,6 +13,7 @@
 //! - ready-made coroutine types: [`Task`] and [`Generator`].
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
+mod async_generator;
 mod awaiter;
 mod backtrace;
 mod frame;
@@ -21,10 +22,12 @@ mod handle;
 mod lowering;
 mod point;
 mod promise;
+mod recursive_generator;
 mod suspend;
 pub mod sync;
 mod task;
 
+pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 pub use backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
 pub use generator::{Generator, GeneratorPromise};
@@ -34,6 +37,9 @@ pub use promise::{
     AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FrameMemory,
     FromParams, FromReturnObject, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue,
     ReturnsVoid, YieldValue,
+};
+pub use recursive_generator::{
+    elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
 };
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
