@@ -139,7 +139,7 @@ impl Promise for Job {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the returned owner is the frame's only owner; the only other
         // resumer is the device, which never overlaps with the owner's use.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }

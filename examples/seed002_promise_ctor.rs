@@ -68,7 +68,7 @@ impl Promise for FooPromise {
     type FinalSuspend = SuspendNever;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> TaskT<'static> {
+    unsafe fn get_return_object(&mut self) -> TaskT<'static> {
         TaskT(CoroutineHandle::from_promise(self), PhantomData)
     }
     fn initial_suspend(&mut self) -> SuspendNever {

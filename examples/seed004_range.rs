@@ -49,7 +49,7 @@ impl<T> Promise for SeedPromise<T> {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> SeedTask<T> {
+    unsafe fn get_return_object(&mut self) -> SeedTask<T> {
         // SAFETY: the task becomes the frame's only owner, and only its
         // owner resumes it.
         let coro = unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };

@@ -111,7 +111,7 @@ impl Promise for Traced {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         say("promise", why("get_return_object()", "what the call will return"));
         // SAFETY: the returned owner is the frame's only owner, and only the
         // caller in `lifecycle` resumes it, never concurrently.
@@ -294,7 +294,7 @@ impl Promise for Manual {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the returned owner is the frame's only owner; resumptions
         // (by the caller, or by a transfer the caller set up) never overlap.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }

@@ -240,7 +240,7 @@ impl Promise for Fragile {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         if PANIC_IN_GRO.get() {
             panic!("{} get_return_object", common::PLANNED);
         }
@@ -399,7 +399,7 @@ impl<T> Promise for PooledPromise<T> {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Pooled<T> {
+    unsafe fn get_return_object(&mut self) -> Pooled<T> {
         // SAFETY: sole owner.
         Pooled(unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) })
     }
@@ -516,7 +516,7 @@ impl Promise for InBuffer {
     type FinalSuspend = SuspendAlways;
     type Return = coro::ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }
@@ -600,7 +600,7 @@ impl Promise for Minimal {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> MinimalRo {
+    unsafe fn get_return_object(&mut self) -> MinimalRo {
         // SAFETY: sole owner.
         MinimalRo(unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) })
     }

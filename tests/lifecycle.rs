@@ -216,7 +216,7 @@ impl Promise for Probe {
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> ProbeRo {
+    unsafe fn get_return_object(&mut self) -> ProbeRo {
         ev("get_return_object");
         maybe_panic(Hook::GetReturnObject);
         ProbeRo { h: CoroutineHandle::from_promise(self), owning: plan().owning }
@@ -475,7 +475,7 @@ impl Promise for Valued {
     type FinalSuspend = SuspendAlways;
     type Return = coro::ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
         unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }
@@ -1384,7 +1384,7 @@ impl Promise for LazyVia {
     type FinalSuspend = Start;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
         unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }
@@ -1481,7 +1481,7 @@ impl Promise for ChainPromise {
     type FinalSuspend = ChainFinal;
     type Return = coro::ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Chain {
+    unsafe fn get_return_object(&mut self) -> Chain {
         Chain {
             // SAFETY: sole owner.
             h: unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) },
@@ -1783,7 +1783,7 @@ impl Promise for AlignedPromise {
     type FinalSuspend = SuspendAlways;
     type Return = coro::ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         assert_eq!(self as *mut Self as usize % 256, 0, "promise misaligned");
         // SAFETY: sole owner.
         unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
@@ -1967,7 +1967,7 @@ impl Promise for OwnsThenPanics {
     type FinalSuspend = coro::SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the wrapper owns the frame (until the panic below drops it).
         let owner = unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };
         if OWNER_FRAMES.get().0 > 0 {

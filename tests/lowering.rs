@@ -708,7 +708,7 @@ impl Promise for Seed002 {
     type FinalSuspend = SuspendNever;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> TaskT {
+    unsafe fn get_return_object(&mut self) -> TaskT {
         TaskT(CoroutineHandle::from_promise(self))
     }
     fn initial_suspend(&mut self) -> SuspendNever {
@@ -757,7 +757,7 @@ impl Promise for Recorder {
     type FinalSuspend = SuspendAlways;
     type Return = coro::ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }
@@ -842,7 +842,7 @@ impl Promise for Arena {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> ArenaRo {
+    unsafe fn get_return_object(&mut self) -> ArenaRo {
         alog("get_return_object".into());
         // SAFETY: sole owner.
         ArenaRo::Frame(unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) })
@@ -980,7 +980,7 @@ impl Promise for Transforming {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }

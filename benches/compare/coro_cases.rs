@@ -161,7 +161,7 @@ impl<A: FrameAlloc> Promise for Lazy<A> {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Minimal<A> {
+    unsafe fn get_return_object(&mut self) -> Minimal<A> {
         // SAFETY: the returned wrapper is the frame's only owner.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }

@@ -46,7 +46,7 @@ impl Promise for Job {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the returned owner is the frame's only owner.
         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
     }
@@ -137,7 +137,7 @@ impl Promise for FooPromise {
     type FinalSuspend = SuspendNever;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> TaskT {
+    unsafe fn get_return_object(&mut self) -> TaskT {
         TaskT
     }
     fn initial_suspend(&mut self) -> SuspendNever {
@@ -186,7 +186,7 @@ impl<T> Promise for SeedPromise<T> {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> SeedTask<T> {
+    unsafe fn get_return_object(&mut self) -> SeedTask<T> {
         // SAFETY: the task becomes the frame's only owner.
         SeedTask { _coro: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) } }
     }

@@ -96,7 +96,7 @@ impl<T> Promise for AsyncGeneratorPromise<T> {
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the generator becomes the frame's only owner; it is
         // resumed by `Next` (one at a time, through `&mut`) and by whatever
         // its body awaits, while the consumer waits.

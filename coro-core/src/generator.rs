@@ -78,7 +78,7 @@ impl<T> Promise for GeneratorPromise<T> {
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
 
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the generator becomes the frame's only owner. Its body can
         // only suspend at `co_yield!` (no awaits are accepted), so no other
         // party ever holds a handle that could resume it.

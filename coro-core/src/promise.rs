@@ -85,7 +85,7 @@ pub type Payload = Box<dyn Any + Send + 'static>;
 ///     type FinalSuspend = SuspendAlways;     // keep the result until the owner drops it
 ///     type Return = ReturnsValue;
 ///     type Await = AwaitDirect;
-///     fn get_return_object(&mut self) -> Self::ReturnObject {
+///     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
 ///         // SAFETY: the return object becomes the frame's only owner.
 ///         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
 ///     }
@@ -135,7 +135,17 @@ pub trait Promise: Sized {
 
     /// Creates the object the coroutine call returns. Called once, after the
     /// promise is constructed and before `initial_suspend`.
-    fn get_return_object(&mut self) -> Self::ReturnObject;
+    ///
+    /// It is an `unsafe fn` because implementations rely on where the
+    /// promise is: the usual body builds an owner from
+    /// `CoroutineHandle::from_promise(self)`, which is only a handle if
+    /// `self` lives in a frame. Called on a promise made by hand, such an
+    /// owner would later destroy memory that is no frame.
+    ///
+    /// # Safety
+    /// Only the ramp calls this: `self` is the promise of a coroutine frame
+    /// that the ramp has just built and still owns, and it is called once.
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject;
     /// The awaitable for the initial suspend point.
     fn initial_suspend(&mut self) -> Self::InitialSuspend;
     /// The awaitable for the final suspend point.

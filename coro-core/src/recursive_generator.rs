@@ -164,7 +164,7 @@ impl<T> Promise for RecursiveGeneratorPromise<T> {
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
 
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         let me = CoroutineHandle::from_promise(self);
         self.root = Some(me);
         self.leaf = Some(me);

@@ -180,7 +180,7 @@ impl<T, K> Promise for TaskPromise<T, K> {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> TaskReturn<T, K> {
+    unsafe fn get_return_object(&mut self) -> TaskReturn<T, K> {
         // SAFETY: the task is the frame's only owner; it is resumed only by
         // whoever awaits it (one at a time) through `TaskAwaiter`.
         let handle = unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };

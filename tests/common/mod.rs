@@ -339,7 +339,7 @@ impl<T> Promise for JobPromise<T> {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
-    fn get_return_object(&mut self) -> Job<T> {
+    unsafe fn get_return_object(&mut self) -> Job<T> {
         Job {
             // SAFETY: the job is the frame's only owner.
             h: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) },

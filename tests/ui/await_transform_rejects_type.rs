@@ -16,7 +16,7 @@ impl Promise for Gate {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the return object is the frame's only owner.
         unsafe { UniqueCoroutineHandle::from_raw(coro::CoroutineHandle::from_promise(self)) }
     }

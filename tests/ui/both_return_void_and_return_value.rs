@@ -13,7 +13,7 @@ impl Promise for Both {
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Self::ReturnObject {
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the return object is the frame's only owner.
         unsafe { UniqueCoroutineHandle::from_raw(coro::CoroutineHandle::from_promise(self)) }
     }

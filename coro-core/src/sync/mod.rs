@@ -139,7 +139,7 @@
 //!     type FinalSuspend = SuspendAlways;
 //!     type Return = ReturnsVoid;
 //!     type Await = AwaitDirect;
-//!     fn get_return_object(&mut self) -> Self::ReturnObject {
+//!     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
 //!         // SAFETY: the returned owner is the frame's only owner.
 //!         unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
 //!     }

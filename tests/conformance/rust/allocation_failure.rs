@@ -28,7 +28,7 @@ impl Promise for FailPromise {
     type FinalSuspend = FinalSus;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> MaybeCo {
+    unsafe fn get_return_object(&mut self) -> MaybeCo {
         ev("get_return_object");
         MaybeCo(Some(CoroutineHandle::from_promise(self)))
     }

@@ -24,7 +24,7 @@ impl Promise for TransformPromise {
     type Return = ReturnsValue;
     type Await = AwaitTransformed;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<TransformPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<TransformPromise> {
         ev("get_return_object");
         Co::from_promise(self)
     }

@@ -22,7 +22,7 @@ impl Promise for ArenaPromise {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<ArenaPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<ArenaPromise> {
         ev("get_return_object");
         Co::from_promise(self)
     }

@@ -19,7 +19,7 @@ impl Promise for GenPromise {
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<GenPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<GenPromise> {
         ev("get_return_object");
         Co::from_promise(self)
     }

@@ -23,7 +23,7 @@ impl Promise for ParamsPromise {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<ParamsPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<ParamsPromise> {
         ev("get_return_object");
         Co::from_promise(self)
     }

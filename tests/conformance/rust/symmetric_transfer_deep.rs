@@ -39,7 +39,7 @@ impl Promise for DeepPromise {
     type FinalSuspend = Final;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Deep {
+    unsafe fn get_return_object(&mut self) -> Deep {
         Deep { h: CoroutineHandle::from_promise(self) }
     }
     fn initial_suspend(&mut self) -> SuspendAlways {

@@ -46,7 +46,7 @@ impl Promise for TaskPromise {
     type FinalSuspend = FinalTransfer;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
-    fn get_return_object(&mut self) -> Co<TaskPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<TaskPromise> {
         ev("get_return_object");
         Co::from_promise(self)
     }

@@ -456,7 +456,7 @@ impl Promise for ValuePromise {
     type Return = ReturnsValue;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<ValuePromise> {
+    unsafe fn get_return_object(&mut self) -> Co<ValuePromise> {
         get_return_object_event();
         Co::from_promise(self)
     }
@@ -474,7 +474,7 @@ impl Promise for VoidPromise {
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> Co<VoidPromise> {
+    unsafe fn get_return_object(&mut self) -> Co<VoidPromise> {
         get_return_object_event();
         Co::from_promise(self)
     }
@@ -521,7 +521,7 @@ impl Promise for TracedRoPromise {
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
     traced_promise_base!();
-    fn get_return_object(&mut self) -> TracedRo {
+    unsafe fn get_return_object(&mut self) -> TracedRo {
         ev("get_return_object");
         TracedRo {
             // SAFETY: the return object is the frame's only owner.
