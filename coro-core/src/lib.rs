@@ -15,6 +15,8 @@
 
 mod awaiter;
 mod backtrace;
+pub mod cancellation;
+pub mod combinators;
 mod frame;
 mod generator;
 mod handle;
@@ -27,6 +29,10 @@ mod task;
 
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 pub use backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
+pub use cancellation::{CancellationSource, CancellationToken, Cancelled};
+pub use combinators::{
+    when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
+};
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
