@@ -16,6 +16,8 @@
 mod async_generator;
 mod awaiter;
 mod backtrace;
+pub mod cancellation;
+pub mod combinators;
 mod frame;
 mod generator;
 mod handle;
@@ -30,6 +32,10 @@ mod task;
 pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 pub use backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
+pub use cancellation::{CancellationSource, CancellationToken, Cancelled};
+pub use combinators::{
+    when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
+};
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};

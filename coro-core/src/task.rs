@@ -109,7 +109,7 @@ pub enum Local {}
 #[derive(Debug)]
 pub enum Sendable {}
 
-enum Outcome<T> {
+pub(crate) enum Outcome<T> {
     Empty,
     Value(T),
     Panicked(Payload),
@@ -117,8 +117,8 @@ enum Outcome<T> {
 
 /// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
 pub struct TaskPromise<T, K = Local> {
-    outcome: Outcome<T>,
-    continuation: Option<CoroutineHandle>,
+    pub(crate) outcome: Outcome<T>,
+    pub(crate) continuation: Option<CoroutineHandle>,
     _kind: PhantomData<K>,
 }
 
@@ -279,6 +279,12 @@ impl<T, K> Owned<T, K> {
 macro_rules! task_common {
     ($task:ident, $kind:ty) => {
         impl<T> $task<T> {
+            /// The owned frame (used by `SharedTask`, the combinators and
+            /// detached launch).
+            pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, $kind>> {
+                self.inner.handle
+            }
+
             /// `true` once the task has finished (its result is ready).
             pub fn is_ready(&self) -> bool {
                 self.inner.is_ready()
