@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{Counted, Job, Log};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
-use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Task};
+use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask};
 
 /// Stops a loop after `n` rounds or `secs` seconds; reports how many ran.
 struct Budget {
@@ -80,39 +80,39 @@ impl Drop for Worker {
 
 /// Waits on whatever `wait` is, then reports the thread it was resumed on.
 #[coro::coroutine]
-fn wait_on_event(ev: Arc<Event>) -> Task<ThreadId> {
+fn wait_on_event(ev: Arc<Event>) -> SendTask<ThreadId> {
     co_await!(ev.wait());
     co_return!(thread::current().id())
 }
 
 #[coro::coroutine]
-fn wait_on_sc_event(ev: Arc<SingleConsumerEvent>) -> Task<ThreadId> {
+fn wait_on_sc_event(ev: Arc<SingleConsumerEvent>) -> SendTask<ThreadId> {
     co_await!(ev.wait());
     co_return!(thread::current().id())
 }
 
 #[coro::coroutine]
-fn wait_on_latch(l: Arc<Latch>) -> Task<ThreadId> {
+fn wait_on_latch(l: Arc<Latch>) -> SendTask<ThreadId> {
     co_await!(l.wait());
     co_return!(thread::current().id())
 }
 
 #[coro::coroutine]
-fn wait_on_semaphore(s: Arc<Semaphore>) -> Task<ThreadId> {
+fn wait_on_semaphore(s: Arc<Semaphore>) -> SendTask<ThreadId> {
     let p = co_await!(s.acquire());
     p.forget();
     co_return!(thread::current().id())
 }
 
 #[coro::coroutine]
-fn wait_on_mutex(m: Arc<Mutex<u32>>) -> Task<ThreadId> {
+fn wait_on_mutex(m: Arc<Mutex<u32>>) -> SendTask<ThreadId> {
     let mut g = co_await!(m.lock());
     *g += 1;
     co_return!(thread::current().id())
 }
 
 #[coro::coroutine]
-fn wait_on_channel(ch: Arc<Channel<Counted>>) -> Task<ThreadId> {
+fn wait_on_channel(ch: Arc<Channel<Counted>>) -> SendTask<ThreadId> {
     let v = co_await!(ch.recv()).expect("a value");
     drop(v);
     co_return!(thread::current().id())
@@ -241,7 +241,7 @@ fn channel_send_on_another_thread_while_the_receiver_registers_delivers_the_valu
 }
 
 #[coro::coroutine]
-fn send_one(ch: Arc<Channel<Counted>>, v: Counted) -> Task<ThreadId> {
+fn send_one(ch: Arc<Channel<Counted>>, v: Counted) -> SendTask<ThreadId> {
     co_await!(ch.send(v)).expect("open");
     co_return!(thread::current().id())
 }
@@ -290,7 +290,7 @@ fn rendezvous_sends_and_receives_racing_on_two_threads_always_pair_up() {
 /// `n` times: lock, check nobody else is inside, increment non-atomically
 /// (yielding the thread now and then inside the critical section), unlock.
 #[coro::coroutine]
-fn contend(m: Arc<Mutex<u64>>, inside: Arc<AtomicUsize>, n: u64, c: Counted) -> Task<()> {
+fn contend(m: Arc<Mutex<u64>>, inside: Arc<AtomicUsize>, n: u64, c: Counted) -> SendTask<()> {
     for i in 0..n {
         let mut g = co_await!(m.lock());
         assert_eq!(inside.fetch_add(1, SeqCst), 0, "two coroutines inside the critical section");
@@ -345,7 +345,7 @@ impl Awaiter for HopTo<'_> {
 
 /// Locks on this thread, hops to `there` holding the guard, unlocks there.
 #[coro::coroutine]
-fn lock_and_hop(m: Arc<Mutex<Vec<ThreadId>>>, there: Arc<Worker>, n: usize) -> Task<()> {
+fn lock_and_hop(m: Arc<Mutex<Vec<ThreadId>>>, there: Arc<Worker>, n: usize) -> SendTask<()> {
     for _ in 0..n {
         let mut g = co_await!(m.lock());
         g.push(thread::current().id());
@@ -379,7 +379,7 @@ fn a_guard_carried_to_another_thread_unlocks_there_and_owners_never_overlap() {
 
 /// `n` times: acquire, count how many are inside, release.
 #[coro::coroutine]
-fn limited(s: Arc<Semaphore>, inside: Arc<AtomicUsize>, max: Arc<AtomicUsize>, n: usize) -> Task<()> {
+fn limited(s: Arc<Semaphore>, inside: Arc<AtomicUsize>, max: Arc<AtomicUsize>, n: usize) -> SendTask<()> {
     for _ in 0..n {
         let p = co_await!(s.acquire());
         let now = inside.fetch_add(1, SeqCst) + 1;
@@ -465,7 +465,7 @@ fn a_latch_opens_after_count_downs_on_many_threads() {
 // ===========================================================================
 
 #[coro::coroutine]
-fn produce(ch: Arc<Channel<(usize, usize, Counted)>>, log: Log, p: usize, n: usize) -> Task<()> {
+fn produce(ch: Arc<Channel<(usize, usize, Counted)>>, log: Log, p: usize, n: usize) -> SendTask<()> {
     for i in 0..n {
         co_await!(ch.send((p, i, log.counted("v")))).expect("open while producing");
     }
@@ -473,7 +473,7 @@ fn produce(ch: Arc<Channel<(usize, usize, Counted)>>, log: Log, p: usize, n: usi
 }
 
 #[coro::coroutine]
-fn consume(ch: Arc<Channel<(usize, usize, Counted)>>) -> Task<Vec<(usize, usize)>> {
+fn consume(ch: Arc<Channel<(usize, usize, Counted)>>) -> SendTask<Vec<(usize, usize)>> {
     let mut got = Vec::new();
     while let Some((p, i, v)) = co_await!(ch.recv()) {
         drop(v);

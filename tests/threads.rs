@@ -109,7 +109,7 @@ fn hop(
     hold: Option<Arc<AtomicBool>>,
     c: Counted,
     i: u64,
-) -> Task<(u64, ThreadId, ThreadId)> {
+) -> coro::SendTask<(u64, ThreadId, ThreadId)> {
     let local = c.log().counted("local");
     let before = thread::current().id();
     let v = co_await!(OffThread { tx: tx.clone(), hold: hold.clone(), value: i });
@@ -155,7 +155,7 @@ fn await_suspend_handing_the_handle_to_another_thread_that_resumes_it_before_awa
 #[test]
 fn sync_wait_of_nested_tasks_finishing_on_another_thread_returns_the_value() {
     #[coro::coroutine]
-    fn inner(tx: Sender<CoroutineHandle>, n: u64) -> Task<u64> {
+    fn inner(tx: Sender<CoroutineHandle>, n: u64) -> coro::SendTask<u64> {
         let mut s = 0;
         for i in 0..n {
             s += co_await!(OffThread { tx: tx.clone(), hold: None, value: i });
@@ -163,7 +163,7 @@ fn sync_wait_of_nested_tasks_finishing_on_another_thread_returns_the_value() {
         co_return!(s)
     }
     #[coro::coroutine]
-    fn outer(tx: Sender<CoroutineHandle>, log: Log) -> Task<u64> {
+    fn outer(tx: Sender<CoroutineHandle>, log: Log) -> coro::SendTask<u64> {
         let _g = log.counted("outer local");
         let a = co_await!(inner(tx.clone(), 10));
         let b = co_await!(inner(tx, 5));
@@ -181,7 +181,7 @@ fn sync_wait_of_nested_tasks_finishing_on_another_thread_returns_the_value() {
 #[test]
 fn a_panic_on_the_resuming_thread_reaches_sync_wait_on_the_waiting_thread() {
     #[coro::coroutine]
-    fn fails(tx: Sender<CoroutineHandle>, c: Counted) -> Task<u64> {
+    fn fails(tx: Sender<CoroutineHandle>, c: Counted) -> coro::SendTask<u64> {
         let _l = c.log().counted("local");
         co_await!(OffThread { tx, hold: None, value: 0 });
         panic!("{PLANNED} failed on {:?}", thread::current().name());
@@ -197,7 +197,7 @@ fn a_panic_on_the_resuming_thread_reaches_sync_wait_on_the_waiting_thread() {
 #[test]
 fn a_task_hopping_between_two_workers_keeps_its_locals_intact() {
     #[coro::coroutine]
-    fn ping_pong(a: Sender<CoroutineHandle>, b: Sender<CoroutineHandle>) -> Task<Vec<String>> {
+    fn ping_pong(a: Sender<CoroutineHandle>, b: Sender<CoroutineHandle>) -> coro::SendTask<Vec<String>> {
         let mut seen = Vec::new();
         let mut text = String::new();
         for i in 0..500u64 {
@@ -454,4 +454,31 @@ fn a_send_task_made_on_one_thread_is_awaited_on_a_second_and_frees_everything_on
     assert_eq!(std::thread::spawn(move || sync_wait(task)).join().unwrap(), 50);
     assert!(log.live().is_empty(), "still alive: {:?}", log.live());
     assert_eq!(log.dropped(), 1);
+}
+
+#[coro::coroutine]
+fn local_waits_on_event(ev: Arc<coro::sync::Event>, r: Rc<u32>) -> Task<u32> {
+    co_await!(ev.wait());
+    co_return!(*r)
+}
+
+#[test]
+fn a_local_task_woken_from_another_thread_panics_there_and_stays_suspended() {
+    // A `Task`'s frame may hold an `Rc` across its `co_await!`: running it on
+    // the thread that sets the event would race with this thread's clones.
+    let ev = Arc::new(coro::sync::Event::new());
+    let r = Rc::new(7);
+    let mut fut = Box::pin(std::future::IntoFuture::into_future(local_waits_on_event(ev.clone(), r.clone())));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(std::future::Future::poll(fut.as_mut(), &mut cx).is_pending(), "suspended on the event");
+    let setter = {
+        let ev = ev.clone();
+        thread::spawn(move || ev.set())
+    };
+    let err = setter.join().expect_err("the foreign resume is refused with a panic");
+    let msg = common::panic_message(&*err);
+    assert!(msg.contains("resumed on a thread other than the one that created it"), "{msg}");
+    assert_eq!(Rc::strong_count(&r), 2, "the frame still holds its Rc, untouched");
+    drop(fut); // destroys the suspended task here, on its own thread
+    assert_eq!(Rc::strong_count(&r), 1);
 }

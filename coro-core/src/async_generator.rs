@@ -13,6 +13,7 @@ use core::marker::PhantomData;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+use crate::home::HomeThread;
 use crate::point::SuspendPoint;
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
@@ -72,11 +73,14 @@ pub struct AsyncGeneratorPromise<T> {
     panic: Option<Payload>,
     /// The coroutine awaiting the next element, while the generator runs.
     consumer: Option<CoroutineHandle>,
+    /// The creating thread: the frame is not `Send`, so resuming it
+    /// elsewhere panics before the body runs.
+    home: HomeThread,
 }
 
 impl<T> Default for AsyncGeneratorPromise<T> {
     fn default() -> Self {
-        AsyncGeneratorPromise { value: None, panic: None, consumer: None }
+        AsyncGeneratorPromise { value: None, panic: None, consumer: None, home: HomeThread::current() }
     }
 }
 
@@ -111,6 +115,10 @@ impl<T> Promise for AsyncGeneratorPromise<T> {
     fn unhandled_exception(&mut self, payload: Payload) {
         // Rethrown in the consumer, at its `co_await!(gen.next())`.
         self.panic = Some(payload);
+    }
+    #[inline(always)]
+    fn before_resume(&self) {
+        self.home.check("AsyncGenerator");
     }
     fn continuation(&self) -> Option<CoroutineHandle> {
         self.consumer

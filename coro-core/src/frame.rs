@@ -171,6 +171,9 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     if class == ResumeClass::Never {
         cannot_resume(at);
     }
+    // SAFETY: the frame is alive and idle; the promise may refuse the resume
+    // (a thread-bound coroutine on a foreign thread) before anything moves.
+    unsafe { (*frame).head.promise.before_resume() };
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
     header.point.store(sentinel(&RUNNING), Ordering::Relaxed);

@@ -21,6 +21,8 @@ pub mod combinators;
 mod frame;
 mod generator;
 mod handle;
+mod home;
+mod interop;
 mod lowering;
 mod point;
 mod promise;
@@ -38,6 +40,7 @@ pub use combinators::{
 };
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+pub use interop::TaskFuture;
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
 pub use promise::{
     AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FrameMemory,
@@ -49,7 +52,7 @@ pub use recursive_generator::{
 };
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
-    sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskPromise, TaskReturn,
+    sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
 };
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in

@@ -158,6 +158,14 @@ pub trait Promise: Sized {
     /// reaches whoever resumed it.
     fn unhandled_exception(&mut self, payload: Payload);
 
+    /// Called by the frame before every resume, on the resuming thread. A
+    /// promise whose coroutine must stay on one thread (its frame is not
+    /// `Send`) panics here when resumed from another, and the frame is left
+    /// untouched at its suspension point. Not a C++ member. The default does
+    /// nothing.
+    #[inline(always)]
+    fn before_resume(&self) {}
+
     /// The coroutine awaiting this one, if the promise knows it (a task's
     /// continuation). Not a C++ member: it links the frames of an async
     /// backtrace ([`CoroutineHandle::async_backtrace`](crate::CoroutineHandle::async_backtrace)).

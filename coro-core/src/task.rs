@@ -24,6 +24,7 @@ use std::thread::{self, Thread};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+use crate::home::HomeThread;
 use crate::point::{SuspendPoint, RUNNING};
 use crate::promise::{AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue};
 use crate::suspend::SuspendAlways;
@@ -109,6 +110,27 @@ pub enum Local {}
 #[derive(Debug)]
 pub enum Sendable {}
 
+/// Whether a task kind's coroutines are bound to the thread that created them.
+pub trait TaskKind: sealed::Sealed {
+    /// `true` for [`Local`]: resuming on another thread panics, leaving the
+    /// frame untouched.
+    const THREAD_BOUND: bool;
+}
+
+impl TaskKind for Local {
+    const THREAD_BOUND: bool = true;
+}
+
+impl TaskKind for Sendable {
+    const THREAD_BOUND: bool = false;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Local {}
+    impl Sealed for super::Sendable {}
+}
+
 pub(crate) enum Outcome<T> {
     Empty,
     Value(T),
@@ -119,12 +141,14 @@ pub(crate) enum Outcome<T> {
 pub struct TaskPromise<T, K = Local> {
     pub(crate) outcome: Outcome<T>,
     pub(crate) continuation: Option<CoroutineHandle>,
+    /// The creating thread; checked before every resume of a `Local` task.
+    home: HomeThread,
     _kind: PhantomData<K>,
 }
 
 impl<T, K> Default for TaskPromise<T, K> {
     fn default() -> Self {
-        TaskPromise { outcome: Outcome::Empty, continuation: None, _kind: PhantomData }
+        TaskPromise { outcome: Outcome::Empty, continuation: None, home: HomeThread::current(), _kind: PhantomData }
     }
 }
 
@@ -173,7 +197,7 @@ impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for Sen
     }
 }
 
-impl<T, K> Promise for TaskPromise<T, K> {
+impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     type ReturnObject = TaskReturn<T, K>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = FinalAwaiter;
@@ -198,9 +222,15 @@ impl<T, K> Promise for TaskPromise<T, K> {
     fn continuation(&self) -> Option<CoroutineHandle> {
         self.continuation
     }
+    #[inline(always)]
+    fn before_resume(&self) {
+        if K::THREAD_BOUND {
+            self.home.check("Task");
+        }
+    }
 }
 
-impl<T, K> ReturnValue<T> for TaskPromise<T, K> {
+impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
     fn return_value(&mut self, value: T) {
         self.outcome = Outcome::Value(value);
     }

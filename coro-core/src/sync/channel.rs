@@ -51,11 +51,11 @@ use crate::handle::CoroutineHandle;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::Channel;
 ///
 /// #[coro::coroutine]
-/// fn produce(ch: Arc<Channel<u32>>, from: u32) -> Task<()> {
+/// fn produce(ch: Arc<Channel<u32>>, from: u32) -> SendTask<()> {
 ///     for i in from..from + 100 {
 ///         co_await!(ch.send(i)).unwrap();
 ///     }
@@ -63,7 +63,7 @@ use crate::handle::CoroutineHandle;
 /// }
 ///
 /// #[coro::coroutine]
-/// fn consume(ch: Arc<Channel<u32>>) -> Task<u32> {
+/// fn consume(ch: Arc<Channel<u32>>) -> SendTask<u32> {
 ///     let mut sum = 0;
 ///     while let Some(v) = co_await!(ch.recv()) {
 ///         sum += v;

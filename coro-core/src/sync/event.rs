@@ -23,11 +23,11 @@ use crate::handle::CoroutineHandle;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::Event;
 ///
 /// #[coro::coroutine]
-/// fn wait_then_read(ready: Arc<Event>, data: Arc<std::sync::OnceLock<u32>>) -> Task<u32> {
+/// fn wait_then_read(ready: Arc<Event>, data: Arc<std::sync::OnceLock<u32>>) -> SendTask<u32> {
 ///     co_await!(ready.wait());
 ///     co_return!(*data.get().unwrap())
 /// }

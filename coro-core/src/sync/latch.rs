@@ -24,11 +24,11 @@ use crate::handle::CoroutineHandle;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::Latch;
 ///
 /// #[coro::coroutine]
-/// fn all_done(latch: Arc<Latch>) -> Task<bool> {
+/// fn all_done(latch: Arc<Latch>) -> SendTask<bool> {
 ///     co_await!(latch.wait());
 ///     co_return!(latch.is_ready())
 /// }

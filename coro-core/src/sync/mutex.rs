@@ -33,11 +33,11 @@ use crate::handle::CoroutineHandle;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::Mutex;
 ///
 /// #[coro::coroutine]
-/// fn add(total: Arc<Mutex<u64>>, n: u64) -> Task<()> {
+/// fn add(total: Arc<Mutex<u64>>, n: u64) -> SendTask<()> {
 ///     for _ in 0..n {
 ///         let mut t = co_await!(total.lock());
 ///         *t += 1;

@@ -28,12 +28,12 @@ use crate::handle::CoroutineHandle;
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::Semaphore;
 ///
 /// /// At most two of these run their critical part at the same time.
 /// #[coro::coroutine]
-/// fn limited(sem: Arc<Semaphore>, inside: Arc<AtomicUsize>) -> Task<usize> {
+/// fn limited(sem: Arc<Semaphore>, inside: Arc<AtomicUsize>) -> SendTask<usize> {
 ///     let _permit = co_await!(sem.acquire());
 ///     let now = inside.fetch_add(1, SeqCst) + 1;
 ///     std::thread::yield_now();

@@ -24,11 +24,11 @@ use crate::handle::CoroutineHandle;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 /// use coro::sync::SingleConsumerEvent;
 ///
 /// #[coro::coroutine]
-/// fn consumer(ev: Arc<SingleConsumerEvent>) -> Task<&'static str> {
+/// fn consumer(ev: Arc<SingleConsumerEvent>) -> SendTask<&'static str> {
 ///     co_await!(ev.wait());
 ///     co_return!("woken")
 /// }

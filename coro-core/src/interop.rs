@@ -1,0 +1,170 @@
+//! Interop with Rust `async`: a [`Task`] or [`SendTask`] can be `.await`ed
+//! from async Rust (`IntoFuture`), so coro code can be used by async
+//! libraries and executors.
+//!
+//! The first poll starts the task on the polling thread (a task is lazy)
+//! with a small heap-allocated stand-in frame as its continuation: when the
+//! task reaches its final suspend point it transfers to the stand-in, which
+//! wakes the last waker the future was polled with. A task that finishes
+//! synchronously is ready on that first poll. Dropping the future before the
+//! task finishes destroys the task, as dropping the task would.
+//!
+//! The other direction, `co_await!` of a `std::future::Future`, needs a
+//! place to re-poll the future when its waker fires on another thread
+//! without resuming a thread-bound frame there: it comes with the
+//! scheduler hook (see the README's limitations).
+
+use core::fmt;
+use core::future::{Future, IntoFuture};
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::task::{Context, Poll, Waker};
+use std::panic::resume_unwind;
+use std::sync::{Arc, Mutex};
+
+use crate::frame::{no_continuation, Header, VTable};
+use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::point::RUNNING;
+use crate::task::{Local, Outcome, SendTask, Sendable, Task, TaskPromise};
+
+/// The future of a task awaited from async Rust (`task.await`).
+///
+/// ```
+/// use coro::{co_await, co_return, SendTask, Task};
+///
+/// #[coro::coroutine]
+/// fn double(x: u32) -> Task<u32> { co_return!(2 * x) }
+///
+/// #[coro::coroutine]
+/// fn sum() -> Task<u32> {
+///     let a = co_await!(double(1));
+///     let b = co_await!(double(20));
+///     co_return!(a + b)
+/// }
+///
+/// // Any executor will do; this one polls with a no-op waker.
+/// let mut fut = std::pin::pin!(async { sum().await + 1 });
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// use std::future::Future;
+/// assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(43));
+/// ```
+pub struct TaskFuture<T, K> {
+    task: UniqueCoroutineHandle<TaskPromise<T, K>>,
+    /// The task's continuation once it has been started.
+    waiter: Option<Arc<FutureWaiter>>,
+}
+
+// SAFETY: a `SendTask`'s frame is `Send` (checked when its coroutine was
+// defined) and `T: Send`; the stand-in frame is `Send + Sync` (atomics and a
+// mutex); the future owns the task as `SendTask` did.
+unsafe impl<T: Send> Send for TaskFuture<T, Sendable> {}
+
+impl<T, K> Unpin for TaskFuture<T, K> {}
+
+impl<T, K> fmt::Debug for TaskFuture<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskFuture").field("started", &self.waiter.is_some()).finish()
+    }
+}
+
+impl<T> IntoFuture for Task<T> {
+    type Output = T;
+    type IntoFuture = TaskFuture<T, Local>;
+    fn into_future(self) -> TaskFuture<T, Local> {
+        TaskFuture { task: self.into_handle(), waiter: None }
+    }
+}
+
+impl<T> IntoFuture for SendTask<T> {
+    type Output = T;
+    type IntoFuture = TaskFuture<T, Sendable>;
+    fn into_future(self) -> TaskFuture<T, Sendable> {
+        TaskFuture { task: self.into_handle(), waiter: None }
+    }
+}
+
+/// A stand-in frame: the task's continuation, which wakes the future.
+#[repr(C)]
+struct FutureWaiter {
+    header: Header,
+    done: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+static FUTURE_WAITER_VTABLE: VTable =
+    VTable { resume: future_waiter_resume, destroy: future_waiter_destroy, continuation: no_continuation };
+
+unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `TaskFuture` builds frames with this vtable; the header is
+    // the first field of a `FutureWaiter` kept alive by the future's `Arc`
+    // for as long as the task may transfer to it.
+    let waiter = unsafe { &*h.cast::<FutureWaiter>().as_ptr() };
+    let waker = waiter.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+    waiter.done.store(true, Ordering::Release);
+    if let Some(w) = waker {
+        w.wake();
+    }
+    None
+}
+
+unsafe fn future_waiter_destroy(_: NonNull<Header>) {}
+
+impl<T, K> TaskFuture<T, K> {
+    fn take_result(&mut self) -> T {
+        // SAFETY: the task is done, so not running; this is the only reference.
+        let promise = unsafe { self.task.promise_mut() };
+        match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
+            Outcome::Value(v) => v,
+            Outcome::Panicked(p) => resume_unwind(p),
+            Outcome::Empty => panic!("TaskFuture polled after it completed"),
+        }
+    }
+}
+
+impl<T, K> Future for TaskFuture<T, K> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.get_mut();
+        match &this.waiter {
+            None => {
+                if this.task.done() {
+                    return Poll::Ready(this.take_result());
+                }
+                let waiter = Arc::new(FutureWaiter {
+                    header: Header {
+                        vtable: &FUTURE_WAITER_VTABLE,
+                        point: AtomicPtr::new(&RUNNING as *const _ as *mut _),
+                    },
+                    done: AtomicBool::new(false),
+                    waker: Mutex::new(Some(cx.waker().clone())),
+                });
+                let h = this.task.handle();
+                // SAFETY: the task is owned here and suspended at its initial
+                // point; the stand-in lives in the `Arc` held by this future,
+                // which destroys the task before dropping it.
+                unsafe {
+                    h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
+                    this.waiter = Some(waiter);
+                    h.resume();
+                }
+            }
+            Some(waiter) => {
+                let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
+                if !waiter.done.load(Ordering::Acquire) {
+                    match &mut *slot {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        slot => *slot = Some(cx.waker().clone()),
+                    }
+                }
+            }
+        }
+        let done = this.waiter.as_ref().is_some_and(|w| w.done.load(Ordering::Acquire));
+        if done {
+            Poll::Ready(this.take_result())
+        } else {
+            Poll::Pending
+        }
+    }
+}
