@@ -106,20 +106,6 @@ pub unsafe trait Scheduler {
     }
 }
 
-impl<'s> dyn Scheduler + 's {
-    /// [`Scheduler::schedule`] through a `dyn Scheduler`.
-    ///
-    /// ```
-    /// use coro::{LocalScheduler, Scheduler};
-    /// let s = LocalScheduler::new();
-    /// let d: &dyn Scheduler = &s;
-    /// let _awaiter = d.schedule();
-    /// ```
-    pub fn schedule(&self) -> Schedule<'_> {
-        Schedule { scheduler: self, hop: None }
-    }
-}
-
 // ===========================================================================
 // LocalScheduler
 // ===========================================================================
@@ -265,6 +251,20 @@ pub struct Schedule<'s> {
     hop: Option<Rc<Hop>>,
 }
 
+impl<'s> Schedule<'s> {
+    /// [`Scheduler::schedule`] for a `dyn Scheduler`.
+    ///
+    /// ```
+    /// use coro::{LocalScheduler, Schedule, Scheduler};
+    /// let s = LocalScheduler::new();
+    /// let d: &dyn Scheduler = &s;
+    /// let _awaiter = Schedule::new(d);
+    /// ```
+    pub fn new(scheduler: &'s dyn Scheduler) -> Self {
+        Schedule { scheduler, hop: None }
+    }
+}
+
 impl fmt::Debug for Schedule<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Schedule").field("queued", &self.hop.is_some()).finish()
@@ -384,7 +384,10 @@ where
 {
     let task = task.into_child().task;
     let d = Box::into_raw(Box::new(Detached {
-        header: Header { vtable: &Detached::<C::Output, C::Kind>::VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+        header: Header {
+            vtable: &Detached::<C::Output, C::Kind>::VTABLE,
+            point: AtomicPtr::new(&RUNNING as *const _ as *mut _),
+        },
         task,
         started: false,
     }));

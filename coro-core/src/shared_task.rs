@@ -142,8 +142,7 @@ unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     let state: Rc<State<T>> = unsafe { Rc::from_raw(h.cast::<State<T>>().as_ptr()) };
     let frame = {
         let mut inner = state.inner.borrow_mut();
-        let Status::Running(mut frame) = core::mem::replace(&mut inner.status, Status::Taken)
-        else {
+        let Status::Running(mut frame) = core::mem::replace(&mut inner.status, Status::Taken) else {
             unreachable!("a shared task finished twice")
         };
         // SAFETY: the task is at its final suspend point (it just
@@ -186,7 +185,11 @@ impl<T> SharedTask<T> {
         SharedTask {
             state: Rc::new(State {
                 header: Header { vtable: &State::<T>::VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-                inner: RefCell::new(Inner { status: Status::Unstarted(handle), waiters: VecDeque::new(), next_ticket: 0 }),
+                inner: RefCell::new(Inner {
+                    status: Status::Unstarted(handle),
+                    waiters: VecDeque::new(),
+                    next_ticket: 0,
+                }),
             }),
         }
     }
