@@ -271,6 +271,7 @@ impl fmt::Debug for Schedule<'_> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Awaiter for Schedule<'_> {
     type Output = ();
     fn await_ready(&mut self) -> bool {

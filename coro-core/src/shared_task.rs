@@ -220,6 +220,7 @@ impl<T> From<TaskReturn<T, Local>> for SharedTask<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T> CoroutineTraits for SharedTask<T> {
     type Promise = TaskPromise<T, Local>;
 }
@@ -274,6 +275,7 @@ impl<T> fmt::Debug for SharedTaskAwaiter<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Clone> Awaiter for SharedTaskAwaiter<T> {
     type Output = T;
     fn await_ready(&mut self) -> bool {
