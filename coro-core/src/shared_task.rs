@@ -299,6 +299,14 @@ impl<T: Clone> Awaiter for SharedTaskAwaiter<T> {
                 let _ = Rc::into_raw(self.state.clone());
                 Some(h)
             }
+            done @ Status::Done(_) => {
+                // Finished already (`await_ready` said no just before, so
+                // this is not expected): do not wait, resume at once.
+                inner.status = done;
+                inner.waiters.pop_back();
+                self.ticket = None;
+                Some(awaiting)
+            }
             other => {
                 inner.status = other;
                 None
