@@ -286,7 +286,9 @@ impl Awaiter for Schedule<'_> {
         self.hop = Some(hop);
         // SAFETY: `raw` is a live stand-in frame, kept alive by the strong
         // count given to the scheduler; nothing else resumes or destroys it.
-        unsafe { self.scheduler.post(CoroutineHandle::from_header(NonNull::from(&(*raw).header))) }
+        // (The handle comes from the `Rc`'s own pointer, so `hop_resume` may
+        // turn it back into the `Rc`.)
+        unsafe { self.scheduler.post(CoroutineHandle::from_header(NonNull::new_unchecked(raw as *mut Hop).cast())) }
     }
     fn await_resume(self) {}
 }
@@ -395,7 +397,7 @@ where
     // SAFETY: just allocated; the box stays put until `detached_resume`
     // (second time) or `detached_destroy` frees it.
     unsafe {
-        let h = CoroutineHandle::from_header(NonNull::from(&(*d).header));
+        let h = CoroutineHandle::from_header(NonNull::new_unchecked(d).cast());
         (*d).task.promise_mut().continuation = Some(h);
         scheduler.post(h);
     }

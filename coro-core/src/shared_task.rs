@@ -289,14 +289,16 @@ impl<T: Clone> Awaiter for SharedTaskAwaiter<T> {
         self.ticket = Some(ticket);
         let start = match core::mem::replace(&mut inner.status, Status::Taken) {
             Status::Unstarted(mut frame) => {
-                // SAFETY: unstarted, owned by the state: nobody else uses it.
-                unsafe { frame.promise_mut() }.continuation =
-                    Some(CoroutineHandle::from_header(NonNull::from(&self.state.header)));
-                let h = frame.handle().erase();
-                inner.status = Status::Running(frame);
                 // The running task owns one strong count, given back by
                 // `finished`: the state outlives every handle and awaiter.
-                let _ = Rc::into_raw(self.state.clone());
+                // The handle is made from the `Rc`'s own pointer, so that
+                // `finished` may reach the whole state through it.
+                let raw = Rc::into_raw(self.state.clone()) as *mut State<T>;
+                let stand_in = CoroutineHandle::from_header(NonNull::new(raw).expect("Rc is non-null").cast());
+                // SAFETY: unstarted, owned by the state: nobody else uses it.
+                unsafe { frame.promise_mut() }.continuation = Some(stand_in);
+                let h = frame.handle().erase();
+                inner.status = Status::Running(frame);
                 Some(h)
             }
             done @ Status::Done(_) => {
