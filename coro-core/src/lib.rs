@@ -10,7 +10,9 @@
 //!   [`noop_coroutine`]) and suspension-point records ([`SuspendPoint`]),
 //! - the frame and its lifecycle (private), reached by generated code
 //!   through `__private`,
-//! - ready-made coroutine types: [`Task`] and [`Generator`].
+//! - ready-made coroutine types: [`Task`], [`SharedTask`] and [`Generator`],
+//! - schedulers ([`Scheduler`], [`LocalScheduler`]) and detached tasks
+//!   ([`spawn_detached`]).
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod async_generator;
@@ -27,6 +29,8 @@ mod lowering;
 mod point;
 mod promise;
 mod recursive_generator;
+mod scheduler;
+mod shared_task;
 mod suspend;
 pub mod sync;
 mod task;
@@ -50,6 +54,8 @@ pub use promise::{
 pub use recursive_generator::{
     elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
 };
+pub use scheduler::{spawn_detached, LocalScheduler, Schedule, Scheduler};
+pub use shared_task::{SharedTask, SharedTaskAwaiter};
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
     sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
