@@ -64,7 +64,7 @@ use crate::handle::CoroutineHandle;
 use crate::handle::UniqueCoroutineHandle;
 use crate::point::RUNNING;
 use crate::promise::Payload;
-use crate::task::{Local, Outcome, SendTask, Sendable, Task, TaskPromise};
+use crate::task::{Local, SendTask, Sendable, Task, TaskPromise};
 
 // ===========================================================================
 // Children
@@ -153,12 +153,7 @@ impl<T, K> Child<T, K> {
     pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
         debug_assert!(self.done());
         // SAFETY: the task is done, so not running; this is its only owner.
-        let promise = unsafe { self.task.promise_mut() };
-        match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
-            Outcome::Value(v) => Ok(v),
-            Outcome::Panicked(p) => Err(p),
-            Outcome::Empty => panic!("task result taken twice"),
-        }
+        unsafe { self.task.promise_mut() }.take_outcome()
     }
 }
 

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
-use crate::task::{Local, Outcome, SendTask, Sendable, Task, TaskPromise};
+use crate::task::{Local, SendTask, Sendable, Task, TaskPromise};
 
 /// The future of a task awaited from async Rust (`task.await`).
 ///
@@ -113,12 +113,7 @@ unsafe fn future_waiter_destroy(_: NonNull<Header>) {}
 impl<T, K> TaskFuture<T, K> {
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
-        let promise = unsafe { self.task.promise_mut() };
-        match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
-            Outcome::Value(v) => v,
-            Outcome::Panicked(p) => resume_unwind(p),
-            Outcome::Empty => panic!("TaskFuture polled after it completed"),
-        }
+        unsafe { self.task.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
     }
 }
 

@@ -369,18 +369,6 @@ pub fn return_void<P: ReturnVoid>(co: Co<P>) {
     co.return_void()
 }
 
-/// `IntoAwaiter::into_awaiter`, by a name the generated code can call.
-#[inline(always)]
-pub fn into_awaiter<T: IntoAwaiter>(awaitable: T) -> T::Awaiter {
-    awaitable.into_awaiter()
-}
-
-/// `Awaiter::await_resume`, by a name the generated code can call.
-#[inline(always)]
-pub fn await_resume<A: Awaiter>(awaiter: A) -> A::Output {
-    awaiter.await_resume()
-}
-
 /// Holds the coroutine's parameters while the ramp picks, as C++ overload
 /// resolution does, between a promise-provided operation that takes them
 /// and the default one (autoref specialisation: the `ViaParams` traits are

@@ -15,7 +15,7 @@ use crate::combinators::IntoTask;
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
-use crate::task::{Outcome, TaskPromise};
+use crate::task::TaskPromise;
 
 /// Something that resumes coroutines later: a run queue, an event loop
 /// (the hook `coro-io` uses). Object safe.
@@ -333,11 +333,11 @@ unsafe fn detached_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
             return Some((*p).task.handle().erase().header());
         }
         let mut d = Box::from_raw(p);
-        let outcome = core::mem::replace(&mut d.task.promise_mut().outcome, Outcome::Empty);
+        let outcome = d.task.promise_mut().take_outcome();
         drop(d);
         match outcome {
-            Outcome::Panicked(payload) => resume_unwind(payload),
-            _ => None,
+            Err(payload) => resume_unwind(payload),
+            Ok(_) => None,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
-use crate::task::{Local, Outcome, Task, TaskPromise, TaskReturn};
+use crate::task::{Local, Task, TaskPromise, TaskReturn};
 
 /// A lazily started task whose result can be awaited by any number of
 /// coroutines (cppcoro's `shared_task<T>`); each gets a clone of the value.
@@ -148,13 +148,12 @@ unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
         // SAFETY: the task is at its final suspend point (it just
         // transferred here) and owned by the state: nobody else uses it.
         let promise = unsafe { frame.promise_mut() };
-        inner.status = Status::Done(match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
-            Outcome::Value(v) => Done::Value(v),
-            Outcome::Panicked(p) => {
+        inner.status = Status::Done(match promise.take_outcome() {
+            Ok(v) => Done::Value(v),
+            Err(p) => {
                 let m = message(&p);
                 Done::Panicked(Some(p), m)
             }
-            Outcome::Empty => unreachable!("a finished task has an outcome"),
         });
         frame
     };

@@ -131,7 +131,7 @@ mod sealed {
     impl Sealed for super::Sendable {}
 }
 
-pub(crate) enum Outcome<T> {
+enum Outcome<T> {
     Empty,
     Value(T),
     Panicked(Payload),
@@ -139,7 +139,7 @@ pub(crate) enum Outcome<T> {
 
 /// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
 pub struct TaskPromise<T, K = Local> {
-    pub(crate) outcome: Outcome<T>,
+    outcome: Outcome<T>,
     pub(crate) continuation: Option<CoroutineHandle>,
     /// The creating thread; checked before every resume of a `Local` task.
     home: HomeThread,
@@ -149,6 +149,21 @@ pub struct TaskPromise<T, K = Local> {
 impl<T, K> Default for TaskPromise<T, K> {
     fn default() -> Self {
         TaskPromise { outcome: Outcome::Empty, continuation: None, home: HomeThread::current(), _kind: PhantomData }
+    }
+}
+
+impl<T, K> TaskPromise<T, K> {
+    /// Takes the finished task's outcome: its value, or the payload of the
+    /// panic that escaped it. The one place every task owner reads it from.
+    ///
+    /// # Panics
+    /// If the outcome was already taken (or the task has not finished).
+    pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
+        match core::mem::replace(&mut self.outcome, Outcome::Empty) {
+            Outcome::Value(v) => Ok(v),
+            Outcome::Panicked(p) => Err(p),
+            Outcome::Empty => panic!("task result taken twice, or before the task finished"),
+        }
     }
 }
 
@@ -274,12 +289,7 @@ impl<T, K> Owned<T, K> {
 
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
-        let promise = unsafe { self.handle.promise_mut() };
-        match core::mem::replace(&mut promise.outcome, Outcome::Empty) {
-            Outcome::Value(v) => v,
-            Outcome::Panicked(p) => resume_unwind(p),
-            Outcome::Empty => panic!("task result taken twice"),
-        }
+        unsafe { self.handle.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
     }
 
     fn sync_wait(mut self) -> T {
