@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{WaitList, WaitNode};
+use super::waiter::{abandon_wait, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 
@@ -421,18 +421,11 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
 
 impl<T, F: Flavor> Drop for Sending<'_, T, F> {
     fn drop(&mut self) {
-        if self.node.node.is_idle() {
-            return;
-        }
-        let node = self.node.as_node();
-        // SAFETY: the node is this awaiter's; the lock is held.
-        let was_ready = self.channel.state.with(|s| unsafe { s.senders.unlink_if_queued(node) });
-        if was_ready {
-            // Released (value delivered, or channel closed) but destroyed
-            // before it ran: nothing to hand on; an undelivered value is
-            // dropped with the slot.
-            ready::cancel(node);
-        }
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this channel's `senders` list. Released (value delivered, or
+        // channel closed) but destroyed before it ran: nothing to hand on;
+        // an undelivered value is dropped with the slot.
+        unsafe { abandon_wait(&self.channel.state, |s| &mut s.senders, self.node.as_node()) };
     }
 }
 
@@ -504,14 +497,9 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
 
 impl<T, F: Flavor> Drop for Receiving<'_, T, F> {
     fn drop(&mut self) {
-        if self.node.node.is_idle() {
-            return;
-        }
-        let node = self.node.as_node();
-        // SAFETY: the node is this awaiter's; the lock is held.
-        let was_ready = self.channel.state.with(|s| unsafe { s.receivers.unlink_if_queued(node) });
-        if was_ready {
-            ready::cancel(node);
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this channel's `receivers` list.
+        if unsafe { abandon_wait(&self.channel.state, |s| &mut s.receivers, self.node.as_node()) } {
             // Handed a value, destroyed before it ran: the value goes on.
             if let Some(v) = self.node.slot.get_mut().take() {
                 if self.channel.state.with(|s| s.give_back(v)) {

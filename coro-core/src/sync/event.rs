@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{WaitList, WaitNode};
+use super::waiter::{abandon_wait, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::handle::CoroutineHandle;
 
@@ -172,17 +172,10 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 
 impl<F: Flavor> Drop for Wait<'_, F> {
     fn drop(&mut self) {
-        if self.node.is_idle() {
-            return;
-        }
-        // The coroutine is destroyed while waiting.
-        let node: *const WaitNode = &self.node;
-        // SAFETY: the node is this awaiter's; the lock is held.
-        let was_ready = self.event.state.with(|s| unsafe { s.waiters.unlink_if_queued(node) });
-        if was_ready {
-            // Woken by `set` but destroyed before it ran: nothing to hand on.
-            ready::cancel(node);
-        }
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this primitive's `waiters` list.
+        // Nothing an event or latch grants needs handing on.
+        unsafe { abandon_wait(&self.event.state, |s| &mut s.waiters, &self.node) };
     }
 }
 

@@ -7,7 +7,7 @@ use core::ops::{Deref, DerefMut};
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{WaitList, WaitNode};
+use super::waiter::{abandon_wait, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 
@@ -241,16 +241,11 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
 
 impl<T, F: Flavor> Drop for Lock<'_, T, F> {
     fn drop(&mut self) {
-        if self.node.is_idle() {
-            return;
-        }
-        let node: *const WaitNode = &self.node;
-        // SAFETY: the node is this awaiter's; the lock is held.
-        let was_ready = self.mutex.state.with(|s| unsafe { s.waiters.unlink_if_queued(node) });
-        if was_ready {
-            // The lock was handed to this waiter, which is destroyed before
-            // it could run: hand the lock on.
-            ready::cancel(node);
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this primitive's `waiters` list.
+        let granted = unsafe { abandon_wait(&self.mutex.state, |s| &mut s.waiters, &self.node) };
+        if granted {
+            // Granted to a coroutine destroyed before it ran: hand it on.
             self.mutex.unlock();
         }
     }

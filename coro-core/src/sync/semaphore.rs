@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{WaitList, WaitNode};
+use super::waiter::{abandon_wait, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 
@@ -220,16 +220,11 @@ impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
 
 impl<F: Flavor> Drop for Acquire<'_, F> {
     fn drop(&mut self) {
-        if self.node.is_idle() {
-            return;
-        }
-        let node: *const WaitNode = &self.node;
-        // SAFETY: the node is this awaiter's; the lock is held.
-        let was_ready = self.semaphore.state.with(|s| unsafe { s.waiters.unlink_if_queued(node) });
-        if was_ready {
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this semaphore's `waiters` list.
+        if unsafe { abandon_wait(&self.semaphore.state, |s| &mut s.waiters, &self.node) } {
             // A permit was handed to this waiter, destroyed before it ran:
             // pass the permit on.
-            ready::cancel(node);
             self.semaphore.release(1);
         }
     }

@@ -24,6 +24,7 @@ use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use super::flavor::{Guarded, RawLock};
 use crate::handle::CoroutineHandle;
 
 /// Not in any list: never registered, or already resumed.
@@ -203,4 +204,31 @@ impl WaitList {
         }
         false
     }
+}
+
+/// What every waiting awaiter's `Drop` does when its coroutine is destroyed
+/// while it waits: a node still queued is unlinked (under the primitive's
+/// lock, from the list `list` selects); a node already granted something and
+/// queued to run is taken out of the ready queue. Returns `true` in that
+/// last case, so the caller can hand the grant on (a mutex's lock, a
+/// semaphore's permit); `false` if the node was idle or merely queued.
+///
+/// # Safety
+/// `node` is alive and was registered, if at all, with the primitive whose
+/// state is `state`, in the list `list` returns.
+pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
+    state: &Guarded<L, S>,
+    list: impl FnOnce(&mut S) -> &mut WaitList,
+    node: *const WaitNode,
+) -> bool {
+    // SAFETY: alive (caller).
+    if unsafe { (*node).is_idle() } {
+        return false;
+    }
+    // SAFETY: the node belongs to this list (caller); the lock is held.
+    let was_ready = state.with(|s| unsafe { list(s).unlink_if_queued(node) });
+    if was_ready {
+        super::ready::cancel(node);
+    }
+    was_ready
 }
