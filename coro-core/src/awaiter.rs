@@ -53,7 +53,8 @@ use crate::handle::CoroutineHandle;
     message = "`{Self}` cannot be awaited: it is not an awaiter and has no `operator co_await`",
     label = "`co_await!` needs an awaiter here",
     note = "implement `coro::Awaiter` (await_ready / await_suspend / await_resume) for `{Self}`, \
-            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one"
+            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one; \
+            a `std::future::Future` can be awaited too"
 )]
 pub trait Awaiter {
     /// The type of the `co_await!` expression.
@@ -81,6 +82,15 @@ pub trait Awaiter {
     /// The frame then skips the call to `await_suspend` altogether, which
     /// saves an indirect call on every suspension.
     const SUSPEND_IS_NOOP: bool = false;
+
+    /// Set to `true` by an awaiter that may be resumed before its result is
+    /// there (a future's waker may fire spuriously or early). On every
+    /// resume at this `co_await!` the frame then asks `await_ready()` again
+    /// and, while it says `false`, suspends once more and calls
+    /// `await_suspend` again, as a condition-variable wait loops. Not a C++
+    /// rule: C++ calls `await_ready` once. The default, `false`, resumes
+    /// straight into `await_resume`.
+    const RECHECK_READY_ON_RESUME: bool = false;
 }
 
 /// C++ `operator co_await`: how a value becomes an [`Awaiter`].
@@ -102,7 +112,8 @@ pub trait Awaiter {
     message = "`{Self}` cannot be awaited: it is not an awaiter and has no `operator co_await`",
     label = "`co_await!` needs an awaiter here",
     note = "implement `coro::Awaiter` (await_ready / await_suspend / await_resume) for `{Self}`, \
-            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one"
+            or `coro::IntoAwaiter` (C++ `operator co_await`) to turn it into one; \
+            a `std::future::Future` can be awaited too"
 )]
 pub trait IntoAwaiter {
     /// The awaiter this value turns into.

@@ -328,7 +328,7 @@ struct Counter {
 }
 
 static JOIN_STUB_VTABLE: VTable =
-    VTable { resume: join_stub_resume, destroy: stub_destroy, continuation: no_continuation };
+    VTable { resume: join_stub_resume, destroy: stub_destroy, continuation: no_continuation, thread_bound: false };
 
 /// A child finished: count it; the last one transfers to the awaiting coroutine.
 unsafe fn join_stub_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
@@ -569,8 +569,12 @@ impl<T, K> AnyShared<T, K> {
 fn any_stub_vtable<T, K>() -> &'static VTable {
     struct V<T, K>(PhantomData<(T, K)>);
     impl<T, K> V<T, K> {
-        const VT: VTable =
-            VTable { resume: any_stub_resume::<T, K>, destroy: stub_destroy, continuation: no_continuation };
+        const VT: VTable = VTable {
+            resume: any_stub_resume::<T, K>,
+            destroy: stub_destroy,
+            continuation: no_continuation,
+            thread_bound: false,
+        };
     }
     &V::<T, K>::VT
 }

@@ -58,6 +58,8 @@ pub(crate) struct VTable {
     /// The coroutine awaiting this one, as its promise reports it
     /// ([`Promise::continuation`]): the links of an async backtrace.
     pub(crate) continuation: unsafe fn(NonNull<Header>) -> Option<CoroutineHandle>,
+    /// [`Promise::THREAD_BOUND`]; `false` for stand-in frames.
+    pub(crate) thread_bound: bool,
 }
 
 /// For stand-in frames that await nobody.
@@ -138,15 +140,19 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
 /// The vtable of coroutines with promise `P` and body `F`.
 pub(crate) struct VTableFor<P, F>(P, F);
 impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    pub(crate) const VTABLE: VTable =
-        VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> };
+    pub(crate) const VTABLE: VTable = VTable {
+        resume: resume_frame::<P, F>,
+        destroy: destroy_frame::<P, F>,
+        continuation: continuation_of::<P>,
+        thread_bound: P::THREAD_BOUND,
+    };
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
 /// return object being dropped must not destroy the frame the ramp is about
 /// to free.
 static RAMP_CLEANUP_VTABLE: VTable =
-    VTable { resume: resume_in_ramp, destroy: destroy_in_ramp, continuation: no_continuation };
+    VTable { resume: resume_in_ramp, destroy: destroy_in_ramp, continuation: no_continuation, thread_bound: false };
 
 unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
     panic!("coroutine resumed while its ramp is unwinding from a panic")

@@ -95,6 +95,17 @@ impl<P> CoroutineHandle<P> {
         self.ptr
     }
 
+    /// Whether the coroutine must run on the thread that created it
+    /// ([`Promise::THREAD_BOUND`](crate::Promise::THREAD_BOUND)).
+    ///
+    /// # Safety
+    /// The frame is alive.
+    #[inline]
+    pub(crate) unsafe fn is_thread_bound(self) -> bool {
+        // SAFETY: alive (caller); the vtable is static.
+        unsafe { (*self.ptr.as_ptr()).vtable.thread_bound }
+    }
+
     /// The type-erased handle to the same coroutine (C++ conversion to
     /// `coroutine_handle<>`).
     #[inline(always)]
@@ -239,8 +250,12 @@ pub fn noop_coroutine() -> CoroutineHandle {
     CoroutineHandle::from_header(NonNull::from(&NOOP))
 }
 
-static NOOP_VTABLE: frame::VTable =
-    frame::VTable { resume: noop_resume, destroy: noop_destroy, continuation: frame::no_continuation };
+static NOOP_VTABLE: frame::VTable = frame::VTable {
+    resume: noop_resume,
+    destroy: noop_destroy,
+    continuation: frame::no_continuation,
+    thread_bound: false,
+};
 static NOOP_POINT: SuspendPoint = SuspendPoint::sentinel();
 static NOOP: Header = Header { vtable: &NOOP_VTABLE, point: AtomicPtr::new(&NOOP_POINT as *const _ as *mut _) };
 

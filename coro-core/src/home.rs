@@ -8,8 +8,16 @@
 //! set by a worker) would otherwise run the frame — its `Rc`s, its
 //! `MutexGuard`s — on that thread. The frame is left untouched at its
 //! suspension point.
+//!
+//! Wakers that fire on another thread (those of a `co_await!`ed `Future`)
+//! do not resume a thread-bound coroutine there: they post it to its home
+//! thread's [`WakeQueue`], which [`resume_woken`] runs.
 
-use core::fmt;
+use core::cell::OnceCell;
+use core::task::Waker;
+use core::{fmt, mem, ptr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, Thread};
 
 thread_local! {
     static MARKER: u8 = const { 0 };
@@ -50,4 +58,147 @@ fn wrong_thread(what: &str) -> ! {
          it was left suspended. Use a SendTask for coroutines that wait for other threads, \
          or the coro::sync::local primitives within one thread"
     )
+}
+
+// ===========================================================================
+// The wake-up queue: thread-bound coroutines woken from other threads
+// ===========================================================================
+
+/// Something a waker on another thread asks the home thread to run.
+pub(crate) trait Wakeup: Send + Sync {
+    /// Runs on the home thread, from [`resume_woken`].
+    fn run(self: Arc<Self>);
+}
+
+/// A thread's queue of wake-ups posted by other threads.
+///
+/// A waker firing on a foreign thread must not resume a thread-bound
+/// coroutine there; it posts a [`Wakeup`] here instead and notifies the
+/// thread: it unparks it (for [`sync_wait`](crate::sync_wait), which parks)
+/// and wakes the waker a driver registered with [`notify_when_woken`] (an
+/// executor polling a `Task` as a future, an event loop).
+pub(crate) struct WakeQueue {
+    pending: Mutex<Vec<Arc<dyn Wakeup>>>,
+    notify: Mutex<Option<Waker>>,
+    thread: Thread,
+}
+
+thread_local! {
+    static WAKE_QUEUE: OnceCell<Arc<WakeQueue>> = const { OnceCell::new() };
+}
+
+impl WakeQueue {
+    /// This thread's queue, made on first use.
+    pub(crate) fn current() -> Arc<WakeQueue> {
+        WAKE_QUEUE.with(|q| {
+            q.get_or_init(|| {
+                Arc::new(WakeQueue {
+                    pending: Mutex::new(Vec::new()),
+                    notify: Mutex::new(None),
+                    thread: thread::current(),
+                })
+            })
+            .clone()
+        })
+    }
+
+    /// `true` when called on the queue's own thread.
+    pub(crate) fn is_current(&self) -> bool {
+        WAKE_QUEUE.with(|q| q.get().is_some_and(|mine| ptr::eq(&**mine, self)))
+    }
+
+    /// Queues `wakeup` for the home thread and notifies it.
+    pub(crate) fn post(&self, wakeup: Arc<dyn Wakeup>) {
+        lock(&self.pending).push(wakeup);
+        let waker = lock(&self.notify).take();
+        self.thread.unpark();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing runs user code under these locks, so a poisoned one still
+    // holds a consistent value.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Resumes the coroutines of this thread that wakers on other threads have
+/// woken, and returns how many wake-ups it ran.
+///
+/// A coroutine whose frame is not `Send` (a [`Task`](crate::Task), an
+/// [`AsyncGenerator`](crate::AsyncGenerator)) only runs on the thread that
+/// created it. When it `co_await!`s a [`Future`](core::future::Future) whose
+/// waker fires on another thread, the waker queues it for its own thread,
+/// which resumes it the next time something there calls this function:
+/// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a
+/// future does, [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+/// does, and so should any event loop that drives coroutines (use
+/// [`notify_when_woken`] to be told when there is work). Wakers firing on
+/// the coroutine's own thread resume it at once and never come through here.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, Task};
+/// use futures::channel::oneshot;
+///
+/// #[coro::coroutine]
+/// fn receive(rx: oneshot::Receiver<u32>) -> Task<u32> {
+///     // The sender fires the waker on another thread; the task still
+///     // resumes here, on the thread that runs `sync_wait`.
+///     co_return!(co_await!(rx).unwrap() + 1)
+/// }
+///
+/// let (tx, rx) = oneshot::channel();
+/// let sender = std::thread::spawn(move || tx.send(41).unwrap());
+/// assert_eq!(sync_wait(receive(rx)), 42);
+/// sender.join().unwrap();
+/// assert_eq!(coro::resume_woken(), 0); // sync_wait ran the wake-up
+/// ```
+pub fn resume_woken() -> usize {
+    let Some(queue) = WAKE_QUEUE.with(|q| q.get().cloned()) else { return 0 };
+    let batch = mem::take(&mut *lock(&queue.pending));
+    let n = batch.len();
+    for wakeup in batch {
+        wakeup.run();
+    }
+    n
+}
+
+/// Asks for `waker` to be woken the next time a waker on another thread
+/// queues a coroutine of this thread for [`resume_woken`] (once: register
+/// again after each wake-up, as with `Future::poll`).
+///
+/// An event loop or executor that drives coroutines on this thread uses it
+/// to learn that it has work even while it is blocked elsewhere; a thread
+/// blocked in [`std::thread::park`] is unparked anyway.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use std::task::{Wake, Waker};
+///
+/// struct Flag(AtomicBool);
+/// impl Wake for Flag {
+///     fn wake(self: Arc<Self>) { self.0.store(true, Ordering::SeqCst) }
+/// }
+/// let flag = Arc::new(Flag(AtomicBool::new(false)));
+/// coro::notify_when_woken(&Waker::from(flag.clone()));
+/// // ... later, a wake-up from another thread sets the flag; the loop then
+/// // calls `coro::resume_woken()`.
+/// ```
+pub fn notify_when_woken(waker: &Waker) {
+    let queue = WakeQueue::current();
+    let mut slot = lock(&queue.notify);
+    match &*slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+    drop(slot);
+    // A wake-up may have been posted before the waker was registered.
+    if !lock(&queue.pending).is_empty() {
+        if let Some(w) = lock(&queue.notify).take() {
+            w.wake();
+        }
+    }
 }

@@ -9,10 +9,12 @@
 //! synchronously is ready on that first poll. Dropping the future before the
 //! task finishes destroys the task, as dropping the task would.
 //!
-//! The other direction, `co_await!` of a `std::future::Future`, needs a
-//! place to re-poll the future when its waker fires on another thread
-//! without resuming a thread-bound frame there: it comes with the
-//! scheduler hook (see the README's limitations).
+//! A `Task` polled as a future also runs this thread's queue of coroutines
+//! woken from other threads ([`resume_woken`](crate::resume_woken)), and
+//! asks for its waker to be woken when that queue gets work, so a `Task`
+//! that `co_await!`s a future completed on another thread makes progress
+//! under any executor. The other direction, `co_await!` of a future, is
+//! [`FutureAwaiter`](crate::FutureAwaiter).
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
-use crate::task::{Local, SendTask, Sendable, Task, TaskPromise};
+use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
 /// The future of a task awaited from async Rust (`task.await`).
 ///
@@ -92,8 +94,12 @@ struct FutureWaiter {
     waker: Mutex<Option<Waker>>,
 }
 
-static FUTURE_WAITER_VTABLE: VTable =
-    VTable { resume: future_waiter_resume, destroy: future_waiter_destroy, continuation: no_continuation };
+static FUTURE_WAITER_VTABLE: VTable = VTable {
+    resume: future_waiter_resume,
+    destroy: future_waiter_destroy,
+    continuation: no_continuation,
+    thread_bound: false,
+};
 
 unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `TaskFuture` builds frames with this vtable; the header is
@@ -117,7 +123,7 @@ impl<T, K> TaskFuture<T, K> {
     }
 }
 
-impl<T, K> Future for TaskFuture<T, K> {
+impl<T, K: TaskKind> Future for TaskFuture<T, K> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
@@ -146,6 +152,11 @@ impl<T, K> Future for TaskFuture<T, K> {
                 }
             }
             Some(waiter) => {
+                // The task (or a coroutine it awaits) may have been woken by
+                // a future on another thread and queued for this thread.
+                if K::THREAD_BOUND {
+                    crate::home::resume_woken();
+                }
                 let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
                 if !waiter.done.load(Ordering::Acquire) {
                     match &mut *slot {
@@ -159,6 +170,9 @@ impl<T, K> Future for TaskFuture<T, K> {
         if done {
             Poll::Ready(this.take_result())
         } else {
+            if K::THREAD_BOUND {
+                crate::home::notify_when_woken(cx.waker());
+            }
             Poll::Pending
         }
     }

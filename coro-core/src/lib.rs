@@ -21,6 +21,7 @@ mod backtrace;
 pub mod cancellation;
 pub mod combinators;
 mod frame;
+mod future_awaiter;
 mod generator;
 mod handle;
 mod home;
@@ -42,8 +43,10 @@ pub use cancellation::{CancellationSource, CancellationToken, Cancelled};
 pub use combinators::{
     when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
 };
+pub use future_awaiter::FutureAwaiter;
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+pub use home::{notify_when_woken, resume_woken};
 pub use interop::TaskFuture;
 pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
 pub use promise::{

@@ -15,7 +15,7 @@
 
 use core::cell::Cell;
 use core::convert::Infallible;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ops::ControlFlow;
@@ -29,6 +29,7 @@ pub use crate::point::{CoroutineInfo, SuspendKind, SuspendPoint};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::Head;
+use crate::future_awaiter::FutureAwaiter;
 use crate::handle::CoroutineHandle;
 use crate::point::RUNNING;
 use crate::promise::{
@@ -153,6 +154,18 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     pub fn new(awaiter: A) -> Self {
         AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: NEW, _record: PhantomData }
     }
+
+    /// Records this point, and its `await_suspend` unless trivial, in the
+    /// resume loop's slot: the body is about to return `Pending`.
+    #[inline(always)]
+    fn park(&mut self, cx: &mut Context<'_>) {
+        let slot = Slot::from_context(cx);
+        slot.point = R::POINT as *const SuspendPoint as *mut SuspendPoint;
+        if !A::SUSPEND_IS_NOOP {
+            slot.suspend = Some(suspend_thunk::<A>);
+            slot.awaiter = &mut *self.awaiter as *mut A as *mut ();
+        }
+    }
 }
 
 impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
@@ -166,12 +179,7 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         match this.state {
             NEW => {
                 if !this.awaiter.await_ready() {
-                    let slot = Slot::from_context(cx);
-                    slot.point = R::POINT as *const SuspendPoint as *mut SuspendPoint;
-                    if !A::SUSPEND_IS_NOOP {
-                        slot.suspend = Some(suspend_thunk::<A>);
-                        slot.awaiter = &mut *this.awaiter as *mut A as *mut ();
-                    }
+                    this.park(cx);
                     this.state = SUSPENDED;
                     return Poll::Pending;
                 }
@@ -182,6 +190,11 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
                     if let Some(payload) = Slot::from_context(cx).panic.take() {
                         resume_unwind(payload);
                     }
+                }
+                // Resumed early (a future's waker): suspend again.
+                if A::RECHECK_READY_ON_RESUME && !this.awaiter.await_ready() {
+                    this.park(cx);
+                    return Poll::Pending;
                 }
             }
             _ => panic!("co_await point resumed after it completed"),
@@ -335,6 +348,97 @@ where
     R: Record,
 {
     AwaitPoint::<_, R>::new(co.await_transform(expr).into_awaiter())
+}
+
+/// Which `operator co_await` an operand of `co_await!` gets: its own
+/// [`IntoAwaiter`] if it has one, else, for a [`Future`] (or `IntoFuture`),
+/// a [`FutureAwaiter`]; anything else is passed on as it is, so that
+/// [`await_point`] reports it as not awaitable. Autoref specialisation: the
+/// lowering calls `(&&AwaitProbe::of(&operand)).__coro_await_kind()` with
+/// the three `Via*` traits in scope, and method lookup tries the impl for
+/// `&&AwaitProbe` first, then `&AwaitProbe`, then `AwaitProbe`.
+pub struct AwaitProbe<E>(PhantomData<fn() -> E>);
+
+impl<E> Clone for AwaitProbe<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for AwaitProbe<E> {}
+
+impl<E> AwaitProbe<E> {
+    /// A probe for the operand's type.
+    #[inline(always)]
+    pub fn of(_operand: &E) -> Self {
+        AwaitProbe(PhantomData)
+    }
+}
+
+/// The operand of `co_await!`, as a call argument (so that a struct literal
+/// can be matched on).
+#[inline(always)]
+pub fn operand<E>(operand: E) -> E {
+    operand
+}
+
+/// The operand is awaited as it is.
+#[derive(Clone, Copy)]
+pub struct AsAwaitable;
+
+impl AsAwaitable {
+    /// Identity.
+    #[inline(always)]
+    pub fn wrap<E>(self, operand: E) -> E {
+        operand
+    }
+}
+
+/// The operand is a future: it is awaited through a [`FutureAwaiter`].
+#[derive(Clone, Copy)]
+pub struct AsFuture;
+
+impl AsFuture {
+    /// Wraps the future.
+    #[inline(always)]
+    pub fn wrap<E: IntoFuture>(self, operand: E) -> FutureAwaiter<E::IntoFuture> {
+        FutureAwaiter::new(operand)
+    }
+}
+
+/// First choice: the operand has an `operator co_await`.
+pub trait ViaAwaiter {
+    /// The probe's verdict.
+    fn __coro_await_kind(self) -> AsAwaitable;
+}
+impl<E: IntoAwaiter> ViaAwaiter for &&AwaitProbe<E> {
+    #[inline(always)]
+    fn __coro_await_kind(self) -> AsAwaitable {
+        AsAwaitable
+    }
+}
+
+/// Second choice: the operand is a future.
+pub trait ViaFuture {
+    /// The probe's verdict.
+    fn __coro_await_kind(self) -> AsFuture;
+}
+impl<E: IntoFuture> ViaFuture for &AwaitProbe<E> {
+    #[inline(always)]
+    fn __coro_await_kind(self) -> AsFuture {
+        AsFuture
+    }
+}
+
+/// Last resort: neither; `await_point` says why it cannot be awaited.
+pub trait ViaOther {
+    /// The probe's verdict.
+    fn __coro_await_kind(self) -> AsAwaitable;
+}
+impl<E> ViaOther for AwaitProbe<E> {
+    #[inline(always)]
+    fn __coro_await_kind(self) -> AsAwaitable {
+        AsAwaitable
+    }
 }
 
 /// `co_yield!(v)`: the suspension point for `promise.yield_value(v)`.

@@ -166,6 +166,20 @@ pub trait Promise: Sized {
     #[inline(always)]
     fn before_resume(&self) {}
 
+    /// `true` if the coroutine must only run on the thread that created it
+    /// (its frame may hold data that is not `Send`, like a [`Task`](crate::Task)'s).
+    /// Such a promise should also refuse foreign resumes in
+    /// [`before_resume`](Promise::before_resume). Not a C++ member.
+    ///
+    /// Awaiters woken from other threads read it: when the waker of a
+    /// `co_await!`ed [`Future`](core::future::Future) fires on another thread,
+    /// a thread-bound coroutine is handed back to its own thread's wake-up
+    /// queue (run by [`resume_woken`](crate::resume_woken) and the drivers
+    /// that call it) instead of being resumed where the waker fired. The
+    /// default is `false`: the coroutine is resumed on the waking thread, as
+    /// C++ awaiters do.
+    const THREAD_BOUND: bool = false;
+
     /// The coroutine awaiting this one, if the promise knows it (a task's
     /// continuation). Not a C++ member: it links the frames of an async
     /// backtrace ([`CoroutineHandle::async_backtrace`](crate::CoroutineHandle::async_backtrace)).

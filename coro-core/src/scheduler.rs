@@ -159,7 +159,9 @@ impl LocalScheduler {
     }
 
     /// Resumes queued coroutines, oldest first, including those queued while
-    /// it runs, until the queue is empty; returns how many it resumed.
+    /// it runs, until the queue is empty; returns how many it resumed. It
+    /// also runs this thread's coroutines woken by futures on other threads
+    /// ([`resume_woken`](crate::resume_woken)).
     ///
     /// A panic escaping a resumed coroutine (a detached task's panic)
     /// propagates from here; the rest of the queue stays queued.
@@ -172,7 +174,17 @@ impl LocalScheduler {
         let mut n = 0;
         loop {
             let next = self.queue.borrow_mut().pop_front();
-            let Some(h) = next else { return n };
+            let Some(h) = next else {
+                // Coroutines of this thread woken by futures on other
+                // threads count as ready work too.
+                match crate::home::resume_woken() {
+                    0 => return n,
+                    woken => {
+                        n += woken;
+                        continue;
+                    }
+                }
+            };
             n += 1;
             // SAFETY: `post`'s contract: the handle is live, suspended and
             // ours to resume, once; this is the thread that posted it.
@@ -231,7 +243,8 @@ struct Hop {
     target: Cell<Option<CoroutineHandle>>,
 }
 
-static HOP_VTABLE: VTable = VTable { resume: hop_resume, destroy: hop_destroy, continuation: no_continuation };
+static HOP_VTABLE: VTable =
+    VTable { resume: hop_resume, destroy: hop_destroy, continuation: no_continuation, thread_bound: false };
 
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `Schedule` posts hops, giving the scheduler one strong
@@ -318,8 +331,12 @@ struct Detached<T, K> {
 }
 
 impl<T, K> Detached<T, K> {
-    const VTABLE: VTable =
-        VTable { resume: detached_resume::<T, K>, destroy: detached_destroy::<T, K>, continuation: no_continuation };
+    const VTABLE: VTable = VTable {
+        resume: detached_resume::<T, K>,
+        destroy: detached_destroy::<T, K>,
+        continuation: no_continuation,
+        thread_bound: false,
+    };
 }
 
 unsafe fn detached_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {

@@ -118,7 +118,8 @@ struct State<T> {
 }
 
 impl<T> State<T> {
-    const VTABLE: VTable = VTable { resume: finished::<T>, destroy: stand_in_destroy, continuation: no_continuation };
+    const VTABLE: VTable =
+        VTable { resume: finished::<T>, destroy: stand_in_destroy, continuation: no_continuation, thread_bound: false };
 }
 
 unsafe fn stand_in_destroy(_: NonNull<Header>) {}

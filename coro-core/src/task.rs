@@ -237,6 +237,7 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     fn continuation(&self) -> Option<CoroutineHandle> {
         self.continuation
     }
+    const THREAD_BOUND: bool = K::THREAD_BOUND;
     #[inline(always)]
     fn before_resume(&self) {
         if K::THREAD_BOUND {
@@ -308,8 +309,12 @@ impl<T, K> Owned<T, K> {
                 h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
                 h.resume();
             }
+            // Wakers on other threads queue this thread's coroutines here
+            // (and unpark it): run them until the task is done.
             while !waiter.done.load(Ordering::Acquire) {
-                thread::park();
+                if crate::home::resume_woken() == 0 && !waiter.done.load(Ordering::Acquire) {
+                    thread::park();
+                }
             }
         }
         self.take_result()
@@ -428,8 +433,12 @@ struct SyncWaiter {
     _pinned: PhantomData<*const ()>,
 }
 
-static SYNC_WAITER_VTABLE: VTable =
-    VTable { resume: sync_waiter_resume, destroy: sync_waiter_destroy, continuation: crate::frame::no_continuation };
+static SYNC_WAITER_VTABLE: VTable = VTable {
+    resume: sync_waiter_resume,
+    destroy: sync_waiter_destroy,
+    continuation: crate::frame::no_continuation,
+    thread_bound: false,
+};
 
 unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `sync_wait` builds frames with this vtable; the header is

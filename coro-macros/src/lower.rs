@@ -162,7 +162,27 @@ impl<'a> BodyLowering<'a> {
                 let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site().located_at(span));
                 let info = info_ident();
                 let (kind, point) = if kw == Keyword::Await {
-                    (quote!(Await), quote_spanned! {span=> #krate::__private::await_point(#operand, #co, #record) })
+                    {
+                        // `match` keeps the operand's temporaries alive to the
+                        // end of the statement, as a call argument would; the
+                        // call lets the operand be a struct literal.
+                        let operand_var = Ident::new("__coro_operand", Span::mixed_site().located_at(span));
+                        let awaitable = quote_spanned! {span=>
+                            match #krate::__private::operand(#operand) {
+                                #operand_var => {
+                                    #[allow(unused_imports)]
+                                    use #krate::__private::{ViaAwaiter as _, ViaFuture as _, ViaOther as _};
+                                    (&&#krate::__private::AwaitProbe::of(&#operand_var))
+                                        .__coro_await_kind()
+                                        .wrap(#operand_var)
+                                }
+                            }
+                        };
+                        (
+                            quote!(Await),
+                            quote_spanned! {span=> #krate::__private::await_point(#awaitable, #co, #record) },
+                        )
+                    }
                 } else {
                     (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record) })
                 };

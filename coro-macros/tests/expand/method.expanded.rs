@@ -55,7 +55,17 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                     }
                     co_await!(@ __coro_lowered);
                     ::coro::__private::await_point(
-                            SuspendAlways,
+                            match ::coro::__private::operand(SuspendAlways) {
+                                __coro_operand => {
+                                    #[allow(unused_imports)]
+                                    use ::coro::__private::{
+                                        ViaAwaiter as _, ViaFuture as _, ViaOther as _,
+                                    };
+                                    (&&::coro::__private::AwaitProbe::of(&__coro_operand))
+                                        .__coro_await_kind()
+                                        .wrap(__coro_operand)
+                                }
+                            },
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
                         )

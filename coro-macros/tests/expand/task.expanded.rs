@@ -60,7 +60,17 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     }
                     co_await!(@ __coro_lowered);
                     ::coro::__private::await_point(
-                            read(&path),
+                            match ::coro::__private::operand(read(&path)) {
+                                __coro_operand => {
+                                    #[allow(unused_imports)]
+                                    use ::coro::__private::{
+                                        ViaAwaiter as _, ViaFuture as _, ViaOther as _,
+                                    };
+                                    (&&::coro::__private::AwaitProbe::of(&__coro_operand))
+                                        .__coro_await_kind()
+                                        .wrap(__coro_operand)
+                                }
+                            },
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
                         )

@@ -1,0 +1,260 @@
+//! `co_await!` of a `std::future::Future`: the coroutine is resumed by the
+//! future's waker.
+//!
+//! [`FutureAwaiter`] polls the future in `await_suspend`, after the
+//! coroutine is parked (so a waker that fires at once, on any thread, finds
+//! it suspended). If the future is pending, the waker later resumes the
+//! coroutine, which asks [`await_ready`](Awaiter::await_ready) again (the
+//! awaiter sets [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not
+//! being there yet, suspends once more and re-polls. So a spurious or early
+//! wake-up costs one extra poll, never a wrong result.
+//!
+//! Where the coroutine is resumed: on the waking thread when that is the
+//! coroutine's own thread, or when the coroutine may run anywhere (a
+//! [`SendTask`](crate::SendTask)); a thread-bound coroutine (a
+//! [`Task`](crate::Task)) woken from another thread is queued for its own
+//! thread instead ([`resume_woken`](crate::resume_woken)).
+//!
+//! The waker's state lives in a small reference-counted block, made at the
+//! first suspension of each `co_await!` (so awaiting a future that is ready
+//! at once allocates nothing... but the first poll needs a waker, so one
+//! allocation per `co_await!` of a future that is not). Wakers kept by the
+//! future after the coroutine moved on, or was destroyed, only reach that
+//! block, never the frame.
+
+use core::fmt;
+use core::future::{Future, IntoFuture};
+use core::pin::Pin;
+use core::sync::atomic::{AtomicU8, Ordering};
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Wake;
+
+use crate::awaiter::{AwaitSuspend, Awaiter};
+use crate::handle::CoroutineHandle;
+use crate::home::{WakeQueue, Wakeup};
+
+/// Being polled (by the coroutine, in `await_suspend`).
+const POLLING: u8 = 0;
+/// Woken while being polled: poll again before suspending.
+const NOTIFIED: u8 = 1;
+/// Suspended, waiting for a wake-up.
+const IDLE: u8 = 2;
+/// A waker has taken the right to resume the coroutine and is doing so.
+const WOKEN: u8 = 3;
+/// A waker on another thread has queued the coroutine for its home thread.
+const QUEUED: u8 = 4;
+/// The future finished, or the awaiter is gone: wake-ups do nothing.
+const DETACHED: u8 = 5;
+
+/// The awaiter of `co_await!(future)`: any [`IntoFuture`] that is not
+/// itself awaitable becomes one (the lowering picks an [`IntoAwaiter`]
+/// implementation first, then a future). Its output is the future's.
+///
+/// Made by `co_await!` itself; build one by hand only to return it from an
+/// [`await_transform`](crate::AwaitTransform) or an
+/// [`IntoAwaiter`](crate::IntoAwaiter) implementation.
+///
+/// The future is polled only on the thread running the coroutine, and it is
+/// dropped in place (pinned, as `Pin` requires) as soon as it completes or
+/// the coroutine is destroyed.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, Task};
+/// use std::future::ready;
+///
+/// async fn double(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// #[coro::coroutine]
+/// fn twice() -> Task<u32> {
+///     let a = co_await!(double(10)); // an `async fn`'s future
+///     let b = co_await!(ready(1)); // any `Future`
+///     co_return!(a + b)
+/// }
+/// assert_eq!(sync_wait(twice()), 21);
+/// ```
+///
+/// [`IntoAwaiter`]: crate::IntoAwaiter
+pub struct FutureAwaiter<F: Future> {
+    /// `None` once it has completed (dropped in place then).
+    future: Option<F>,
+    output: Option<F::Output>,
+    /// Made at the first suspension.
+    wake: Option<(Arc<FutureWake>, Waker)>,
+}
+
+impl<F: Future> FutureAwaiter<F> {
+    /// Wraps a future (or anything [`IntoFuture`]).
+    pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
+        FutureAwaiter { future: Some(future.into_future()), output: None, wake: None }
+    }
+}
+
+impl<F: Future> fmt::Debug for FutureAwaiter<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureAwaiter")
+            .field("pending", &self.future.is_some())
+            .field("ready", &self.output.is_some())
+            .finish()
+    }
+}
+
+impl<F: Future> Awaiter for FutureAwaiter<F> {
+    type Output = F::Output;
+
+    /// `true` once the future has produced its output; asked again on every
+    /// resume.
+    #[inline]
+    fn await_ready(&mut self) -> bool {
+        self.output.is_some()
+    }
+
+    /// Polls the future; returns `false` (resume at once) if it completed,
+    /// `true` (stay suspended until the waker fires) if it is pending.
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        let (wake, waker) = self.wake.get_or_insert_with(|| {
+            // SAFETY: the frame calls this with its own, live handle.
+            let home = unsafe { handle.is_thread_bound() }.then(WakeQueue::current);
+            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, home });
+            let waker = Waker::from(wake.clone());
+            (wake, waker)
+        });
+        // Resumed by a waker (`WOKEN`) or first time (`POLLING`): poll now.
+        wake.state.store(POLLING, Ordering::Relaxed);
+        let mut cx = Context::from_waker(waker);
+        let guard = DetachOnUnwind(wake);
+        loop {
+            let Some(future) = self.future.as_mut() else { unreachable!("a finished future was polled") };
+            // SAFETY: the awaiter lives in the suspended frame and is neither
+            // moved nor forgotten until `await_resume` or its drop (the
+            // `await_suspend` contract); the future is dropped in place below
+            // before `await_resume` moves the awaiter.
+            let future = unsafe { Pin::new_unchecked(future) };
+            match future.poll(&mut cx) {
+                Poll::Ready(value) => {
+                    self.future = None;
+                    self.output = Some(value);
+                    guard.0.state.store(DETACHED, Ordering::Release);
+                    core::mem::forget(guard);
+                    return false;
+                }
+                Poll::Pending => {
+                    match guard.0.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+                        // From here a waker may resume (or its owner destroy)
+                        // the coroutine: `self` must not be touched again.
+                        Ok(_) => {
+                            core::mem::forget(guard);
+                            return true;
+                        }
+                        // Woken during the poll: poll again.
+                        Err(_) => guard.0.state.store(POLLING, Ordering::Relaxed),
+                    }
+                }
+            }
+        }
+    }
+
+    fn await_resume(mut self) -> F::Output {
+        self.output.take().expect("co_await of a future resumed before the future completed")
+    }
+
+    const RECHECK_READY_ON_RESUME: bool = true;
+}
+
+impl<F: Future> Drop for FutureAwaiter<F> {
+    fn drop(&mut self) {
+        if let Some((wake, _)) = &self.wake {
+            match wake.state.swap(DETACHED, Ordering::AcqRel) {
+                // Another thread is resuming or polling the coroutine that is
+                // being destroyed here: its owner destroyed it while a waker
+                // could still resume it. Continuing would free the frame
+                // under that thread.
+                WOKEN | POLLING | NOTIFIED => {
+                    eprintln!(
+                        "coro: a coroutine awaiting a future was destroyed while another thread was resuming it \
+                         (its owner must not destroy it while the future's waker may resume it); aborting"
+                    );
+                    std::process::abort();
+                }
+                // Queued for this (home) thread: the queue entry will find it
+                // detached and do nothing.
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Marks the waker state detached if the future's `poll` panics (the panic
+/// reaches the coroutine at its `co_await!`, and the awaiter is dropped
+/// normally afterwards).
+struct DetachOnUnwind<'a>(&'a Arc<FutureWake>);
+
+impl Drop for DetachOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.state.store(DETACHED, Ordering::Release);
+    }
+}
+
+/// What the future's waker points to: the suspended coroutine, and how to
+/// get it resumed.
+struct FutureWake {
+    state: AtomicU8,
+    /// Only resumed after winning `IDLE -> WOKEN` (or `QUEUED -> WOKEN` on
+    /// the home thread), which the awaiter's drop excludes.
+    handle: CoroutineHandle,
+    /// The coroutine's home thread, if it is thread-bound.
+    home: Option<Arc<WakeQueue>>,
+}
+
+impl FutureWake {
+    fn resume(&self) {
+        // SAFETY: this thread won the transition to `WOKEN`, so the
+        // coroutine is suspended at this `co_await!` and its awaiter is
+        // alive (its drop would have moved the state to `DETACHED` first,
+        // or aborted); the coroutine may run on this thread (it is not
+        // thread-bound, or this is its home thread).
+        unsafe { self.handle.resume() }
+    }
+}
+
+impl Wake for FutureWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let foreign = self.home.as_ref().is_some_and(|home| !home.is_current());
+        let mut state = self.state.load(Ordering::Acquire);
+        let next = loop {
+            let next = match state {
+                POLLING => NOTIFIED,
+                IDLE if foreign => QUEUED,
+                IDLE => WOKEN,
+                // Already woken, queued or detached: nothing to do.
+                _ => return,
+            };
+            match self.state.compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break next,
+                Err(now) => state = now,
+            }
+        };
+        match next {
+            WOKEN => self.resume(),
+            QUEUED => {
+                let home = self.home.as_ref().expect("only thread-bound coroutines are queued");
+                home.post(self.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Wakeup for FutureWake {
+    fn run(self: Arc<Self>) {
+        if self.state.compare_exchange(QUEUED, WOKEN, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.resume();
+        }
+    }
+}

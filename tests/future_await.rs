@@ -1,0 +1,454 @@
+//! `co_await!` of a `std::future::Future`: the coroutine is resumed by the
+//! future's waker, on its own thread when it is thread-bound.
+
+mod common;
+
+use std::cell::Cell;
+use std::future::{ready, Future};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use common::{expect_panic, Counted, Log, PLANNED};
+use coro::{
+    co_await, co_return, sync_wait, when_any, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, SuspendNever, Task,
+};
+use futures::channel::oneshot;
+
+// ---------------------------------------------------------------------------
+// A future opened by hand, from any thread, that counts its polls.
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct GateState {
+    open: AtomicBool,
+    polls: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+#[derive(Clone, Default)]
+struct Gate(Arc<GateState>);
+
+impl Gate {
+    fn wait(&self) -> GateFuture {
+        GateFuture { gate: self.clone() }
+    }
+    /// Wakes the waiter without opening: a spurious wake-up.
+    fn nudge(&self) {
+        let w = self.0.waker.lock().unwrap().clone();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    fn open(&self) {
+        self.0.open.store(true, Ordering::SeqCst);
+        let w = self.0.waker.lock().unwrap().take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    fn polls(&self) -> usize {
+        self.0.polls.load(Ordering::SeqCst)
+    }
+    fn has_waker(&self) -> bool {
+        self.0.waker.lock().unwrap().is_some()
+    }
+}
+
+struct GateFuture {
+    gate: Gate,
+}
+
+impl Future for GateFuture {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        let s = &self.gate.0;
+        s.polls.fetch_add(1, Ordering::SeqCst);
+        if s.open.load(Ordering::SeqCst) {
+            return Poll::Ready(7);
+        }
+        *s.waker.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+async fn add_async(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+#[coro::coroutine]
+fn ready_futures() -> Task<u32> {
+    let a = co_await!(add_async(1, 2));
+    let b = co_await!(ready(10));
+    let c = co_await!(async { a * b });
+    co_return!(a + b + c)
+}
+
+#[test]
+fn futures_that_are_ready_at_once_complete_without_waking() {
+    assert_eq!(sync_wait(ready_futures()), 3 + 10 + 30);
+}
+
+#[coro::coroutine]
+fn await_gate(fut: GateFuture) -> Task<u32> {
+    let v = co_await!(fut);
+    co_return!(v + 1)
+}
+
+#[test]
+fn a_pending_future_resumes_the_coroutine_through_its_waker() {
+    let gate = Gate::default();
+    let out = Rc::new(Cell::new(0));
+    #[coro::coroutine]
+    fn parent(child: Task<u32>, out: Rc<Cell<u32>>) -> Task<()> {
+        out.set(co_await!(child));
+        co_return!(())
+    }
+    let mut p = parent(await_gate(gate.wait()), out.clone()).into_future_for_test();
+    assert!(p.poll_once().is_pending());
+    assert_eq!(gate.polls(), 1);
+    gate.open(); // on this thread: resumes the coroutine inside `wake`
+    assert_eq!(out.get(), 8);
+    assert_eq!(gate.polls(), 2);
+    assert!(p.poll_once().is_ready());
+}
+
+/// Small helper: poll a task as a future with a no-op waker.
+trait PollOnce {
+    type F: Future + Unpin;
+    fn into_future_for_test(self) -> Self::F;
+}
+impl<T> PollOnce for Task<T> {
+    type F = coro::TaskFuture<T, coro::Local>;
+    fn into_future_for_test(self) -> Self::F {
+        std::future::IntoFuture::into_future(self)
+    }
+}
+trait PollNow: Future + Unpin {
+    fn poll_once(&mut self) -> Poll<Self::Output> {
+        Pin::new(self).poll(&mut Context::from_waker(Waker::noop()))
+    }
+}
+impl<F: Future + Unpin> PollNow for F {}
+
+#[test]
+fn spurious_and_early_wake_ups_only_cost_a_poll() {
+    let gate = Gate::default();
+    let out = Rc::new(Cell::new(0));
+    #[coro::coroutine]
+    fn parent(fut: GateFuture, out: Rc<Cell<u32>>) -> Task<()> {
+        out.set(co_await!(fut));
+        co_return!(())
+    }
+    let mut f = parent(gate.wait(), out.clone()).into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    for n in 0..5 {
+        gate.nudge();
+        assert_eq!(gate.polls(), 2 + n, "each wake-up re-polls once");
+        assert_eq!(out.get(), 0, "still waiting");
+    }
+    gate.open();
+    assert_eq!(out.get(), 7);
+    assert!(f.poll_once().is_ready());
+}
+
+/// A future that wakes itself from inside `poll` `n` times before completing
+/// (like `yield_now`): the wake-up arrives while the awaiter is polling.
+struct SelfWaking(u32);
+impl Future for SelfWaking {
+    type Output = &'static str;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        if self.0 == 0 {
+            return Poll::Ready("done");
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[coro::coroutine]
+fn self_waking(n: u32) -> Task<&'static str> {
+    co_return!(co_await!(SelfWaking(n)))
+}
+
+#[test]
+fn a_wake_up_during_the_poll_polls_again_before_suspending() {
+    assert_eq!(sync_wait(self_waking(1000)), "done");
+}
+
+// ---------------------------------------------------------------------------
+// Other threads
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn receive_on_home(rx: oneshot::Receiver<u32>, rc: Rc<Cell<u32>>) -> Task<(u32, thread::ThreadId)> {
+    let v = co_await!(rx).unwrap();
+    // An `Rc` used after the wake-up: this must run on the home thread.
+    rc.set(rc.get() + v);
+    co_return!((rc.get(), thread::current().id()))
+}
+
+#[test]
+fn a_task_woken_from_another_thread_resumes_on_its_own_thread() {
+    for _ in 0..50 {
+        let (tx, rx) = oneshot::channel();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_micros(200));
+            tx.send(5).unwrap();
+        });
+        let (v, ran_on) = sync_wait(receive_on_home(rx, Rc::new(Cell::new(1))));
+        sender.join().unwrap();
+        assert_eq!(v, 6);
+        assert_eq!(ran_on, thread::current().id());
+    }
+}
+
+#[coro::coroutine]
+fn receive_anywhere(rx: oneshot::Receiver<u32>) -> SendTask<u32> {
+    co_return!(co_await!(rx).unwrap() * 2)
+}
+
+#[test]
+fn a_send_task_is_resumed_by_the_waker_where_it_fires() {
+    for i in 0..50 {
+        let (tx, rx) = oneshot::channel();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_micros(200));
+            tx.send(i).unwrap();
+        });
+        assert_eq!(sync_wait(receive_anywhere(rx)), i * 2);
+        sender.join().unwrap();
+    }
+}
+
+#[coro::coroutine]
+fn sum_from_pool(pool: futures::executor::ThreadPool, n: u64) -> Task<u64> {
+    let mut total = 0;
+    for i in 0..n {
+        let (tx, rx) = oneshot::channel();
+        pool.spawn_ok(async move {
+            tx.send(i * i).unwrap();
+        });
+        total += co_await!(rx).unwrap();
+    }
+    co_return!(total)
+}
+
+#[test]
+fn a_task_awaits_work_done_on_a_futures_thread_pool() {
+    let pool = futures::executor::ThreadPool::builder().pool_size(2).create().unwrap();
+    assert_eq!(sync_wait(sum_from_pool(pool, 200)), (0..200u64).map(|i| i * i).sum());
+}
+
+#[test]
+fn a_task_polled_by_an_async_executor_is_woken_when_its_future_completes_elsewhere() {
+    let (tx, rx) = oneshot::channel();
+    let sender = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(2));
+        tx.send(20).unwrap();
+    });
+    let rc = Rc::new(Cell::new(1));
+    let (v, ran_on) = futures::executor::block_on(async { receive_on_home(rx, rc).await });
+    sender.join().unwrap();
+    assert_eq!(v, 21);
+    assert_eq!(ran_on, thread::current().id());
+}
+
+#[test]
+fn a_local_scheduler_runs_tasks_woken_from_other_threads() {
+    let s = coro::LocalScheduler::new();
+    let (tx, rx) = oneshot::channel();
+    let out = Rc::new(Cell::new(0));
+    #[coro::coroutine]
+    fn job(rx: oneshot::Receiver<u32>, out: Rc<Cell<u32>>) -> Task<()> {
+        out.set(co_await!(rx).unwrap());
+        co_return!(())
+    }
+    coro::spawn_detached(job(rx, out.clone()), &s);
+    assert_eq!(s.run_until_idle(), 1);
+    assert_eq!(out.get(), 0);
+    thread::spawn(move || tx.send(3).unwrap()).join().unwrap();
+    assert_eq!(s.run_until_idle(), 1, "the wake-up was queued for this thread");
+    assert_eq!(out.get(), 3);
+}
+
+// ---------------------------------------------------------------------------
+// Destruction, panics, cancellation
+// ---------------------------------------------------------------------------
+
+struct CountedFuture {
+    inner: GateFuture,
+    _c: Counted,
+}
+impl Future for CountedFuture {
+    type Output = u32;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+#[coro::coroutine]
+fn hold_and_wait(fut: CountedFuture, local: Counted) -> Task<u32> {
+    let _keep = local;
+    co_return!(co_await!(fut))
+}
+
+#[test]
+fn destroying_a_task_suspended_on_a_future_drops_it_and_later_wake_ups_do_nothing() {
+    let log = Log::new();
+    let gate = Gate::default();
+    let mut f = hold_and_wait(CountedFuture { inner: gate.wait(), _c: log.counted("future") }, log.counted("local"))
+        .into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    assert!(gate.has_waker());
+    drop(f);
+    log.assert_each_dropped_once();
+    // The future's waker outlived the coroutine: waking it is harmless.
+    gate.open();
+    gate.nudge();
+}
+
+#[test]
+fn a_wake_up_queued_for_a_task_destroyed_before_it_runs_is_dropped() {
+    let log = Log::new();
+    let gate = Gate::default();
+    let mut f = hold_and_wait(CountedFuture { inner: gate.wait(), _c: log.counted("future") }, log.counted("local"))
+        .into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    let g = gate.clone();
+    thread::spawn(move || g.open()).join().unwrap();
+    drop(f); // destroyed while its wake-up sits in this thread's queue
+    log.assert_each_dropped_once();
+    assert_eq!(coro::resume_woken(), 1, "the stale wake-up ran and did nothing");
+}
+
+struct Exploding;
+impl Future for Exploding {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        panic!("{PLANNED} poll failed")
+    }
+}
+
+#[coro::coroutine]
+fn await_exploding(local: Counted) -> Task<()> {
+    let _keep = local;
+    co_await!(Exploding);
+    co_return!(())
+}
+
+#[test]
+fn a_panic_in_poll_reaches_the_coroutine_at_its_co_await() {
+    let log = Log::new();
+    let msg = expect_panic(|| sync_wait(await_exploding(log.counted("local"))));
+    assert!(msg.contains("poll failed"), "{msg}");
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn gated(fut: CountedFuture) -> Task<u32> {
+    co_return!(co_await!(fut))
+}
+
+#[coro::coroutine]
+fn immediate(v: u32) -> Task<u32> {
+    co_return!(v)
+}
+
+#[test]
+fn when_any_destroys_a_loser_suspended_on_a_future() {
+    let log = Log::new();
+    let gate = Gate::default();
+    let tasks = vec![gated(CountedFuture { inner: gate.wait(), _c: log.counted("loser") }), immediate(9)];
+    #[coro::coroutine]
+    fn race(tasks: Vec<Task<u32>>) -> Task<(usize, u32)> {
+        co_return!(co_await!(when_any(tasks)))
+    }
+    assert_eq!(sync_wait(race(tasks)), (1, 9));
+    log.assert_each_dropped_once();
+    gate.open();
+}
+
+// ---------------------------------------------------------------------------
+// Which `operator co_await`
+// ---------------------------------------------------------------------------
+
+/// Both an awaiter and a future: the awaiter wins, as `operator co_await`
+/// would.
+struct Both;
+impl Awaiter for Both {
+    type Output = &'static str;
+    fn await_ready(&mut self) -> bool {
+        true
+    }
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+    fn await_resume(self) -> &'static str {
+        "awaiter"
+    }
+}
+impl Future for Both {
+    type Output = &'static str;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<&'static str> {
+        Poll::Ready("future")
+    }
+}
+
+#[coro::coroutine]
+fn pick() -> Task<&'static str> {
+    co_await!(SuspendNever);
+    co_return!(co_await!(Both))
+}
+
+#[test]
+fn an_operand_that_is_both_an_awaiter_and_a_future_is_awaited_as_an_awaiter() {
+    assert_eq!(sync_wait(pick()), "awaiter");
+}
+
+#[coro::coroutine]
+fn generic_future<F: Future<Output = u32> + 'static>(f: F) -> Task<u32> {
+    co_return!(co_await!(f) + 1)
+}
+
+#[test]
+fn a_generic_future_parameter_is_awaitable() {
+    assert_eq!(sync_wait(generic_future(ready(1))), 2);
+    assert_eq!(sync_wait(generic_future(add_async(2, 3))), 6);
+}
+
+#[coro::coroutine]
+fn borrows_across_await(data: Vec<u32>) -> SendTask<u32> {
+    // A `!Unpin` async block borrowing a local across its own `.await`.
+    let total = co_await!(async {
+        let slice = &data[..];
+        let first = ready(slice[0]).await;
+        first + slice.iter().sum::<u32>()
+    });
+    co_return!(total)
+}
+
+#[test]
+fn a_self_borrowing_future_is_polled_in_place() {
+    assert_eq!(sync_wait(borrows_across_await(vec![1, 2, 3])), 7);
+}
+
+#[coro::coroutine]
+fn many_pending(n: u32) -> SendTask<u32> {
+    let mut total = 0;
+    for i in 0..n {
+        total += co_await!(SelfWaking(1)).len() as u32 + i % 2;
+    }
+    co_return!(total)
+}
+
+#[test]
+fn thousands_of_pending_futures_in_a_row_run_in_bounded_stack() {
+    let n = common::on_small_stack(|| sync_wait(many_pending(20_000)));
+    assert_eq!(n, 20_000 * 4 + 10_000);
+}
