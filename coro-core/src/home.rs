@@ -78,22 +78,37 @@ pub(crate) trait Wakeup: Send + Sync {
 /// and wakes the waker a driver registered with [`notify_when_woken`] (an
 /// executor polling a `Task` as a future, an event loop).
 pub(crate) struct WakeQueue {
-    pending: Mutex<Vec<Arc<dyn Wakeup>>>,
+    /// `None` once the thread has exited: later posts are dropped (nothing
+    /// could resume a coroutine bound to a dead thread, and keeping the
+    /// entries would keep their reference cycles through this queue).
+    pending: Mutex<Option<Vec<Arc<dyn Wakeup>>>>,
     notify: Mutex<Option<Waker>>,
     thread: Thread,
 }
 
+/// This thread's queue; closes it when the thread exits.
+struct ThreadQueue(OnceCell<Arc<WakeQueue>>);
+
+impl Drop for ThreadQueue {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.get() {
+            let stale = lock(&queue.pending).take();
+            drop(stale);
+        }
+    }
+}
+
 thread_local! {
-    static WAKE_QUEUE: OnceCell<Arc<WakeQueue>> = const { OnceCell::new() };
+    static WAKE_QUEUE: ThreadQueue = const { ThreadQueue(OnceCell::new()) };
 }
 
 impl WakeQueue {
     /// This thread's queue, made on first use.
     pub(crate) fn current() -> Arc<WakeQueue> {
         WAKE_QUEUE.with(|q| {
-            q.get_or_init(|| {
+            q.0.get_or_init(|| {
                 Arc::new(WakeQueue {
-                    pending: Mutex::new(Vec::new()),
+                    pending: Mutex::new(Some(Vec::new())),
                     notify: Mutex::new(None),
                     thread: thread::current(),
                 })
@@ -104,12 +119,15 @@ impl WakeQueue {
 
     /// `true` when called on the queue's own thread.
     pub(crate) fn is_current(&self) -> bool {
-        WAKE_QUEUE.with(|q| q.get().is_some_and(|mine| ptr::eq(&**mine, self)))
+        WAKE_QUEUE.try_with(|q| q.0.get().is_some_and(|mine| ptr::eq(&**mine, self))).unwrap_or(false)
     }
 
     /// Queues `wakeup` for the home thread and notifies it.
     pub(crate) fn post(&self, wakeup: Arc<dyn Wakeup>) {
-        lock(&self.pending).push(wakeup);
+        let mut pending = lock(&self.pending);
+        let Some(list) = pending.as_mut() else { return };
+        list.push(wakeup);
+        drop(pending);
         let waker = lock(&self.notify).take();
         self.thread.unpark();
         if let Some(w) = waker {
@@ -156,8 +174,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// assert_eq!(coro::resume_woken(), 0); // sync_wait ran the wake-up
 /// ```
 pub fn resume_woken() -> usize {
-    let Some(queue) = WAKE_QUEUE.with(|q| q.get().cloned()) else { return 0 };
-    let batch = mem::take(&mut *lock(&queue.pending));
+    let Some(queue) = WAKE_QUEUE.with(|q| q.0.get().cloned()) else { return 0 };
+    let batch = lock(&queue.pending).as_mut().map(mem::take).unwrap_or_default();
     let n = batch.len();
     for wakeup in batch {
         wakeup.run();
@@ -196,7 +214,7 @@ pub fn notify_when_woken(waker: &Waker) {
     }
     drop(slot);
     // A wake-up may have been posted before the waker was registered.
-    if !lock(&queue.pending).is_empty() {
+    if lock(&queue.pending).as_ref().is_some_and(|list| !list.is_empty()) {
         if let Some(w) = lock(&queue.notify).take() {
             w.wake();
         }
