@@ -30,6 +30,7 @@ mod point;
 mod promise;
 mod recursive_generator;
 mod scheduler;
+mod send_generator;
 mod shared_task;
 mod suspend;
 pub mod sync;
@@ -55,6 +56,7 @@ pub use recursive_generator::{
     elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
 };
 pub use scheduler::{spawn_detached, LocalScheduler, Schedule, Scheduler};
+pub use send_generator::SendGenerator;
 pub use shared_task::{SharedTask, SharedTaskAwaiter};
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
