@@ -198,3 +198,248 @@ mod shared_sync_wait {
         log.assert_each_dropped_once();
     }
 }
+
+// ===========================================================================
+// SendSharedTask
+// ===========================================================================
+
+mod send_shared_task {
+    use super::*;
+    use common::{on_small_stack, panic_message};
+    use coro::sync::Event;
+    use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendSharedTask, SendTask};
+    use std::sync::Arc;
+
+    /// A shared task that waits for `e`, then gives a value that counts its drops.
+    #[coro::coroutine]
+    fn gated(c: Counted, e: Arc<Event>, value: Arc<Counted>) -> SendSharedTask<Arc<Counted>> {
+        let _c = c;
+        co_await!(e.wait());
+        co_return!(value)
+    }
+
+    #[coro::coroutine]
+    fn waiter(log: Log, name: String, s: SendSharedTask<Arc<Counted>>) -> SendTask<String> {
+        log.push(format!("wait {name}"));
+        let v = co_await!(s);
+        log.push(format!("got {name}"));
+        co_return!(v.name().to_string())
+    }
+
+    #[coro::coroutine]
+    fn setter(e: Arc<Event>) -> SendTask<String> {
+        e.set();
+        co_return!(String::new())
+    }
+
+    #[test]
+    fn send_shared_task_is_send_and_sync_when_its_value_is_send() {
+        assert!(is_send!(SendSharedTask<String>) && is_sync!(SendSharedTask<String>));
+        assert!(is_send!(SendSharedTask<std::cell::Cell<u32>>) && is_sync!(SendSharedTask<std::cell::Cell<u32>>));
+        assert!(!is_send!(SendSharedTask<Rc<u32>>) && !is_sync!(SendSharedTask<Rc<u32>>));
+        assert!(is_send!(coro::SendSharedTaskAwaiter<String>));
+    }
+
+    #[test]
+    fn coroutines_on_several_threads_await_it_at_once_and_each_gets_a_clone() {
+        let log = Log::new();
+        let e = Arc::new(Event::new());
+        let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let (log, s) = (log.clone(), s.clone());
+                thread::spawn(move || sync_wait(waiter(log, format!("t{i}"), s)))
+            })
+            .collect();
+        // Wait until every thread is queued (or has started the task).
+        while log.events().iter().filter(|e| e.starts_with("wait")).count() < 4 {
+            thread::yield_now();
+        }
+        e.set();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), "value");
+        }
+        assert_eq!(log.live(), ["value"], "the frame was destroyed when the task finished");
+        assert_eq!(sync_wait(&s).name(), "value");
+        drop(s);
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn queued_awaiters_resume_in_fifo_order_on_the_thread_that_finishes_the_task() {
+        let log = Log::new();
+        let e = Arc::new(Event::new());
+        let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+        #[coro::coroutine]
+        fn three(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<Vec<String>> {
+            co_return!(co_await!(when_all(vec![
+                waiter(log.clone(), "a".into(), s.clone()),
+                waiter(log.clone(), "b".into(), s.clone()),
+                waiter(log, "c".into(), s),
+            ])))
+        }
+        let t = {
+            let (log, s) = (log.clone(), s.clone());
+            thread::spawn(move || sync_wait(three(log, s)))
+        };
+        while log.count("wait c") == 0 {
+            thread::yield_now();
+        }
+        let setter_thread = thread::spawn(move || e.set());
+        setter_thread.join().unwrap();
+        assert_eq!(t.join().unwrap(), ["value", "value", "value"]);
+        let got: Vec<_> = log.events().into_iter().filter(|e| e.starts_with("got")).collect();
+        assert_eq!(got, ["got a", "got b", "got c"]);
+        drop(s);
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn five_thousand_awaiters_resume_in_bounded_stack() {
+        on_small_stack(|| {
+            let log = Log::new();
+            let e = Arc::new(Event::new());
+            let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+            let mut children: Vec<SendTask<String>> =
+                (0..5_000).map(|_| waiter(log.clone(), "w".into(), s.clone())).collect();
+            children.push(setter(e));
+            #[coro::coroutine]
+            fn run(children: Vec<SendTask<String>>) -> SendTask<usize> {
+                co_return!(co_await!(when_all(children)).len())
+            }
+            assert_eq!(sync_wait(run(children)), 5_001);
+            assert_eq!(log.count("got w"), 5_000);
+            drop(s);
+            log.assert_each_dropped_once();
+        });
+    }
+
+    #[test]
+    fn a_panic_in_the_task_reaches_every_awaiter_on_every_thread() {
+        let log = Log::new();
+        #[coro::coroutine]
+        fn boom(c: Counted, e: Arc<Event>) -> SendSharedTask<Arc<Counted>> {
+            let _c = c;
+            co_await!(e.wait());
+            panic!("boom {PLANNED}");
+        }
+        #[coro::coroutine]
+        fn run(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<Vec<Result<String, coro::Payload>>> {
+            co_return!(co_await!(when_all_ready(vec![
+                waiter(log.clone(), "a".into(), s.clone()),
+                waiter(log, "b".into(), s),
+            ])))
+        }
+        common::quiet_planned_panics();
+        let e = Arc::new(Event::new());
+        let s = boom(log.counted("frame"), e.clone());
+        let t = {
+            let (log, s) = (log.clone(), s.clone());
+            thread::spawn(move || sync_wait(run(log, s)))
+        };
+        while log.count("wait b") == 0 {
+            thread::yield_now();
+        }
+        e.set();
+        let r = t.join().unwrap();
+        let msgs: Vec<_> = r.iter().map(|r| panic_message(&**r.as_ref().unwrap_err())).collect();
+        assert_eq!(msgs, [format!("boom {PLANNED}"), format!("SendSharedTask panicked: boom {PLANNED}")]);
+        let later = {
+            let s = s.clone();
+            thread::spawn(move || expect_panic(|| sync_wait(s))).join().unwrap()
+        };
+        assert_eq!(later, format!("SendSharedTask panicked: boom {PLANNED}"));
+        drop((r, s));
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_waiter_destroyed_while_queued_leaves_the_line() {
+        let log = Log::new();
+        let e = Arc::new(Event::new());
+        let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+        #[coro::coroutine]
+        fn quick() -> SendTask<String> {
+            co_return!("quick".to_string())
+        }
+        #[coro::coroutine]
+        fn loser(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<String> {
+            // `b` queues, then loses the race to `quick` and is destroyed.
+            let (_, r) = co_await!(when_any(vec![waiter(log, "b".into(), s), quick()]));
+            co_return!(r)
+        }
+        // `a`, `b` (then destroyed) and `c` queue; the task is finished from this thread.
+        #[coro::coroutine]
+        fn queue_up(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<(String, String, String)> {
+            co_return!(co_await!(when_all((
+                waiter(log.clone(), "a".into(), s.clone()),
+                loser(log.clone(), s.clone()),
+                waiter(log, "c".into(), s),
+            ))))
+        }
+        let t = {
+            let (log, s) = (log.clone(), s.clone());
+            thread::spawn(move || sync_wait(queue_up(log, s)))
+        };
+        while log.count("wait c") == 0 {
+            thread::yield_now();
+        }
+        e.set();
+        let r = t.join().unwrap();
+        assert_eq!((r.0.as_str(), r.1.as_str(), r.2.as_str()), ("value", "quick", "value"));
+        assert!(log.count("wait b") == 1 && log.count("got b") == 0, "{log:?}");
+        drop((r, s));
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn dropping_the_last_handle_of_an_unstarted_send_shared_task_on_another_thread_drops_its_parameters() {
+        let log = Log::new();
+        let s = gated(log.counted("param"), Arc::new(Event::new()), Arc::new(log.counted("value")));
+        let t = s.clone();
+        drop(s);
+        assert_eq!(log.live(), ["param", "value"]);
+        thread::spawn(move || drop(t)).join().unwrap();
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_send_task_converts_with_shared_and_from() {
+        #[coro::coroutine]
+        fn five() -> SendTask<u32> {
+            co_return!(5)
+        }
+        #[coro::coroutine]
+        fn add(a: SendSharedTask<u32>, b: SendSharedTask<u32>) -> SendTask<u32> {
+            co_return!(co_await!(a) + co_await!(&b) + co_await!(b))
+        }
+        let a = five().shared();
+        let b = SendSharedTask::from(five());
+        assert_eq!(sync_wait(add(a, b)), 15);
+    }
+
+    #[test]
+    fn racing_awaiters_on_four_threads_always_all_get_the_value_200_rounds() {
+        let log = Log::new();
+        for round in 0..200u32 {
+            let e = Arc::new(Event::new());
+            let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let s = s.clone();
+                    thread::spawn(move || sync_wait(&s).name().len())
+                })
+                .collect();
+            // Set at a varying moment: before, during or after the queueing.
+            if round % 3 == 0 {
+                thread::yield_now();
+            }
+            e.set();
+            for t in threads {
+                assert_eq!(t.join().unwrap(), "value".len());
+            }
+            drop(s);
+        }
+        log.assert_each_dropped_once();
+    }
+}

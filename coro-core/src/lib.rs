@@ -31,6 +31,7 @@ mod promise;
 mod recursive_generator;
 mod scheduler;
 mod send_generator;
+mod send_shared_task;
 mod shared_task;
 mod suspend;
 pub mod sync;
@@ -57,6 +58,7 @@ pub use recursive_generator::{
 };
 pub use scheduler::{spawn_detached, LocalScheduler, Schedule, Scheduler};
 pub use send_generator::SendGenerator;
+pub use send_shared_task::{SendSharedTask, SendSharedTaskAwaiter};
 pub use shared_task::{SharedTask, SharedTaskAwaiter};
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{

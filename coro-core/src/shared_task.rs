@@ -123,7 +123,7 @@ impl<T> State<T> {
 
 unsafe fn stand_in_destroy(_: NonNull<Header>) {}
 
-fn message(p: &Payload) -> String {
+pub(crate) fn message(p: &Payload) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

@@ -387,8 +387,9 @@ impl<T, K> Awaiter for TaskAwaiter<T, K> {
     }
 }
 
-/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and
-/// [`SharedTask`](crate::SharedTask) (by value or by reference).
+/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and the
+/// shared tasks [`SharedTask`](crate::SharedTask) and
+/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
 ///
 /// ```
 /// use coro::{co_return, SendTask, SyncWait};
