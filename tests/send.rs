@@ -443,3 +443,241 @@ mod send_shared_task {
         log.assert_each_dropped_once();
     }
 }
+
+// ===========================================================================
+// ThreadPool
+// ===========================================================================
+
+mod thread_pool {
+    use super::*;
+    use coro::{co_await, co_return, spawn_detached, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc, Weak};
+    use std::time::{Duration, Instant};
+
+    fn on_worker() -> bool {
+        thread::current().name().is_some_and(|n| n.starts_with("coro-pool-"))
+    }
+
+    /// Waits (bounded) until `f` holds.
+    fn eventually(what: &str, f: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[coro::coroutine]
+    fn hop(pool: Arc<ThreadPool>, c: Counted) -> SendTask<(bool, bool)> {
+        let before = on_worker();
+        let _local = c.log().counted("local");
+        co_await!(pool.schedule());
+        drop(c);
+        co_return!((before, on_worker()))
+    }
+
+    #[test]
+    fn thread_pool_is_send_and_sync() {
+        assert!(is_send!(ThreadPool) && is_sync!(ThreadPool));
+        assert!(is_send!(coro::PoolSchedule<'static>));
+    }
+
+    #[test]
+    fn a_thousand_send_tasks_hop_onto_a_four_thread_pool_and_finish_freeing_everything_once() {
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(4));
+        #[coro::coroutine]
+        fn all(tasks: Vec<SendTask<(bool, bool)>>) -> SendTask<Vec<(bool, bool)>> {
+            co_return!(co_await!(when_all(tasks)))
+        }
+        let tasks = (0..1_000).map(|i| hop(pool.clone(), log.counted(format!("param {i}")))).collect();
+        let r = sync_wait(all(tasks));
+        assert_eq!(r.len(), 1_000);
+        assert!(r.iter().all(|&(before, after)| !before && after), "started here, finished on a worker");
+        assert_eq!(log.created(), 2_000);
+        drop(pool);
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_thousand_detached_send_tasks_run_on_the_workers() {
+        let log = Log::new();
+        let pool = ThreadPool::new(4);
+        #[coro::coroutine]
+        fn job(c: Counted, tx: mpsc::Sender<bool>) -> SendTask<Counted> {
+            tx.send(on_worker()).unwrap();
+            co_return!(c)
+        }
+        let (tx, rx) = mpsc::channel();
+        for i in 0..1_000 {
+            if i % 2 == 0 {
+                pool.spawn(job(log.counted("param"), tx.clone()));
+            } else {
+                spawn_detached(job(log.counted("param"), tx.clone()), &pool);
+            }
+        }
+        assert!(rx.iter().take(1_000).all(|w| w));
+        drop(pool); // joins: every detached frame has been freed
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn spawn_detached_refuses_a_thread_bound_task_on_a_pool_and_drops_it_unstarted() {
+        let log = Log::new();
+        #[coro::coroutine]
+        fn local(c: Counted, r: Rc<u32>) -> Task<u32> {
+            let _c = c;
+            co_return!(*r)
+        }
+        let pool = ThreadPool::new(1);
+        let msg = expect_panic(|| spawn_detached(local(log.counted("param"), Rc::new(1)), &pool));
+        assert!(msg.contains("cannot run on a scheduler that resumes on other threads"), "{msg}");
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_panic_in_a_detached_task_is_caught_and_counted_after_its_frame_is_freed_and_the_worker_goes_on() {
+        let log = Log::new();
+        let pool = ThreadPool::new(1);
+        #[coro::coroutine]
+        fn boom(c: Counted) -> SendTask<()> {
+            let _c = c;
+            panic!("pool {PLANNED}");
+        }
+        #[coro::coroutine]
+        fn ok(tx: mpsc::Sender<u32>) -> SendTask<()> {
+            tx.send(1).unwrap();
+            co_return!(())
+        }
+        common::quiet_planned_panics();
+        let (tx, rx) = mpsc::channel();
+        pool.spawn(boom(log.counted("param")));
+        pool.spawn(ok(tx));
+        assert_eq!(rx.recv().unwrap(), 1, "the worker survived the panic");
+        assert_eq!(pool.panics(), 1);
+        log.assert_each_dropped_once();
+    }
+
+    /// Blocks its worker until `release` holds, then finishes.
+    #[coro::coroutine]
+    fn blocker(c: Counted, started: Arc<AtomicBool>, release: Box<dyn Fn() -> bool + Send>) -> SendTask<()> {
+        let _c = c;
+        started.store(true, Ordering::Release);
+        while !release() {
+            thread::sleep(Duration::from_millis(1));
+        }
+        co_return!(())
+    }
+
+    #[coro::coroutine]
+    fn never_runs(c: Counted, log: Log) -> SendTask<()> {
+        let _c = c;
+        log.push("ran");
+        co_return!(())
+    }
+
+    #[test]
+    fn dropping_the_pool_joins_its_workers_and_destroys_detached_tasks_still_queued() {
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(1));
+        let weak: Weak<ThreadPool> = Arc::downgrade(&pool);
+        let started = Arc::new(AtomicBool::new(false));
+        // The worker is released once the pool's drop has begun (its last
+        // `Arc` is gone), and a little later, so that `stopping` is set.
+        let release = Box::new(move || {
+            if weak.upgrade().is_some() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+            true
+        });
+        pool.spawn(blocker(log.counted("blocker"), started.clone(), release));
+        eventually("the worker runs the blocker", || started.load(Ordering::Acquire));
+        for i in 0..10 {
+            pool.spawn(never_runs(log.counted(format!("queued {i}")), log.clone()));
+        }
+        drop(pool);
+        assert_eq!(log.count("ran"), 0, "queued tasks are destroyed, not run");
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_pool_dropped_by_a_coroutine_on_its_own_worker_destroys_what_is_queued() {
+        let log = Log::new();
+        #[coro::coroutine]
+        fn last_owner(c: Counted, pool: Arc<ThreadPool>, go: mpsc::Receiver<()>) -> SendTask<()> {
+            let _c = c;
+            go.recv().unwrap();
+            drop(pool); // the last `Arc`: the pool is dropped here, on its worker
+            co_return!(())
+        }
+        let pool = Arc::new(ThreadPool::new(2));
+        let (go, rx) = mpsc::channel();
+        pool.spawn(last_owner(log.counted("owner"), pool.clone(), rx));
+        let started = Arc::new(AtomicBool::new(false));
+        let s2 = started.clone();
+        // Occupy the other worker briefly so that the queued tasks stay queued.
+        let gate = Arc::new(AtomicBool::new(false));
+        let g2 = gate.clone();
+        pool.spawn(blocker(log.counted("blocker"), s2, Box::new(move || g2.load(Ordering::Acquire))));
+        eventually("the second worker is busy", || started.load(Ordering::Acquire));
+        for i in 0..10 {
+            pool.spawn(never_runs(log.counted(format!("queued {i}")), log.clone()));
+        }
+        drop(pool);
+        go.send(()).unwrap();
+        // The owner's drop sets `stopping`, then joins the blocker's worker.
+        thread::sleep(Duration::from_millis(20));
+        gate.store(true, Ordering::Release);
+        eventually("everything is freed", || log.live().is_empty());
+        assert_eq!(log.count("ran"), 0, "queued tasks are destroyed, not run");
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_send_shared_task_is_awaited_by_detached_tasks_on_the_pool() {
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(4));
+        #[coro::coroutine]
+        fn answer(c: Counted, pool: Arc<ThreadPool>) -> SendSharedTask<u64> {
+            let _c = c;
+            co_await!(pool.schedule());
+            co_return!(21)
+        }
+        #[coro::coroutine]
+        fn add(shared: SendSharedTask<u64>, pool: Arc<ThreadPool>, tx: mpsc::Sender<u64>) -> SendTask<()> {
+            co_await!(pool.schedule());
+            tx.send(co_await!(shared)).unwrap();
+            co_return!(())
+        }
+        let shared = answer(log.counted("frame"), pool.clone());
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..100 {
+            pool.spawn(add(shared.clone(), pool.clone(), tx.clone()));
+        }
+        assert_eq!(rx.iter().take(100).sum::<u64>(), 2_100);
+        assert_eq!(sync_wait(&shared), 21);
+        drop((shared, pool));
+        eventually("everything is freed", || log.live().is_empty());
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_thread_bound_task_awaiting_pool_schedule_is_refused_on_the_worker_and_stays_suspended() {
+        #[coro::coroutine]
+        fn local(pool: Arc<ThreadPool>, r: Rc<u32>) -> Task<u32> {
+            co_await!(pool.schedule());
+            co_return!(*r)
+        }
+        let pool = Arc::new(ThreadPool::new(1));
+        let r = Rc::new(7);
+        let mut fut = Box::pin(std::future::IntoFuture::into_future(local(pool.clone(), r.clone())));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::future::Future::poll(fut.as_mut(), &mut cx).is_pending());
+        eventually("the worker refused it", || pool.panics() == 1);
+        assert_eq!(Rc::strong_count(&r), 2, "the frame still holds its Rc, untouched");
+        drop(fut); // destroyed here, on its own thread
+        assert_eq!(Rc::strong_count(&r), 1);
+    }
+}

@@ -11,8 +11,10 @@
 //! - the frame and its lifecycle (private), reached by generated code
 //!   through `__private`,
 //! - ready-made coroutine types: [`Task`], [`SharedTask`] and [`Generator`],
-//! - schedulers ([`Scheduler`], [`LocalScheduler`]) and detached tasks
-//!   ([`spawn_detached`]).
+//!   and their thread-safe forms [`SendTask`], [`SendSharedTask`] and
+//!   [`SendGenerator`],
+//! - schedulers ([`Scheduler`], [`LocalScheduler`], [`ThreadPool`]) and
+//!   detached tasks ([`spawn_detached`]).
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod async_generator;
@@ -36,6 +38,7 @@ mod shared_task;
 mod suspend;
 pub mod sync;
 mod task;
+mod thread_pool;
 
 pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
@@ -64,6 +67,7 @@ pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
     sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
 };
+pub use thread_pool::{PoolSchedule, ThreadPool};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
 /// here may change in any release.
