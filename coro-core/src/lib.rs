@@ -11,8 +11,10 @@
 //! - the frame and its lifecycle (private), reached by generated code
 //!   through `__private`,
 //! - ready-made coroutine types: [`Task`], [`SharedTask`] and [`Generator`],
-//! - schedulers ([`Scheduler`], [`LocalScheduler`]) and detached tasks
-//!   ([`spawn_detached`]).
+//!   and their thread-safe forms [`SendTask`], [`SendSharedTask`] and
+//!   [`SendGenerator`],
+//! - schedulers ([`Scheduler`], [`LocalScheduler`], [`ThreadPool`]) and
+//!   detached tasks ([`spawn_detached`]).
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod async_generator;
@@ -31,10 +33,13 @@ mod point;
 mod promise;
 mod recursive_generator;
 mod scheduler;
+mod send_generator;
+mod send_shared_task;
 mod shared_task;
 mod suspend;
 pub mod sync;
 mod task;
+mod thread_pool;
 
 pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
 pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
@@ -58,11 +63,14 @@ pub use recursive_generator::{
     elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
 };
 pub use scheduler::{spawn_detached, LocalScheduler, Schedule, Scheduler};
+pub use send_generator::SendGenerator;
+pub use send_shared_task::{SendSharedTask, SendSharedTaskAwaiter};
 pub use shared_task::{SharedTask, SharedTaskAwaiter};
 pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
     sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
 };
+pub use thread_pool::{PoolSchedule, ThreadPool};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
 /// here may change in any release.

@@ -2,20 +2,21 @@
 //! [`LocalScheduler`]), hopping onto one ([`Scheduler::schedule`]), and
 //! tasks launched without an owner ([`spawn_detached`]).
 
-use core::cell::{Cell, RefCell};
+use core::cell::RefCell;
 use core::fmt;
+use core::ptr;
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicPtr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use std::collections::VecDeque;
 use std::panic::resume_unwind;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::combinators::IntoTask;
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
-use crate::task::TaskPromise;
+use crate::task::{TaskKind, TaskPromise};
 
 /// Something that resumes coroutines later: a run queue, an event loop
 /// (the hook `coro-io` uses). Object safe.
@@ -30,7 +31,17 @@ use crate::task::TaskPromise;
 ///   is itself being dropped with the handle still queued);
 /// - never from inside `post` itself: the poster may still be suspending;
 /// - on the thread that called `post` (the coroutines posted may hold
-///   thread-bound values: a `Task`'s frame is not `Send`).
+///   thread-bound values: a `Task`'s frame is not `Send`) — unless
+///   [`resumes_on_posting_thread`](Self::resumes_on_posting_thread)
+///   returns `false`, which allows any thread (a thread pool).
+///
+/// A scheduler that resumes on other threads relies on what is posted to
+/// it: the library's stand-ins are thread-safe, [`spawn_detached`] refuses
+/// (with a panic, before anything runs) a thread-bound `Task`, and a
+/// coroutine whose frame is not `Send` must refuse to run on another thread
+/// (as `Task` does in [`Promise::before_resume`](crate::Promise::before_resume):
+/// a panic, frame untouched) — the same rule the thread-safe `coro::sync`
+/// primitives, which resume waiters on the releasing thread, rely on.
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -69,8 +80,22 @@ pub unsafe trait Scheduler {
     /// # Safety
     /// `handle` is a live, suspended coroutine (or stand-in frame) that
     /// nothing else will resume or destroy, and which may be resumed on this
-    /// thread, or destroyed, by the scheduler.
+    /// thread (on any thread if `resumes_on_posting_thread()` is `false`),
+    /// or destroyed, by the scheduler.
     unsafe fn post(&self, handle: CoroutineHandle);
+
+    /// `true` (the default) if every posted handle is resumed on the thread
+    /// that posted it; `false` for a scheduler that resumes on threads of
+    /// its own ([`ThreadPool`](crate::ThreadPool)).
+    ///
+    /// ```
+    /// use coro::{LocalScheduler, Scheduler, ThreadPool};
+    /// assert!(LocalScheduler::new().resumes_on_posting_thread());
+    /// assert!(!ThreadPool::new(1).resumes_on_posting_thread());
+    /// ```
+    fn resumes_on_posting_thread(&self) -> bool {
+        true
+    }
 
     /// `co_await!(scheduler.schedule())` suspends the current coroutine and
     /// has the scheduler resume it (cppcoro's `schedule()`).
@@ -236,32 +261,64 @@ impl Drop for LocalScheduler {
 // ===========================================================================
 
 /// A stand-in posted for a hopping coroutine: resuming it transfers to the
-/// coroutine unless the coroutine's awaiter is gone.
+/// coroutine unless the coroutine's awaiter is gone. Thread-safe (`Arc`, an
+/// atomic target): a thread pool may resume or destroy it on a worker while
+/// the coroutine's owner destroys the coroutine.
 #[repr(C)]
-struct Hop {
+pub(crate) struct Hop {
     header: Header,
-    target: Cell<Option<CoroutineHandle>>,
+    /// The coroutine's header, or null once taken (by the resume) or
+    /// cancelled (by the awaiter's drop): whoever swaps it out first decides.
+    target: AtomicPtr<Header>,
 }
 
 static HOP_VTABLE: VTable =
     VTable { resume: hop_resume, destroy: hop_destroy, continuation: no_continuation, thread_bound: false };
 
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
-    // SAFETY: only `Schedule` posts hops, giving the scheduler one strong
-    // count (`Rc::into_raw`), taken back here or in `hop_destroy`, once.
-    let hop = unsafe { Rc::from_raw(h.cast::<Hop>().as_ptr()) };
-    hop.target.take().map(CoroutineHandle::header)
+    // SAFETY: only `post_hop` posts hops, giving the scheduler one strong
+    // count (`Arc::into_raw`), taken back here or in `hop_destroy`, once.
+    let hop = unsafe { Arc::from_raw(h.cast::<Hop>().as_ptr()) };
+    // The target was written before the hop was posted (the scheduler's
+    // queue orders that); the swap only decides against `cancel_hop`.
+    NonNull::new(hop.target.swap(ptr::null_mut(), Ordering::Acquire))
 }
 
 unsafe fn hop_destroy(h: NonNull<Header>) {
     // SAFETY: as in `hop_resume`.
-    drop(unsafe { Rc::from_raw(h.cast::<Hop>().as_ptr()) });
+    drop(unsafe { Arc::from_raw(h.cast::<Hop>().as_ptr()) });
+}
+
+/// A hop to `awaiting`: the `Arc` the awaiter keeps (to cancel it with
+/// [`cancel_hop`] if the coroutine is destroyed first), and the stand-in's
+/// handle to post, which owns one strong count (given back by `hop_resume`
+/// or `hop_destroy`). The awaiter must store the `Arc` *before* posting:
+/// once posted, the coroutine may run on another thread and the awaiter be
+/// gone.
+pub(crate) fn new_hop(awaiting: CoroutineHandle) -> (Arc<Hop>, CoroutineHandle) {
+    let hop = Arc::new(Hop {
+        header: Header { vtable: &HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+        target: AtomicPtr::new(awaiting.header().as_ptr()),
+    });
+    let raw = Arc::into_raw(hop.clone()) as *mut Hop;
+    // The handle comes from the `Arc`'s own pointer, so that `hop_resume`
+    // may turn it back into the `Arc`.
+    (hop, CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast()))
+}
+
+/// The awaiter's drop: if the coroutine is destroyed while queued, the hop
+/// must not resume it; after a normal resumption the target is already
+/// taken and this does nothing.
+pub(crate) fn cancel_hop(hop: Option<Arc<Hop>>) {
+    if let Some(hop) = hop {
+        hop.target.store(ptr::null_mut(), Ordering::Release);
+    }
 }
 
 /// The awaiter of [`Scheduler::schedule`].
 pub struct Schedule<'s> {
     scheduler: &'s dyn Scheduler,
-    hop: Option<Rc<Hop>>,
+    hop: Option<Arc<Hop>>,
 }
 
 impl<'s> Schedule<'s> {
@@ -291,28 +348,22 @@ impl Awaiter for Schedule<'_> {
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        let hop = Rc::new(Hop {
-            header: Header { vtable: &HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-            target: Cell::new(Some(awaiting)),
-        });
-        let raw = Rc::into_raw(hop.clone());
+        let scheduler = self.scheduler;
+        let (hop, stand_in) = new_hop(awaiting);
+        // Stored before posting: once posted, the coroutine may run (on
+        // another thread, for a pool) and this awaiter be gone.
         self.hop = Some(hop);
-        // SAFETY: `raw` is a live stand-in frame, kept alive by the strong
-        // count given to the scheduler; nothing else resumes or destroys it.
-        // (The handle comes from the `Rc`'s own pointer, so `hop_resume` may
-        // turn it back into the `Rc`.)
-        unsafe { self.scheduler.post(CoroutineHandle::from_header(NonNull::new_unchecked(raw as *mut Hop).cast())) }
+        // SAFETY: the stand-in is live (its strong count goes to the
+        // scheduler), nothing else resumes or destroys it, and it may be
+        // resumed on any thread (`Hop` is thread-safe).
+        unsafe { scheduler.post(stand_in) }
     }
     fn await_resume(self) {}
 }
 
 impl Drop for Schedule<'_> {
     fn drop(&mut self) {
-        // If the coroutine is destroyed while queued, the hop must not
-        // resume it; after a normal resumption this is already `None`.
-        if let Some(hop) = self.hop.take() {
-            hop.target.set(None);
-        }
+        cancel_hop(self.hop.take());
     }
 }
 
@@ -375,6 +426,12 @@ unsafe fn detached_destroy<T, K>(h: NonNull<Header>) {
 /// been destroyed — like a panicking thread's `join`. If the scheduler is
 /// dropped before starting the task, the task is destroyed unstarted.
 ///
+/// # Panics
+/// If `task` is a thread-bound [`Task`](crate::Task) and the scheduler
+/// resumes on threads of its own (a [`ThreadPool`](crate::ThreadPool)):
+/// the task is dropped unstarted. Use a [`SendTask`](crate::SendTask)
+/// ([`ThreadPool::spawn`](crate::ThreadPool::spawn) only accepts those).
+///
 /// ```
 /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Scheduler, Task};
 /// use std::cell::RefCell;
@@ -400,8 +457,11 @@ pub fn spawn_detached<C>(task: C, scheduler: &dyn Scheduler)
 where
     C: IntoTask,
     C::Output: 'static,
-    C::Kind: 'static,
+    C::Kind: TaskKind + 'static,
 {
+    if C::Kind::THREAD_BOUND && !scheduler.resumes_on_posting_thread() {
+        wrong_scheduler()
+    }
     let task = task.into_child().task;
     let d = Box::into_raw(Box::new(Detached {
         header: Header {
@@ -418,4 +478,13 @@ where
         (*d).task.promise_mut().continuation = Some(h);
         scheduler.post(h);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_scheduler() -> ! {
+    panic!(
+        "spawn_detached: a Task (its frame is not Send) cannot run on a scheduler that resumes on other threads; \
+         make the coroutine return SendTask"
+    )
 }

@@ -14,7 +14,7 @@ use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
-use crate::task::{Local, Task, TaskPromise, TaskReturn};
+use crate::task::{sync_wait_awaiter, Local, SyncWait, Task, TaskPromise, TaskReturn};
 
 /// A lazily started task whose result can be awaited by any number of
 /// coroutines (cppcoro's `shared_task<T>`); each gets a clone of the value.
@@ -124,7 +124,7 @@ impl<T> State<T> {
 
 unsafe fn stand_in_destroy(_: NonNull<Header>) {}
 
-fn message(p: &Payload) -> String {
+pub(crate) fn message(p: &Payload) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {
@@ -344,5 +344,31 @@ impl<T> Drop for SharedTaskAwaiter<T> {
             // The awaiting coroutine is destroyed while queued: leave the line.
             self.state.inner.borrow_mut().waiters.retain(|(id, _)| *id != t);
         }
+    }
+}
+
+impl<T: Clone> SyncWait for SharedTask<T> {
+    type Output = T;
+    /// Awaits the shared task from this thread (starting it if nobody has)
+    /// and returns a clone of its value.
+    ///
+    /// ```
+    /// use coro::{co_return, sync_wait, SharedTask};
+    /// #[coro::coroutine]
+    /// fn name() -> SharedTask<String> { co_return!("coro".to_string()) }
+    /// let s = name();
+    /// assert_eq!(sync_wait(&s), "coro");      // runs it
+    /// assert_eq!(sync_wait(s), "coro");       // finished: a clone at once
+    /// ```
+    fn sync_wait(self) -> T {
+        sync_wait_awaiter(self.into_awaiter())
+    }
+}
+
+impl<T: Clone> SyncWait for &SharedTask<T> {
+    type Output = T;
+    /// As for `SharedTask<T>`, keeping the handle.
+    fn sync_wait(self) -> T {
+        sync_wait_awaiter(self.into_awaiter())
     }
 }

@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::panic::resume_unwind;
 use std::thread::{self, Thread};
 
-use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::HomeThread;
@@ -295,27 +295,16 @@ impl<T, K> Owned<T, K> {
 
     fn sync_wait(mut self) -> T {
         if !self.is_ready() {
-            let waiter = SyncWaiter {
-                header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-                done: AtomicBool::new(false),
-                thread: thread::current(),
-                _pinned: PhantomData,
-            };
+            let waiter = SyncWaiter::new();
             let h = self.handle.handle();
             // SAFETY: the task is owned here and suspended at its initial
             // point; the waiter lives on this stack until `done` is set,
             // which is the last thing the task's final awaiter does with it.
             unsafe {
-                h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
+                h.promise().continuation = Some(waiter.handle());
                 h.resume();
             }
-            // Wakers on other threads queue this thread's coroutines here
-            // (and unpark it): run them until the task is done.
-            while !waiter.done.load(Ordering::Acquire) {
-                if crate::home::resume_woken() == 0 && !waiter.done.load(Ordering::Acquire) {
-                    thread::park();
-                }
-            }
+            waiter.wait();
         }
         self.take_result()
     }
@@ -399,7 +388,16 @@ impl<T, K> Awaiter for TaskAwaiter<T, K> {
     }
 }
 
-/// Something [`sync_wait`] can drive: [`Task`] and [`SendTask`].
+/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and the
+/// shared tasks [`SharedTask`](crate::SharedTask) and
+/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
+///
+/// ```
+/// use coro::{co_return, SendTask, SyncWait};
+/// #[coro::coroutine]
+/// fn seven() -> SendTask<i32> { co_return!(7) }
+/// assert_eq!(seven().sync_wait(), 7);
+/// ```
 pub trait SyncWait {
     /// The value produced.
     type Output;
@@ -439,6 +437,60 @@ static SYNC_WAITER_VTABLE: VTable = VTable {
     continuation: crate::frame::no_continuation,
     thread_bound: false,
 };
+impl SyncWaiter {
+    fn new() -> Self {
+        SyncWaiter {
+            header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+            done: AtomicBool::new(false),
+            thread: thread::current(),
+            _pinned: PhantomData,
+        }
+    }
+
+    /// The stand-in's handle: resuming it wakes this thread. It must not be
+    /// resumed after `self` is gone.
+    fn handle(&self) -> CoroutineHandle {
+        CoroutineHandle::from_header(NonNull::from(&self.header))
+    }
+
+    /// Sleeps until the stand-in has been resumed, running meanwhile the
+    /// coroutines of this thread that wakers on other threads queue here
+    /// (they unpark it).
+    fn wait(&self) {
+        while !self.done.load(Ordering::Acquire) {
+            if crate::home::resume_woken() == 0 && !self.done.load(Ordering::Acquire) {
+                thread::park();
+            }
+        }
+    }
+}
+
+/// Drives one awaiter from a thread that is no coroutine (the shared tasks'
+/// `sync_wait`): a [`SyncWaiter`] on this stack stands for the awaiting
+/// coroutine, and this thread sleeps until the awaiter resumes it.
+pub(crate) fn sync_wait_awaiter<A: Awaiter>(awaiter: A) -> A::Output {
+    // Declared before the awaiter, so dropped after it: an awaiter that is
+    // dropped while registered (a panic) unregisters the stand-in first.
+    let waiter = SyncWaiter::new();
+    let mut awaiter = awaiter;
+    if !awaiter.await_ready() {
+        // SAFETY: the handle stands for a suspended awaiting coroutine: it
+        // stays valid, and the awaiter stays on this stack unmoved, until
+        // `await_resume` or the awaiter's drop, both after the stand-in has
+        // been resumed (`wait`) or the awaiter has unregistered it (unwind).
+        let outcome = unsafe { awaiter.await_suspend(waiter.handle()) }.into_outcome();
+        match outcome {
+            SuspendOutcome::Suspend => {}
+            SuspendOutcome::Resume => waiter.done.store(true, Ordering::Relaxed),
+            // SAFETY: an awaiter hands out a handle that the awaiting
+            // coroutine may resume now (C++ symmetric transfer): this thread
+            // is that coroutine.
+            SuspendOutcome::Transfer(next) => unsafe { next.resume() },
+        }
+        waiter.wait();
+    }
+    awaiter.await_resume()
+}
 
 unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `sync_wait` builds frames with this vtable; the header is

@@ -173,7 +173,7 @@
 
 mod flavor;
 mod ready;
-mod waiter;
+pub(crate) mod waiter;
 
 pub mod channel;
 pub mod event;
