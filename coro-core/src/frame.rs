@@ -28,6 +28,7 @@
 
 use core::alloc::Layout;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
 use core::pin::Pin;
 use core::ptr::{self, addr_of_mut, NonNull};
@@ -38,7 +39,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
-use crate::point::{CoroutineInfo, ResumeClass, SuspendPoint, RUNNING, UNSTARTED};
+use crate::point::{CoroutineInfo, Info, SuspendPoint, RUNNING, UNSTARTED};
 use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 
 /// The first bytes of every frame.
@@ -85,6 +86,37 @@ struct Frame<P: Promise, F> {
     head: Head<P>,
     stage: Stage<P>,
     body: F,
+}
+
+/// The body of a frame: the lowered body `F` tagged with the type `I` that
+/// names its coroutine's [`CoroutineInfo`], so that the frame knows its
+/// initial and final suspend points at compile time instead of loading them.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+#[repr(transparent)]
+pub struct Framed<F, I> {
+    body: F,
+    _info: PhantomData<fn() -> I>,
+}
+
+impl<F: Future, I> Future for Framed<F, I> {
+    type Output = F::Output;
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: structural pinning of the only field that is not a marker.
+        unsafe { self.map_unchecked_mut(|f| &mut f.body) }.poll(cx)
+    }
+}
+
+/// A frame's body with its coroutine's record known at compile time.
+#[doc(hidden)]
+pub trait FrameBody: Future<Output = ()> {
+    /// The coroutine's record.
+    const INFO: &'static CoroutineInfo;
+}
+
+impl<F: Future<Output = ()>, I: Info> FrameBody for Framed<F, I> {
+    const INFO: &'static CoroutineInfo = I::INFO;
 }
 
 type InitialAwaiter<P> = <<P as Promise>::InitialSuspend as IntoAwaiter>::Awaiter;
@@ -135,11 +167,26 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
     }
 }
 
-/// The vtable of coroutines with promise `P` and body `F`.
+/// The vtables of coroutines with promise `P` and body `F`, one per stage.
+///
+/// The vtable a frame wears says how a resume starts, so the resume path
+/// makes no test to find out: [`STARTING`](Self::STARTING) while the ramp
+/// builds it (resuming panics), [`INITIAL`](Self::INITIAL) at the initial
+/// point (the initial awaiter's `await_resume` comes first),
+/// [`VTABLE`](Self::VTABLE) from the first resume on (poll the body), and
+/// [`FINAL`](Self::FINAL) at the final point (resuming panics). Destroy and
+/// continuation are the same in all of them.
 pub(crate) struct VTableFor<P, F>(P, F);
-impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    pub(crate) const VTABLE: VTable =
-        VTable { resume: resume_frame::<P, F>, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> };
+impl<P: Promise, F: FrameBody> VTableFor<P, F> {
+    const fn with_resume(resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>) -> VTable {
+        VTable { resume, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> }
+    }
+    /// The body has been started: a resume polls it.
+    pub(crate) const VTABLE: VTable = Self::with_resume(resume_body::<P, F>);
+    /// At the initial suspend point.
+    pub(crate) const INITIAL: VTable = Self::with_resume(resume_initial::<P, F>);
+    /// At the final suspend point.
+    pub(crate) const FINAL: VTable = Self::with_resume(resume_final);
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
@@ -153,23 +200,76 @@ unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
 }
 unsafe fn destroy_in_ramp(_: NonNull<Header>) {}
 
-/// The resume entry point of coroutines with promise `P` and body `F`.
-///
-/// `#[inline]` so that an owner holding this function as a constant (a
-/// generator created and iterated in one place) can have it inlined.
+/// The vtable a frame wears while its ramp builds it, until the initial
+/// suspend point: the ramp owns the frame, so resuming it panics and
+/// destroying it (a return object dropped while `get_return_object`, or its
+/// conversion, unwinds) does nothing: the ramp frees it itself.
+static STARTING_VTABLE: VTable =
+    VTable { resume: resume_unstarted, destroy: destroy_in_ramp, continuation: no_continuation };
+
+unsafe fn resume_unstarted(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    panic!("coroutine resumed before it reached its initial suspend point")
+}
+
+unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    panic!(
+        "coroutine resumed at its final suspend point (undefined behaviour in C++): \
+         a coroutine that is done() can only be destroyed"
+    )
+}
+
+/// The resume entry point of a frame at its initial suspend point: runs
+/// the initial awaiter's `await_resume`, switches the frame to its body
+/// vtable and transfers to the frame itself, so that the body is polled by
+/// [`resume_body`] (one copy of the resume loop per frame type).
 ///
 /// # Safety
-/// `hdr` is a live, idle frame of this type.
+/// `hdr` is a live, idle frame of this type, wearing its `INITIAL` vtable.
+#[inline(never)]
+pub(crate) unsafe fn resume_initial<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+    let frame = hdr.cast::<Frame<P, F>>().as_ptr();
+    // SAFETY (whole block): the frame is alive, at its initial point, and
+    // this thread is its only user (caller's contract); nothing here hands
+    // it over.
+    unsafe {
+        // The promise may refuse the resume before anything moves.
+        (*frame).head.promise.before_resume();
+        let header = &(*frame).head.header;
+        header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+        // From here a resume polls the body (or, while it runs, panics).
+        addr_of_mut!((*frame).head.header.vtable).write(&VTableFor::<P, F>::VTABLE);
+        let stage = addr_of_mut!((*frame).stage);
+        let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
+        // C++ sets initial-await-resume-called before await_resume: a panic
+        // from here on belongs to unhandled_exception.
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
+            return final_path::<P, F>(frame, Err(p));
+        }
+        ptr::write(stage, Stage::Body);
+        // Not running again until the transfer below resumes the body.
+        header.point.store(sentinel(F::INFO.initial_point()), Ordering::Relaxed);
+        Some(hdr)
+    }
+}
+
+/// The resume entry point of a frame whose body has started: polls the
+/// body until it suspends or finishes.
+///
+/// `#[inline(always)]` so that an owner holding this function as a constant
+/// (a generator created and iterated in one place) can have it inlined.
+///
+/// # Safety
+/// `hdr` is a live frame of this type, wearing its body vtable, not being
+/// resumed or destroyed by another thread.
 #[inline(always)]
-unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+pub(crate) unsafe fn resume_body<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
-    let at = header.point.load(Ordering::Relaxed);
-    // SAFETY: `point` always holds a pointer to a static record.
-    let class = unsafe { (*at).resume_class() };
-    if class == ResumeClass::Never {
-        cannot_resume(at);
+    // The vtable says the stage; the point only says whether the body is
+    // already running (a resume from inside it).
+    if ptr::eq(header.point.load(Ordering::Relaxed), &RUNNING) {
+        cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
     // (a thread-bound coroutine on a foreign thread) before anything moves.
@@ -181,60 +281,66 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     // user until an `await_suspend` hands it over; after that nothing here
     // touches it.
     unsafe {
-        let stage = addr_of_mut!((*frame).stage);
-        let exit: Result<(), Payload> = 'body: {
-            // The point says whether the initial awaiter is still due (the
-            // stage is `Initial` exactly when the point is the initial one).
-            if class == ResumeClass::Initial {
-                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
-                // C++ sets initial-await-resume-called before await_resume:
-                // a panic from here on belongs to unhandled_exception.
-                if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
-                    break 'body Err(p);
-                }
-                ptr::write(stage, Stage::Body);
-            }
-            let mut slot = Slot::new();
-            loop {
-                slot.reset();
-                let polled = {
-                    let waker = slot.waker();
-                    let mut cx = Context::from_waker(&waker);
-                    let body = Pin::new_unchecked(&mut (*frame).body);
-                    catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
-                };
-                match polled {
-                    Ok(Poll::Ready(())) => break 'body Ok(()),
-                    Err(p) => break 'body Err(p),
-                    Ok(Poll::Pending) => {
-                        // Suspended first: publish where, then run await_suspend.
-                        header.point.store(slot.point(), Ordering::Release);
-                        match slot.await_suspend(handle) {
-                            SuspendOutcome::Suspend => return None,
-                            SuspendOutcome::Resume => {
-                                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
-                                continue;
-                            }
-                            SuspendOutcome::Transfer(h) => return Some(h.header()),
+        let mut slot = Slot::new();
+        let exit = loop {
+            slot.reset();
+            let polled = {
+                let waker = slot.waker();
+                let mut cx = Context::from_waker(&waker);
+                let body = Pin::new_unchecked(&mut (*frame).body);
+                catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
+            };
+            match polled {
+                Ok(Poll::Ready(())) => break Ok(()),
+                Err(p) => break Err(p),
+                Ok(Poll::Pending) => {
+                    // Suspended first: publish where, then run await_suspend.
+                    header.point.store(slot.point(), Ordering::Release);
+                    match slot.await_suspend(handle) {
+                        SuspendOutcome::Suspend => return None,
+                        SuspendOutcome::Resume => {
+                            header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                            continue;
                         }
+                        SuspendOutcome::Transfer(h) => return Some(h.header()),
                     }
                 }
             }
         };
-        // Every resumable record belongs to a coroutine.
-        let info = (*at).info().unwrap_unchecked();
-        let final_point = sentinel(info.final_point());
+        final_path::<P, F>(frame, exit)
+    }
+}
+
+/// The body has returned (`Ok`) or panicked: `unhandled_exception`, then the
+/// final suspend point.
+///
+/// # Safety
+/// The frame is alive, running on this thread, and its body has finished.
+#[inline]
+unsafe fn final_path<P: Promise, F: FrameBody>(
+    frame: *mut Frame<P, F>,
+    exit: Result<(), Payload>,
+) -> Option<NonNull<Header>> {
+    // SAFETY (whole block): as for the resume loop; the frame is ours until
+    // the final awaiter's `await_suspend` hands it over.
+    unsafe {
+        let header = &(*frame).head.header;
+        let hdr = NonNull::from(header);
+        let handle = CoroutineHandle::<()>::from_header(hdr);
+        let stage = addr_of_mut!((*frame).stage);
+        let final_point = sentinel(F::INFO.final_point());
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
             // If unhandled_exception rethrows, the coroutine counts as
             // suspended at its final point and the panic goes to the resumer.
-            let mark = MarkFinalOnUnwind { header, final_point };
+            let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable: &VTableFor::<P, F>::FINAL };
             promise.unhandled_exception(payload);
             mem::forget(mark);
         }
         // Locals are gone (the body has returned or unwound); now the final
         // suspend point. It counts from before `final_suspend()` is called,
         // so a panic there also leaves the coroutine done().
+        addr_of_mut!((*frame).head.header.vtable).write(&VTableFor::<P, F>::FINAL);
         header.point.store(final_point, Ordering::Release);
         let started = (*stage).body_started();
         let mut awaiter = promise.final_suspend().into_awaiter();
@@ -262,29 +368,33 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     }
 }
 
-/// Why a coroutine cannot be resumed from `at`; kept out of line.
+/// Destroying a running coroutine; kept out of line.
 #[cold]
 #[inline(never)]
-fn cannot_resume(at: *const SuspendPoint) -> ! {
-    if ptr::eq(at, &RUNNING) {
-        panic!("coroutine resumed while it is running");
-    }
-    if ptr::eq(at, &UNSTARTED) {
-        panic!("coroutine resumed before it reached its initial suspend point");
-    }
-    panic!(
-        "coroutine resumed at its final suspend point (undefined behaviour in C++): \
-         a coroutine that is done() can only be destroyed"
-    )
+fn destroy_running() -> ! {
+    panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
 }
 
-struct MarkFinalOnUnwind<'a> {
-    header: &'a Header,
-    final_point: *mut SuspendPoint,
+/// Resuming a coroutine from inside itself; kept out of line.
+#[cold]
+#[inline(never)]
+fn cannot_resume_running() -> ! {
+    panic!("coroutine resumed while it is running");
 }
-impl Drop for MarkFinalOnUnwind<'_> {
+
+struct MarkFinalOnUnwind {
+    header: NonNull<Header>,
+    final_point: *mut SuspendPoint,
+    vtable: &'static VTable,
+}
+impl Drop for MarkFinalOnUnwind {
     fn drop(&mut self) {
-        self.header.point.store(self.final_point, Ordering::Release);
+        // SAFETY: the frame is alive and this thread is its only user (the
+        // panic leaves it before any `await_suspend` could hand it over).
+        unsafe {
+            addr_of_mut!((*self.header.as_ptr()).vtable).write(self.vtable);
+            self.header.as_ref().point.store(self.final_point, Ordering::Release);
+        }
     }
 }
 
@@ -292,18 +402,14 @@ impl Drop for MarkFinalOnUnwind<'_> {
 ///
 /// # Safety
 /// `hdr` is a live frame of this type, not being resumed.
+/// (While the ramp builds the frame it wears `STARTING_VTABLE`, whose
+/// destroy does nothing.)
 unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
     if ptr::eq(at, &RUNNING) {
-        panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
-    }
-    if ptr::eq(at, &UNSTARTED) {
-        // The ramp still owns the frame: a return object dropped while
-        // `get_return_object` (or its conversion) unwinds must not free it
-        // under the ramp, which frees it itself.
-        return;
+        destroy_running();
     }
     // SAFETY: the frame is idle and ours to free.
     unsafe { destroy_in_place::<P, F>(frame, !(*frame).stage.body_started()) }
@@ -360,7 +466,6 @@ pub struct RampCtx<P: Promise> {
     layout: Layout,
     frame: Option<NonNull<u8>>,
     promise_built: bool,
-    vtable: &'static VTable,
     _promise: core::marker::PhantomData<P>,
 }
 
@@ -387,7 +492,7 @@ impl<P: Promise> RampCtx<P> {
         unsafe {
             mem.cast::<Header>()
                 .as_ptr()
-                .write(Header { vtable: self.vtable, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
+                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
         };
         self.frame = Some(mem);
         true
@@ -438,21 +543,16 @@ impl<P: Promise> Drop for RampCtx<P> {
 /// allocation failed, the parameters, which outlive the fallback return
 /// object's creation as they would in the caller.
 #[doc(hidden)]
-pub fn ramp<P, C, F, A, R>(info: &'static CoroutineInfo, make: C) -> R
+pub fn ramp<P, C, F, A, R, I>(_info: I, make: C) -> R
 where
     P: Promise,
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: Future<Output = ()>,
-    R: FromReturnObject<P::ReturnObject, F>,
+    I: Info,
+    R: FromReturnObject<P::ReturnObject, Framed<F, I>>,
 {
-    let layout = Layout::new::<Frame<P, F>>();
-    let mut ctx = RampCtx::<P> {
-        layout,
-        frame: None,
-        promise_built: false,
-        vtable: &VTableFor::<P, F>::VTABLE,
-        _promise: core::marker::PhantomData,
-    };
+    let layout = Layout::new::<Frame<P, Framed<F, I>>>();
+    let mut ctx = RampCtx::<P> { layout, frame: None, promise_built: false, _promise: core::marker::PhantomData };
     let body = match make(&mut ctx) {
         Ok(body) => body,
         Err(params) => {
@@ -464,7 +564,8 @@ where
         }
     };
     let ctx = ManuallyDrop::new(ctx);
-    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, F>>().as_ptr();
+    let body = Framed { body, _info: PhantomData::<fn() -> I> };
+    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, Framed<F, I>>>().as_ptr();
     assert!(ctx.promise_built, "coroutine body built without a promise");
 
     // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
@@ -476,7 +577,7 @@ where
         let hdr: *mut Header = addr_of_mut!((*frame).head.header);
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
-        let destroy = DestroyOnUnwind::<P, F>(frame);
+        let destroy = DestroyOnUnwind::<P, Framed<F, I>>(frame);
         let ro = R::from_return_object((*frame).head.promise.get_return_object());
         // Declared after `ro`, so dropped before it while unwinding: the
         // return object's drop must find a frame whose destroy does nothing.
@@ -485,7 +586,8 @@ where
         let ready = awaiter.await_ready();
         // `Stage::Starting` has nothing to drop: overwrite it.
         addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
-        (*hdr).point.store(sentinel(info.initial_point()), Ordering::Release);
+        addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::INITIAL);
+        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Release);
         let outcome = if ready {
             SuspendOutcome::Resume
         } else {

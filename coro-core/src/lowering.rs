@@ -24,8 +24,8 @@ use core::ptr::{self, NonNull};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-pub use crate::frame::{ramp, RampCtx};
-pub use crate::point::{CoroutineInfo, SuspendKind, SuspendPoint};
+pub use crate::frame::{ramp, Framed, RampCtx};
+pub use crate::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::Head;

@@ -374,6 +374,12 @@ fn info_ident() -> Ident {
     Ident::new("__CORO_INFO", Span::mixed_site())
 }
 
+/// The name of the type that supplies the `CoroutineInfo` static to the
+/// ramp at compile time.
+fn info_type_ident() -> Ident {
+    Ident::new("__CoroInfo", Span::mixed_site())
+}
+
 /// `assert_frame_outlives::<'l, ..>(&make)`, spanned at `span` (the braces
 /// make the argument the user's span, so the borrow checker points there).
 fn outlives_assertion(krate: &Path, promise: &Type, make: &Ident, lifetime: &TokenStream, span: Span) -> TokenStream {
@@ -434,6 +440,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
 
     let co = co_ident();
     let info = info_ident();
+    let info_type = info_type_ident();
     let ramp_ctx = Ident::new("__coro_ramp", Span::mixed_site());
     let make = Ident::new("__coro_make", Span::mixed_site());
     let end = Ident::new("__coro_end", Span::mixed_site());
@@ -533,7 +540,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         let span = ret.span();
         let krate = respan_path(krate, span);
         quote_spanned! {span=>
-            #krate::__private::ramp::<#promise, _, _, _, _>(#krate::__private::at(&#info), #krate::__private::at(#make))
+            #krate::__private::ramp::<#promise, _, _, _, _, _>(#krate::__private::at(#info_type), #krate::__private::at(#make))
         }
     };
     quote! {
@@ -542,6 +549,10 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);
+            struct #info_type;
+            impl #krate::__private::Info for #info_type {
+                const INFO: &'static #krate::__private::CoroutineInfo = &#info;
+            }
             let #make = #krate::__private::body::<#promise, _, _, _>(
                 move |#ramp_ctx: &mut #krate::__private::RampCtx<#promise>| {
                     #[allow(unused_imports)]

@@ -13,6 +13,10 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
+    struct __CoroInfo;
+    impl ::coro::__private::Info for __CoroInfo {
+        const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
+    }
     let __coro_make = ::coro::__private::body::<
         MyPromise,
         _,
@@ -85,5 +89,6 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         _,
         _,
         _,
-    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
+        _,
+    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
 }

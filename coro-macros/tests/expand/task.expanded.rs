@@ -13,6 +13,10 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
+    struct __CoroInfo;
+    impl ::coro::__private::Info for __CoroInfo {
+        const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
+    }
     let __coro_make = ::coro::__private::body::<
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
@@ -106,5 +110,6 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
+        _,
+    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
 }
