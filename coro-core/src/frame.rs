@@ -169,22 +169,18 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
 
 /// The vtables of coroutines with promise `P` and body `F`, one per stage.
 ///
-/// The vtable a frame wears says how a resume starts, so the resume path
-/// makes no test to find out: [`STARTING`](Self::STARTING) while the ramp
-/// builds it (resuming panics), [`INITIAL`](Self::INITIAL) at the initial
-/// point (the initial awaiter's `await_resume` comes first),
-/// [`VTABLE`](Self::VTABLE) from the first resume on (poll the body), and
-/// [`FINAL`](Self::FINAL) at the final point (resuming panics). Destroy and
-/// continuation are the same in all of them.
+/// The vtable a frame wears says whether it can be resumed, so the resume
+/// path does not ask the point's record: `STARTING_VTABLE` while the ramp
+/// builds it (resuming panics), [`VTABLE`](Self::VTABLE) from its initial
+/// point on, and [`FINAL`](Self::FINAL) at its final point (resuming
+/// panics). Destroy and continuation are the same in both of these.
 pub(crate) struct VTableFor<P, F>(P, F);
 impl<P: Promise, F: FrameBody> VTableFor<P, F> {
     const fn with_resume(resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>) -> VTable {
         VTable { resume, destroy: destroy_frame::<P, F>, continuation: continuation_of::<P> }
     }
-    /// The body has been started: a resume polls it.
-    pub(crate) const VTABLE: VTable = Self::with_resume(resume_body::<P, F>);
-    /// At the initial suspend point.
-    pub(crate) const INITIAL: VTable = Self::with_resume(resume_initial::<P, F>);
+    /// From the initial suspend point on: a resume runs the coroutine.
+    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F>);
     /// At the final suspend point.
     pub(crate) const FINAL: VTable = Self::with_resume(resume_final);
 }
@@ -218,42 +214,12 @@ unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
     )
 }
 
-/// The resume entry point of a frame at its initial suspend point: runs
-/// the initial awaiter's `await_resume`, switches the frame to its body
-/// vtable and transfers to the frame itself, so that the body is polled by
-/// [`resume_body`] (one copy of the resume loop per frame type).
+/// The resume entry point of a frame whose ramp has finished: runs the
+/// coroutine until it suspends.
 ///
-/// # Safety
-/// `hdr` is a live, idle frame of this type, wearing its `INITIAL` vtable.
-#[inline(never)]
-pub(crate) unsafe fn resume_initial<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
-    let frame = hdr.cast::<Frame<P, F>>().as_ptr();
-    // SAFETY (whole block): the frame is alive, at its initial point, and
-    // this thread is its only user (caller's contract); nothing here hands
-    // it over.
-    unsafe {
-        // The promise may refuse the resume before anything moves.
-        (*frame).head.promise.before_resume();
-        let header = &(*frame).head.header;
-        header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
-        // From here a resume polls the body (or, while it runs, panics).
-        addr_of_mut!((*frame).head.header.vtable).write(&VTableFor::<P, F>::VTABLE);
-        let stage = addr_of_mut!((*frame).stage);
-        let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
-        // C++ sets initial-await-resume-called before await_resume: a panic
-        // from here on belongs to unhandled_exception.
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
-            return final_path::<P, F>(frame, Err(p));
-        }
-        ptr::write(stage, Stage::Body);
-        // Not running again until the transfer below resumes the body.
-        header.point.store(sentinel(F::INFO.initial_point()), Ordering::Relaxed);
-        Some(hdr)
-    }
-}
-
-/// The resume entry point of a frame whose body has started: polls the
-/// body until it suspends or finishes.
+/// The vtable says the frame is past its ramp and not at its final point;
+/// the point says whether it is at its initial point (a compile-time
+/// constant, so one compare) or already running (a resume from inside it).
 ///
 /// `#[inline(always)]` so that an owner holding this function as a constant
 /// (a generator created and iterated in one place) can have it inlined.
@@ -262,13 +228,12 @@ pub(crate) unsafe fn resume_initial<P: Promise, F: FrameBody>(hdr: NonNull<Heade
 /// `hdr` is a live frame of this type, wearing its body vtable, not being
 /// resumed or destroyed by another thread.
 #[inline(always)]
-pub(crate) unsafe fn resume_body<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
-    // The vtable says the stage; the point only says whether the body is
-    // already running (a resume from inside it).
-    if ptr::eq(header.point.load(Ordering::Relaxed), &RUNNING) {
+    let at = header.point.load(Ordering::Relaxed);
+    if ptr::eq(at, &RUNNING) {
         cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
@@ -281,28 +246,41 @@ pub(crate) unsafe fn resume_body<P: Promise, F: FrameBody>(hdr: NonNull<Header>)
     // user until an `await_suspend` hands it over; after that nothing here
     // touches it.
     unsafe {
-        let mut slot = Slot::new();
-        let exit = loop {
-            slot.reset();
-            let polled = {
-                let waker = slot.waker();
-                let mut cx = Context::from_waker(&waker);
-                let body = Pin::new_unchecked(&mut (*frame).body);
-                catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
-            };
-            match polled {
-                Ok(Poll::Ready(())) => break Ok(()),
-                Err(p) => break Err(p),
-                Ok(Poll::Pending) => {
-                    // Suspended first: publish where, then run await_suspend.
-                    header.point.store(slot.point(), Ordering::Release);
-                    match slot.await_suspend(handle) {
-                        SuspendOutcome::Suspend => return None,
-                        SuspendOutcome::Resume => {
-                            header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
-                            continue;
+        let exit: Result<(), Payload> = 'body: {
+            if ptr::eq(at, F::INFO.initial_point()) {
+                // The stage is `Initial` exactly at the initial point.
+                let stage = addr_of_mut!((*frame).stage);
+                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
+                // C++ sets initial-await-resume-called before await_resume:
+                // a panic from here on belongs to unhandled_exception.
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
+                    break 'body Err(p);
+                }
+                ptr::write(stage, Stage::Body);
+            }
+            let mut slot = Slot::new();
+            loop {
+                slot.reset();
+                let polled = {
+                    let waker = slot.waker();
+                    let mut cx = Context::from_waker(&waker);
+                    let body = Pin::new_unchecked(&mut (*frame).body);
+                    catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
+                };
+                match polled {
+                    Ok(Poll::Ready(())) => break 'body Ok(()),
+                    Err(p) => break 'body Err(p),
+                    Ok(Poll::Pending) => {
+                        // Suspended first: publish where, then run await_suspend.
+                        header.point.store(slot.point(), Ordering::Release);
+                        match slot.await_suspend(handle) {
+                            SuspendOutcome::Suspend => return None,
+                            SuspendOutcome::Resume => {
+                                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                continue;
+                            }
+                            SuspendOutcome::Transfer(h) => return Some(h.header()),
                         }
-                        SuspendOutcome::Transfer(h) => return Some(h.header()),
                     }
                 }
             }
@@ -586,7 +564,7 @@ where
         let ready = awaiter.await_ready();
         // `Stage::Starting` has nothing to drop: overwrite it.
         addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
-        addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::INITIAL);
+        addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::VTABLE);
         (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Release);
         let outcome = if ready {
             SuspendOutcome::Resume

@@ -41,34 +41,15 @@ use crate::suspend::SuspendAlways;
 /// ```
 pub struct Generator<T, B = ()> {
     handle: UniqueCoroutineHandle<GeneratorPromise<T>>,
-    /// The frame's resume entry points, read once: a generator never
+    /// The frame's resume entry point, read once: a generator never
     /// transfers control (its body cannot `co_await!`, and its initial, yield
-    /// and final awaiters all just suspend), so `next` calls them directly
+    /// and final awaiters all just suspend), so `next` calls it directly
     /// instead of going through the general resume loop.
-    entries: &'static Entries,
-    /// Where the generator is, as its owner knows it: so `next` calls the
-    /// right entry point without asking the frame.
-    state: State,
-    _borrows: PhantomData<B>,
-}
-
-/// A generator frame's two resume entry points.
-struct Entries {
-    /// At the initial suspend point.
-    initial: ResumeFn,
-    /// Suspended at a `co_yield!`.
-    body: ResumeFn,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// At a `co_yield!`.
-    Yielded,
-    /// At the initial suspend point.
-    Unstarted,
+    resume: ResumeFn,
     /// The body has finished (or panicked): `next` returns `None` without
     /// touching the frame.
-    Finished,
+    finished: bool,
+    _borrows: PhantomData<B>,
 }
 
 /// The promise of [`Generator`].
@@ -136,14 +117,8 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
 impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for Generator<T, B> {
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
-        struct EntriesOf<T, F>(T, F);
-        impl<T, F: FrameBody> EntriesOf<T, F> {
-            const ENTRIES: Entries = Entries {
-                initial: VTableFor::<GeneratorPromise<T>, F>::INITIAL.resume,
-                body: VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume,
-            };
-        }
-        Generator { handle, entries: &EntriesOf::<T, F>::ENTRIES, state: State::Unstarted, _borrows: PhantomData }
+        let resume = VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume;
+        Generator { handle, resume, finished: false, _borrows: PhantomData }
     }
 }
 
@@ -164,52 +139,32 @@ impl<T, B> Generator<T, B> {
     }
 }
 
-impl<T, B> Generator<T, B> {
-    /// Resumes from the initial suspend point: the initial awaiter's
-    /// `await_resume` runs, and the frame is ready to poll its body.
-    #[cold]
-    fn start(&mut self) {
-        self.state = State::Finished;
-        // SAFETY: owned frame at its initial point (`Unstarted`), not
-        // running, resumed by nobody else; the entry point belongs to this
-        // frame's type. A panic leaves `Finished`: the frame is then at its
-        // final point.
-        let next = unsafe { (self.entries.initial)(self.handle.handle().header()) };
-        // The initial awaiter of a generator suspends and its `await_resume`
-        // does nothing: the frame transfers to itself to start its body.
-        debug_assert_eq!(next, Some(self.handle.handle().header()));
-        self.state = State::Yielded;
-    }
-}
-
 impl<T, B> Iterator for Generator<T, B> {
     type Item = T;
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        match self.state {
-            State::Yielded => {}
-            State::Unstarted => self.start(),
-            State::Finished => return None,
+        if self.finished {
+            return None;
         }
         /// A panic out of the body (rethrown by `unhandled_exception`)
         /// leaves the coroutine at its final point: never resume it again.
-        struct FinishOnUnwind<'a>(&'a mut State);
+        struct FinishOnUnwind<'a>(&'a mut bool);
         impl Drop for FinishOnUnwind<'_> {
             fn drop(&mut self) {
-                *self.0 = State::Finished;
+                *self.0 = true;
             }
         }
-        let guard = FinishOnUnwind(&mut self.state);
-        // SAFETY: owned frame, not running (`&mut self`), its body started
-        // (see above), and nobody else can resume it (see
-        // `get_return_object`). The entry point belongs to this frame's type.
-        let next = unsafe { (self.entries.body)(self.handle.handle().header()) };
+        let guard = FinishOnUnwind(&mut self.finished);
+        // SAFETY: owned frame, not running (`&mut self`), not at its final
+        // point (`finished` is false), and nobody else can resume it (see
+        // `get_return_object`). The entry point belongs to this frame.
+        let next = unsafe { (self.resume)(self.handle.handle().header()) };
         core::mem::forget(guard);
         debug_assert!(next.is_none(), "a generator transferred control");
         // SAFETY: the coroutine is suspended again; this is the only reference.
         let value = unsafe { self.handle.promise_mut() }.value.take();
-        self.state = if value.is_some() { State::Yielded } else { State::Finished };
+        self.finished = value.is_none();
         value
     }
 }
