@@ -137,6 +137,8 @@ pub trait Record {
 const NEW: u8 = 0;
 const SUSPENDED: u8 = 1;
 const TAKEN: u8 = 2;
+/// Like `NEW`, but `await_ready` has already returned `false`.
+const PARKED: u8 = 3;
 
 /// One `co_await!`: the awaiter, parked in the body's state while the
 /// coroutine is suspended. Its output is the awaiter's `await_resume()`,
@@ -153,6 +155,13 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     pub fn new(awaiter: A) -> Self {
         AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: NEW, _record: PhantomData }
     }
+
+    /// Wraps an awaiter whose `await_ready` has returned `false`: the first
+    /// poll suspends.
+    #[inline(always)]
+    pub fn parked(awaiter: A) -> Self {
+        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: PARKED, _record: PhantomData }
+    }
 }
 
 impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
@@ -164,8 +173,8 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         // only when the point completes.
         let this = unsafe { self.get_unchecked_mut() };
         match this.state {
-            NEW => {
-                if !this.awaiter.await_ready() {
+            NEW | PARKED => {
+                if this.state == PARKED || !this.awaiter.await_ready() {
                     let slot = Slot::from_context(cx);
                     slot.point = R::POINT as *const SuspendPoint as *mut SuspendPoint;
                     if !A::SUSPEND_IS_NOOP {
@@ -326,15 +335,34 @@ pub type AwaiterOf<P, E> = <<<P as Promise>::Await as AwaitMode<P, E>>::Awaitabl
 /// user's `co_await!`, reported with the awaiter traits' messages, and not a
 /// second one at the suspension itself. The value comes first so that its
 /// type is known when the promise's capabilities are checked.
+///
+/// `await_ready` is asked here, in the body: a ready awaiter's value is
+/// produced at once (`Awaited::Ready`), so a `co_await!` that does not
+/// suspend is a direct call and its awaiter never enters the frame; only
+/// an awaiter that suspends becomes a parked [`AwaitPoint`] to `.await`.
 #[inline(always)]
-pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> impl Future<Output = O>
+pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> Awaited<impl Future<Output = O>, O>
 where
     P: Promise,
     P::Await: AwaitMode<P, E>,
     AwaiterOf<P, E>: Awaiter<Output = O>,
     R: Record,
 {
-    AwaitPoint::<_, R>::new(co.await_transform(expr).into_awaiter())
+    let mut awaiter = co.await_transform(expr).into_awaiter();
+    if awaiter.await_ready() {
+        Awaited::Ready(awaiter.await_resume())
+    } else {
+        Awaited::Suspend(AwaitPoint::<_, R>::parked(awaiter))
+    }
+}
+
+/// What [`await_point`] found: the value of a ready `co_await!`, or the
+/// point to suspend at.
+pub enum Awaited<F, O> {
+    /// `await_ready` returned `true`; this is `await_resume()`.
+    Ready(O),
+    /// The coroutine suspends: `.await` this.
+    Suspend(F),
 }
 
 /// `co_yield!(v)`: the suspension point for `promise.yield_value(v)`.

@@ -162,9 +162,35 @@ impl<'a> BodyLowering<'a> {
                 let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site().located_at(span));
                 let info = info_ident();
                 let (kind, point) = if kw == Keyword::Await {
-                    (quote!(Await), quote_spanned! {span=> #krate::__private::await_point(#operand, #co, #record) })
+                    // A ready awaiter's value comes straight from the call;
+                    // only a suspending one is awaited.
+                    // The `match` is a `let` statement of its own, so that
+                    // its scrutinee is gone before the `.await` and does not
+                    // take room in the frame.
+                    let value = Ident::new("__coro_value", Span::mixed_site());
+                    let parked = Ident::new("__coro_parked", Span::mixed_site());
+                    // Numbered: a `co_await!` in the operand has its own.
+                    let label = syn::Lifetime {
+                        apostrophe: Span::mixed_site(),
+                        ident: format_ident!("__coro_await{}", index, span = Span::mixed_site()),
+                    };
+                    (
+                        quote!(Await),
+                        quote_spanned! {span=>
+                            #label: {
+                                let #parked = match #krate::__private::await_point(#operand, #co, #record) {
+                                    #krate::__private::Awaited::Ready(#value) => break #label #value,
+                                    #krate::__private::Awaited::Suspend(#parked) => #parked,
+                                };
+                                #parked.await
+                            }
+                        },
+                    )
                 } else {
-                    (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record) })
+                    (
+                        quote!(Yield),
+                        quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record).await },
+                    )
                 };
                 quote_spanned! {span=>
                     {
@@ -181,7 +207,7 @@ impl<'a> BodyLowering<'a> {
                                 );
                         }
                         #used
-                        #point.await
+                        #point
                     }
                 }
             }

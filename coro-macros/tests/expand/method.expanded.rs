@@ -58,12 +58,21 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    ::coro::__private::await_point(
+                    '__coro_await1: {
+                        let __coro_parked = match ::coro::__private::await_point(
                             SuspendAlways,
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
-                        )
-                        .await
+                        ) {
+                            ::coro::__private::Awaited::Ready(__coro_value) => {
+                                break '__coro_await1 __coro_value;
+                            }
+                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                __coro_parked
+                            }
+                        };
+                        __coro_parked.await
+                    }
                 };
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {

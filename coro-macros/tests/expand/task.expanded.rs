@@ -63,12 +63,21 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    ::coro::__private::await_point(
+                    '__coro_await1: {
+                        let __coro_parked = match ::coro::__private::await_point(
                             read(&path),
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
-                        )
-                        .await
+                        ) {
+                            ::coro::__private::Awaited::Ready(__coro_value) => {
+                                break '__coro_await1 __coro_value;
+                            }
+                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                __coro_parked
+                            }
+                        };
+                        __coro_parked.await
+                    }
                 }) {
                     ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
                     ::core::ops::ControlFlow::Break(__coro_residual) => {
