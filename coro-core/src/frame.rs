@@ -28,6 +28,7 @@
 
 use core::alloc::Layout;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
 use core::pin::Pin;
 use core::ptr::{self, addr_of_mut, NonNull};
@@ -38,7 +39,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::handle::CoroutineHandle;
 use crate::lowering::{Co, Slot};
-use crate::point::{CoroutineInfo, ResumeClass, SuspendPoint, RUNNING, UNSTARTED};
+use crate::point::{CoroutineInfo, Info, SuspendPoint, RUNNING, UNSTARTED};
 use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 
 /// The first bytes of every frame.
@@ -89,6 +90,37 @@ struct Frame<P: Promise, F> {
     body: F,
 }
 
+/// The body of a frame: the lowered body `F` tagged with the type `I` that
+/// names its coroutine's [`CoroutineInfo`], so that the frame knows its
+/// initial and final suspend points at compile time instead of loading them.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+#[repr(transparent)]
+pub struct Framed<F, I> {
+    body: F,
+    _info: PhantomData<fn() -> I>,
+}
+
+impl<F: Future, I> Future for Framed<F, I> {
+    type Output = F::Output;
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: structural pinning of the only field that is not a marker.
+        unsafe { self.map_unchecked_mut(|f| &mut f.body) }.poll(cx)
+    }
+}
+
+/// A frame's body with its coroutine's record known at compile time.
+#[doc(hidden)]
+pub trait FrameBody: Future<Output = ()> {
+    /// The coroutine's record.
+    const INFO: &'static CoroutineInfo;
+}
+
+impl<F: Future<Output = ()>, I: Info> FrameBody for Framed<F, I> {
+    const INFO: &'static CoroutineInfo = I::INFO;
+}
+
 type InitialAwaiter<P> = <<P as Promise>::InitialSuspend as IntoAwaiter>::Awaiter;
 type FinalAwaiter<P> = <<P as Promise>::FinalSuspend as IntoAwaiter>::Awaiter;
 
@@ -137,15 +169,27 @@ pub(crate) unsafe fn run(mut h: NonNull<Header>) {
     }
 }
 
-/// The vtable of coroutines with promise `P` and body `F`.
+/// The vtables of coroutines with promise `P` and body `F`, one per stage.
+///
+/// The vtable a frame wears says whether it can be resumed, so the resume
+/// path does not ask the point's record: `STARTING_VTABLE` while the ramp
+/// builds it (resuming panics), [`VTABLE`](Self::VTABLE) from its initial
+/// point on, and [`FINAL`](Self::FINAL) at its final point (resuming
+/// panics). Destroy and continuation are the same in both of these.
 pub(crate) struct VTableFor<P, F>(P, F);
-impl<P: Promise, F: Future<Output = ()>> VTableFor<P, F> {
-    pub(crate) const VTABLE: VTable = VTable {
-        resume: resume_frame::<P, F>,
-        destroy: destroy_frame::<P, F>,
-        continuation: continuation_of::<P>,
-        thread_bound: P::THREAD_BOUND,
-    };
+impl<P: Promise, F: FrameBody> VTableFor<P, F> {
+    const fn with_resume(resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>) -> VTable {
+        VTable {
+            resume,
+            destroy: destroy_frame::<P, F>,
+            continuation: continuation_of::<P>,
+            thread_bound: P::THREAD_BOUND,
+        }
+    }
+    /// From the initial suspend point on: a resume runs the coroutine.
+    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F>);
+    /// At the final suspend point.
+    pub(crate) const FINAL: VTable = Self::with_resume(resume_final);
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
@@ -159,23 +203,45 @@ unsafe fn resume_in_ramp(_: NonNull<Header>) -> Option<NonNull<Header>> {
 }
 unsafe fn destroy_in_ramp(_: NonNull<Header>) {}
 
-/// The resume entry point of coroutines with promise `P` and body `F`.
+/// The vtable a frame wears while its ramp builds it, until the initial
+/// suspend point: the ramp owns the frame, so resuming it panics and
+/// destroying it (a return object dropped while `get_return_object`, or its
+/// conversion, unwinds) does nothing: the ramp frees it itself.
+static STARTING_VTABLE: VTable =
+    VTable { resume: resume_unstarted, destroy: destroy_in_ramp, continuation: no_continuation, thread_bound: false };
+
+unsafe fn resume_unstarted(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    panic!("coroutine resumed before it reached its initial suspend point")
+}
+
+unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
+    panic!(
+        "coroutine resumed at its final suspend point (undefined behaviour in C++): \
+         a coroutine that is done() can only be destroyed"
+    )
+}
+
+/// The resume entry point of a frame whose ramp has finished: runs the
+/// coroutine until it suspends.
 ///
-/// `#[inline]` so that an owner holding this function as a constant (a
-/// generator created and iterated in one place) can have it inlined.
+/// The vtable says the frame is past its ramp and not at its final point;
+/// the point says whether it is at its initial point (a compile-time
+/// constant, so one compare) or already running (a resume from inside it).
+///
+/// `#[inline(always)]` so that an owner holding this function as a constant
+/// (a generator created and iterated in one place) can have it inlined.
 ///
 /// # Safety
-/// `hdr` is a live, idle frame of this type.
+/// `hdr` is a live frame of this type, wearing its body vtable, not being
+/// resumed or destroyed by another thread.
 #[inline(always)]
-unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
     let at = header.point.load(Ordering::Relaxed);
-    // SAFETY: `point` always holds a pointer to a static record.
-    let class = unsafe { (*at).resume_class() };
-    if class == ResumeClass::Never {
-        cannot_resume(at);
+    if ptr::eq(at, &RUNNING) {
+        cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
     // (a thread-bound coroutine on a foreign thread) before anything moves.
@@ -187,11 +253,10 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     // user until an `await_suspend` hands it over; after that nothing here
     // touches it.
     unsafe {
-        let stage = addr_of_mut!((*frame).stage);
         let exit: Result<(), Payload> = 'body: {
-            // The point says whether the initial awaiter is still due (the
-            // stage is `Initial` exactly when the point is the initial one).
-            if class == ResumeClass::Initial {
+            if ptr::eq(at, F::INFO.initial_point()) {
+                // The stage is `Initial` exactly at the initial point.
+                let stage = addr_of_mut!((*frame).stage);
                 let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.
@@ -227,20 +292,40 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
                 }
             }
         };
-        // Every resumable record belongs to a coroutine.
-        let info = (*at).info().unwrap_unchecked();
-        let final_point = sentinel(info.final_point());
+        final_path::<P, F>(frame, exit)
+    }
+}
+
+/// The body has returned (`Ok`) or panicked: `unhandled_exception`, then the
+/// final suspend point.
+///
+/// # Safety
+/// The frame is alive, running on this thread, and its body has finished.
+#[inline]
+unsafe fn final_path<P: Promise, F: FrameBody>(
+    frame: *mut Frame<P, F>,
+    exit: Result<(), Payload>,
+) -> Option<NonNull<Header>> {
+    // SAFETY (whole block): as for the resume loop; the frame is ours until
+    // the final awaiter's `await_suspend` hands it over.
+    unsafe {
+        let header = &(*frame).head.header;
+        let hdr = NonNull::from(header);
+        let handle = CoroutineHandle::<()>::from_header(hdr);
+        let stage = addr_of_mut!((*frame).stage);
+        let final_point = sentinel(F::INFO.final_point());
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
             // If unhandled_exception rethrows, the coroutine counts as
             // suspended at its final point and the panic goes to the resumer.
-            let mark = MarkFinalOnUnwind { header, final_point };
+            let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable: &VTableFor::<P, F>::FINAL };
             promise.unhandled_exception(payload);
             mem::forget(mark);
         }
         // Locals are gone (the body has returned or unwound); now the final
         // suspend point. It counts from before `final_suspend()` is called,
         // so a panic there also leaves the coroutine done().
+        addr_of_mut!((*frame).head.header.vtable).write(&VTableFor::<P, F>::FINAL);
         header.point.store(final_point, Ordering::Release);
         let started = (*stage).body_started();
         let mut awaiter = promise.final_suspend().into_awaiter();
@@ -268,29 +353,33 @@ unsafe fn resume_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>)
     }
 }
 
-/// Why a coroutine cannot be resumed from `at`; kept out of line.
+/// Destroying a running coroutine; kept out of line.
 #[cold]
 #[inline(never)]
-fn cannot_resume(at: *const SuspendPoint) -> ! {
-    if ptr::eq(at, &RUNNING) {
-        panic!("coroutine resumed while it is running");
-    }
-    if ptr::eq(at, &UNSTARTED) {
-        panic!("coroutine resumed before it reached its initial suspend point");
-    }
-    panic!(
-        "coroutine resumed at its final suspend point (undefined behaviour in C++): \
-         a coroutine that is done() can only be destroyed"
-    )
+fn destroy_running() -> ! {
+    panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
 }
 
-struct MarkFinalOnUnwind<'a> {
-    header: &'a Header,
-    final_point: *mut SuspendPoint,
+/// Resuming a coroutine from inside itself; kept out of line.
+#[cold]
+#[inline(never)]
+fn cannot_resume_running() -> ! {
+    panic!("coroutine resumed while it is running");
 }
-impl Drop for MarkFinalOnUnwind<'_> {
+
+struct MarkFinalOnUnwind {
+    header: NonNull<Header>,
+    final_point: *mut SuspendPoint,
+    vtable: &'static VTable,
+}
+impl Drop for MarkFinalOnUnwind {
     fn drop(&mut self) {
-        self.header.point.store(self.final_point, Ordering::Release);
+        // SAFETY: the frame is alive and this thread is its only user (the
+        // panic leaves it before any `await_suspend` could hand it over).
+        unsafe {
+            addr_of_mut!((*self.header.as_ptr()).vtable).write(self.vtable);
+            self.header.as_ref().point.store(self.final_point, Ordering::Release);
+        }
     }
 }
 
@@ -298,18 +387,14 @@ impl Drop for MarkFinalOnUnwind<'_> {
 ///
 /// # Safety
 /// `hdr` is a live frame of this type, not being resumed.
+/// (While the ramp builds the frame it wears `STARTING_VTABLE`, whose
+/// destroy does nothing.)
 unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
     if ptr::eq(at, &RUNNING) {
-        panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
-    }
-    if ptr::eq(at, &UNSTARTED) {
-        // The ramp still owns the frame: a return object dropped while
-        // `get_return_object` (or its conversion) unwinds must not free it
-        // under the ramp, which frees it itself.
-        return;
+        destroy_running();
     }
     // SAFETY: the frame is idle and ours to free.
     unsafe { destroy_in_place::<P, F>(frame, !(*frame).stage.body_started()) }
@@ -366,7 +451,6 @@ pub struct RampCtx<P: Promise> {
     layout: Layout,
     frame: Option<NonNull<u8>>,
     promise_built: bool,
-    vtable: &'static VTable,
     _promise: core::marker::PhantomData<P>,
 }
 
@@ -393,7 +477,7 @@ impl<P: Promise> RampCtx<P> {
         unsafe {
             mem.cast::<Header>()
                 .as_ptr()
-                .write(Header { vtable: self.vtable, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
+                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
         };
         self.frame = Some(mem);
         true
@@ -444,21 +528,16 @@ impl<P: Promise> Drop for RampCtx<P> {
 /// allocation failed, the parameters, which outlive the fallback return
 /// object's creation as they would in the caller.
 #[doc(hidden)]
-pub fn ramp<P, C, F, A, R>(info: &'static CoroutineInfo, make: C) -> R
+pub fn ramp<P, C, F, A, R, I>(_info: I, make: C) -> R
 where
     P: Promise,
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: Future<Output = ()>,
-    R: FromReturnObject<P::ReturnObject, F>,
+    I: Info,
+    R: FromReturnObject<P::ReturnObject, Framed<F, I>>,
 {
-    let layout = Layout::new::<Frame<P, F>>();
-    let mut ctx = RampCtx::<P> {
-        layout,
-        frame: None,
-        promise_built: false,
-        vtable: &VTableFor::<P, F>::VTABLE,
-        _promise: core::marker::PhantomData,
-    };
+    let layout = Layout::new::<Frame<P, Framed<F, I>>>();
+    let mut ctx = RampCtx::<P> { layout, frame: None, promise_built: false, _promise: core::marker::PhantomData };
     let body = match make(&mut ctx) {
         Ok(body) => body,
         Err(params) => {
@@ -470,7 +549,8 @@ where
         }
     };
     let ctx = ManuallyDrop::new(ctx);
-    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, F>>().as_ptr();
+    let body = Framed { body, _info: PhantomData::<fn() -> I> };
+    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, Framed<F, I>>>().as_ptr();
     assert!(ctx.promise_built, "coroutine body built without a promise");
 
     // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
@@ -482,7 +562,7 @@ where
         let hdr: *mut Header = addr_of_mut!((*frame).head.header);
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
-        let destroy = DestroyOnUnwind::<P, F>(frame);
+        let destroy = DestroyOnUnwind::<P, Framed<F, I>>(frame);
         let ro = R::from_return_object((*frame).head.promise.get_return_object());
         // Declared after `ro`, so dropped before it while unwinding: the
         // return object's drop must find a frame whose destroy does nothing.
@@ -491,7 +571,8 @@ where
         let ready = awaiter.await_ready();
         // `Stage::Starting` has nothing to drop: overwrite it.
         addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
-        (*hdr).point.store(sentinel(info.initial_point()), Ordering::Release);
+        addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::VTABLE);
+        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Release);
         let outcome = if ready {
             SuspendOutcome::Resume
         } else {

@@ -3,9 +3,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use core::future::Future;
-
-use crate::frame::VTableFor;
+use crate::frame::{FrameBody, VTableFor};
 use crate::handle::{CoroutineHandle, ResumeFn, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
 use crate::promise::{
@@ -116,7 +114,7 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
 /// knows the body type `F`), so that where a generator is created and
 /// iterated in the same function the compiler can call, and inline, the
 /// body directly.
-impl<T, B, F: Future<Output = ()>> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for Generator<T, B> {
+impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for Generator<T, B> {
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume;

@@ -24,8 +24,8 @@ use core::ptr::{self, NonNull};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-pub use crate::frame::{ramp, RampCtx};
-pub use crate::point::{CoroutineInfo, SuspendKind, SuspendPoint};
+pub use crate::frame::{ramp, Framed, RampCtx};
+pub use crate::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::Head;
@@ -138,6 +138,8 @@ pub trait Record {
 const NEW: u8 = 0;
 const SUSPENDED: u8 = 1;
 const TAKEN: u8 = 2;
+/// Like `NEW`, but `await_ready` has already returned `false`.
+const PARKED: u8 = 3;
 
 /// One `co_await!`: the awaiter, parked in the body's state while the
 /// coroutine is suspended. Its output is the awaiter's `await_resume()`,
@@ -166,6 +168,13 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
             slot.awaiter = &mut *self.awaiter as *mut A as *mut ();
         }
     }
+
+    /// Wraps an awaiter whose `await_ready` has returned `false`: the first
+    /// poll suspends.
+    #[inline(always)]
+    pub fn parked(awaiter: A) -> Self {
+        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: PARKED, _record: PhantomData }
+    }
 }
 
 impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
@@ -177,8 +186,8 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         // only when the point completes.
         let this = unsafe { self.get_unchecked_mut() };
         match this.state {
-            NEW => {
-                if !this.awaiter.await_ready() {
+            NEW | PARKED => {
+                if this.state == PARKED || !this.awaiter.await_ready() {
                     this.park(cx);
                     this.state = SUSPENDED;
                     return Poll::Pending;
@@ -339,15 +348,34 @@ pub type AwaiterOf<P, E> = <<<P as Promise>::Await as AwaitMode<P, E>>::Awaitabl
 /// user's `co_await!`, reported with the awaiter traits' messages, and not a
 /// second one at the suspension itself. The value comes first so that its
 /// type is known when the promise's capabilities are checked.
+///
+/// `await_ready` is asked here, in the body: a ready awaiter's value is
+/// produced at once (`Awaited::Ready`), so a `co_await!` that does not
+/// suspend is a direct call and its awaiter never enters the frame; only
+/// an awaiter that suspends becomes a parked [`AwaitPoint`] to `.await`.
 #[inline(always)]
-pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> impl Future<Output = O>
+pub fn await_point<P, E, R, O>(expr: E, co: Co<P>, _record: R) -> Awaited<impl Future<Output = O>, O>
 where
     P: Promise,
     P::Await: AwaitMode<P, E>,
     AwaiterOf<P, E>: Awaiter<Output = O>,
     R: Record,
 {
-    AwaitPoint::<_, R>::new(co.await_transform(expr).into_awaiter())
+    let mut awaiter = co.await_transform(expr).into_awaiter();
+    if awaiter.await_ready() {
+        Awaited::Ready(awaiter.await_resume())
+    } else {
+        Awaited::Suspend(AwaitPoint::<_, R>::parked(awaiter))
+    }
+}
+
+/// What [`await_point`] found: the value of a ready `co_await!`, or the
+/// point to suspend at.
+pub enum Awaited<F, O> {
+    /// `await_ready` returned `true`; this is `await_resume()`.
+    Ready(O),
+    /// The coroutine suspends: `.await` this.
+    Suspend(F),
 }
 
 /// Which `operator co_await` an operand of `co_await!` gets: its own

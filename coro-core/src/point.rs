@@ -67,21 +67,6 @@ pub struct SuspendPoint {
     line: u32,
     column: u32,
     coroutine: Option<&'static CoroutineInfo>,
-    /// What resuming a coroutine suspended here means: the one load and
-    /// compare the resume path makes.
-    resume: ResumeClass,
-}
-
-/// How the frame resumes from a point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ResumeClass {
-    /// Cannot be resumed: the final point, or a frame that is running or
-    /// being built.
-    Never,
-    /// The initial point: the initial awaiter's `await_resume` comes first.
-    Initial,
-    /// A point in the body: poll the body.
-    Body,
 }
 
 impl SuspendPoint {
@@ -95,25 +80,12 @@ impl SuspendPoint {
         column: u32,
         coroutine: &'static CoroutineInfo,
     ) -> Self {
-        let resume = match kind {
-            SuspendKind::Final => ResumeClass::Never,
-            SuspendKind::Initial => ResumeClass::Initial,
-            SuspendKind::Await | SuspendKind::Yield => ResumeClass::Body,
-        };
-        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine), resume }
+        SuspendPoint { kind, index, file, line, column, coroutine: Some(coroutine) }
     }
 
     /// A record that belongs to no coroutine: the frame's "not suspended" markers.
     pub(crate) const fn sentinel() -> Self {
-        SuspendPoint {
-            kind: SuspendKind::Await,
-            index: u32::MAX,
-            file: "",
-            line: 0,
-            column: 0,
-            coroutine: None,
-            resume: ResumeClass::Never,
-        }
+        SuspendPoint { kind: SuspendKind::Await, index: u32::MAX, file: "", line: 0, column: 0, coroutine: None }
     }
 
     /// The kind of point: initial, `co_await!`, `co_yield!` or final.
@@ -146,15 +118,6 @@ impl SuspendPoint {
     /// The name of the coroutine function.
     pub fn function(&self) -> &'static str {
         self.coroutine.map_or("", |c| c.name)
-    }
-
-    pub(crate) fn info(&self) -> Option<&'static CoroutineInfo> {
-        self.coroutine
-    }
-
-    #[inline(always)]
-    pub(crate) fn resume_class(&self) -> ResumeClass {
-        self.resume
     }
 }
 
@@ -203,6 +166,15 @@ impl CoroutineInfo {
     pub fn final_point(&'static self) -> &'static SuspendPoint {
         &self.final_
     }
+}
+
+/// A coroutine function's record, supplied as a type so that the frame
+/// knows it at compile time; implemented by the code `#[coro::coroutine]`
+/// generates.
+#[doc(hidden)]
+pub trait Info {
+    /// The record.
+    const INFO: &'static CoroutineInfo;
 }
 
 /// The frame is running (between a resume and the next suspension).

@@ -15,8 +15,8 @@
 //! the `Generator`'s own, inlined.
 
 use core::fmt;
-use core::future::Future;
 
+use crate::frame::FrameBody;
 use crate::generator::{Generator, GeneratorPromise};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
@@ -84,8 +84,8 @@ pub trait SendGeneratorFrame {}
 impl<F: Send> SendGeneratorFrame for F {}
 
 /// The `Send` check: `F` is the coroutine's body.
-impl<T: Send, B, F: Future<Output = ()> + SendGeneratorFrame>
-    FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for SendGenerator<T, B>
+impl<T: Send, B, F: FrameBody + SendGeneratorFrame> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F>
+    for SendGenerator<T, B>
 {
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {

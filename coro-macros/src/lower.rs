@@ -162,29 +162,50 @@ impl<'a> BodyLowering<'a> {
                 let record = format_ident!("__CoroPoint{}", index, span = Span::mixed_site().located_at(span));
                 let info = info_ident();
                 let (kind, point) = if kw == Keyword::Await {
-                    {
-                        // `match` keeps the operand's temporaries alive to the
-                        // end of the statement, as a call argument would; the
-                        // call lets the operand be a struct literal.
-                        let operand_var = Ident::new("__coro_operand", Span::mixed_site().located_at(span));
-                        let awaitable = quote_spanned! {span=>
-                            match #krate::__private::operand(#operand) {
-                                #operand_var => {
-                                    #[allow(unused_imports)]
-                                    use #krate::__private::{ViaAwaiter as _, ViaFuture as _, ViaOther as _};
-                                    (&&#krate::__private::AwaitProbe::of(&#operand_var))
-                                        .__coro_await_kind()
-                                        .wrap(#operand_var)
-                                }
+                    // The operand's `operator co_await`: its `IntoAwaiter`,
+                    // else a `FutureAwaiter` for a future (see `AwaitProbe`).
+                    // The call lets the operand be a struct literal.
+                    let operand_var = Ident::new("__coro_operand", Span::mixed_site().located_at(span));
+                    let awaitable = quote_spanned! {span=>
+                        match #krate::__private::operand(#operand) {
+                            #operand_var => {
+                                #[allow(unused_imports)]
+                                use #krate::__private::{ViaAwaiter as _, ViaFuture as _, ViaOther as _};
+                                (&&#krate::__private::AwaitProbe::of(&#operand_var))
+                                    .__coro_await_kind()
+                                    .wrap(#operand_var)
                             }
-                        };
-                        (
-                            quote!(Await),
-                            quote_spanned! {span=> #krate::__private::await_point(#awaitable, #co, #record) },
-                        )
-                    }
+                        }
+                    };
+                    // A ready awaiter's value comes straight from the call;
+                    // only a suspending one is awaited.
+                    // The `match` is a `let` statement of its own, so that
+                    // its scrutinee is gone before the `.await` and does not
+                    // take room in the frame.
+                    let value = Ident::new("__coro_value", Span::mixed_site());
+                    let parked = Ident::new("__coro_parked", Span::mixed_site());
+                    // Numbered: a `co_await!` in the operand has its own.
+                    let label = syn::Lifetime {
+                        apostrophe: Span::mixed_site(),
+                        ident: format_ident!("__coro_await{}", index, span = Span::mixed_site()),
+                    };
+                    (
+                        quote!(Await),
+                        quote_spanned! {span=>
+                            #label: {
+                                let #parked = match #krate::__private::await_point(#awaitable, #co, #record) {
+                                    #krate::__private::Awaited::Ready(#value) => break #label #value,
+                                    #krate::__private::Awaited::Suspend(#parked) => #parked,
+                                };
+                                #parked.await
+                            }
+                        },
+                    )
                 } else {
-                    (quote!(Yield), quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record) })
+                    (
+                        quote!(Yield),
+                        quote_spanned! {span=> #krate::__private::yield_point(#operand, #co, #record).await },
+                    )
                 };
                 quote_spanned! {span=>
                     {
@@ -201,7 +222,7 @@ impl<'a> BodyLowering<'a> {
                                 );
                         }
                         #used
-                        #point.await
+                        #point
                     }
                 }
             }
@@ -394,6 +415,12 @@ fn info_ident() -> Ident {
     Ident::new("__CORO_INFO", Span::mixed_site())
 }
 
+/// The name of the type that supplies the `CoroutineInfo` static to the
+/// ramp at compile time.
+fn info_type_ident() -> Ident {
+    Ident::new("__CoroInfo", Span::mixed_site())
+}
+
 /// `assert_frame_outlives::<'l, ..>(&make)`, spanned at `span` (the braces
 /// make the argument the user's span, so the borrow checker points there).
 fn outlives_assertion(krate: &Path, promise: &Type, make: &Ident, lifetime: &TokenStream, span: Span) -> TokenStream {
@@ -454,6 +481,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
 
     let co = co_ident();
     let info = info_ident();
+    let info_type = info_type_ident();
     let ramp_ctx = Ident::new("__coro_ramp", Span::mixed_site());
     let make = Ident::new("__coro_make", Span::mixed_site());
     let end = Ident::new("__coro_end", Span::mixed_site());
@@ -553,7 +581,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         let span = ret.span();
         let krate = respan_path(krate, span);
         quote_spanned! {span=>
-            #krate::__private::ramp::<#promise, _, _, _, _>(#krate::__private::at(&#info), #krate::__private::at(#make))
+            #krate::__private::ramp::<#promise, _, _, _, _, _>(#krate::__private::at(#info_type), #krate::__private::at(#make))
         }
     };
     quote! {
@@ -562,6 +590,10 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);
+            struct #info_type;
+            impl #krate::__private::Info for #info_type {
+                const INFO: &'static #krate::__private::CoroutineInfo = &#info;
+            }
             let #make = #krate::__private::body::<#promise, _, _, _>(
                 move |#ramp_ctx: &mut #krate::__private::RampCtx<#promise>| {
                     #[allow(unused_imports)]

@@ -13,6 +13,10 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
+    struct __CoroInfo;
+    impl ::coro::__private::Info for __CoroInfo {
+        const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
+    }
     let __coro_make = ::coro::__private::body::<
         MyPromise,
         _,
@@ -54,7 +58,8 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    ::coro::__private::await_point(
+                    '__coro_await1: {
+                        let __coro_parked = match ::coro::__private::await_point(
                             match ::coro::__private::operand(SuspendAlways) {
                                 __coro_operand => {
                                     #[allow(unused_imports)]
@@ -68,8 +73,16 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                             },
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
-                        )
-                        .await
+                        ) {
+                            ::coro::__private::Awaited::Ready(__coro_value) => {
+                                break '__coro_await1 __coro_value;
+                            }
+                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                __coro_parked
+                            }
+                        };
+                        __coro_parked.await
+                    }
                 };
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
@@ -95,5 +108,6 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         _,
         _,
         _,
-    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
+        _,
+    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
 }

@@ -13,6 +13,10 @@ fn range(mut n: u32) -> Generator<u32> {
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
+    struct __CoroInfo;
+    impl ::coro::__private::Info for __CoroInfo {
+        const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
+    }
     let __coro_make = ::coro::__private::body::<
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
@@ -89,5 +93,6 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
         _,
-    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
+        _,
+    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
 }

@@ -13,6 +13,10 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
+    struct __CoroInfo;
+    impl ::coro::__private::Info for __CoroInfo {
+        const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
+    }
     let __coro_make = ::coro::__private::body::<
         <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
         _,
@@ -59,7 +63,8 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    ::coro::__private::await_point(
+                    '__coro_await1: {
+                        let __coro_parked = match ::coro::__private::await_point(
                             match ::coro::__private::operand(read(&path)) {
                                 __coro_operand => {
                                     #[allow(unused_imports)]
@@ -73,8 +78,16 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                             },
                             ::coro::__private::at(__coro_co),
                             __CoroPoint1,
-                        )
-                        .await
+                        ) {
+                            ::coro::__private::Awaited::Ready(__coro_value) => {
+                                break '__coro_await1 __coro_value;
+                            }
+                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                __coro_parked
+                            }
+                        };
+                        __coro_parked.await
+                    }
                 }) {
                     ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
                     ::core::ops::ControlFlow::Break(__coro_residual) => {
@@ -116,5 +129,6 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >(::coro::__private::at(&__CORO_INFO), ::coro::__private::at(__coro_make))
+        _,
+    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
 }
