@@ -1082,3 +1082,77 @@ fn tasks_destroyed_while_another_thread_grants_them_never_lose_a_permit_or_the_l
     drop(worker);
     log.assert_each_dropped_once();
 }
+
+/// A promise whose `before_resume` can be made to block: it holds a
+/// resuming thread inside the window between taking a waiter out of its
+/// ready queue and the coroutine running.
+#[derive(Default)]
+struct SlowResume;
+
+static SLOW_ARMED: AtomicBool = AtomicBool::new(false);
+static SLOW_ENTERED: AtomicBool = AtomicBool::new(false);
+
+impl coro::Promise for SlowResume {
+    type ReturnObject = coro::UniqueCoroutineHandle<SlowResume>;
+    type InitialSuspend = coro::SuspendNever;
+    type FinalSuspend = coro::SuspendAlways;
+    type Return = coro::ReturnsVoid;
+    type Await = coro::AwaitDirect;
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the returned owner is the frame's only owner.
+        unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+    }
+    fn initial_suspend(&mut self) -> coro::SuspendNever {
+        coro::SuspendNever
+    }
+    fn final_suspend(&mut self) -> coro::SuspendAlways {
+        coro::SuspendAlways
+    }
+    fn unhandled_exception(&mut self, p: coro::Payload) {
+        std::panic::resume_unwind(p)
+    }
+    fn before_resume(&self) {
+        if SLOW_ARMED.load(SeqCst) {
+            SLOW_ENTERED.store(true, SeqCst);
+            thread::sleep(Duration::from_secs(10)); // the process aborts meanwhile
+        }
+    }
+}
+
+impl coro::ReturnVoid for SlowResume {
+    fn return_void(&mut self) {}
+}
+
+#[coro::coroutine(promise = SlowResume)]
+fn slow_victim(ev: Arc<Event>) -> coro::UniqueCoroutineHandle<SlowResume> {
+    co_await!(ev.wait());
+}
+
+#[test]
+#[cfg(unix)]
+fn destroying_a_waiter_while_another_thread_is_resuming_it_aborts() {
+    if std::env::var_os(ABORT_CHILD).is_some() {
+        let ev = Arc::new(Event::new());
+        let v = slow_victim(ev.clone()); // waits on the event
+        SLOW_ARMED.store(true, SeqCst);
+        thread::spawn(move || ev.set()); // takes it out of its ready queue, then blocks resuming it
+        while !SLOW_ENTERED.load(SeqCst) {
+            thread::yield_now();
+        }
+        drop(v); // its node is `RESUMING` on the other thread: abort
+        unreachable!("destroying the victim should have aborted");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "destroying_a_waiter_while_another_thread_is_resuming_it_aborts"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ABORT_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT expected; stderr: {stderr}");
+    }
+    assert!(stderr.contains("destroyed while another thread was resuming it"), "{stderr}");
+}
