@@ -1156,3 +1156,46 @@ fn destroying_a_waiter_while_another_thread_is_resuming_it_aborts() {
     }
     assert!(stderr.contains("destroyed while another thread was resuming it"), "{stderr}");
 }
+
+// ===========================================================================
+// Releases from thread-local destructors
+// ===========================================================================
+
+static TLS_MUTEX: Mutex<u32> = Mutex::new(0);
+
+thread_local! {
+    static HELD: RefCell<Option<coro::sync::MutexGuard<'static, u32>>> = const { RefCell::new(None) };
+}
+
+#[coro::coroutine]
+fn tls_locker() -> Job<()> {
+    *co_await!(TLS_MUTEX.lock()) += 1;
+    co_return!(())
+}
+
+#[test]
+fn a_guard_dropped_by_a_thread_local_destructor_hands_the_lock_to_a_waiter() {
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let t = thread::spawn(move || {
+        HELD.with(|h| *h.borrow_mut() = Some(TLS_MUTEX.try_lock().unwrap()));
+        // Use this thread's ready queue after `HELD` registered its
+        // destructor: a ready queue with a destructor would be gone first.
+        let ev = Arc::new(Event::new());
+        let v = victim(ev.clone());
+        v.resume();
+        ev.set();
+        assert!(v.done());
+        locked_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        // Exiting drops `HELD`: the unlock resumes the waiter here.
+    });
+    locked_rx.recv().unwrap();
+    let waiter = tls_locker();
+    waiter.resume();
+    assert!(!waiter.done());
+    go_tx.send(()).unwrap();
+    t.join().unwrap();
+    assert!(waiter.done());
+    assert_eq!(*TLS_MUTEX.try_lock().unwrap(), 1);
+}

@@ -70,9 +70,9 @@
 //! whose `before_resume` refuses the resume leaves the node `RESUMING`, so
 //! destroying that coroutine later aborts too.
 
-use core::cell::{Cell, RefCell};
-use core::sync::atomic::{AtomicU8, Ordering};
-use std::collections::VecDeque;
+use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 
@@ -88,7 +88,14 @@ struct ReadyQueue {
     nesting: Cell<u32>,
     /// Wake-ups of thread-bound coroutines of other threads granted here,
     /// to post to their home threads once the primitive's lock is released.
-    outbox: RefCell<VecDeque<Arc<HomeWake>>>,
+    ///
+    /// A FIFO linked through [`HomeWake::next`], each entry an `Arc` turned
+    /// into a raw pointer: pushing allocates nothing (it happens under the
+    /// primitive's lock), and the thread-local keeps having no destructor,
+    /// so primitives stay usable from other thread-locals' destructors. It
+    /// is empty whenever no release is under way: every release that fills
+    /// it calls [`run`] next.
+    outbox: Cell<(*const HomeWake, *const HomeWake)>,
     /// The coroutine the innermost `run` loop on this thread is resuming.
     resuming: Cell<Option<CoroutineHandle>>,
 }
@@ -98,7 +105,7 @@ thread_local! {
         ReadyQueue {
             list: Cell::new(WaitList::new()),
             nesting: Cell::new(0),
-            outbox: RefCell::new(VecDeque::new()),
+            outbox: Cell::new((ptr::null(), ptr::null())),
             resuming: Cell::new(None),
         }
     };
@@ -122,6 +129,10 @@ pub(crate) struct HomeWake {
     handle: CoroutineHandle,
     thread: HomeThread,
     queue: Weak<WakeQueue>,
+    /// The next entry of the releasing thread's outbox (a HomeWake is put
+    /// in an outbox at most once: it is granted once). Only that thread
+    /// touches it; atomic only to keep the block `Sync` without unsafe.
+    next: AtomicPtr<HomeWake>,
 }
 
 impl HomeWake {
@@ -133,6 +144,7 @@ impl HomeWake {
             handle,
             thread: HomeThread::current(),
             queue: Arc::downgrade(&WakeQueue::current()),
+            next: AtomicPtr::new(ptr::null_mut()),
         })
     }
 
@@ -185,11 +197,10 @@ pub(crate) unsafe fn schedule(node: *const WaitNode) {
         if let Some(home) = unsafe { (*node).foreign_home() } {
             // A thread-bound coroutine of another thread: it goes home.
             // From `HOME` on the node is in no list and this thread keeps
-            // only its own `Arc`. (The outbox may grow here, under the
-            // primitive's lock: an allocation, never user code.)
+            // only its own `Arc`, in its outbox.
             // SAFETY: alive (caller).
             unsafe { (*node).set_home() };
-            q.outbox.borrow_mut().push_back(home.clone());
+            push_outbox(q, home.clone());
             return;
         }
         let mut list = q.list.get();
@@ -201,6 +212,32 @@ pub(crate) unsafe fn schedule(node: *const WaitNode) {
         }
         q.list.set(list);
     })
+}
+
+fn push_outbox(q: &ReadyQueue, home: Arc<HomeWake>) {
+    let raw = Arc::into_raw(home);
+    let (head, tail) = q.outbox.get();
+    if tail.is_null() {
+        q.outbox.set((raw, raw));
+    } else {
+        // SAFETY: `tail` is an entry of this thread's outbox, whose `Arc`
+        // the outbox owns, so alive.
+        unsafe { (*tail).next.store(raw.cast_mut(), Ordering::Relaxed) };
+        q.outbox.set((head, raw));
+    }
+}
+
+fn pop_outbox(q: &ReadyQueue) -> Option<Arc<HomeWake>> {
+    let (head, tail) = q.outbox.get();
+    if head.is_null() {
+        return None;
+    }
+    // SAFETY: `head` came from `Arc::into_raw` in `push_outbox` and is
+    // taken out of the outbox here, once: this gives back that `Arc`.
+    let home = unsafe { Arc::from_raw(head) };
+    let next = home.next.swap(ptr::null_mut(), Ordering::Relaxed);
+    q.outbox.set(if head == tail { (ptr::null(), ptr::null()) } else { (next, tail) });
+    Some(home)
 }
 
 /// Moves every waiter of `waiters` to this thread's ready queue.
@@ -253,7 +290,7 @@ pub(crate) fn run() {
         // never resumes anything on this thread.
         let mut first_panic = None;
         loop {
-            let Some(home) = q.outbox.borrow_mut().pop_front() else { break };
+            let Some(home) = pop_outbox(q) else { break };
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| home.post())) {
                 first_panic.get_or_insert(p);
             }
