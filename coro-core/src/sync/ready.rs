@@ -315,18 +315,19 @@ pub(crate) fn run() {
             // SAFETY: a node in the ready queue is alive (its coroutine is
             // suspended on it) and belongs to this thread, which alone may
             // resume it. `RESUMING` until the coroutine's `await_resume`
-            // marks it `IDLE`: an awaiter's `Drop` seeing it meanwhile is a
+            // marks it `IDLE`: an awaiter's `Drop` seeing it meanwhile,
+            // other than from inside the resume below (`resuming`), is a
             // destroy racing with this resume, and aborts (module docs).
             let handle = unsafe {
                 let handle = (*node).handle();
                 (*node).set_state(RESUMING);
                 handle
             };
+            let outer = q.resuming.replace(Some(handle));
             // SAFETY: the primitive granted this waiter and took it out of
             // its wait list, so nobody else resumes it; it is suspended (the
             // awaiter registered it from `await_suspend`) and alive (its
-            // awaiter's `Drop` would have cancelled it).
-            let outer = q.resuming.replace(Some(handle));
+            // awaiter's `Drop` would have cancelled it, or aborted).
             let resumed = catch_unwind(AssertUnwindSafe(|| unsafe { handle.resume() }));
             q.resuming.set(outer);
             if let Err(p) = resumed {
