@@ -7,16 +7,21 @@
 
 mod common;
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use common::{Counted, Job, Log};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
-use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask};
+use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
 
 /// Stops a loop after `n` rounds or `secs` seconds; reports how many ran.
 struct Budget {
@@ -669,4 +674,528 @@ fn destroying_a_waiter_that_another_thread_has_released_but_not_yet_resumed_abor
         assert_eq!(out.status.signal(), Some(6), "SIGABRT expected; stderr: {stderr}");
     }
     assert!(stderr.contains("destroyed while another thread was resuming it"), "{stderr}");
+}
+
+// ===========================================================================
+// Thread-bound coroutines (`Task`) released from another thread go home
+// ===========================================================================
+
+/// Where a `Task` (not `Send`: it holds an `Rc`) ran after its wait, and
+/// how many times.
+type Seen = Rc<RefCell<Vec<ThreadId>>>;
+
+#[coro::coroutine]
+fn home_event(ev: Arc<Event>, seen: Seen) -> Task<usize> {
+    co_await!(ev.wait());
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(Rc::strong_count(&seen))
+}
+
+#[coro::coroutine]
+fn home_sc_event(ev: Arc<SingleConsumerEvent>, seen: Seen) -> Task<usize> {
+    co_await!(ev.wait());
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(Rc::strong_count(&seen))
+}
+
+#[coro::coroutine]
+fn home_latch(l: Arc<Latch>, seen: Seen) -> Task<usize> {
+    co_await!(l.wait());
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(Rc::strong_count(&seen))
+}
+
+#[coro::coroutine]
+fn home_mutex(m: Arc<Mutex<u32>>, seen: Seen, c: Counted) -> Task<u32> {
+    let _c = c;
+    let mut g = co_await!(m.lock());
+    seen.borrow_mut().push(thread::current().id());
+    *g += 1;
+    co_return!(*g)
+}
+
+#[coro::coroutine]
+fn home_permit(s: Arc<Semaphore>, seen: Seen, c: Counted) -> Task<usize> {
+    let _c = c;
+    let _p = co_await!(s.acquire());
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(s.available_permits())
+}
+
+#[coro::coroutine]
+fn home_recv(ch: Arc<Channel<Counted>>, seen: Seen, c: Counted) -> Task<Option<Counted>> {
+    let _c = c;
+    let v = co_await!(ch.recv());
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(v)
+}
+
+#[coro::coroutine]
+fn home_send(ch: Arc<Channel<Counted>>, v: Counted, seen: Seen) -> Task<bool> {
+    let sent = co_await!(ch.send(v)).is_ok();
+    seen.borrow_mut().push(thread::current().id());
+    co_return!(sent)
+}
+
+/// A `Task` driven by hand as a future on this thread, with a no-op waker.
+struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
+
+impl<T> Driven<T> {
+    /// Starts `task`; it must suspend.
+    fn start(task: Task<T>) -> Driven<T> {
+        let mut d = Driven(Box::pin(task.into_future()));
+        assert!(d.poll().is_none(), "the task should wait");
+        d
+    }
+    fn poll(&mut self) -> Option<T> {
+        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
+    }
+}
+
+/// Runs `release` on another thread (to completion), checks that the task
+/// was not resumed there but queued for this thread, resumes it here with
+/// `resume_woken`, and returns its result.
+fn release_elsewhere<T>(mut task: Driven<T>, seen: &Seen, release: impl FnOnce() + Send) -> T {
+    assert_eq!(coro::resume_woken(), 0);
+    thread::scope(|s| s.spawn(release).join().unwrap());
+    assert!(seen.borrow().is_empty(), "not resumed on the releasing thread");
+    assert_eq!(coro::resume_woken(), 1, "queued for this thread");
+    assert_eq!(*seen.borrow(), [thread::current().id()], "resumed here, once");
+    task.poll().expect("the task finished when resumed")
+}
+
+#[test]
+fn a_task_released_on_another_thread_by_an_event_latch_or_single_consumer_event_resumes_on_its_own_thread() {
+    let seen: Seen = Rc::default();
+    let ev = Arc::new(Event::new());
+    let t = Driven::start(home_event(ev.clone(), seen.clone()));
+    assert_eq!(release_elsewhere(t, &seen, || ev.set()), 2, "the Rc is usable: the frame's clone and ours");
+
+    let seen: Seen = Rc::default();
+    let ev = Arc::new(SingleConsumerEvent::new());
+    let t = Driven::start(home_sc_event(ev.clone(), seen.clone()));
+    assert_eq!(release_elsewhere(t, &seen, || ev.set()), 2);
+
+    let seen: Seen = Rc::default();
+    let l = Arc::new(Latch::new(2));
+    let t = Driven::start(home_latch(l.clone(), seen.clone()));
+    l.count_down(); // on this thread, not yet zero
+    assert_eq!(release_elsewhere(t, &seen, || l.count_down()), 2);
+}
+
+#[test]
+fn a_task_handed_a_mutex_permit_or_value_on_another_thread_gets_it_on_its_own_thread() {
+    let log = Log::new();
+
+    let seen: Seen = Rc::default();
+    let m = Arc::new(Mutex::new(0));
+    let held = m.try_lock().unwrap();
+    let t = Driven::start(home_mutex(m.clone(), seen.clone(), log.counted("mutex task")));
+    assert_eq!(release_elsewhere(t, &seen, move || drop(held)), 1);
+    assert!(!m.is_locked(), "the task's guard unlocked on its thread");
+
+    let seen: Seen = Rc::default();
+    let s = Arc::new(Semaphore::new(0));
+    let t = Driven::start(home_permit(s.clone(), seen.clone(), log.counted("permit task")));
+    assert_eq!(release_elsewhere(t, &seen, || s.release(1)), 0, "the released permit was the task's");
+    assert_eq!(s.available_permits(), 1, "and went back when it finished");
+
+    let seen: Seen = Rc::default();
+    let ch = Arc::new(Channel::new(1));
+    let t = Driven::start(home_recv(ch.clone(), seen.clone(), log.counted("recv task")));
+    let v = release_elsewhere(t, &seen, || ch.try_send(log.counted("value")).unwrap());
+    assert_eq!(v.map(|c| c.name().to_owned()).as_deref(), Some("value"));
+
+    let seen: Seen = Rc::default();
+    ch.try_send(log.counted("first")).unwrap(); // full
+    let t = Driven::start(home_send(ch.clone(), log.counted("second"), seen.clone()));
+    let first = release_elsewhere(t, &seen, || drop(ch.try_recv().unwrap()));
+    assert!(first, "the waiting sender's value went in when room was made");
+    assert_eq!(ch.try_recv().unwrap().name(), "second");
+    log.assert_each_dropped_once();
+}
+
+#[test]
+fn tasks_holding_an_rc_wait_under_sync_wait_for_primitives_released_on_another_thread() {
+    /// Waits on all four primitives in turn; each is released by `worker`
+    /// once this task says it is about to wait.
+    #[coro::coroutine]
+    fn all_four(
+        ev: Arc<Event>,
+        m: Arc<Mutex<u32>>,
+        s: Arc<Semaphore>,
+        ch: Arc<Channel<u32>>,
+        waiting: Arc<AtomicUsize>,
+        rc: Rc<Cell<u32>>,
+    ) -> Task<u32> {
+        let me = thread::current().id();
+        waiting.store(1, SeqCst);
+        co_await!(ev.wait());
+        assert_eq!(thread::current().id(), me);
+        rc.set(rc.get() + 1);
+        waiting.store(2, SeqCst);
+        let g = co_await!(m.lock());
+        assert_eq!(thread::current().id(), me);
+        rc.set(rc.get() + *g);
+        drop(g);
+        waiting.store(3, SeqCst);
+        let p = co_await!(s.acquire());
+        assert_eq!(thread::current().id(), me);
+        rc.set(rc.get() + 1);
+        drop(p);
+        waiting.store(4, SeqCst);
+        let v = co_await!(ch.recv()).unwrap();
+        assert_eq!(thread::current().id(), me);
+        rc.set(rc.get() + v);
+        co_return!(rc.get())
+    }
+    let (ev, m, s, ch) =
+        (Arc::new(Event::new()), Arc::new(Mutex::new(10)), Arc::new(Semaphore::new(0)), Arc::new(Channel::new(0)));
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let held = m.try_lock().unwrap();
+    let rc = Rc::new(Cell::new(0));
+    let total = thread::scope(|sc| {
+        let releaser = sc.spawn(|| {
+            let wait_for = |n| {
+                while waiting.load(SeqCst) < n {
+                    thread::yield_now();
+                }
+                thread::sleep(Duration::from_millis(2)); // let it suspend (either way is correct)
+            };
+            wait_for(1);
+            ev.set();
+            wait_for(2);
+            drop(held);
+            wait_for(3);
+            s.release(1);
+            wait_for(4);
+            // A rendezvous channel: blocks (spinning) until the receiver waits.
+            let mut v = 100;
+            while let Err(e) = ch.try_send(v) {
+                v = e.into_inner();
+                thread::yield_now();
+            }
+        });
+        let total = sync_wait(all_four(ev.clone(), m.clone(), s.clone(), ch.clone(), waiting.clone(), rc.clone()));
+        releaser.join().unwrap();
+        total
+    });
+    assert_eq!(total, 1 + 10 + 1 + 100);
+    assert_eq!(rc.get(), total);
+    assert_eq!(coro::resume_woken(), 0, "sync_wait ran every wake-up");
+    assert!(!m.is_locked());
+    assert_eq!(s.available_permits(), 1);
+}
+
+#[test]
+fn a_task_destroyed_after_another_thread_granted_it_hands_the_grant_on_and_its_wake_up_does_nothing() {
+    let log = Log::new();
+
+    // Mutex: the lock goes to the next waiter, here on this thread.
+    let seen: Seen = Rc::default();
+    let m = Arc::new(Mutex::new(0));
+    let held = m.try_lock().unwrap();
+    let victim = Driven::start(home_mutex(m.clone(), seen.clone(), log.counted("mutex victim")));
+    let mut next = Driven::start(home_mutex(m.clone(), seen.clone(), log.counted("mutex next")));
+    thread::scope(|s| s.spawn(move || drop(held)).join().unwrap());
+    assert!(seen.borrow().is_empty());
+    drop(victim); // granted the lock, queued home, not resumed
+                  // The lock went on to the next waiter, resumed here at once (this is
+                  // its thread), which finished.
+    assert_eq!(*seen.borrow(), [thread::current().id()]);
+    assert!(log.live().is_empty());
+    assert_eq!(coro::resume_woken(), 1, "the stale wake-up ran, and did nothing");
+    assert_eq!(seen.borrow().len(), 1);
+    assert_eq!(next.poll(), Some(1), "only the next waiter incremented");
+    assert_eq!(*m.try_lock().expect("the mutex is usable"), 1);
+
+    // Semaphore: the permit is not lost.
+    let seen: Seen = Rc::default();
+    let s = Arc::new(Semaphore::new(0));
+    let victim = Driven::start(home_permit(s.clone(), seen.clone(), log.counted("permit victim")));
+    thread::scope(|sc| sc.spawn(|| s.release(1)).join().unwrap());
+    assert_eq!(s.available_permits(), 0, "granted to the victim");
+    drop(victim);
+    assert_eq!(s.available_permits(), 1, "handed back");
+    assert_eq!(coro::resume_woken(), 1);
+    assert!(seen.borrow().is_empty());
+
+    // Channel: the value goes back into the channel.
+    let seen: Seen = Rc::default();
+    let ch = Arc::new(Channel::new(1));
+    let victim = Driven::start(home_recv(ch.clone(), seen.clone(), log.counted("recv victim")));
+    thread::scope(|sc| sc.spawn(|| ch.try_send(log.counted("value")).unwrap()).join().unwrap());
+    assert!(ch.is_empty(), "handed to the victim");
+    drop(victim);
+    assert_eq!(ch.try_recv().unwrap().name(), "value");
+    assert_eq!(coro::resume_woken(), 1);
+
+    // Event: nothing to hand on; the frame is freed once.
+    let seen: Seen = Rc::default();
+    let ev = Arc::new(Event::new());
+    let victim = Driven::start(home_event(ev.clone(), seen.clone()));
+    thread::scope(|sc| sc.spawn(|| ev.set()).join().unwrap());
+    drop(victim);
+    assert_eq!(Rc::strong_count(&seen), 1);
+    assert_eq!(coro::resume_woken(), 1);
+    assert!(seen.borrow().is_empty());
+    log.assert_each_dropped_once();
+}
+
+#[test]
+fn a_stale_wake_up_left_in_the_queue_of_a_thread_that_exits_is_freed_with_it() {
+    let log = Log::new();
+    let s = Arc::new(Semaphore::new(0));
+    thread::scope(|sc| {
+        sc.spawn(|| {
+            let seen: Seen = Rc::default();
+            let victim = Driven::start(home_permit(s.clone(), seen, log.counted("victim")));
+            thread::scope(|sc| sc.spawn(|| s.release(1)).join().unwrap());
+            drop(victim); // its wake-up stays queued: this thread never runs it
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(s.available_permits(), 1);
+    log.assert_each_dropped_once(); // and memcheck sees no leak
+}
+
+#[test]
+fn tasks_on_four_threads_share_thread_safe_primitives_and_always_resume_at_home() {
+    const THREADS: usize = 4;
+    const ROUNDS: u32 = 250;
+    #[coro::coroutine]
+    fn worker(
+        m: Arc<Mutex<u64>>,
+        s: Arc<Semaphore>,
+        ch: Arc<Channel<u32>>,
+        inside: Arc<AtomicUsize>,
+        c: Counted,
+    ) -> Task<u32> {
+        let _c = c;
+        let me = thread::current().id();
+        let mine = Rc::new(Cell::new(0u32));
+        for i in 0..ROUNDS {
+            {
+                let mut g = co_await!(m.lock());
+                assert_eq!(thread::current().id(), me);
+                *g += 1;
+            }
+            {
+                let _p = co_await!(s.acquire());
+                assert_eq!(thread::current().id(), me);
+                assert!(inside.fetch_add(1, SeqCst) < 2, "at most two permits");
+                thread::yield_now();
+                inside.fetch_sub(1, SeqCst);
+            }
+            co_await!(ch.send(i)).unwrap();
+            let v = co_await!(ch.recv()).unwrap();
+            assert_eq!(thread::current().id(), me);
+            mine.set(mine.get() + v);
+        }
+        co_return!(mine.get())
+    }
+    let log = Log::new();
+    let m = Arc::new(Mutex::new(0));
+    let s = Arc::new(Semaphore::new(2));
+    let ch = Arc::new(Channel::new(1));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let sum: u32 = thread::scope(|sc| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let (m, s, ch, inside) = (m.clone(), s.clone(), ch.clone(), inside.clone());
+                let c = log.counted(format!("worker {i}"));
+                sc.spawn(move || {
+                    let sum = sync_wait(worker(m, s, ch, inside, c));
+                    assert_eq!(coro::resume_woken(), 0);
+                    sum
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert_eq!(sum, THREADS as u32 * (0..ROUNDS).sum::<u32>());
+    assert_eq!(*m.try_lock().unwrap(), THREADS as u64 * ROUNDS as u64);
+    assert_eq!(s.available_permits(), 2);
+    assert!(ch.is_empty());
+    log.assert_each_dropped_once();
+    eprintln!("{} rounds in {:?}", THREADS as u32 * ROUNDS, start.elapsed());
+}
+
+#[test]
+fn tasks_destroyed_while_another_thread_grants_them_never_lose_a_permit_or_the_lock() {
+    let log = Log::new();
+    let s = Arc::new(Semaphore::new(0));
+    let m = Arc::new(Mutex::new(0));
+    let worker = Worker::new("granter");
+    let mut budget = Budget::new(2000, 5);
+    let mut rounds = 0;
+    while budget.next() {
+        rounds += 1;
+        let seen: Seen = Rc::default();
+        // The permit is released on the worker while this thread destroys
+        // the waiting task: granted first (then handed back) or not.
+        let victim = Driven::start(home_permit(s.clone(), seen.clone(), log.counted("permit")));
+        let (done_tx, done_rx) = mpsc::channel();
+        let s2 = s.clone();
+        worker.run(move || {
+            s2.release(1);
+            done_tx.send(()).unwrap();
+        });
+        if rounds % 2 == 0 {
+            thread::yield_now();
+        }
+        drop(victim);
+        done_rx.recv().unwrap();
+        coro::resume_woken();
+        assert_eq!(s.available_permits(), 1, "round {rounds}");
+        s.try_acquire().unwrap().forget();
+
+        // The same with the lock, held by the worker.
+        let guard_owner = m.clone();
+        let (locked_tx, locked_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel();
+        worker.run(move || {
+            let g = guard_owner.try_lock().unwrap();
+            locked_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            drop(g);
+            done_tx.send(()).unwrap();
+        });
+        locked_rx.recv().unwrap();
+        let victim = Driven::start(home_mutex(m.clone(), seen.clone(), log.counted("lock")));
+        go_tx.send(()).unwrap();
+        if rounds % 3 == 0 {
+            thread::yield_now();
+        }
+        drop(victim);
+        done_rx.recv().unwrap();
+        coro::resume_woken();
+        assert!(seen.borrow().is_empty(), "never resumed");
+        assert!(!m.is_locked(), "round {rounds}");
+    }
+    drop(worker);
+    log.assert_each_dropped_once();
+}
+
+/// A promise whose `before_resume` can be made to block: it holds a
+/// resuming thread inside the window between taking a waiter out of its
+/// ready queue and the coroutine running.
+#[derive(Default)]
+struct SlowResume;
+
+static SLOW_ARMED: AtomicBool = AtomicBool::new(false);
+static SLOW_ENTERED: AtomicBool = AtomicBool::new(false);
+
+impl coro::Promise for SlowResume {
+    type ReturnObject = coro::UniqueCoroutineHandle<SlowResume>;
+    type InitialSuspend = coro::SuspendNever;
+    type FinalSuspend = coro::SuspendAlways;
+    type Return = coro::ReturnsVoid;
+    type Await = coro::AwaitDirect;
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the returned owner is the frame's only owner.
+        unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+    }
+    fn initial_suspend(&mut self) -> coro::SuspendNever {
+        coro::SuspendNever
+    }
+    fn final_suspend(&mut self) -> coro::SuspendAlways {
+        coro::SuspendAlways
+    }
+    fn unhandled_exception(&mut self, p: coro::Payload) {
+        std::panic::resume_unwind(p)
+    }
+    fn before_resume(&self) {
+        if SLOW_ARMED.load(SeqCst) {
+            SLOW_ENTERED.store(true, SeqCst);
+            thread::sleep(Duration::from_secs(10)); // the process aborts meanwhile
+        }
+    }
+}
+
+impl coro::ReturnVoid for SlowResume {
+    fn return_void(&mut self) {}
+}
+
+#[coro::coroutine(promise = SlowResume)]
+fn slow_victim(ev: Arc<Event>) -> coro::UniqueCoroutineHandle<SlowResume> {
+    co_await!(ev.wait());
+}
+
+#[test]
+#[cfg(unix)]
+fn destroying_a_waiter_while_another_thread_is_resuming_it_aborts() {
+    if std::env::var_os(ABORT_CHILD).is_some() {
+        let ev = Arc::new(Event::new());
+        let v = slow_victim(ev.clone()); // waits on the event
+        SLOW_ARMED.store(true, SeqCst);
+        thread::spawn(move || ev.set()); // takes it out of its ready queue, then blocks resuming it
+        while !SLOW_ENTERED.load(SeqCst) {
+            thread::yield_now();
+        }
+        drop(v); // its node is `RESUMING` on the other thread: abort
+        unreachable!("destroying the victim should have aborted");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "destroying_a_waiter_while_another_thread_is_resuming_it_aborts"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ABORT_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT expected; stderr: {stderr}");
+    }
+    assert!(stderr.contains("destroyed while another thread was resuming it"), "{stderr}");
+}
+
+// ===========================================================================
+// Releases from thread-local destructors
+// ===========================================================================
+
+static TLS_MUTEX: Mutex<u32> = Mutex::new(0);
+
+thread_local! {
+    static HELD: RefCell<Option<coro::sync::MutexGuard<'static, u32>>> = const { RefCell::new(None) };
+}
+
+#[coro::coroutine]
+fn tls_locker() -> Job<()> {
+    *co_await!(TLS_MUTEX.lock()) += 1;
+    co_return!(())
+}
+
+#[test]
+fn a_guard_dropped_by_a_thread_local_destructor_hands_the_lock_to_a_waiter() {
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let t = thread::spawn(move || {
+        HELD.with(|h| *h.borrow_mut() = Some(TLS_MUTEX.try_lock().unwrap()));
+        // Use this thread's ready queue after `HELD` registered its
+        // destructor: a ready queue with a destructor would be gone first.
+        let ev = Arc::new(Event::new());
+        let v = victim(ev.clone());
+        v.resume();
+        ev.set();
+        assert!(v.done());
+        locked_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        // Exiting drops `HELD`: the unlock resumes the waiter here.
+    });
+    locked_rx.recv().unwrap();
+    let waiter = tls_locker();
+    waiter.resume();
+    assert!(!waiter.done());
+    go_tx.send(()).unwrap();
+    t.join().unwrap();
+    assert!(waiter.done());
+    assert_eq!(*TLS_MUTEX.try_lock().unwrap(), 1);
 }

@@ -455,30 +455,3 @@ fn a_send_task_made_on_one_thread_is_awaited_on_a_second_and_frees_everything_on
     assert!(log.live().is_empty(), "still alive: {:?}", log.live());
     assert_eq!(log.dropped(), 1);
 }
-
-#[coro::coroutine]
-fn local_waits_on_event(ev: Arc<coro::sync::Event>, r: Rc<u32>) -> Task<u32> {
-    co_await!(ev.wait());
-    co_return!(*r)
-}
-
-#[test]
-fn a_local_task_woken_from_another_thread_panics_there_and_stays_suspended() {
-    // A `Task`'s frame may hold an `Rc` across its `co_await!`: running it on
-    // the thread that sets the event would race with this thread's clones.
-    let ev = Arc::new(coro::sync::Event::new());
-    let r = Rc::new(7);
-    let mut fut = Box::pin(std::future::IntoFuture::into_future(local_waits_on_event(ev.clone(), r.clone())));
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    assert!(std::future::Future::poll(fut.as_mut(), &mut cx).is_pending(), "suspended on the event");
-    let setter = {
-        let ev = ev.clone();
-        thread::spawn(move || ev.set())
-    };
-    let err = setter.join().expect_err("the foreign resume is refused with a panic");
-    let msg = common::panic_message(&*err);
-    assert!(msg.contains("resumed on a thread other than the one that created it"), "{msg}");
-    assert_eq!(Rc::strong_count(&r), 2, "the frame still holds its Rc, untouched");
-    drop(fut); // destroys the suspended task here, on its own thread
-    assert_eq!(Rc::strong_count(&r), 1);
-}

@@ -3,15 +3,16 @@
 //! A coroutine whose frame is not `Send` (a [`Task`](crate::Task), an
 //! [`AsyncGenerator`](crate::AsyncGenerator)) must only run on the thread
 //! that created it. Its promise records that thread and refuses, with a
-//! panic, to be resumed anywhere else ([`Promise::before_resume`](crate::Promise::before_resume)):
-//! a thread-safe awaitable released on another thread (a `coro::sync` event
-//! set by a worker) would otherwise run the frame — its `Rc`s, its
-//! `MutexGuard`s — on that thread. The frame is left untouched at its
-//! suspension point.
+//! panic, to be resumed anywhere else ([`Promise::before_resume`](crate::Promise::before_resume)),
+//! leaving the frame untouched at its suspension point: running it on
+//! another thread would use its `Rc`s, its `MutexGuard`s there.
 //!
-//! Wakers that fire on another thread (those of a `co_await!`ed `Future`)
-//! do not resume a thread-bound coroutine there: they post it to its home
-//! thread's [`WakeQueue`], which [`resume_woken`] runs.
+//! The library's own wake-ups never get that far. Those that can fire on
+//! another thread — the waker of a `co_await!`ed `Future`, a thread-safe
+//! `coro::sync` primitive released by another thread — do not resume a
+//! thread-bound coroutine there: they post it to its home thread's
+//! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
+//! that resumes a `Task` from another thread meets the panic.
 
 use core::cell::OnceCell;
 use core::task::Waker;
@@ -148,13 +149,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A coroutine whose frame is not `Send` (a [`Task`](crate::Task), an
 /// [`AsyncGenerator`](crate::AsyncGenerator)) only runs on the thread that
 /// created it. When it `co_await!`s a [`Future`](core::future::Future) whose
-/// waker fires on another thread, the waker queues it for its own thread,
-/// which resumes it the next time something there calls this function:
+/// waker fires on another thread, or waits on a thread-safe
+/// [`coro::sync`](crate::sync) primitive that another thread releases (an
+/// event set, a lock or permit handed over, a value sent), it is queued for
+/// its own thread, which resumes it the next time something there calls
+/// this function:
 /// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a
 /// future does, [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
 /// does, and so should any event loop that drives coroutines (use
-/// [`notify_when_woken`] to be told when there is work). Wakers firing on
-/// the coroutine's own thread resume it at once and never come through here.
+/// [`notify_when_woken`] to be told when there is work). Wakers and
+/// releases on the coroutine's own thread resume it at once and never come
+/// through here.
+///
+/// What a primitive granted is the coroutine's from the release on: a
+/// mutex stays locked for it, a permit or a value stays reserved, until it
+/// is resumed here; if it is destroyed first, its awaiter hands the grant
+/// on as usual and the queued wake-up does nothing.
 ///
 /// ```
 /// use coro::{co_await, co_return, sync_wait, Task};

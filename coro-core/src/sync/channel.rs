@@ -377,6 +377,8 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node = self.node.as_node();
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self` once the node is
         // registered: releasing the lock publishes it.
         let (registered, woke) = self.channel.state.with(|s| {
@@ -410,6 +412,7 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
     }
 
     fn await_resume(mut self) -> Result<(), SendError<T>> {
+        self.node.node.finish();
         // The slot is empty once the value has gone; it still holds the
         // value if the channel was closed.
         match self.node.slot.get_mut().take() {
@@ -462,6 +465,8 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node = self.node.as_node();
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self` once the node is
         // registered: releasing the lock publishes it.
         let (registered, woke) = self.channel.state.with(|s| match s.try_recv() {
@@ -491,6 +496,7 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
     }
 
     fn await_resume(mut self) -> Option<T> {
+        self.node.node.finish();
         self.node.slot.get_mut().take()
     }
 }

@@ -150,6 +150,8 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Releasing the lock publishes the node: from then on another
         // thread may resume the coroutine and drop this awaiter, so nothing
         // after `with` returns touches `self`.
@@ -167,7 +169,9 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         })
     }
 
-    fn await_resume(self) {}
+    fn await_resume(self) {
+        self.node.finish();
+    }
 }
 
 impl<F: Flavor> Drop for Wait<'_, F> {

@@ -38,13 +38,20 @@ pub enum Local {}
 pub trait Flavor: sealed::Sealed + 'static {
     #[doc(hidden)]
     type Lock: RawLock;
+    /// Whether another thread may release a waiter: only then may a
+    /// thread-bound coroutine's wake-up have to be handed back to its own
+    /// thread (see `ready.rs`), which costs an allocation per wait.
+    #[doc(hidden)]
+    const THREAD_SAFE: bool;
 }
 
 impl Flavor for ThreadSafe {
     type Lock = SpinLock;
+    const THREAD_SAFE: bool = true;
 }
 impl Flavor for Local {
     type Lock = LocalLock;
+    const THREAD_SAFE: bool = false;
 }
 
 mod sealed {

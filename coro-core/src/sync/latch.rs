@@ -172,6 +172,8 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node.
         self.latch.state.with(|s| {
@@ -188,7 +190,9 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         })
     }
 
-    fn await_resume(self) {}
+    fn await_resume(self) {
+        self.node.finish();
+    }
 }
 
 impl<F: Flavor> Drop for Wait<'_, F> {

@@ -1,6 +1,9 @@
 //! Synchronisation primitives for coroutines: events, a mutex, a semaphore,
 //! a latch and a bounded channel. Waiting suspends the coroutine (never the
-//! thread) and allocates nothing.
+//! thread) and allocates nothing — except for a thread-bound coroutine (a
+//! [`Task`](crate::Task)) waiting on a thread-safe primitive, which makes
+//! one small reference-counted block per wait so that a release on another
+//! thread can send it home (see [Waking](#waking)).
 //!
 //! | type | C++ / library model | waits for |
 //! | --- | --- | --- |
@@ -41,8 +44,26 @@
 //! in the order they started waiting. This is cppcoro's choice (no
 //! scheduler is needed, and the released coroutine runs at once). It means
 //! a thread-safe primitive released on thread B resumes a coroutine that
-//! waited on thread A on thread B; hop back to a scheduler of your own if a
+//! may run anywhere (a [`SendTask`](crate::SendTask)) and that waited on
+//! thread A on thread B; hop back to a scheduler of your own if such a
 //! coroutine must run on a given thread.
+//!
+//! **Thread-bound coroutines go home.** A coroutine whose frame is not
+//! `Send` (a [`Task`](crate::Task), an [`AsyncGenerator`](crate::AsyncGenerator))
+//! must only run on the thread that created it. Released by another
+//! thread, it is granted what it waited for there and then (the lock is
+//! its, the permit or value reserved for it: FIFO order and hand-off are
+//! unchanged), but it is not resumed there: it is posted to its own
+//! thread's wake-up queue and resumed by
+//! [`resume_woken`](crate::resume_woken) on that thread, which
+//! [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
+//! [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+//! call (an event loop of your own should too). So it runs a little later,
+//! when its thread gets to it, rather than inside the release; released on
+//! its own thread, it is resumed inline as above. The hand-off needs one
+//! small allocation per wait of such a coroutine on a thread-safe
+//! primitive, made in `await_suspend`; `SendTask`s and the `local`
+//! flavour allocate nothing.
 //!
 //! Resuming inline has one classic trap: a released coroutine that releases
 //! in turn (waiter 1 locks, works, unlocks, which resumes waiter 2, which
@@ -98,15 +119,22 @@
 //! the awaiter, whose `Drop` unlinks the node: the primitive stays
 //! consistent, and nothing is leaked or freed twice. If the coroutine had
 //! already been granted what it waited for (it is in the ready queue,
-//! because a coroutine resumed before it destroyed it), the grant is passed
-//! on: a mutex lock or a permit to the next waiter, a received value to the
-//! next receiver or back into the channel.
+//! because a coroutine resumed before it destroyed it, or queued for its
+//! home thread, which has not resumed it yet), the grant is passed on: a
+//! mutex lock or a permit to the next waiter, a received value to the next
+//! receiver or back into the channel. A wake-up already queued for the home
+//! thread then does nothing when it runs: it holds a reference-counted
+//! block that the awaiter detaches, never a pointer into the freed frame.
 //!
 //! With the thread-safe flavour, the usual rule for coroutine handles
 //! applies: do not destroy a coroutine while another thread may resume it.
 //! A waiter that another thread has just released belongs to that thread
-//! until it is resumed; destroying it then is detected and aborts the
-//! process rather than freeing a frame that is about to run.
+//! until it is resumed — while it sits in that thread's ready queue, and
+//! while that thread is resuming it, up to the waiter's `await_resume`;
+//! destroying it then is detected and aborts the process rather than
+//! freeing a frame that is about to run. (Thread-bound coroutines are
+//! never resumed by another thread, so their owners may destroy them at
+//! any time.)
 //!
 //! # The awaiter contract
 //!

@@ -214,6 +214,8 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node, and the unlocking thread may resume the
         // coroutine at once.
@@ -235,6 +237,7 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
     fn await_resume(self) -> MutexGuard<'a, T, F> {
         // Either `await_ready`/`await_suspend` took the lock, or an unlock
         // handed it to this waiter before resuming it.
+        self.node.finish();
         MutexGuard { mutex: self.mutex }
     }
 }

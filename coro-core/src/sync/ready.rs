@@ -19,12 +19,66 @@
 //! not yet resumed; if its coroutine is destroyed meanwhile (by a coroutine
 //! resumed before it), its awaiter's `Drop` takes it out with [`cancel`]
 //! and hands the resource on.
+//!
+//! # Thread-bound coroutines released on another thread
+//!
+//! A coroutine whose frame is not `Send` (a `Task`, an `AsyncGenerator`)
+//! must only run on its own thread. When it waits on a thread-safe
+//! primitive, its awaiter makes a [`HomeWake`] (one small allocation,
+//! before registering: `WaitNode::arm_home`), shared between the node and,
+//! later, the home thread's wake-up queue. A release on another thread does
+//! not put such a node in its ready queue: under the primitive's lock it
+//! marks the node `HOME` (the grant is the coroutine's from then on) and
+//! puts a clone of the `Arc` in this thread's *outbox*; [`run`], called
+//! once the lock is released, posts the outbox to the home threads'
+//! [`WakeQueue`]s, whose [`resume_woken`](crate::resume_woken) resumes the
+//! coroutines there. A release on the coroutine's own thread resumes it
+//! inline as usual.
+//!
+//! The wake-up never points into the frame unguarded: it holds the handle,
+//! and only resumes it after winning `WAITING -> RESUMED` on its state. An
+//! awaiter destroyed before that (its coroutine destroyed on its own thread
+//! before the wake-up ran) swaps the state to `DETACHED`, hands the grant
+//! on, and the stale wake-up, whenever it runs, does nothing. The
+//! releasing thread, once the primitive's lock is released, only touches
+//! its own `Arc`. The wake-up refers to the home queue weakly, so a
+//! wake-up still queued when its home thread exits is freed with the queue
+//! instead of keeping it alive.
+//!
+//! # Destroyed while another thread resumes it
+//!
+//! Taking a node out of the ready queue, the resuming thread marks it
+//! `RESUMING` (not `IDLE`) and records the coroutine as the one it is
+//! resuming (a thread-local, saved and restored around each resume, so
+//! nested loops are fine). The resumed coroutine's `await_resume` marks the
+//! node `IDLE`, and its awaiter's `Drop` then has nothing to check. An
+//! awaiter's `Drop` that finds `RESUMING` is legitimate only inside that
+//! very resume (a wrapping awaiter that drops the inner one without calling
+//! its `await_resume`): the coroutine is the one this thread is resuming.
+//! Anywhere else — another thread, or this thread before the resume — it is
+//! destroying a coroutine that another thread has the right to resume: its
+//! owner dropped it while a release could still resume it. Like a `READY`
+//! node found in another thread's ready queue ([`cancel`]), that aborts
+//! before the frame is freed, rather than letting the resume run in freed
+//! memory. On the path that resumes this costs a store of `RESUMING`
+//! instead of `IDLE`, the thread-local swap around the resume, and one
+//! relaxed store in `await_resume`.
+//!
+//! What remains undetected is the frame-level race this cannot see: the
+//! destroying thread may drop other locals of the frame before it reaches
+//! the awaiter (the abort comes at the awaiter's `Drop`), and a promise
+//! whose `before_resume` refuses the resume leaves the node `RESUMING`, so
+//! destroying that coroutine later aborts too.
 
 use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Weak};
 
-use super::waiter::{WaitList, WaitNode, IDLE, READY};
+use super::waiter::{destroyed_while_resumed, WaitList, WaitNode, READY, RESUMING};
 use crate::handle::CoroutineHandle;
+use crate::home::{HomeThread, WakeQueue, Wakeup};
 
 /// How many [`run`] loops may be nested on one thread's stack.
 pub(crate) const MAX_NESTING: u32 = 16;
@@ -32,12 +86,102 @@ pub(crate) const MAX_NESTING: u32 = 16;
 struct ReadyQueue {
     list: Cell<WaitList>,
     nesting: Cell<u32>,
+    /// Wake-ups of thread-bound coroutines of other threads granted here,
+    /// to post to their home threads once the primitive's lock is released.
+    ///
+    /// A FIFO linked through [`HomeWake::next`], each entry an `Arc` turned
+    /// into a raw pointer: pushing allocates nothing (it happens under the
+    /// primitive's lock), and the thread-local keeps having no destructor,
+    /// so primitives stay usable from other thread-locals' destructors. It
+    /// is empty whenever no release is under way: every release that fills
+    /// it calls [`run`] next.
+    outbox: Cell<(*const HomeWake, *const HomeWake)>,
+    /// The coroutine the innermost `run` loop on this thread is resuming.
+    resuming: Cell<Option<CoroutineHandle>>,
 }
 
 thread_local! {
     static READY_QUEUE: ReadyQueue = const {
-        ReadyQueue { list: Cell::new(WaitList::new()), nesting: Cell::new(0) }
+        ReadyQueue {
+            list: Cell::new(WaitList::new()),
+            nesting: Cell::new(0),
+            outbox: Cell::new((ptr::null(), ptr::null())),
+            resuming: Cell::new(None),
+        }
     };
+}
+
+/// Waiting for a release.
+const WAITING: u8 = 0;
+/// Taken by the home thread, which resumes the coroutine.
+const RESUMED: u8 = 1;
+/// The awaiter was dropped first: the wake-up does nothing.
+const DETACHED: u8 = 2;
+
+/// How a thread-bound coroutine granted on another thread gets back to its
+/// own thread: shared by its wait node and, once posted, its home thread's
+/// wake-up queue (see the module docs).
+pub(crate) struct HomeWake {
+    /// `WAITING`, then `RESUMED` (by the wake-up, on the home thread) or
+    /// `DETACHED` (by the awaiter's `Drop`), whichever comes first.
+    state: AtomicU8,
+    /// Only resumed after winning `WAITING -> RESUMED`.
+    handle: CoroutineHandle,
+    thread: HomeThread,
+    queue: Weak<WakeQueue>,
+    /// The next entry of the releasing thread's outbox (a HomeWake is put
+    /// in an outbox at most once: it is granted once). Only that thread
+    /// touches it; atomic only to keep the block `Sync` without unsafe.
+    next: AtomicPtr<HomeWake>,
+}
+
+impl HomeWake {
+    /// The hand-off of `handle`, a thread-bound coroutine suspended on this
+    /// thread, its home.
+    pub(crate) fn new(handle: CoroutineHandle) -> Arc<HomeWake> {
+        Arc::new(HomeWake {
+            state: AtomicU8::new(WAITING),
+            handle,
+            thread: HomeThread::current(),
+            queue: Arc::downgrade(&WakeQueue::current()),
+            next: AtomicPtr::new(ptr::null_mut()),
+        })
+    }
+
+    /// Whether this is the coroutine's home thread.
+    #[inline]
+    pub(crate) fn is_home_thread(&self) -> bool {
+        HomeThread::current() == self.thread
+    }
+
+    /// The awaiter's side: `true` if the wake-up had not run (it now never
+    /// will); `false` if the home thread has taken it and is resuming the
+    /// coroutine.
+    pub(crate) fn detach(&self) -> bool {
+        self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
+    }
+
+    /// Posts the wake-up to the home thread (from [`run`], on the releasing
+    /// thread, no lock held). Nothing to do if that thread has exited.
+    fn post(self: Arc<Self>) {
+        if let Some(queue) = self.queue.upgrade() {
+            queue.post(self);
+        }
+    }
+}
+
+impl Wakeup for HomeWake {
+    fn run(self: Arc<Self>) {
+        if self.state.compare_exchange(WAITING, RESUMED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // SAFETY: the release granted the coroutine and handed it here
+            // (its node is `HOME`, out of every list), so nobody else
+            // resumes it; winning `WAITING -> RESUMED` means its awaiter
+            // has not been dropped (`detach` comes first), so the frame is
+            // alive and suspended on it; this is its home thread (wake-up
+            // queues are only run by their own thread).
+            unsafe { self.handle.resume() }
+        }
+    }
 }
 
 /// Moves a granted waiter to this thread's ready queue; call [`run`] once
@@ -49,6 +193,16 @@ thread_local! {
 #[inline]
 pub(crate) unsafe fn schedule(node: *const WaitNode) {
     READY_QUEUE.with(|q| {
+        // SAFETY: alive and registered (caller).
+        if let Some(home) = unsafe { (*node).foreign_home() } {
+            // A thread-bound coroutine of another thread: it goes home.
+            // From `HOME` on the node is in no list and this thread keeps
+            // only its own `Arc`, in its outbox.
+            // SAFETY: alive (caller).
+            unsafe { (*node).set_home() };
+            push_outbox(q, home.clone());
+            return;
+        }
         let mut list = q.list.get();
         // SAFETY: `node` is alive and in no list (caller); it stays in
         // place until `run` resumes it or its awaiter's `Drop` cancels it.
@@ -58,6 +212,32 @@ pub(crate) unsafe fn schedule(node: *const WaitNode) {
         }
         q.list.set(list);
     })
+}
+
+fn push_outbox(q: &ReadyQueue, home: Arc<HomeWake>) {
+    let raw = Arc::into_raw(home);
+    let (head, tail) = q.outbox.get();
+    if tail.is_null() {
+        q.outbox.set((raw, raw));
+    } else {
+        // SAFETY: `tail` is an entry of this thread's outbox, whose `Arc`
+        // the outbox owns, so alive.
+        unsafe { (*tail).next.store(raw.cast_mut(), Ordering::Relaxed) };
+        q.outbox.set((head, raw));
+    }
+}
+
+fn pop_outbox(q: &ReadyQueue) -> Option<Arc<HomeWake>> {
+    let (head, tail) = q.outbox.get();
+    if head.is_null() {
+        return None;
+    }
+    // SAFETY: `head` came from `Arc::into_raw` in `push_outbox` and is
+    // taken out of the outbox here, once: this gives back that `Arc`.
+    let home = unsafe { Arc::from_raw(head) };
+    let next = home.next.swap(ptr::null_mut(), Ordering::Relaxed);
+    q.outbox.set(if head == tail { (ptr::null(), ptr::null()) } else { (next, tail) });
+    Some(home)
 }
 
 /// Moves every waiter of `waiters` to this thread's ready queue.
@@ -106,8 +286,18 @@ pub(crate) unsafe fn park_behind_released(node: *const WaitNode, handle: Corouti
 /// one is rethrown once the queue is empty.
 pub(crate) fn run() {
     READY_QUEUE.with(|q| {
+        // First the hand-offs: posting one may wake a waker (user code),
+        // never resumes anything on this thread.
+        let mut first_panic = None;
+        loop {
+            let Some(home) = pop_outbox(q) else { break };
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| home.post())) {
+                first_panic.get_or_insert(p);
+            }
+        }
         let nesting = q.nesting.get();
         if nesting >= MAX_NESTING || q.list.get().is_empty() {
+            rethrow(first_panic);
             return;
         }
         q.nesting.set(nesting + 1);
@@ -118,36 +308,53 @@ pub(crate) fn run() {
             }
         }
         let _leave = Leave(&q.nesting, nesting);
-        let mut first_panic = None;
         loop {
             let mut list = q.list.get();
             let Some(node) = list.pop_front() else { break };
             q.list.set(list);
             // SAFETY: a node in the ready queue is alive (its coroutine is
             // suspended on it) and belongs to this thread, which alone may
-            // resume it; once `IDLE`, nothing refers to it any more.
+            // resume it. `RESUMING` until the coroutine's `await_resume`
+            // marks it `IDLE`: an awaiter's `Drop` seeing it meanwhile,
+            // other than from inside the resume below (`resuming`), is a
+            // destroy racing with this resume, and aborts (module docs).
             let handle = unsafe {
                 let handle = (*node).handle();
-                (*node).set_state(IDLE);
+                (*node).set_state(RESUMING);
                 handle
             };
+            let outer = q.resuming.replace(Some(handle));
             // SAFETY: the primitive granted this waiter and took it out of
             // its wait list, so nobody else resumes it; it is suspended (the
             // awaiter registered it from `await_suspend`) and alive (its
-            // awaiter's `Drop` would have cancelled it).
-            if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { handle.resume() })) {
+            // awaiter's `Drop` would have cancelled it, or aborted).
+            let resumed = catch_unwind(AssertUnwindSafe(|| unsafe { handle.resume() }));
+            q.resuming.set(outer);
+            if let Err(p) = resumed {
                 first_panic.get_or_insert(p);
             }
         }
-        if let Some(p) = first_panic {
-            // A release made while a panic unwinds (a guard dropped during
-            // unwinding) cannot rethrow without aborting: the panic already
-            // on its way wins, and this payload is dropped.
-            if !std::thread::panicking() {
-                resume_unwind(p);
-            }
-        }
+        rethrow(first_panic);
     })
+}
+
+fn rethrow(first_panic: Option<Box<dyn core::any::Any + Send>>) {
+    if let Some(p) = first_panic {
+        // A release made while a panic unwinds (a guard dropped during
+        // unwinding) cannot rethrow without aborting: the panic already
+        // on its way wins, and this payload is dropped.
+        if !std::thread::panicking() {
+            resume_unwind(p);
+        }
+    }
+}
+
+/// Whether `handle` is the coroutine that the innermost [`run`] loop of
+/// this thread is resuming: the only one whose awaiter may legitimately be
+/// dropped while its node is `RESUMING` (from inside that resume, after the
+/// `co_await!` completed).
+pub(crate) fn is_resuming_here(handle: CoroutineHandle) -> bool {
+    READY_QUEUE.with(|q| q.resuming.get() == Some(handle))
 }
 
 /// Takes `node`, which is `READY`, out of this thread's ready queue: its
@@ -166,16 +373,12 @@ pub(crate) fn cancel(node: *const WaitNode) {
         // SAFETY: `node` is in this list.
         unsafe {
             list.remove(node);
-            (*node).set_state(IDLE);
+            (*node).finish();
         }
         q.list.set(list);
         true
     });
     if !found {
-        eprintln!(
-            "coro::sync: a coroutine was destroyed while another thread was resuming it \
-             (its owner must not destroy it while a primitive may wake it); aborting"
-        );
-        std::process::abort();
+        destroyed_while_resumed();
     }
 }

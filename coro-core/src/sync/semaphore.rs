@@ -196,6 +196,8 @@ impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self`: releasing the lock
         // publishes the node.
         self.semaphore.state.with(|s| {
@@ -214,6 +216,7 @@ impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
 
     fn await_resume(self) -> SemaphorePermit<'a, F> {
         // Taken by `await_ready`/`await_suspend`, or handed over by a release.
+        self.node.finish();
         SemaphorePermit { semaphore: self.semaphore }
     }
 }

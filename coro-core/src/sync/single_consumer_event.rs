@@ -144,6 +144,8 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let node: *const WaitNode = &self.node;
+        // SAFETY: our live coroutine; the node is not published yet.
+        unsafe { (*node).arm_home::<F>(handle) };
         // Nothing after `with` returns touches `self`: the release of the
         // lock publishes the node, and another thread may resume the
         // coroutine at once.
@@ -167,7 +169,9 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         registered.expect("a SingleConsumerEvent was awaited by a second coroutine while one already waits on it")
     }
 
-    fn await_resume(self) {}
+    fn await_resume(self) {
+        self.node.finish();
+    }
 }
 
 impl<F: Flavor> Drop for Wait<'_, F> {

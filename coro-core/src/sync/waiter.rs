@@ -5,7 +5,10 @@
 //! A node is in at most one list at a time: its primitive's wait list while
 //! it waits ([`QUEUED`]), then, once the primitive has granted it what it
 //! waited for, the ready queue of the thread that will resume it
-//! ([`READY`], see `ready.rs`). Both lists use the same two links.
+//! ([`READY`], see `ready.rs`). Both lists use the same two links. A
+//! thread-bound coroutine granted by another thread is in no list: it is
+//! [`HOME`], handed back to its own thread through a reference-counted
+//! [`HomeWake`] that the node shares with that thread's wake-up queue.
 //!
 //! Invariants:
 //! - a node in a list is alive and does not move: it lives in an awaiter
@@ -14,17 +17,36 @@
 //! - the links of a node in a primitive's list are read and written only
 //!   under that primitive's lock; those of a node in a ready queue only by
 //!   the thread owning the queue;
-//! - `state` changes `IDLE -> QUEUED` (the awaiter, under the lock),
+//! - `home` is written only by the awaiter, before the node is published
+//!   (so before the primitive's lock is taken to register it), and is only
+//!   read afterwards;
+//! - `state` changes
+//!   `IDLE -> QUEUED` (the awaiter, under the lock),
 //!   `QUEUED -> IDLE` (the awaiter's `Drop`, under the lock),
 //!   `QUEUED -> READY` (a release, under the lock, moving the node to the
-//!   releasing thread's ready queue), `READY -> IDLE` (that thread, just
-//!   before resuming the coroutine, or the awaiter's `Drop` on that thread).
+//!   releasing thread's ready queue),
+//!   `QUEUED -> HOME` (a release on a thread other than the home thread of
+//!   a thread-bound coroutine, under the lock; the node stays `HOME` until
+//!   it is resumed or dropped),
+//!   `READY -> RESUMING` (the thread owning the ready queue, just before it
+//!   resumes the coroutine),
+//!   `READY -> IDLE` (the awaiter's `Drop`, on the thread owning the ready
+//!   queue, taking the node out of it),
+//!   `RESUMING | HOME -> IDLE` (`await_resume`, in the resumed coroutine:
+//!   from then on nothing refers to the node).
+//!
+//! An awaiter's `Drop` that finds its node `READY` in another thread's ready
+//! queue, or `RESUMING` while this thread is not the one resuming it, is
+//! destroying a coroutine that another thread is about to resume: that
+//! aborts the process (see [`abandon_wait`]).
 
-use core::cell::Cell;
+use core::cell::{Cell, UnsafeCell};
 use core::ptr;
 use core::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
-use super::flavor::{Guarded, RawLock};
+use super::flavor::{Flavor, Guarded, RawLock};
+use super::ready::{self, HomeWake};
 use crate::handle::CoroutineHandle;
 
 /// Not in any list: never registered, or already resumed.
@@ -33,22 +55,35 @@ pub(crate) const IDLE: u8 = 0;
 pub(crate) const QUEUED: u8 = 1;
 /// Granted, in the ready queue of the thread that will resume it.
 pub(crate) const READY: u8 = 2;
+/// Taken out of a ready queue by the thread resuming it; `await_resume`
+/// has not run yet.
+pub(crate) const RESUMING: u8 = 3;
+/// Granted on another thread than the (thread-bound) coroutine's own, and
+/// handed to its home thread's wake-up queue through the node's `home`.
+pub(crate) const HOME: u8 = 4;
 
 /// The part of a waiting awaiter that the lists link together.
 pub(crate) struct WaitNode {
     prev: Cell<*const WaitNode>,
     next: Cell<*const WaitNode>,
     handle: Cell<Option<CoroutineHandle>>,
-    /// `IDLE`, `QUEUED` or `READY`. Atomic only so that a misuse (a waiter
-    /// destroyed while another thread resumes it) is a detected error
-    /// rather than a data race; every legitimate access is ordered by a
-    /// primitive's lock or happens on one thread.
+    /// One of the states above. Atomic so that a misuse (a waiter destroyed
+    /// while another thread resumes it) is a detected error rather than a
+    /// data race, and so that `HOME` can be read without the lock; every
+    /// other legitimate access is ordered by a primitive's lock or happens
+    /// on one thread.
     state: AtomicU8,
+    /// For a thread-bound coroutine waiting on a thread-safe primitive: how
+    /// a release on another thread hands it back to its own thread. `None`
+    /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
+    /// allocation-free for them.
+    home: UnsafeCell<Option<Arc<HomeWake>>>,
 }
 
 // SAFETY: the `Cell`s are only accessed under the lock of the list holding
 // the node, or by the single thread owning the ready queue holding it (see
 // the module invariants); an unlinked node is only touched by its awaiter.
+// `home` is written before the node is published and only read after.
 unsafe impl Send for WaitNode {}
 // SAFETY: as above.
 unsafe impl Sync for WaitNode {}
@@ -60,6 +95,7 @@ impl WaitNode {
             next: Cell::new(ptr::null()),
             handle: Cell::new(None),
             state: AtomicU8::new(IDLE),
+            home: UnsafeCell::new(None),
         }
     }
 
@@ -80,6 +116,47 @@ impl WaitNode {
         self.state() == IDLE
     }
 
+    /// Called by an awaiter's `await_suspend` before it takes its
+    /// primitive's lock to register: if the primitive is thread-safe and
+    /// the waiting coroutine is thread-bound, makes the [`HomeWake`] a
+    /// release on another thread will hand it home with (one allocation;
+    /// none in every other case).
+    ///
+    /// # Safety
+    /// `handle` is the live coroutine suspended on this node's awaiter, and
+    /// the node is not published yet.
+    #[inline]
+    pub(crate) unsafe fn arm_home<F: Flavor>(&self, handle: CoroutineHandle) {
+        // SAFETY: the frame is alive (caller).
+        if F::THREAD_SAFE && unsafe { handle.is_thread_bound() } {
+            // SAFETY: not published yet, so nobody else reads `home`.
+            let home = unsafe { &mut *self.home.get() };
+            if home.is_none() {
+                *home = Some(HomeWake::new(handle));
+            }
+        }
+    }
+
+    /// The hand-off of a thread-bound coroutine whose home is not this
+    /// thread; `None` if it may be resumed here.
+    ///
+    /// # Safety
+    /// The node is registered (`home` is no longer written) and alive.
+    #[inline]
+    pub(crate) unsafe fn foreign_home(&self) -> Option<&Arc<HomeWake>> {
+        // SAFETY: `home` is only written before the node is published (caller).
+        unsafe { (*self.home.get()).as_ref() }.filter(|h| !h.is_home_thread())
+    }
+
+    /// Marks the node handed home (`QUEUED -> HOME`, under the lock). The
+    /// `Release` pairs with the `Acquire` in [`abandon_wait`], which reads
+    /// `HOME` without the lock and then reads what the release granted (a
+    /// channel value in the slot beside the node).
+    #[inline]
+    pub(crate) fn set_home(&self) {
+        self.state.store(HOME, Ordering::Release);
+    }
+
     /// Records the coroutine to resume and marks the node `QUEUED`; the
     /// caller then links it into its primitive's list, under the lock.
     #[inline]
@@ -89,11 +166,48 @@ impl WaitNode {
         self.set_state(QUEUED);
     }
 
+    /// Called by `await_resume`: the coroutine has been resumed, so nothing
+    /// refers to the node any more and its awaiter's `Drop` has nothing to
+    /// undo (and need not check anything: this only makes it cheaper).
+    #[inline]
+    pub(crate) fn finish(&self) {
+        self.set_state(IDLE);
+    }
+
     /// The coroutine waiting on this node.
     #[inline]
     pub(crate) fn handle(&self) -> CoroutineHandle {
         self.handle.get().expect("a queued node without a coroutine handle")
     }
+
+    /// The `HOME` case of an awaiter's `Drop`: a release on another thread
+    /// granted the coroutine something and posted its wake-up home. If the
+    /// wake-up has not run, the coroutine is being destroyed first: the
+    /// wake-up is detached (it will do nothing) and this returns `true`, so
+    /// the caller hands the grant on. If it has run, the coroutine was
+    /// resumed (this is the awaiter going away after its `await_resume`, had
+    /// that not marked the node `IDLE` — a wrapping awaiter may not forward
+    /// it): `false`.
+    ///
+    /// # Safety
+    /// The node is `HOME` and alive.
+    unsafe fn detach_home(&self) -> bool {
+        // SAFETY: a `HOME` node has its `home`, no longer written (caller).
+        let home = unsafe { (*self.home.get()).as_ref() }.expect("a node handed home without its wake-up");
+        home.detach()
+    }
+}
+
+/// The misuse [`abandon_wait`] detects: freeing a frame that another thread
+/// is resuming, or is about to.
+#[cold]
+#[inline(never)]
+pub(crate) fn destroyed_while_resumed() -> ! {
+    eprintln!(
+        "coro::sync: a coroutine was destroyed while another thread was resuming it \
+         (its owner must not destroy it while a primitive may wake it); aborting"
+    );
+    std::process::abort();
 }
 
 /// A FIFO list of [`WaitNode`]s, linked through the nodes themselves.
@@ -169,26 +283,23 @@ impl WaitList {
     }
 
     /// The cancellation step of an awaiter's `Drop`: if `node` is `QUEUED`
-    /// (so in this list), unlinks it, marks it `IDLE` and returns `false`;
-    /// returns `true` if it is `READY` (granted, in a ready queue), and
-    /// `false` if it is `IDLE`.
+    /// (so in this list), unlinks it, marks it `IDLE` and returns `QUEUED`;
+    /// otherwise returns the state it found (`READY`: granted, in a ready
+    /// queue; `HOME`: granted, handed home; `RESUMING`; `IDLE`).
     ///
     /// # Safety
     /// `node` is alive; this is the wait list of the primitive it was
     /// registered with, accessed under that primitive's lock.
-    pub(crate) unsafe fn unlink_if_queued(&mut self, node: *const WaitNode) -> bool {
-        // SAFETY: alive (caller); a `QUEUED` node is in this list, and its
-        // state cannot change while the lock is held.
+    pub(crate) unsafe fn unlink_if_queued(&mut self, node: *const WaitNode) -> u8 {
+        // SAFETY: alive (caller); a `QUEUED` node is in this list, and only
+        // a holder of the lock moves it out of `QUEUED`.
         unsafe {
-            match (*node).state() {
-                QUEUED => {
-                    self.remove(node);
-                    (*node).set_state(IDLE);
-                    false
-                }
-                READY => true,
-                _ => false,
+            let state = (*node).state();
+            if state == QUEUED {
+                self.remove(node);
+                (*node).set_state(IDLE);
             }
+            state
         }
     }
 
@@ -209,9 +320,15 @@ impl WaitList {
 /// What every waiting awaiter's `Drop` does when its coroutine is destroyed
 /// while it waits: a node still queued is unlinked (under the primitive's
 /// lock, from the list `list` selects); a node already granted something and
-/// queued to run is taken out of the ready queue. Returns `true` in that
-/// last case, so the caller can hand the grant on (a mutex's lock, a
-/// semaphore's permit); `false` if the node was idle or merely queued.
+/// queued to run is taken out of the ready queue; a node granted and handed
+/// to its home thread has its wake-up detached. Returns `true` in those last
+/// two cases, so the caller can hand the grant on (a mutex's lock, a
+/// semaphore's permit, a channel value); `false` if the node was idle (never
+/// registered, or already resumed) or merely queued.
+///
+/// Aborts the process if another thread has the right to resume the
+/// coroutine (see [`destroyed_while_resumed`]): its frame is about to be
+/// freed under that thread.
 ///
 /// # Safety
 /// `node` is alive and was registered, if at all, with the primitive whose
@@ -222,13 +339,36 @@ pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
     node: *const WaitNode,
 ) -> bool {
     // SAFETY: alive (caller).
-    if unsafe { (*node).is_idle() } {
-        return false;
+    let node = unsafe { &*node };
+    // `Acquire`: a `HOME` read here is final (nothing leaves `HOME` but
+    // `await_resume`) and makes the grant visible (see `set_home`).
+    let seen = match node.state.load(Ordering::Acquire) {
+        // The common case: `await_resume` ran (or the awaiter never
+        // waited). No lock taken.
+        IDLE => return false,
+        HOME => HOME,
+        RESUMING => RESUMING,
+        // SAFETY: the node belongs to this list (caller); the lock is held.
+        _ => state.with(|s| unsafe { list(s).unlink_if_queued(node) }),
+    };
+    match seen {
+        READY => {
+            ready::cancel(node);
+            true
+        }
+        // SAFETY: `HOME`, alive.
+        HOME => unsafe { node.detach_home() },
+        RESUMING => {
+            // The awaiter of the coroutine this thread is resuming, dropped
+            // after its `await_resume` did not mark the node `IDLE` (a
+            // wrapping awaiter that does not forward it): nothing to undo.
+            // Any other `RESUMING` node belongs to a coroutine that another
+            // thread is about to resume.
+            if !ready::is_resuming_here(node.handle()) {
+                destroyed_while_resumed();
+            }
+            false
+        }
+        _ => false,
     }
-    // SAFETY: the node belongs to this list (caller); the lock is held.
-    let was_ready = state.with(|s| unsafe { list(s).unlink_if_queued(node) });
-    if was_ready {
-        super::ready::cancel(node);
-    }
-    was_ready
 }
