@@ -11,7 +11,10 @@
 //! - (d) `Task<T>` awaiting `Task<T>` (cppcoro's `task` / `sync_wait`), and a
 //!   panic (exception) travelling from a child to its parent's `co_await`;
 //! - (e) `suspend_point()`: where a suspended coroutine is;
-//! - (f) a 100,000-deep chain of awaiting tasks in constant stack.
+//! - (f) a 100,000-deep chain of awaiting tasks in constant stack;
+//! - (g) threads and Rust futures: a `SendTask` hops onto a `ThreadPool`, a
+//!   thread-bound `Task` awaits a future completed on another thread and is
+//!   resumed back on its own thread.
 //!
 //! Every claim the trace makes is also asserted, so `cargo test` (which builds
 //! the examples) and a plain run both check it.
@@ -569,6 +572,60 @@ fn deep_recursion() {
     assert_eq!(v, N);
 }
 
+// ---------------------------------------------------------------------------
+// (g) Threads and Rust futures.
+
+/// Hops onto the pool (cppcoro's `co_await tp.schedule()`), then works there.
+#[coro::coroutine]
+fn on_pool(pool: std::sync::Arc<coro::ThreadPool>, x: u64) -> coro::SendTask<(u64, std::thread::ThreadId)> {
+    co_await!(pool.schedule());
+    co_return!((x * x, std::thread::current().id()))
+}
+
+/// Holds an `Rc` (so it can never leave this thread) across the `co_await!`
+/// of a future that another thread completes.
+#[coro::coroutine]
+fn at_home(rx: futures::channel::oneshot::Receiver<u64>, seen: std::rc::Rc<Cell<u64>>) -> Task<std::thread::ThreadId> {
+    say("task", "co_await!(rx): a futures oneshot; the sender is another thread");
+    let v = co_await!(rx).expect("sent");
+    seen.set(v);
+    say("task", format_args!("got {v}, on its own thread: a waker firing elsewhere queues it home"));
+    co_return!(std::thread::current().id())
+}
+
+fn threads_and_futures() {
+    section(
+        "(g) threads and Rust futures",
+        "co_await tp.schedule() moves a coroutine to a pool thread; here any Future can be co_awaited too",
+    );
+    let pool = std::sync::Arc::new(coro::ThreadPool::new(2));
+    say("caller", "sync_wait(on_pool(pool, 12))");
+    let (v, ran_on) = sync_wait(on_pool(pool.clone(), 12));
+    assert_eq!(v, 144);
+    assert_ne!(ran_on, std::thread::current().id());
+    say("caller", format_args!("{v}, computed on a pool thread, not the caller's"));
+
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let seen = std::rc::Rc::new(Cell::new(0));
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        tx.send(7).expect("receiver alive");
+    });
+    say("caller", "sync_wait(at_home(rx))");
+    let ran_on = sync_wait(at_home(rx, seen.clone()));
+    sender.join().unwrap();
+    assert_eq!((ran_on, seen.get()), (std::thread::current().id(), 7));
+    say("caller", "the task ran on the caller's thread before and after the wake-up");
+    assert_log(&[
+        ("caller", "sync_wait(on_pool"),
+        ("caller", "144"),
+        ("caller", "sync_wait(at_home"),
+        ("task", "co_await!(rx)"),
+        ("task", "got 7"),
+        ("caller", "the task ran"),
+    ]);
+}
+
 fn main() {
     println!("coro: C++20 coroutines in Rust -- a guided tour");
     lifecycle();
@@ -577,5 +634,6 @@ fn main() {
     tasks();
     suspend_points();
     deep_recursion();
+    threads_and_futures();
     println!("\nAll claims checked.");
 }
