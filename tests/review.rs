@@ -155,3 +155,55 @@ fn notify_when_woken_keeps_every_registered_waker() {
     assert_eq!(second.0.load(SeqCst), 1);
     assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(1));
 }
+
+// ---------------------------------------------------------------------------
+// A thread-bound coroutine hopping onto a thread pool
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn hop_to_pool(pool: Arc<coro::ThreadPool>) -> Task<u32> {
+    co_await!(pool.schedule());
+    co_return!(1)
+}
+
+/// `co_await!(pool.schedule())` in a `Task` is refused with a clear panic
+/// at the `co_await!`, on the task's own thread: before, the worker's
+/// resume panicked (the task's home check), the task stayed suspended and
+/// `sync_wait` hung.
+#[test]
+fn a_task_awaiting_a_thread_pool_schedule_panics_at_once_instead_of_hanging() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let pool = Arc::new(coro::ThreadPool::new(1));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coro::sync_wait(hop_to_pool(pool.clone()))));
+        let msg = r
+            .err()
+            .map(|p| p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())));
+        let _ = tx.send((msg, pool.panics()));
+    });
+    let (msg, worker_panics) =
+        rx.recv_timeout(std::time::Duration::from_secs(2)).expect("sync_wait hung: the task was never resumed");
+    let msg = msg.expect("the co_await! should have panicked").unwrap_or_default();
+    assert!(msg.contains("thread-bound"), "{msg}");
+    assert_eq!(worker_panics, 0);
+}
+
+#[coro::coroutine(promise = Fire)]
+fn rc_onto_pool(pool: Arc<coro::ThreadPool>, seen: Seen) -> () {
+    let local = Rc::new(1);
+    co_await!(pool.schedule());
+    *seen.lock().unwrap() = Some(thread::current().id());
+    drop(local);
+}
+
+/// The same for a coroutine of a promise that says nothing about threads
+/// (so it is thread-bound): it must never run on a worker with its `Rc`.
+#[test]
+fn a_non_send_frame_of_a_custom_promise_never_runs_on_a_pool_worker() {
+    let pool = Arc::new(coro::ThreadPool::new(1));
+    let seen = Seen::default();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rc_onto_pool(pool.clone(), seen.clone())));
+    drop(pool); // joins the worker
+    assert!(r.is_err(), "the co_await! should have panicked");
+    assert_eq!(*seen.lock().unwrap(), None, "resumed on a pool worker");
+}
