@@ -664,7 +664,7 @@ mod thread_pool {
     }
 
     #[test]
-    fn a_thread_bound_task_awaiting_pool_schedule_is_refused_on_the_worker_and_stays_suspended() {
+    fn a_thread_bound_task_awaiting_pool_schedule_panics_at_its_co_await_on_its_own_thread() {
         #[coro::coroutine]
         fn local(pool: Arc<ThreadPool>, r: Rc<u32>) -> Task<u32> {
             co_await!(pool.schedule());
@@ -674,10 +674,13 @@ mod thread_pool {
         let r = Rc::new(7);
         let mut fut = Box::pin(std::future::IntoFuture::into_future(local(pool.clone(), r.clone())));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(std::future::Future::poll(fut.as_mut(), &mut cx).is_pending());
-        eventually("the worker refused it", || pool.panics() == 1);
-        assert_eq!(Rc::strong_count(&r), 2, "the frame still holds its Rc, untouched");
-        drop(fut); // destroyed here, on its own thread
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| std::future::Future::poll(fut.as_mut(), &mut cx)));
+        let msg = common::panic_message(&*polled.expect_err("the co_await! refuses the hop"));
+        assert!(msg.contains("cannot move onto a scheduler that resumes on other threads"), "{msg}");
+        assert_eq!(pool.panics(), 0, "nothing reached the worker");
+        assert_eq!(Rc::strong_count(&r), 1, "the task finished by panicking: its frame's Rc is gone");
+        drop(fut);
         assert_eq!(Rc::strong_count(&r), 1);
     }
 }

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{Counted, Job, Log};
+use common::{Counted, Log, SendJob};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
 use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
 
@@ -533,7 +533,7 @@ fn a_bounded_channel_between_four_producer_and_four_consumer_threads_delivers_ev
 // ===========================================================================
 
 #[coro::coroutine]
-fn lock_waiter(m: Arc<Mutex<u64>>, c: Counted) -> Job<()> {
+fn lock_waiter(m: Arc<Mutex<u64>>, c: Counted) -> SendJob<()> {
     let mut g = co_await!(m.lock());
     *g += 1;
     drop(c);
@@ -541,7 +541,7 @@ fn lock_waiter(m: Arc<Mutex<u64>>, c: Counted) -> Job<()> {
 }
 
 #[coro::coroutine]
-fn recv_waiter(ch: Arc<Channel<Counted>>, c: Counted) -> Job<()> {
+fn recv_waiter(ch: Arc<Channel<Counted>>, c: Counted) -> SendJob<()> {
     let v = co_await!(ch.recv());
     drop((v, c));
     co_return!(())
@@ -616,7 +616,7 @@ fn waiters_queued_and_destroyed_on_eight_threads_at_once_leave_the_primitives_co
 /// Waits on `mine` (thread-safe events, but this chain runs on one thread),
 /// then sets `next`.
 #[coro::coroutine]
-fn relay(mine: Arc<Event>, next: Arc<Event>) -> Job<()> {
+fn relay(mine: Arc<Event>, next: Arc<Event>) -> SendJob<()> {
     co_await!(mine.wait());
     next.set();
     co_return!(())
@@ -625,7 +625,7 @@ fn relay(mine: Arc<Event>, next: Arc<Event>) -> Job<()> {
 /// Sets `victim_event` deep in a chain of releases, so that the victim is
 /// only queued on this thread; then tells the test thread and blocks.
 #[coro::coroutine]
-fn release_and_block(go: Arc<Event>, victim_event: Arc<Event>, told: mpsc::Sender<()>) -> Job<()> {
+fn release_and_block(go: Arc<Event>, victim_event: Arc<Event>, told: mpsc::Sender<()>) -> SendJob<()> {
     co_await!(go.wait());
     victim_event.set();
     told.send(()).unwrap();
@@ -634,7 +634,7 @@ fn release_and_block(go: Arc<Event>, victim_event: Arc<Event>, told: mpsc::Sende
 }
 
 #[coro::coroutine]
-fn victim(ev: Arc<Event>) -> Job<()> {
+fn victim(ev: Arc<Event>) -> SendJob<()> {
     co_await!(ev.wait());
     co_return!(())
 }
@@ -1111,6 +1111,9 @@ impl coro::Promise for SlowResume {
     fn unhandled_exception(&mut self, p: coro::Payload) {
         std::panic::resume_unwind(p)
     }
+    // SAFETY: its only coroutine, `slow_victim`, holds an `Arc<Event>`:
+    // the frame is `Send`.
+    const AFFINITY: coro::ThreadAffinity = unsafe { coro::ThreadAffinity::any_thread() };
     fn before_resume(&self) {
         if SLOW_ARMED.load(SeqCst) {
             SLOW_ENTERED.store(true, SeqCst);
@@ -1168,7 +1171,7 @@ thread_local! {
 }
 
 #[coro::coroutine]
-fn tls_locker() -> Job<()> {
+fn tls_locker() -> SendJob<()> {
     *co_await!(TLS_MUTEX.lock()) += 1;
     co_return!(())
 }

@@ -116,7 +116,6 @@ impl<T> Promise for AsyncGeneratorPromise<T> {
         // Rethrown in the consumer, at its `co_await!(gen.next())`.
         self.panic = Some(payload);
     }
-    const THREAD_BOUND: bool = true;
     #[inline(always)]
     fn before_resume(&self) {
         self.home.check("AsyncGenerator");

@@ -59,7 +59,7 @@ pub(crate) struct VTable {
     /// The coroutine awaiting this one, as its promise reports it
     /// ([`Promise::continuation`]): the links of an async backtrace.
     pub(crate) continuation: unsafe fn(NonNull<Header>) -> Option<CoroutineHandle>,
-    /// [`Promise::THREAD_BOUND`]; `false` for stand-in frames.
+    /// [`Promise::AFFINITY`]; `false` for stand-in frames.
     pub(crate) thread_bound: bool,
 }
 
@@ -183,7 +183,7 @@ impl<P: Promise, F: FrameBody> VTableFor<P, F> {
             resume,
             destroy: destroy_frame::<P, F>,
             continuation: continuation_of::<P>,
-            thread_bound: P::THREAD_BOUND,
+            thread_bound: P::AFFINITY.is_thread_bound(),
         }
     }
     /// From the initial suspend point on: a resume runs the coroutine.

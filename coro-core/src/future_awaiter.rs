@@ -122,7 +122,10 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
             (wake, waker)
         });
         // Resumed by a waker (`WOKEN`) or first time (`POLLING`): poll now.
-        wake.state.store(POLLING, Ordering::Relaxed);
+        // A read-modify-write that acquires: a wake-up that found the state
+        // `WOKEN` (or `QUEUED`) and left it so released what its future had
+        // written before it (see `wake_by_ref`), and this poll must see it.
+        wake.state.swap(POLLING, Ordering::Acquire);
         let mut cx = Context::from_waker(waker);
         let guard = DetachOnUnwind(wake);
         loop {
@@ -148,8 +151,11 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
                             core::mem::forget(guard);
                             return true;
                         }
-                        // Woken during the poll: poll again.
-                        Err(_) => guard.0.state.store(POLLING, Ordering::Relaxed),
+                        // Woken during the poll: poll again (acquiring, as
+                        // above, from every wake-up since).
+                        Err(_) => {
+                            guard.0.state.swap(POLLING, Ordering::Acquire);
+                        }
                     }
                 }
             }
@@ -232,7 +238,14 @@ impl Wake for FutureWake {
                 POLLING => NOTIFIED,
                 IDLE if foreign => QUEUED,
                 IDLE => WOKEN,
-                // Already woken, queued or detached: nothing to do.
+                // Already notified, woken or queued: the coroutine will poll again,
+                // but only after this wake-up if it is ordered before that
+                // poll. Leaving the state as it is with a releasing
+                // read-modify-write does that (or, if the poll has begun,
+                // fails and makes it `NOTIFIED`); a plain load would let the
+                // poll miss what the future wrote before calling `wake`.
+                NOTIFIED | WOKEN | QUEUED => state,
+                // Detached: nothing to do.
                 _ => return,
             };
             match self.state.compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire) {
@@ -240,6 +253,9 @@ impl Wake for FutureWake {
                 Err(now) => state = now,
             }
         };
+        if next == state {
+            return;
+        }
         match next {
             WOKEN => self.resume(),
             QUEUED => {

@@ -96,7 +96,7 @@ impl<P> CoroutineHandle<P> {
     }
 
     /// Whether the coroutine must run on the thread that created it
-    /// ([`Promise::THREAD_BOUND`](crate::Promise::THREAD_BOUND)).
+    /// ([`Promise::AFFINITY`](crate::Promise::AFFINITY)).
     ///
     /// # Safety
     /// The frame is alive.

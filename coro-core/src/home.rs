@@ -83,7 +83,12 @@ pub(crate) struct WakeQueue {
     /// could resume a coroutine bound to a dead thread, and keeping the
     /// entries would keep their reference cycles through this queue).
     pending: Mutex<Option<Vec<Arc<dyn Wakeup>>>>,
-    notify: Mutex<Option<Waker>>,
+    /// The drivers to wake at the next post: each one registered once
+    /// (several drivers may share a thread: the futures of two `Task`s
+    /// under one executor, an event loop). A [`TaskFuture`](crate::TaskFuture)
+    /// registers under its own key and withdraws when done; the key of
+    /// [`notify_when_woken`] is [`ANY_DRIVER`].
+    notify: Mutex<Vec<(usize, Waker)>>,
     thread: Thread,
 }
 
@@ -95,6 +100,10 @@ impl Drop for ThreadQueue {
         if let Some(queue) = self.0.get() {
             let stale = lock(&queue.pending).take();
             drop(stale);
+            // Registered drivers too: an executor's waker may own a task
+            // whose frame owns a future waker that owns this queue.
+            let drivers = mem::take(&mut *lock(&queue.notify));
+            drop(drivers);
         }
     }
 }
@@ -110,7 +119,7 @@ impl WakeQueue {
             q.0.get_or_init(|| {
                 Arc::new(WakeQueue {
                     pending: Mutex::new(Some(Vec::new())),
-                    notify: Mutex::new(None),
+                    notify: Mutex::new(Vec::new()),
                     thread: thread::current(),
                 })
             })
@@ -129,11 +138,57 @@ impl WakeQueue {
         let Some(list) = pending.as_mut() else { return };
         list.push(wakeup);
         drop(pending);
-        let waker = lock(&self.notify).take();
         self.thread.unpark();
-        if let Some(w) = waker {
+        self.wake_drivers();
+    }
+
+    /// Wakes (and forgets) every registered driver, outside the lock: a
+    /// waker may register again at once.
+    fn wake_drivers(&self) {
+        let drivers = mem::take(&mut *lock(&self.notify));
+        for (_, w) in drivers {
             w.wake();
         }
+    }
+
+    /// Registers `waker` under `key` (replacing that key's waker), then
+    /// wakes the drivers at once if wake-ups are already waiting.
+    fn register(&self, key: usize, waker: &Waker) {
+        let mut drivers = lock(&self.notify);
+        match drivers.iter_mut().find(|(k, w)| *k == key && (key != ANY_DRIVER || w.will_wake(waker))) {
+            Some((_, w)) => w.clone_from(waker),
+            None => drivers.push((key, waker.clone())),
+        }
+        drop(drivers);
+        // A wake-up may have been posted before the waker was registered.
+        if lock(&self.pending).as_ref().is_some_and(|list| !list.is_empty()) {
+            self.wake_drivers();
+        }
+    }
+}
+
+/// The key of the wakers registered with [`notify_when_woken`]: kept until
+/// the next post, one per distinct waker.
+const ANY_DRIVER: usize = 0;
+
+/// Registers a [`TaskFuture`](crate::TaskFuture)'s waker under `key` (an
+/// address it owns, never 0): woken at the next post on this thread.
+pub(crate) fn register_driver(key: usize, waker: &Waker) {
+    WakeQueue::current().register(key, waker);
+}
+
+/// Withdraws what was registered under `key`: the future is done or gone.
+pub(crate) fn forget_driver(key: usize) {
+    let queue = WAKE_QUEUE.try_with(|q| q.0.get().cloned()).ok().flatten();
+    if let Some(queue) = queue {
+        let removed: Vec<_> = {
+            let mut drivers = lock(&queue.notify);
+            let (gone, kept) = mem::take(&mut *drivers).into_iter().partition(|(k, _)| *k == key);
+            *drivers = kept;
+            gone
+        };
+        // Dropped outside the lock: a waker's drop may run anything.
+        drop(removed);
     }
 }
 
@@ -195,7 +250,8 @@ pub fn resume_woken() -> usize {
 
 /// Asks for `waker` to be woken the next time a waker on another thread
 /// queues a coroutine of this thread for [`resume_woken`] (once: register
-/// again after each wake-up, as with `Future::poll`).
+/// again after each wake-up, as with `Future::poll`). Several drivers of one
+/// thread may register: each distinct waker is kept, and all are woken.
 ///
 /// An event loop or executor that drives coroutines on this thread uses it
 /// to learn that it has work even while it is blocked elsewhere; a thread
@@ -216,17 +272,5 @@ pub fn resume_woken() -> usize {
 /// // calls `coro::resume_woken()`.
 /// ```
 pub fn notify_when_woken(waker: &Waker) {
-    let queue = WakeQueue::current();
-    let mut slot = lock(&queue.notify);
-    match &*slot {
-        Some(w) if w.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
-    }
-    drop(slot);
-    // A wake-up may have been posted before the waker was registered.
-    if lock(&queue.pending).as_ref().is_some_and(|list| !list.is_empty()) {
-        if let Some(w) = lock(&queue.notify).take() {
-            w.wake();
-        }
-    }
+    WakeQueue::current().register(ANY_DRIVER, waker);
 }

@@ -117,6 +117,12 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
 unsafe fn future_waiter_destroy(_: NonNull<Header>) {}
 
 impl<T, K> TaskFuture<T, K> {
+    /// The key this future's waker is registered under with the thread's
+    /// wake-up queue (`Task`s only): its stand-in's address.
+    fn driver_key(&self) -> Option<usize> {
+        self.waiter.as_ref().map(|w| Arc::as_ptr(w) as usize)
+    }
+
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
         unsafe { self.task.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
@@ -168,12 +174,25 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
         }
         let done = this.waiter.as_ref().is_some_and(|w| w.done.load(Ordering::Acquire));
         if done {
+            if let Some(key) = this.driver_key().filter(|_| K::THREAD_BOUND) {
+                crate::home::forget_driver(key);
+            }
             Poll::Ready(this.take_result())
         } else {
-            if K::THREAD_BOUND {
-                crate::home::notify_when_woken(cx.waker());
+            if let Some(key) = this.driver_key().filter(|_| K::THREAD_BOUND) {
+                crate::home::register_driver(key, cx.waker());
             }
             Poll::Pending
+        }
+    }
+}
+
+impl<T, K> Drop for TaskFuture<T, K> {
+    fn drop(&mut self) {
+        // Withdraws the waker from this thread's wake-up queue (a `Task`'s
+        // future is dropped on the thread that polled it: it is not `Send`).
+        if let Some(key) = self.driver_key() {
+            crate::home::forget_driver(key);
         }
     }
 }

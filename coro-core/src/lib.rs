@@ -57,7 +57,7 @@ pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
 pub use promise::{
     AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FrameMemory,
     FromParams, FromReturnObject, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue,
-    ReturnsVoid, YieldValue,
+    ReturnsVoid, ThreadAffinity, YieldValue,
 };
 pub use recursive_generator::{
     elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,

@@ -166,19 +166,26 @@ pub trait Promise: Sized {
     #[inline(always)]
     fn before_resume(&self) {}
 
-    /// `true` if the coroutine must only run on the thread that created it
-    /// (its frame may hold data that is not `Send`, like a [`Task`](crate::Task)'s).
-    /// Such a promise should also refuse foreign resumes in
-    /// [`before_resume`](Promise::before_resume). Not a C++ member.
+    /// Whether the coroutine must only run on the thread that created it
+    /// (its frame may hold data that is not `Send`, like a
+    /// [`Task`](crate::Task)'s). Not a C++ member.
     ///
     /// Awaiters woken from other threads read it: when the waker of a
-    /// `co_await!`ed [`Future`](core::future::Future) fires on another thread,
-    /// a thread-bound coroutine is handed back to its own thread's wake-up
-    /// queue (run by [`resume_woken`](crate::resume_woken) and the drivers
-    /// that call it) instead of being resumed where the waker fired. The
-    /// default is `false`: the coroutine is resumed on the waking thread, as
-    /// C++ awaiters do.
-    const THREAD_BOUND: bool = false;
+    /// `co_await!`ed [`Future`](core::future::Future) fires on another
+    /// thread, or a thread-safe [`coro::sync`](crate::sync) primitive is
+    /// released there, a thread-bound coroutine is handed back to its own
+    /// thread's wake-up queue (run by [`resume_woken`](crate::resume_woken)
+    /// and the drivers that call it) instead of being resumed where the
+    /// wake-up happened.
+    ///
+    /// The default is [`ThreadAffinity::THREAD_BOUND`], because nothing
+    /// else is sound for a frame that may hold an `Rc`; a promise whose
+    /// frames are all `Send` may opt out with the `unsafe`
+    /// [`ThreadAffinity::any_thread`] (as [`SendTask`](crate::SendTask)'s
+    /// does), so that a wake-up on another thread resumes it there, as C++
+    /// awaiters do. A thread-bound promise should also refuse foreign resumes
+    /// in [`before_resume`](Promise::before_resume).
+    const AFFINITY: ThreadAffinity = ThreadAffinity::THREAD_BOUND;
 
     /// The coroutine awaiting this one, if the promise knows it (a task's
     /// continuation). Not a C++ member: it links the frames of an async
@@ -245,6 +252,45 @@ impl<RO: Into<R>, R, F> FromReturnObject<RO, F> for R {
     #[inline(always)]
     fn from_return_object(ro: RO) -> R {
         ro.into()
+    }
+}
+
+/// Where a promise's coroutines may be resumed by wake-ups from other
+/// threads: [`Promise::AFFINITY`].
+///
+/// ```
+/// use coro::ThreadAffinity;
+///
+/// assert!(ThreadAffinity::THREAD_BOUND.is_thread_bound());
+/// // SAFETY: (for a promise whose every frame is `Send`)
+/// const ANY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
+/// assert!(!ANY.is_thread_bound());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadAffinity {
+    bound: bool,
+}
+
+impl ThreadAffinity {
+    /// The coroutine runs only on the thread that created it: wake-ups from
+    /// other threads queue it there (the default).
+    pub const THREAD_BOUND: ThreadAffinity = ThreadAffinity { bound: true };
+
+    /// The coroutine may be resumed on any thread: a future's waker or a
+    /// `coro::sync` release on another thread resumes it there.
+    ///
+    /// # Safety
+    /// Every frame made with the promise declaring it is `Send` (its body's
+    /// state — every value held across a suspension point —, its parameters
+    /// and its promise), or is never resumed: the library moves its
+    /// execution to other threads without any further check.
+    pub const unsafe fn any_thread() -> ThreadAffinity {
+        ThreadAffinity { bound: false }
+    }
+
+    /// `true` for [`THREAD_BOUND`](ThreadAffinity::THREAD_BOUND).
+    pub const fn is_thread_bound(self) -> bool {
+        self.bound
     }
 }
 

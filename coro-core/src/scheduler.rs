@@ -349,6 +349,10 @@ impl Awaiter for Schedule<'_> {
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let scheduler = self.scheduler;
+        // SAFETY: the frame calls this with its own, live handle.
+        if unsafe { awaiting.is_thread_bound() } && !scheduler.resumes_on_posting_thread() {
+            thread_bound_hop()
+        }
         let (hop, stand_in) = new_hop(awaiting);
         // Stored before posting: once posted, the coroutine may run (on
         // another thread, for a pool) and this awaiter be gone.
@@ -478,6 +482,21 @@ where
         (*d).task.promise_mut().continuation = Some(h);
         scheduler.post(h);
     }
+}
+
+/// A thread-bound coroutine awaited a scheduler that resumes on other
+/// threads: refused before anything is posted, so the panic reaches the
+/// coroutine at its `co_await!`, on its own thread. (Posting it would have
+/// it resumed on a worker: refused there by a `Task`'s home check, which
+/// leaves it suspended for ever, or run there with its `!Send` data.)
+#[cold]
+#[inline(never)]
+pub(crate) fn thread_bound_hop() -> ! {
+    panic!(
+        "a thread-bound coroutine (a Task, or one whose promise keeps ThreadAffinity::THREAD_BOUND: its frame may \
+         hold data that is not Send) cannot move onto a scheduler that resumes on other threads; \
+         make the coroutine return SendTask"
+    )
 }
 
 #[cold]

@@ -26,7 +26,9 @@ use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::HomeThread;
 use crate::point::{SuspendPoint, RUNNING};
-use crate::promise::{AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue};
+use crate::promise::{
+    AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
+};
 use crate::suspend::SuspendAlways;
 
 /// A lazily started coroutine producing a `T` (cppcoro's `task<T>`); stays
@@ -115,14 +117,24 @@ pub trait TaskKind: sealed::Sealed {
     /// `true` for [`Local`]: resuming on another thread panics, leaving the
     /// frame untouched.
     const THREAD_BOUND: bool;
+    /// The task promise's [`Promise::AFFINITY`].
+    #[doc(hidden)]
+    const AFFINITY: ThreadAffinity;
 }
 
 impl TaskKind for Local {
     const THREAD_BOUND: bool = true;
+    const AFFINITY: ThreadAffinity = ThreadAffinity::THREAD_BOUND;
 }
 
 impl TaskKind for Sendable {
     const THREAD_BOUND: bool = false;
+    // SAFETY: a `TaskPromise<T, Sendable>` frame only runs once it has been
+    // made into a `SendTask` or `SendSharedTask`, whose `FromReturnObject`
+    // impls require the frame to be `Send` (`SendFrame`); any other return
+    // object built from
+    // its `TaskReturn` cannot reach the frame and drops it unstarted.
+    const AFFINITY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
 }
 
 mod sealed {
@@ -237,7 +249,7 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     fn continuation(&self) -> Option<CoroutineHandle> {
         self.continuation
     }
-    const THREAD_BOUND: bool = K::THREAD_BOUND;
+    const AFFINITY: ThreadAffinity = K::AFFINITY;
     #[inline(always)]
     fn before_resume(&self) {
         if K::THREAD_BOUND {

@@ -19,7 +19,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
-use crate::scheduler::{cancel_hop, new_hop, spawn_detached, Hop, Scheduler};
+use crate::scheduler::{cancel_hop, new_hop, spawn_detached, thread_bound_hop, Hop, Scheduler};
 use crate::task::SendTask;
 
 /// A fixed set of worker threads resuming the coroutines posted to it, in
@@ -30,8 +30,9 @@ use crate::task::SendTask;
 ///   [`spawn_detached`] start a task there.
 /// - Only coroutines whose frame is `Send` belong here: `spawn` takes a
 ///   `SendTask`, [`spawn_detached`] panics (before anything runs) if given a
-///   thread-bound `Task`, and a `Task` that awaits `pool.schedule()` panics
-///   on the worker and stays suspended (its home-thread check).
+///   thread-bound `Task`, and a `Task` (any thread-bound coroutine) that
+///   awaits `pool.schedule()` panics at that `co_await!`, on its own
+///   thread, before anything is posted.
 /// - A panic escaping a coroutine a worker resumed (a detached task's) is
 ///   caught there and counted ([`panics`](Self::panics)); the default panic
 ///   hook has reported it; the worker goes on.
@@ -291,6 +292,10 @@ impl Awaiter for PoolSchedule<'_> {
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let pool = self.pool;
+        // SAFETY: the frame calls this with its own, live handle.
+        if unsafe { awaiting.is_thread_bound() } {
+            thread_bound_hop()
+        }
         let (hop, stand_in) = new_hop(awaiting);
         // Stored before posting: once posted, a worker may resume the
         // coroutine and this awaiter be gone.

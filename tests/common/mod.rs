@@ -6,12 +6,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, Once};
 
 use coro::{
     AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
-    SuspendAlways, SuspendPoint, UniqueCoroutineHandle,
+    SuspendAlways, SuspendPoint, ThreadAffinity, UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------
@@ -319,27 +320,49 @@ impl<T> Awaiter for TransferToSelf<T> {
 // Job: a lazily started coroutine driven by hand
 // ---------------------------------------------------------------------------
 
-/// Promise of [`Job`]: lazy start, keeps the frame at the final suspend
-/// point, stores the result or the panic.
-pub struct JobPromise<T> {
-    value: Option<T>,
-    panic: Option<Payload>,
+/// Where a [`Job`] may be resumed by wake-ups from other threads.
+pub trait JobKind {
+    const AFFINITY: ThreadAffinity;
 }
 
-impl<T> Default for JobPromise<T> {
+/// A [`Job`] that stays on its thread (the promise default).
+pub enum Bound {}
+impl JobKind for Bound {
+    const AFFINITY: ThreadAffinity = ThreadAffinity::THREAD_BOUND;
+}
+
+/// A [`SendJob`]: resumed wherever a wake-up happens.
+pub enum AnyThread {}
+impl JobKind for AnyThread {
+    // SAFETY: test helper; `SendJob` is only used for coroutines whose
+    // frames hold `Send` values only (`Arc`s, channels, `Counted`).
+    const AFFINITY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
+}
+
+/// Promise of [`Job`]: lazy start, keeps the frame at the final suspend
+/// point, stores the result or the panic.
+pub struct JobPromise<T, K = Bound> {
+    value: Option<T>,
+    panic: Option<Payload>,
+    _kind: PhantomData<K>,
+}
+
+impl<T, K> Default for JobPromise<T, K> {
     fn default() -> Self {
-        JobPromise { value: None, panic: None }
+        JobPromise { value: None, panic: None, _kind: PhantomData }
     }
 }
 
-impl<T> Promise for JobPromise<T> {
-    type ReturnObject = Job<T>;
+impl<T, K: JobKind> Promise for JobPromise<T, K> {
+    type ReturnObject = Job<T, K>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
-    unsafe fn get_return_object(&mut self) -> Job<T> {
+    const AFFINITY: ThreadAffinity = K::AFFINITY;
+
+    unsafe fn get_return_object(&mut self) -> Job<T, K> {
         Job {
             // SAFETY: the job is the frame's only owner.
             h: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) },
@@ -356,28 +379,32 @@ impl<T> Promise for JobPromise<T> {
     }
 }
 
-impl<T> ReturnValue<T> for JobPromise<T> {
+impl<T, K: JobKind> ReturnValue<T> for JobPromise<T, K> {
     fn return_value(&mut self, value: T) {
         self.value = Some(value);
     }
 }
 
 /// A coroutine the test resumes by hand.
-pub struct Job<T> {
-    h: UniqueCoroutineHandle<JobPromise<T>>,
+pub struct Job<T, K = Bound> {
+    h: UniqueCoroutineHandle<JobPromise<T, K>>,
 }
 
-impl<T> CoroutineTraits for Job<T> {
-    type Promise = JobPromise<T>;
+/// A [`Job`] whose coroutine a release or waker on another thread resumes
+/// there.
+pub type SendJob<T> = Job<T, AnyThread>;
+
+impl<T, K: JobKind> CoroutineTraits for Job<T, K> {
+    type Promise = JobPromise<T, K>;
 }
 
-impl<T> fmt::Debug for Job<T> {
+impl<T, K> fmt::Debug for Job<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job").field("h", &self.h).finish()
     }
 }
 
-impl<T> Job<T> {
+impl<T, K: JobKind> Job<T, K> {
     /// Resumes the job. Test helper: the caller knows nobody else resumes it.
     pub fn resume(&self) {
         // SAFETY: the frame is alive (owned); tests only call this while
