@@ -10,6 +10,10 @@
 //! [`HOME`], handed back to its own thread through a reference-counted
 //! [`HomeWake`] that the node shares with that thread's wake-up queue.
 //!
+//! `SendSharedTask` reuses the node, the list (behind its own mutex) and the
+//! `HOME` hand-off ([`WaitNode::hand_home`], [`abandon_wait_with`]); its
+//! nodes are never in a ready queue.
+//!
 //! Invariants:
 //! - a node in a list is alive and does not move: it lives in an awaiter
 //!   parked in a suspended coroutine's frame, and that awaiter's `Drop`
