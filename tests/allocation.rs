@@ -209,6 +209,48 @@ fn a_task_awaiting_1000_child_tasks_makes_one_allocation_per_frame() {
 }
 
 #[test]
+fn send_task_awaiters_queued_on_a_send_shared_task_allocate_nothing() {
+    use coro::sync::Event;
+    use coro::{when_all, SendSharedTask, SendTask};
+    use std::sync::Arc;
+    #[coro::coroutine]
+    fn gate(e: Arc<Event>) -> SendSharedTask<u32> {
+        co_await!(e.wait());
+        co_return!(7)
+    }
+    #[coro::coroutine]
+    fn get(s: SendSharedTask<u32>) -> SendTask<u32> {
+        co_return!(co_await!(s))
+    }
+    #[coro::coroutine]
+    fn open(e: Arc<Event>) -> SendTask<u32> {
+        e.set();
+        co_return!(0)
+    }
+    #[coro::coroutine]
+    fn four(s: SendSharedTask<u32>, e: Arc<Event>) -> SendTask<(u32, u32, u32, u32)> {
+        co_return!(co_await!(when_all((get(s.clone()), get(s.clone()), get(s), open(e)))))
+    }
+    // The same coroutines, with the three awaiters queued (the event is set
+    // last) or not (set first: the shared task finishes at once).
+    let run = |set_first: bool| {
+        measure(|| {
+            let e = Arc::new(Event::new());
+            if set_first {
+                e.set();
+            }
+            sync_wait(four(gate(e.clone()), e))
+        })
+    };
+    let (v, not_queued) = run(true);
+    assert_eq!(v, (7, 7, 7, 0));
+    let (v, queued) = run(false);
+    assert_eq!(v, (7, 7, 7, 0));
+    assert_eq!(queued, not_queued, "queuing allocated");
+    queued.assert_balanced();
+}
+
+#[test]
 fn destroying_suspended_and_unstarted_coroutines_frees_their_frames() {
     let (_, s) = measure(|| {
         let mut g = range(10);

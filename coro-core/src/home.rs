@@ -9,7 +9,8 @@
 //!
 //! The library's own wake-ups never get that far. Those that can fire on
 //! another thread — the waker of a `co_await!`ed `Future`, a thread-safe
-//! `coro::sync` primitive released by another thread — do not resume a
+//! `coro::sync` primitive released by another thread, a `SendSharedTask`
+//! finished on another thread — do not resume a
 //! thread-bound coroutine there: they post it to its home thread's
 //! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
 //! that resumes a `Task` from another thread meets the panic.
@@ -206,7 +207,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// created it. When it `co_await!`s a [`Future`](core::future::Future) whose
 /// waker fires on another thread, or waits on a thread-safe
 /// [`coro::sync`](crate::sync) primitive that another thread releases (an
-/// event set, a lock or permit handed over, a value sent), it is queued for
+/// event set, a lock or permit handed over, a value sent), or awaits a
+/// [`SendSharedTask`](crate::SendSharedTask) that finishes on another
+/// thread, it is queued for
 /// its own thread, which resumes it the next time something there calls
 /// this function:
 /// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a

@@ -9,6 +9,16 @@
 //!   and is linked, unlinked and read only under the mutex; `finished` pops
 //!   it (marking it idle) before resuming its coroutine, and an awaiter
 //!   dropped while its node is queued unlinks it;
+//! - a thread-bound waiter (a `Task`) arms its node's `HomeWake` before
+//!   the node is published (`WaitNode::arm_home`, one allocation; none for
+//!   a `SendTask` or `sync_wait`). `finished`, on another thread, pops its
+//!   node and marks it `HOME` under the mutex (`WaitNode::hand_home`), then,
+//!   the mutex released, posts the wake-up to the home thread's wake-up
+//!   queue and never touches the node again; `resume_woken` there resumes
+//!   the coroutine, whose `await_resume` reads the result under the mutex.
+//!   An awaiter dropped while its node is `HOME` detaches the wake-up, which
+//!   then does nothing (`abandon_wait_with`); there is nothing to hand on,
+//!   the result being shared;
 //! - the running task owns one strong count (given to the frame as its
 //!   continuation), taken back once by `finished`;
 //! - `ready` is set, with `Release`, after the result is stored: a waiter
@@ -17,7 +27,7 @@
 use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::panic::resume_unwind;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
@@ -26,7 +36,9 @@ use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::point::RUNNING;
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::shared_task::message;
-use crate::sync::waiter::{WaitList, WaitNode};
+use crate::sync::ready::HomeWake;
+use crate::sync::waiter::{abandon_wait_with, WaitList, WaitNode, IDLE};
+use crate::sync::ThreadSafe;
 use crate::task::{sync_wait_awaiter, SendFrame, SendTask, Sendable, SyncWait, TaskPromise, TaskReturn};
 
 /// A lazily started task whose result any number of coroutines, on any
@@ -44,9 +56,17 @@ use crate::task::{sync_wait_awaiter, SendFrame, SendTask, Sendable, SyncWait, Ta
 ///   frame is destroyed at once, then every queued awaiter is resumed **on
 ///   that thread**, in the order it started waiting, from a loop (the last
 ///   one by symmetric transfer), so thousands of awaiters take bounded
-///   stack. Await it from [`SendTask`]s: a thread-bound [`Task`](crate::Task)
-///   resumed on another thread panics there and stays suspended (see the
-///   README's limitations), as with the thread-safe `coro::sync` primitives.
+///   stack.
+/// - Except thread-bound awaiters ([`Task`](crate::Task),
+///   [`AsyncGenerator`](crate::AsyncGenerator)) of other threads: as with
+///   the thread-safe [`coro::sync`](crate::sync) primitives, such an awaiter
+///   is not resumed there but posted to its own thread's wake-up queue and
+///   resumed by [`resume_woken`](crate::resume_woken) on that thread (which
+///   [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
+///   [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+///   call); it gets its clone of the value, or the panic, there. Such a wait
+///   allocates one small block; queuing a [`SendTask`] allocates nothing.
+///   If it is destroyed while posted home, the wake-up does nothing.
 /// - Awaiting a finished task returns a clone of the value at once, without
 ///   waiting.
 /// - A panic in the task reaches every awaiter: the first to resume gets the
@@ -76,6 +96,31 @@ use crate::task::{sync_wait_awaiter, SendFrame, SendTask, Sendable, SyncWait, Ta
 ///     .collect();
 /// for t in threads { assert_eq!(t.join().unwrap(), 5); }
 /// assert_eq!(sync_wait(&cfg), "debug");
+/// ```
+///
+/// A thread-bound [`Task`](crate::Task) (here holding an `Rc`) awaiting a
+/// shared task that finishes on another thread resumes on its own thread:
+///
+/// ```
+/// use std::{rc::Rc, sync::Arc, thread};
+/// use coro::{co_await, co_return, sync_wait, SendSharedTask, Task, ThreadPool};
+///
+/// #[coro::coroutine]
+/// fn answer(pool: Arc<ThreadPool>) -> SendSharedTask<u32> {
+///     co_await!(pool.schedule()); // finishes on a worker
+///     co_return!(41)
+/// }
+///
+/// #[coro::coroutine]
+/// fn local(s: SendSharedTask<u32>, r: Rc<u32>) -> Task<u32> {
+///     let me = thread::current().id();
+///     let v = co_await!(s); // starts it here; it finishes on the worker
+///     assert_eq!(thread::current().id(), me); // resumed back here
+///     co_return!(v + *r)
+/// }
+///
+/// let pool = Arc::new(ThreadPool::new(1));
+/// assert_eq!(sync_wait(local(answer(pool), Rc::new(1))), 42);
 /// ```
 ///
 /// ```compile_fail
@@ -163,9 +208,18 @@ impl<T> State<T> {
 
 unsafe fn stand_in_destroy(_: NonNull<Header>) {}
 
+/// What `finished` does with the next waiter.
+enum Next {
+    /// Resume it here (the last one by symmetric transfer).
+    Here(CoroutineHandle, bool),
+    /// A thread-bound coroutine of another thread: post it home.
+    Home(Arc<HomeWake>),
+}
+
 /// The task finished and transferred here (on the thread that last resumed
 /// it): store its result, destroy its frame, resume the waiters in order,
-/// the last one by symmetric transfer.
+/// the last one by symmetric transfer; post the thread-bound waiters of
+/// other threads to their home threads instead.
 unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `await_suspend` makes this state the task's continuation,
     // after leaking one strong count for it (`Arc::into_raw`) and deriving
@@ -194,32 +248,56 @@ unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // Destroy the frame (its parameters and locals) before anyone resumes,
     // outside the lock: their drops are user code.
     drop(frame);
+    // A panic posting a wake-up (a waker registered with
+    // `notify_when_woken`) does not keep the other waiters waiting: the
+    // first is rethrown once every waiter has been resumed or posted.
+    let mut first_panic = None;
     loop {
         let next = {
             let mut inner = state.lock();
             inner.waiters.pop_front().map(|node| {
                 // SAFETY: a queued node is alive (its awaiter unlinks it
-                // under this lock before going away); it is no longer in
-                // the list, so it is idle and its awaiter's drop will not
-                // touch the list.
+                // under this lock before going away), registered, and has
+                // just been taken out of the list under the lock.
                 let node = unsafe { &*node };
-                node.set_state(crate::sync::waiter::IDLE);
-                (node.handle(), inner.waiters.is_empty())
+                // SAFETY: as above.
+                match unsafe { node.hand_home() } {
+                    // Now `HOME`: from the unlock on, only its home thread
+                    // resumes it (or its awaiter detaches the wake-up).
+                    Some(home) => Next::Home(home),
+                    None => {
+                        // Out of the list, so idle: its awaiter's drop will
+                        // not touch the list.
+                        node.set_state(IDLE);
+                        Next::Here(node.handle(), inner.waiters.is_empty())
+                    }
+                }
             })
         };
         match next {
-            None => return None,
-            Some((h, true)) => {
+            None => break,
+            Some(Next::Home(home)) => {
+                // Outside the lock; only our own `Arc` is touched.
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| home.post())) {
+                    first_panic.get_or_insert(p);
+                }
+            }
+            Some(Next::Here(h, true)) if first_panic.is_none() => {
                 drop(state);
                 return Some(h.header());
             }
             // SAFETY: a queued waiter is a live coroutine suspended in a
-            // `SendSharedTaskAwaiter`, resumed only from here, once; its
-            // frame is `Send` (awaited from a `SendTask`) or refuses to run
-            // on this thread (a `Task`'s home check).
-            Some((h, false)) => unsafe { h.resume() },
+            // `SendSharedTaskAwaiter`, resumed only from here, once; it may
+            // run on this thread (`hand_home` said so: its frame is `Send`,
+            // or this is its home thread).
+            Some(Next::Here(h, _)) => unsafe { h.resume() },
         }
     }
+    drop(state);
+    if let Some(p) = first_panic {
+        resume_unwind(p);
+    }
+    None
 }
 
 impl<T> SendSharedTask<T> {
@@ -364,6 +442,12 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
             // Finished since `await_ready`: do not wait.
             return awaiting;
         }
+        // A thread-bound coroutine gets the wake-up that sends it home if
+        // the task finishes on another thread (one allocation; none for a
+        // `SendTask` or `sync_wait`).
+        // SAFETY: `awaiting` is the live coroutine suspended on this
+        // awaiter; the node is not published yet.
+        unsafe { self.node.arm_home::<ThreadSafe>(awaiting) };
         self.node.prepare(awaiting);
         // SAFETY: the node is in no list (a fresh awaiter) and stays alive
         // and in place until its awaiter's drop, which unlinks it first if
@@ -390,6 +474,9 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
         }
     }
     fn await_resume(self) -> T {
+        // Resumed: nothing refers to the node any more (it was idle, or
+        // `HOME` and its wake-up has run).
+        self.node.finish();
         let mut inner = self.state.lock();
         match &mut inner.status {
             Status::Done(Done::Value(v)) => v.clone(),
@@ -406,13 +493,17 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
 impl<T> Drop for SendSharedTaskAwaiter<T> {
     fn drop(&mut self) {
         // Idle after a normal resumption (`finished` unlinked it) or if it
-        // never waited; queued only if the awaiting coroutine is destroyed
-        // while it waits: then leave the line.
-        if !self.node.is_idle() {
-            let mut inner = self.state.lock();
-            // SAFETY: the node was registered with this state's list only;
-            // the lock is held.
-            unsafe { inner.waiters.unlink_if_queued(&self.node) };
-        }
+        // never waited. If the awaiting coroutine is destroyed while it
+        // waits: queued, it leaves the line; posted home (`HOME`), its
+        // wake-up is detached and will do nothing. The value is shared, so
+        // there is nothing to hand on.
+        let node: *const WaitNode = &self.node;
+        let state = &self.state;
+        // SAFETY: the node is alive and was registered, if at all, with
+        // this state's list; the mutex is held.
+        let unlink = || unsafe { state.lock().waiters.unlink_if_queued(node) };
+        // SAFETY: the node is alive (ours); `unlink` reaches its list under
+        // the mutex. It is never put in a ready queue nor marked `RESUMING`.
+        unsafe { abandon_wait_with(node, unlink) };
     }
 }

@@ -200,7 +200,7 @@
 //! //! ```
 
 mod flavor;
-mod ready;
+pub(crate) mod ready;
 pub(crate) mod waiter;
 
 pub mod channel;

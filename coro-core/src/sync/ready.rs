@@ -161,9 +161,11 @@ impl HomeWake {
         self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
     }
 
-    /// Posts the wake-up to the home thread (from [`run`], on the releasing
-    /// thread, no lock held). Nothing to do if that thread has exited.
-    fn post(self: Arc<Self>) {
+    /// Posts the wake-up to the home thread (from [`run`], or a
+    /// `SendSharedTask` finishing, on the releasing thread, no lock held).
+    /// Nothing to do if that thread has exited. May wake a waker that
+    /// [`notify_when_woken`](crate::notify_when_woken) registered: user code.
+    pub(crate) fn post(self: Arc<Self>) {
         if let Some(queue) = self.queue.upgrade() {
             queue.post(self);
         }
@@ -193,14 +195,12 @@ impl Wakeup for HomeWake {
 #[inline]
 pub(crate) unsafe fn schedule(node: *const WaitNode) {
     READY_QUEUE.with(|q| {
-        // SAFETY: alive and registered (caller).
-        if let Some(home) = unsafe { (*node).foreign_home() } {
+        // SAFETY: alive, registered, just unlinked under the lock (caller).
+        if let Some(home) = unsafe { (*node).hand_home() } {
             // A thread-bound coroutine of another thread: it goes home.
             // From `HOME` on the node is in no list and this thread keeps
             // only its own `Arc`, in its outbox.
-            // SAFETY: alive (caller).
-            unsafe { (*node).set_home() };
-            push_outbox(q, home.clone());
+            push_outbox(q, home);
             return;
         }
         let mut list = q.list.get();

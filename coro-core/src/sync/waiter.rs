@@ -10,6 +10,10 @@
 //! [`HOME`], handed back to its own thread through a reference-counted
 //! [`HomeWake`] that the node shares with that thread's wake-up queue.
 //!
+//! `SendSharedTask` reuses the node, the list (behind its own mutex) and the
+//! `HOME` hand-off ([`WaitNode::hand_home`], [`abandon_wait_with`]); its
+//! nodes are never in a ready queue.
+//!
 //! Invariants:
 //! - a node in a list is alive and does not move: it lives in an awaiter
 //!   parked in a suspended coroutine's frame, and that awaiter's `Drop`
@@ -155,6 +159,23 @@ impl WaitNode {
     #[inline]
     pub(crate) fn set_home(&self) {
         self.state.store(HOME, Ordering::Release);
+    }
+
+    /// The release step for a node just taken out of its wait list: if its
+    /// coroutine is thread-bound and this is not its home thread, marks the
+    /// node `HOME` and returns the wake-up to post to that thread
+    /// ([`HomeWake::post`], once the lock is released); `None` if the
+    /// coroutine may be resumed here (the node is left as it was).
+    ///
+    /// # Safety
+    /// The node is alive, registered, and has just been taken out of its
+    /// primitive's wait list under that primitive's lock, still held.
+    #[inline]
+    pub(crate) unsafe fn hand_home(&self) -> Option<Arc<HomeWake>> {
+        // SAFETY: alive and registered (caller).
+        let home = unsafe { self.foreign_home() }?.clone();
+        self.set_home();
+        Some(home)
     }
 
     /// Records the coroutine to resume and marks the node `QUEUED`; the
@@ -338,6 +359,20 @@ pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
     list: impl FnOnce(&mut S) -> &mut WaitList,
     node: *const WaitNode,
 ) -> bool {
+    // SAFETY: the node belongs to this list (caller); the lock is held.
+    let unlink = || state.with(|s| unsafe { list(s).unlink_if_queued(node) });
+    // SAFETY: alive (caller).
+    unsafe { abandon_wait_with(node, unlink) }
+}
+
+/// [`abandon_wait`] for a wait list behind any lock: `unlink` takes the
+/// lock and calls [`WaitList::unlink_if_queued`] on the node's list (it is
+/// only called if the node may still be queued).
+///
+/// # Safety
+/// `node` is alive; `unlink` does what is said above, on the list the node
+/// was registered with, if at all.
+pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnce() -> u8) -> bool {
     // SAFETY: alive (caller).
     let node = unsafe { &*node };
     // `Acquire`: a `HOME` read here is final (nothing leaves `HOME` but
@@ -348,8 +383,7 @@ pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
         IDLE => return false,
         HOME => HOME,
         RESUMING => RESUMING,
-        // SAFETY: the node belongs to this list (caller); the lock is held.
-        _ => state.with(|s| unsafe { list(s).unlink_if_queued(node) }),
+        _ => unlink(),
     };
     match seen {
         READY => {
