@@ -113,10 +113,12 @@ fn a_pending_future_resumes_the_coroutine_through_its_waker() {
     let mut p = parent(await_gate(gate.wait()), out.clone()).into_future_for_test();
     assert!(p.poll_once().is_pending());
     assert_eq!(gate.polls(), 1);
-    gate.open(); // on this thread: resumes the coroutine inside `wake`
+    gate.open(); // queues the coroutine: never resumed inside `wake`
+    assert_eq!(out.get(), 0);
+    assert_eq!(gate.polls(), 1);
+    assert!(p.poll_once().is_ready(), "the driver's next poll resumes it");
     assert_eq!(out.get(), 8);
     assert_eq!(gate.polls(), 2);
-    assert!(p.poll_once().is_ready());
 }
 
 /// Small helper: poll a task as a future with a no-op waker.
@@ -150,12 +152,13 @@ fn spurious_and_early_wake_ups_only_cost_a_poll() {
     assert!(f.poll_once().is_pending());
     for n in 0..5 {
         gate.nudge();
+        assert!(f.poll_once().is_pending());
         assert_eq!(gate.polls(), 2 + n, "each wake-up re-polls once");
         assert_eq!(out.get(), 0, "still waiting");
     }
     gate.open();
-    assert_eq!(out.get(), 7);
     assert!(f.poll_once().is_ready());
+    assert_eq!(out.get(), 7);
 }
 
 /// A future that wakes itself from inside `poll` `n` times before completing
@@ -451,4 +454,90 @@ fn many_pending(n: u32) -> SendTask<u32> {
 fn thousands_of_pending_futures_in_a_row_run_in_bounded_stack() {
     let n = common::on_small_stack(|| sync_wait(many_pending(20_000)));
     assert_eq!(n, 20_000 * 4 + 10_000);
+}
+
+// ---------------------------------------------------------------------------
+// Never resumed inside `wake()`
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn bump(m: Rc<futures::lock::Mutex<u32>>, gate: GateFuture, times: u32) -> Task<()> {
+    let mut guard = co_await!(m.lock());
+    // Holds the lock across a suspension, so the other task queues on it.
+    co_await!(gate);
+    *guard += 1;
+    drop(guard); // wakes the other task's lock future
+    for _ in 1..times {
+        *co_await!(m.lock()) += 1;
+    }
+    co_return!(())
+}
+
+#[test]
+fn a_future_that_wakes_under_its_own_lock_does_not_deadlock() {
+    // `futures::lock::Mutex` wakes the next waiter while holding its waiter
+    // list; resuming that waiter inside `wake` would take the same lock.
+    let m = Rc::new(futures::lock::Mutex::new(0));
+    let gate = Gate::default();
+    #[coro::coroutine]
+    fn both(m: Rc<futures::lock::Mutex<u32>>, gate: Gate) -> Task<()> {
+        let a = bump(m.clone(), gate.wait(), 100);
+        let b = bump(m.clone(), gate.wait(), 100);
+        let opener = {
+            let gate = gate.clone();
+            futures::future::lazy(move |_| gate.open())
+        };
+        co_await!(coro::when_all((a, b, coro_after(opener))));
+        co_return!(())
+    }
+    sync_wait(both(m.clone(), gate));
+    assert_eq!(*m.try_lock().unwrap(), 200);
+}
+
+#[coro::coroutine]
+fn coro_after<F: Future<Output = ()> + 'static>(f: F) -> Task<()> {
+    co_await!(f);
+    co_return!(())
+}
+
+#[coro::coroutine]
+fn wait_on_pool(pool: std::sync::Arc<coro::ThreadPool>, gate: GateFuture) -> SendTask<(u32, bool)> {
+    co_await!(pool.schedule());
+    let v = co_await!(gate);
+    let on_worker = thread::current().name().is_some_and(|n| n.starts_with("coro-pool"));
+    co_return!((v, on_worker))
+}
+
+#[test]
+fn a_send_task_woken_by_a_future_goes_back_to_the_pool_that_ran_it() {
+    let pool = std::sync::Arc::new(coro::ThreadPool::new(2));
+    for _ in 0..20 {
+        let gate = Gate::default();
+        let g = gate.clone();
+        let opener = thread::spawn(move || {
+            while !g.has_waker() {
+                thread::yield_now();
+            }
+            g.open();
+        });
+        assert_eq!(sync_wait(wait_on_pool(pool.clone(), gate.wait())), (7, true));
+        opener.join().unwrap();
+    }
+}
+
+#[test]
+fn a_send_task_future_under_a_multithreaded_executor_is_woken_and_finishes() {
+    let pool = futures::executor::ThreadPool::builder().pool_size(2).create().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..20u32 {
+        let (otx, orx) = oneshot::channel();
+        let tx = tx.clone();
+        pool.spawn_ok(async move {
+            tx.send(receive_anywhere(orx).await).unwrap();
+        });
+        thread::spawn(move || otx.send(i).unwrap());
+    }
+    let mut got: Vec<u32> = (0..20).map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
+    got.sort();
+    assert_eq!(got, (0..20).map(|i| i * 2).collect::<Vec<_>>());
 }

@@ -9,18 +9,28 @@
 //! being there yet, suspends once more and re-polls. So a spurious or early
 //! wake-up costs one extra poll, never a wrong result.
 //!
-//! Where the coroutine is resumed: on the waking thread when that is the
-//! coroutine's own thread, or when the coroutine may run anywhere (a
-//! [`SendTask`](crate::SendTask)); a thread-bound coroutine (a
-//! [`Task`](crate::Task)) woken from another thread is queued for its own
-//! thread instead ([`resume_woken`](crate::resume_woken)).
+//! Where the coroutine is resumed: never inside `wake()` itself when a
+//! driver runs it. Rust futures call `wake()` wherever they like, often
+//! under a lock their own `poll` takes (`futures::lock::Mutex` does), so
+//! running the coroutine there could deadlock. A wake-up instead queues the
+//! coroutine where it will be resumed:
+//! - a thread-bound coroutine (a [`Task`](crate::Task)) on its own thread's
+//!   queue, run by [`resume_woken`](crate::resume_woken), which
+//!   [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
+//!   [`LocalScheduler`](crate::LocalScheduler) call;
+//! - a `Send` coroutine (a [`SendTask`](crate::SendTask)) on the queue of
+//!   the driver that was running it when it suspended: `sync_wait`'s
+//!   thread, the `SendTask` future's own queue (drained wherever the
+//!   executor polls it next), a [`ThreadPool`](crate::ThreadPool) (any
+//!   worker);
+//! - only a `Send` coroutine resumed by hand, outside any driver, is resumed
+//!   by the waker itself, on the waking thread, as a C++ awaiter would.
 //!
 //! The waker's state lives in a small reference-counted block, made at the
-//! first suspension of each `co_await!` (so awaiting a future that is ready
-//! at once allocates nothing... but the first poll needs a waker, so one
-//! allocation per `co_await!` of a future that is not). Wakers kept by the
-//! future after the coroutine moved on, or was destroyed, only reach that
-//! block, never the frame.
+//! first poll of each `co_await!` of a future (one allocation per
+//! `co_await!`, reused across wake-ups). Wakers kept by the future after the
+//! coroutine moved on, or was destroyed, only reach that block, never the
+//! frame.
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -32,7 +42,7 @@ use std::task::Wake;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
-use crate::home::{WakeQueue, Wakeup};
+use crate::home::{current_driver, WakeQueue, WakeTarget, Wakeup};
 
 /// Being polled (by the coroutine, in `await_suspend`).
 const POLLING: u8 = 0;
@@ -116,8 +126,12 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let (wake, waker) = self.wake.get_or_insert_with(|| {
             // SAFETY: the frame calls this with its own, live handle.
-            let home = unsafe { handle.is_thread_bound() }.then(WakeQueue::current);
-            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, home });
+            let target = if unsafe { handle.is_thread_bound() } {
+                Some(WakeQueue::current() as Arc<dyn WakeTarget>)
+            } else {
+                current_driver()
+            };
+            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target });
             let waker = Waker::from(wake.clone());
             (wake, waker)
         });
@@ -207,11 +221,15 @@ impl Drop for DetachOnUnwind<'_> {
 /// get it resumed.
 struct FutureWake {
     state: AtomicU8,
-    /// Only resumed after winning `IDLE -> WOKEN` (or `QUEUED -> WOKEN` on
-    /// the home thread), which the awaiter's drop excludes.
+    /// Only resumed after winning `IDLE -> WOKEN` (or `QUEUED -> WOKEN` in
+    /// the target's drain), which the awaiter's drop excludes.
     handle: CoroutineHandle,
-    /// The coroutine's home thread, if it is thread-bound.
-    home: Option<Arc<WakeQueue>>,
+    /// Where a wake-up sends the coroutine to be resumed: its home thread's
+    /// queue if it is thread-bound, else the queue of the driver that was
+    /// running it (`sync_wait`, a task polled as a future, a pool worker).
+    /// `None` only for a `Send` coroutine resumed by hand, outside any
+    /// driver: the waker then resumes it itself.
+    target: Option<Arc<dyn WakeTarget>>,
 }
 
 impl FutureWake {
@@ -219,8 +237,9 @@ impl FutureWake {
         // SAFETY: this thread won the transition to `WOKEN`, so the
         // coroutine is suspended at this `co_await!` and its awaiter is
         // alive (its drop would have moved the state to `DETACHED` first,
-        // or aborted); the coroutine may run on this thread (it is not
-        // thread-bound, or this is its home thread).
+        // or aborted); the coroutine may run on this thread (a thread-bound
+        // one is only ever resumed by its home thread's drain, a `Send` one
+        // anywhere).
         unsafe { self.handle.resume() }
     }
 }
@@ -231,12 +250,11 @@ impl Wake for FutureWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let foreign = self.home.as_ref().is_some_and(|home| !home.is_current());
         let mut state = self.state.load(Ordering::Acquire);
         let next = loop {
             let next = match state {
                 POLLING => NOTIFIED,
-                IDLE if foreign => QUEUED,
+                IDLE if self.target.is_some() => QUEUED,
                 IDLE => WOKEN,
                 // Already notified, woken or queued: the coroutine will poll again,
                 // but only after this wake-up if it is ordered before that
@@ -259,8 +277,8 @@ impl Wake for FutureWake {
         match next {
             WOKEN => self.resume(),
             QUEUED => {
-                let home = self.home.as_ref().expect("only thread-bound coroutines are queued");
-                home.post(self.clone());
+                let target = self.target.as_ref().expect("only coroutines with a target are queued");
+                target.post(self.clone());
             }
             _ => {}
         }

@@ -15,9 +15,9 @@
 //! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
 //! that resumes a `Task` from another thread meets the panic.
 
-use core::cell::OnceCell;
+use core::cell::{OnceCell, RefCell};
 use core::task::Waker;
-use core::{fmt, mem, ptr};
+use core::{fmt, mem};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, Thread};
 
@@ -90,7 +90,9 @@ pub(crate) struct WakeQueue {
     /// registers under its own key and withdraws when done; the key of
     /// [`notify_when_woken`] is [`ANY_DRIVER`].
     notify: Mutex<Vec<(usize, Waker)>>,
-    thread: Thread,
+    /// The thread to unpark at each post; `None` for a driver's own queue
+    /// (a `SendTask` future's), which only its registered waker hears of.
+    thread: Option<Thread>,
 }
 
 /// This thread's queue; closes it when the thread exits.
@@ -99,12 +101,9 @@ struct ThreadQueue(OnceCell<Arc<WakeQueue>>);
 impl Drop for ThreadQueue {
     fn drop(&mut self) {
         if let Some(queue) = self.0.get() {
-            let stale = lock(&queue.pending).take();
-            drop(stale);
             // Registered drivers too: an executor's waker may own a task
             // whose frame owns a future waker that owns this queue.
-            let drivers = mem::take(&mut *lock(&queue.notify));
-            drop(drivers);
+            queue.close();
         }
     }
 }
@@ -121,16 +120,11 @@ impl WakeQueue {
                 Arc::new(WakeQueue {
                     pending: Mutex::new(Some(Vec::new())),
                     notify: Mutex::new(Vec::new()),
-                    thread: thread::current(),
+                    thread: Some(thread::current()),
                 })
             })
             .clone()
         })
-    }
-
-    /// `true` when called on the queue's own thread.
-    pub(crate) fn is_current(&self) -> bool {
-        WAKE_QUEUE.try_with(|q| q.0.get().is_some_and(|mine| ptr::eq(&**mine, self))).unwrap_or(false)
     }
 
     /// Queues `wakeup` for the home thread and notifies it.
@@ -139,8 +133,42 @@ impl WakeQueue {
         let Some(list) = pending.as_mut() else { return };
         list.push(wakeup);
         drop(pending);
-        self.thread.unpark();
+        if let Some(t) = &self.thread {
+            t.unpark();
+        }
         self.wake_drivers();
+    }
+
+    /// A queue of a driver's own, bound to no thread: drained by whoever
+    /// holds it ([`WakeQueue::drain`]), wherever that is.
+    pub(crate) fn for_driver() -> Arc<WakeQueue> {
+        Arc::new(WakeQueue { pending: Mutex::new(Some(Vec::new())), notify: Mutex::new(Vec::new()), thread: None })
+    }
+
+    /// Runs the wake-ups queued so far (not those they queue in turn);
+    /// returns how many.
+    pub(crate) fn drain(&self) -> usize {
+        let batch = lock(&self.pending).as_mut().map(mem::take).unwrap_or_default();
+        let n = batch.len();
+        for wakeup in batch {
+            wakeup.run();
+        }
+        n
+    }
+
+    /// Drops every queued wake-up and registered waker and refuses later
+    /// posts: the driver owning this queue is gone (entries and wakers may
+    /// own what owns the queue).
+    pub(crate) fn close(&self) {
+        let stale = lock(&self.pending).take();
+        drop(stale);
+        let drivers = mem::take(&mut *lock(&self.notify));
+        drop(drivers);
+    }
+
+    /// Registers `waker` under `key`: woken at the next post.
+    pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
+        self.register(key, waker)
     }
 
     /// Wakes (and forgets) every registered driver, outside the lock: a
@@ -165,6 +193,78 @@ impl WakeQueue {
         if lock(&self.pending).as_ref().is_some_and(|list| !list.is_empty()) {
             self.wake_drivers();
         }
+    }
+}
+
+// ===========================================================================
+// Drivers: where a `Send` coroutine woken by a future goes
+// ===========================================================================
+
+/// Where a wake-up sends a coroutine to be resumed.
+pub(crate) trait WakeTarget: Send + Sync {
+    /// Queues `wakeup` and tells whoever drains the queue.
+    fn post(&self, wakeup: Arc<dyn Wakeup>);
+}
+
+impl WakeTarget for WakeQueue {
+    fn post(&self, wakeup: Arc<dyn Wakeup>) {
+        WakeQueue::post(self, wakeup)
+    }
+}
+
+/// A driver's queue, as recorded for the thread running it.
+#[derive(Clone)]
+enum Driver {
+    /// This thread's own queue, made only if a coroutine needs it (so that
+    /// `sync_wait` allocates nothing unless a future is awaited).
+    ThisThread,
+    Target(Arc<dyn WakeTarget>),
+}
+
+thread_local! {
+    /// The driver resuming coroutines on this thread right now, if any.
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+}
+
+/// Marks a driver's resumes: while it lives, a `Send` coroutine that
+/// suspends on a future on this thread is sent back to the driver's queue
+/// when the future wakes it. Scopes nest; dropping one restores the outer
+/// driver.
+pub(crate) struct DriverScope {
+    outer: Option<Driver>,
+}
+
+impl DriverScope {
+    fn set(driver: Driver) -> DriverScope {
+        DriverScope { outer: DRIVER.with(|d| d.replace(Some(driver))) }
+    }
+
+    /// Enters `target` as the driver (a pool, a `SendTask` future's queue).
+    pub(crate) fn enter(target: Arc<dyn WakeTarget>) -> DriverScope {
+        DriverScope::set(Driver::Target(target))
+    }
+
+    /// Enters this thread's own queue as the driver (`sync_wait`, a
+    /// `LocalScheduler`, a `Task` polled as a future): wake-ups come back to
+    /// [`resume_woken`].
+    pub(crate) fn this_thread() -> DriverScope {
+        DriverScope::set(Driver::ThisThread)
+    }
+}
+
+impl Drop for DriverScope {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        // At thread exit the slot may be gone already; nothing to restore.
+        let _ = DRIVER.try_with(|d| d.replace(outer));
+    }
+}
+
+/// The driver resuming coroutines on this thread, if any.
+pub(crate) fn current_driver() -> Option<Arc<dyn WakeTarget>> {
+    match DRIVER.try_with(|d| d.borrow().clone()).ok().flatten()? {
+        Driver::ThisThread => Some(WakeQueue::current()),
+        Driver::Target(t) => Some(t),
     }
 }
 
@@ -215,9 +315,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a
 /// future does, [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
 /// does, and so should any event loop that drives coroutines (use
-/// [`notify_when_woken`] to be told when there is work). Wakers and
-/// releases on the coroutine's own thread resume it at once and never come
-/// through here.
+/// [`notify_when_woken`] to be told when there is work). A future's waker
+/// comes through here even on the coroutine's own thread (a coroutine is
+/// never resumed inside `wake()`: the caller may hold a lock its `poll`
+/// takes); a `coro::sync` release on the coroutine's own thread resumes it
+/// at once.
 ///
 /// What a primitive granted is the coroutine's from the release on: a
 /// mutex stays locked for it, a permit or a value stays reserved, until it
@@ -243,12 +345,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// ```
 pub fn resume_woken() -> usize {
     let Some(queue) = WAKE_QUEUE.with(|q| q.0.get().cloned()) else { return 0 };
-    let batch = lock(&queue.pending).as_mut().map(mem::take).unwrap_or_default();
-    let n = batch.len();
-    for wakeup in batch {
-        wakeup.run();
-    }
-    n
+    let _driver = DriverScope::this_thread();
+    queue.drain()
 }
 
 /// Asks for `waker` to be woken the next time a waker on another thread

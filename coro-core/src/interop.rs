@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::home::{DriverScope, WakeQueue};
 use crate::point::RUNNING;
 use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
@@ -55,6 +56,10 @@ pub struct TaskFuture<T, K> {
     task: UniqueCoroutineHandle<TaskPromise<T, K>>,
     /// The task's continuation once it has been started.
     waiter: Option<Arc<FutureWaiter>>,
+    /// A `SendTask`'s own wake-up queue: where its coroutines go when a
+    /// future they await wakes them, drained by the next poll on whatever
+    /// thread the executor polls it (a `Task` uses its thread's queue).
+    queue: Option<Arc<WakeQueue>>,
 }
 
 // SAFETY: a `SendTask`'s frame is `Send` (checked when its coroutine was
@@ -74,7 +79,7 @@ impl<T> IntoFuture for Task<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Local>;
     fn into_future(self) -> TaskFuture<T, Local> {
-        TaskFuture { task: self.into_handle(), waiter: None }
+        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
     }
 }
 
@@ -82,7 +87,7 @@ impl<T> IntoFuture for SendTask<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Sendable>;
     fn into_future(self) -> TaskFuture<T, Sendable> {
-        TaskFuture { task: self.into_handle(), waiter: None }
+        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
     }
 }
 
@@ -123,6 +128,21 @@ impl<T, K> TaskFuture<T, K> {
         self.waiter.as_ref().map(|w| Arc::as_ptr(w) as usize)
     }
 
+    /// Withdraws this future's waker from the queue it drives: from its
+    /// thread's (a `Task`'s future is dropped on the thread that polled it:
+    /// it is not `Send`), or by closing its own (a `SendTask`'s: what is
+    /// still queued there belongs to the task being destroyed).
+    fn withdraw(&mut self) {
+        match &self.queue {
+            Some(own) => own.close(),
+            None => {
+                if let Some(key) = self.driver_key() {
+                    crate::home::forget_driver(key);
+                }
+            }
+        }
+    }
+
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
         unsafe { self.task.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
@@ -134,6 +154,14 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = self.get_mut();
+        // The queue this future drives: coroutines it runs that suspend on a
+        // Rust future are queued there when that future wakes them.
+        // (A `Task`'s is its thread's queue, made only when needed.)
+        let queue = (!K::THREAD_BOUND).then(|| this.queue.get_or_insert_with(WakeQueue::for_driver).clone());
+        let _driver = match &queue {
+            Some(own) => DriverScope::enter(own.clone()),
+            None => DriverScope::this_thread(),
+        };
         match &this.waiter {
             None => {
                 if this.task.done() {
@@ -158,11 +186,12 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                 }
             }
             Some(waiter) => {
-                // The task (or a coroutine it awaits) may have been woken by
-                // a future on another thread and queued for this thread.
-                if K::THREAD_BOUND {
-                    crate::home::resume_woken();
-                }
+                // The task (or a coroutine it awaits) may have been woken by a
+                // future and queued here.
+                match &queue {
+                    Some(own) => own.drain(),
+                    None => crate::home::resume_woken(),
+                };
                 let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
                 if !waiter.done.load(Ordering::Acquire) {
                     match &mut *slot {
@@ -174,13 +203,14 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
         }
         let done = this.waiter.as_ref().is_some_and(|w| w.done.load(Ordering::Acquire));
         if done {
-            if let Some(key) = this.driver_key().filter(|_| K::THREAD_BOUND) {
-                crate::home::forget_driver(key);
-            }
+            this.withdraw();
             Poll::Ready(this.take_result())
         } else {
-            if let Some(key) = this.driver_key().filter(|_| K::THREAD_BOUND) {
-                crate::home::register_driver(key, cx.waker());
+            if let Some(key) = this.driver_key() {
+                match &queue {
+                    Some(own) => own.register_waker(key, cx.waker()),
+                    None => crate::home::register_driver(key, cx.waker()),
+                }
             }
             Poll::Pending
         }
@@ -189,10 +219,6 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
 
 impl<T, K> Drop for TaskFuture<T, K> {
     fn drop(&mut self) {
-        // Withdraws the waker from this thread's wake-up queue (a `Task`'s
-        // future is dropped on the thread that polled it: it is not `Send`).
-        if let Some(key) = self.driver_key() {
-            crate::home::forget_driver(key);
-        }
+        self.withdraw();
     }
 }

@@ -196,6 +196,7 @@ impl LocalScheduler {
     /// assert_eq!(s.run_until_idle(), 0);
     /// ```
     pub fn run_until_idle(&self) -> usize {
+        let _driver = crate::home::DriverScope::this_thread();
         let mut n = 0;
         loop {
             let next = self.queue.borrow_mut().pop_front();

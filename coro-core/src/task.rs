@@ -24,7 +24,7 @@ use std::thread::{self, Thread};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
-use crate::home::HomeThread;
+use crate::home::{DriverScope, HomeThread};
 use crate::point::{SuspendPoint, RUNNING};
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
@@ -307,6 +307,9 @@ impl<T, K> Owned<T, K> {
 
     fn sync_wait(mut self) -> T {
         if !self.is_ready() {
+            // This thread drives the task: coroutines it runs that suspend on
+            // a Rust future come back to this thread's queue when woken.
+            let _driver = DriverScope::this_thread();
             let waiter = SyncWaiter::new();
             let h = self.handle.handle();
             // SAFETY: the task is owned here and suspended at its initial
@@ -485,6 +488,7 @@ pub(crate) fn sync_wait_awaiter<A: Awaiter>(awaiter: A) -> A::Output {
     // dropped while registered (a panic) unregisters the stand-in first.
     let waiter = SyncWaiter::new();
     let mut awaiter = awaiter;
+    let _driver = DriverScope::this_thread();
     if !awaiter.await_ready() {
         // SAFETY: the handle stands for a suspended awaiting coroutine: it
         // stays valid, and the awaiter stays on this stack unmoved, until

@@ -14,7 +14,9 @@ use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+
+use crate::home::{DriverScope, WakeTarget, Wakeup};
 use std::thread::{self, JoinHandle};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
@@ -79,8 +81,38 @@ struct Shared {
 }
 
 struct Queue {
-    handles: VecDeque<CoroutineHandle>,
+    jobs: VecDeque<Job>,
     stopping: bool,
+}
+
+/// What a worker runs.
+enum Job {
+    /// A posted coroutine (`Scheduler::post`).
+    Resume(CoroutineHandle),
+    /// A coroutine that ran on the pool, woken by a Rust future it awaits.
+    Wake(Arc<dyn Wakeup>),
+}
+
+/// The pool as the driver of the coroutines its workers run: a future
+/// that wakes one of them queues it back on the pool. Weak: a wake-up
+/// kept by a future must not keep a dropped pool's state alive.
+struct PoolTarget(Weak<Shared>);
+
+impl WakeTarget for PoolTarget {
+    fn post(&self, wakeup: Arc<dyn Wakeup>) {
+        if let Some(shared) = self.0.upgrade() {
+            let mut q = shared.lock();
+            if !q.stopping {
+                q.jobs.push_back(Job::Wake(wakeup));
+                drop(q);
+                shared.available.notify_one();
+                return;
+            }
+        }
+        // The pool is stopping or gone: no worker will run it. A `Send`
+        // coroutine may run anywhere, so resume it here rather than never.
+        wakeup.run();
+    }
 }
 
 impl Shared {
@@ -90,36 +122,52 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Destroys every queued handle.
+    /// Destroys every queued handle. Queued wake-ups are run instead: their
+    /// coroutines are not the pool's to destroy (their owners wait for
+    /// them), and being `Send` they may finish on this thread.
     fn destroy_queued(&self) {
         loop {
-            let next = self.lock().handles.pop_front();
-            let Some(h) = next else { return };
-            // SAFETY: `post`'s contract: the handle is ours to destroy, once;
-            // it was popped, so nobody else will. Destroyed outside the lock:
-            // a destroy runs user drops.
-            unsafe { h.destroy() }
+            let next = self.lock().jobs.pop_front();
+            match next {
+                None => return,
+                // SAFETY: `post`'s contract: the handle is ours to destroy,
+                // once; it was popped, so nobody else will. Destroyed outside
+                // the lock: a destroy runs user drops.
+                Some(Job::Resume(h)) => unsafe { h.destroy() },
+                Some(Job::Wake(w)) => {
+                    if catch_unwind(AssertUnwindSafe(|| w.run())).is_err() {
+                        self.panics.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
         }
     }
 
-    fn work(&self) {
+    fn work(self: &Arc<Self>) {
+        // Coroutines resumed here that suspend on a Rust future come back to
+        // the pool when it wakes them.
+        let _driver = DriverScope::enter(Arc::new(PoolTarget(Arc::downgrade(self))));
         loop {
-            let h = {
+            let job = {
                 let mut q = self.lock();
                 loop {
                     if q.stopping {
                         return;
                     }
-                    if let Some(h) = q.handles.pop_front() {
-                        break h;
+                    if let Some(job) = q.jobs.pop_front() {
+                        break job;
                     }
                     q = self.available.wait(q).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            // SAFETY: `post`'s contract: the handle is live, suspended and
-            // ours to resume, once, on any thread (this pool says so in
-            // `resumes_on_posting_thread`).
-            if catch_unwind(AssertUnwindSafe(|| unsafe { h.resume() })).is_err() {
+            let run = || match job {
+                // SAFETY: `post`'s contract: the handle is live, suspended and
+                // ours to resume, once, on any thread (this pool says so in
+                // `resumes_on_posting_thread`).
+                Job::Resume(h) => unsafe { h.resume() },
+                Job::Wake(w) => w.run(),
+            };
+            if catch_unwind(AssertUnwindSafe(run)).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -147,7 +195,7 @@ impl ThreadPool {
     pub fn new(threads: usize) -> ThreadPool {
         assert!(threads > 0, "a ThreadPool needs at least one thread");
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue { handles: VecDeque::new(), stopping: false }),
+            queue: Mutex::new(Queue { jobs: VecDeque::new(), stopping: false }),
             available: Condvar::new(),
             panics: AtomicUsize::new(0),
         });
@@ -234,7 +282,7 @@ impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
             .field("threads", &self.workers.len())
-            .field("queued", &self.shared.lock().handles.len())
+            .field("queued", &self.shared.lock().jobs.len())
             .finish()
     }
 }
@@ -246,7 +294,7 @@ impl fmt::Debug for ThreadPool {
 // `resumes_on_posting_thread` declares.
 unsafe impl Scheduler for ThreadPool {
     unsafe fn post(&self, handle: CoroutineHandle) {
-        self.shared.lock().handles.push_back(handle);
+        self.shared.lock().jobs.push_back(Job::Resume(handle));
         self.shared.available.notify_one();
     }
 
