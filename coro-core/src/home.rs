@@ -10,7 +10,7 @@
 //! The library's own wake-ups never get that far. Those that can fire on
 //! another thread — the waker of a `co_await!`ed `Future`, a thread-safe
 //! `coro::sync` primitive released by another thread, a `SendSharedTask`
-//! finished on another thread — do not resume a
+//! or an awaited `SendTask` finished on another thread — do not resume a
 //! thread-bound coroutine there: they post it to its home thread's
 //! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
 //! that resumes a `Task` from another thread meets the panic.
@@ -308,8 +308,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// waker fires on another thread, or waits on a thread-safe
 /// [`coro::sync`](crate::sync) primitive that another thread releases (an
 /// event set, a lock or permit handed over, a value sent), or awaits a
-/// [`SendSharedTask`](crate::SendSharedTask) that finishes on another
-/// thread, it is queued for
+/// [`SendSharedTask`](crate::SendSharedTask) or a
+/// [`SendTask`](crate::SendTask) that finishes on another thread, it is
+/// queued for
 /// its own thread, which resumes it the next time something there calls
 /// this function:
 /// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a

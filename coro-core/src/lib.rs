@@ -27,6 +27,7 @@ mod future_awaiter;
 mod generator;
 mod handle;
 mod home;
+mod home_hop;
 mod interop;
 mod lowering;
 mod point;

@@ -19,12 +19,14 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::panic::resume_unwind;
+use std::sync::Arc;
 use std::thread::{self, Thread};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::{DriverScope, HomeThread};
+use crate::home_hop::HomeHop;
 use crate::point::{SuspendPoint, RUNNING};
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
@@ -354,7 +356,7 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: self.inner }
+                TaskAwaiter { task: self.inner, hop: None }
             }
         }
 
@@ -374,6 +376,9 @@ task_common!(SendTask, Sendable);
 /// when it finishes.
 pub struct TaskAwaiter<T, K> {
     task: Owned<T, K>,
+    /// The continuation stand-in of a thread-bound coroutine awaiting a
+    /// `SendTask`, which may finish on another thread.
+    hop: Option<Arc<HomeHop>>,
 }
 
 // SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
@@ -386,20 +391,39 @@ impl<T, K> fmt::Debug for TaskAwaiter<T, K> {
     }
 }
 
-impl<T, K> Awaiter for TaskAwaiter<T, K> {
+impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     type Output = T;
     fn await_ready(&mut self) -> bool {
         self.task.is_ready()
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let h = self.task.handle.handle();
+        // A `SendTask` may finish on another thread: a thread-bound awaiting
+        // coroutine is then brought home rather than resumed there.
+        // SAFETY: the frame calls this with its own, live handle.
+        let continuation = if !K::THREAD_BOUND && unsafe { awaiting.is_thread_bound() } {
+            self.hop.insert(HomeHop::new(awaiting)).handle()
+        } else {
+            awaiting
+        };
         // SAFETY: the task is suspended at its initial point and owned by
-        // this awaiter; nothing else touches its promise.
-        unsafe { h.promise() }.continuation = Some(awaiting);
+        // this awaiter; nothing else touches its promise. The hop lives in
+        // this awaiter, which outlives the task's transfer to it.
+        unsafe { h.promise() }.continuation = Some(continuation);
         h
     }
     fn await_resume(mut self) -> T {
         self.task.take_result()
+    }
+}
+
+impl<T, K> Drop for TaskAwaiter<T, K> {
+    fn drop(&mut self) {
+        // The awaiting coroutine is resumed or destroyed: a wake-up still
+        // queued for it must do nothing.
+        if let Some(hop) = &self.hop {
+            hop.detach();
+        }
     }
 }
 

@@ -1,0 +1,110 @@
+//! Bringing a thread-bound coroutine home when a `SendTask` it awaits
+//! finishes on another thread.
+//!
+//! A `SendTask` may move (`co_await!(pool.schedule())`) and finish on a
+//! worker. Its final awaiter transfers to its continuation, the awaiting
+//! coroutine; if that is a `Task`, it must not run on the worker. So a
+//! thread-bound coroutine awaiting a `SendTask` does not make itself the
+//! continuation: a [`HomeHop`], a small stand-in frame, is. Resumed on the
+//! home thread, the hop transfers straight to the awaiting coroutine (a
+//! symmetric transfer, as without it); resumed anywhere else, it queues the
+//! coroutine on its home thread's wake-up queue
+//! ([`resume_woken`](crate::resume_woken)) and returns.
+//!
+//! If the awaiting coroutine is destroyed while queued, its awaiter detaches
+//! the hop and the queued wake-up does nothing.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+
+use crate::frame::{Header, VTable};
+use crate::handle::CoroutineHandle;
+use crate::home::{HomeThread, WakeQueue, Wakeup};
+use crate::point::RUNNING;
+
+/// Waiting for the awaited task to finish.
+const WAITING: u8 = 0;
+/// Queued on the home thread.
+const QUEUED: u8 = 1;
+/// The awaiting coroutine was resumed, or is gone: nothing more to do.
+const DONE: u8 = 2;
+
+/// The stand-in continuation; see the module docs.
+#[repr(C)]
+pub(crate) struct HomeHop {
+    /// First, so that a handle to the hop points at it.
+    header: Header,
+    state: AtomicU8,
+    /// The thread-bound coroutine awaiting the task.
+    parent: CoroutineHandle,
+    home: HomeThread,
+    queue: Weak<WakeQueue>,
+    /// This hop's own `Arc`, to queue it from a raw handle.
+    this: Weak<HomeHop>,
+}
+
+static HOME_HOP_VTABLE: VTable =
+    VTable { resume: hop_resume, destroy: hop_destroy, continuation: hop_continuation, thread_bound: false };
+
+impl HomeHop {
+    /// A hop for `parent`, made on its home thread (in its `await_suspend`).
+    pub(crate) fn new(parent: CoroutineHandle) -> Arc<HomeHop> {
+        Arc::new_cyclic(|this| HomeHop {
+            header: Header { vtable: &HOME_HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+            state: AtomicU8::new(WAITING),
+            parent,
+            home: HomeThread::current(),
+            queue: Arc::downgrade(&WakeQueue::current()),
+            this: this.clone(),
+        })
+    }
+
+    /// The handle to give the awaited task as its continuation. Valid while
+    /// the `Arc` lives.
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        CoroutineHandle::from_header(NonNull::from(&self.header))
+    }
+
+    /// The awaiting coroutine is being destroyed (its awaiter is dropped):
+    /// a wake-up still queued must not resume it.
+    pub(crate) fn detach(&self) {
+        self.state.store(DONE, Ordering::Release);
+    }
+}
+
+unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `HomeHop::handle` makes handles with this vtable; the
+    // header is the first field of a `HomeHop` kept alive by the awaiter
+    // that gave it to the task, until the task has transferred here.
+    let hop = unsafe { &*h.cast::<HomeHop>().as_ptr() };
+    if HomeThread::current() == hop.home {
+        hop.state.store(DONE, Ordering::Relaxed);
+        return Some(hop.parent.header());
+    }
+    if hop.state.compare_exchange(WAITING, QUEUED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if let (Some(queue), Some(this)) = (hop.queue.upgrade(), hop.this.upgrade()) {
+            queue.post(this);
+        }
+        // Home thread gone: nothing can ever run the coroutine again.
+    }
+    None
+}
+
+unsafe fn hop_destroy(_: NonNull<Header>) {}
+
+unsafe fn hop_continuation(h: NonNull<Header>) -> Option<CoroutineHandle> {
+    // SAFETY: as in `hop_resume`; an async backtrace walks live chains only.
+    Some(unsafe { (*h.cast::<HomeHop>().as_ptr()).parent })
+}
+
+impl Wakeup for HomeHop {
+    fn run(self: Arc<Self>) {
+        if self.state.compare_exchange(QUEUED, DONE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // SAFETY: the coroutine is suspended awaiting the finished task
+            // (its awaiter detaches the hop before it can be destroyed), and
+            // this is its home thread (`resume_woken` runs only there).
+            unsafe { self.parent.resume() }
+        }
+    }
+}
