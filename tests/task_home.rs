@@ -87,3 +87,39 @@ fn a_task_destroyed_while_queued_home_is_freed_once_and_the_stale_wake_up_does_n
     assert_eq!(coro::resume_woken(), 1, "the stale wake-up ran and did nothing");
     assert_eq!(pool.panics(), 0);
 }
+
+#[coro::coroutine]
+fn home_when_all(pool: Arc<ThreadPool>, rc: Rc<Cell<u64>>) -> Task<(u64, thread::ThreadId)> {
+    let (a, b) = co_await!(coro::when_all((square_on_pool(pool.clone(), 2), square_on_pool(pool, 3))));
+    rc.set(a + b);
+    co_return!((rc.get(), thread::current().id()))
+}
+
+#[coro::coroutine]
+fn never(ev: Arc<coro::sync::Event>) -> SendTask<u64> {
+    co_await!(ev.wait());
+    co_return!(0)
+}
+
+#[coro::coroutine]
+fn home_when_any(pool: Arc<ThreadPool>, rc: Rc<Cell<u64>>) -> Task<(u64, thread::ThreadId)> {
+    // The loser stays suspended here (a loser a worker may be resuming must
+    // not be a `when_any` child: see the README's limitations); the winner
+    // finishes on the pool and destroys it there.
+    let ev = Arc::new(coro::sync::Event::new());
+    let (_, v) = co_await!(coro::when_any(vec![never(ev), square_on_pool(pool, 2)]));
+    rc.set(v);
+    co_return!((rc.get(), thread::current().id()))
+}
+
+#[test]
+fn a_task_awaiting_when_all_or_when_any_of_send_tasks_on_a_pool_resumes_on_its_own_thread() {
+    let pool = Arc::new(ThreadPool::new(2));
+    for _ in 0..20 {
+        let (v, ran_on) = sync_wait(home_when_all(pool.clone(), Rc::default()));
+        assert_eq!((v, ran_on), (13, thread::current().id()));
+        let (v, ran_on) = sync_wait(home_when_any(pool.clone(), Rc::default()));
+        assert_eq!((v, ran_on), (4, thread::current().id()));
+    }
+    assert_eq!(pool.panics(), 0);
+}

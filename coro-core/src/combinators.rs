@@ -55,16 +55,17 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::panic::resume_unwind;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::cancellation::CancellationSource;
 use crate::frame::{no_continuation, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::handle::UniqueCoroutineHandle;
+use crate::home_hop::HomeHop;
 use crate::point::RUNNING;
 use crate::promise::Payload;
-use crate::task::{Local, SendTask, Sendable, Task, TaskPromise};
+use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
 // ===========================================================================
 // Children
@@ -77,7 +78,7 @@ pub trait IntoTask: sealed::Sealed {
     /// The value the task produces.
     type Output;
     /// [`Local`] or [`Sendable`].
-    type Kind;
+    type Kind: TaskKind;
     #[doc(hidden)]
     fn into_child(self) -> Child<Self::Output, Self::Kind>;
 }
@@ -202,6 +203,11 @@ pub trait JoinSet {
     type All;
     /// `when_all_ready`'s result.
     type Ready;
+    /// Some child may finish on another thread (a `SendTask` can move): a
+    /// thread-bound awaiting coroutine is then brought home through a
+    /// `HomeHop`.
+    #[doc(hidden)]
+    const MAY_FINISH_ELSEWHERE: bool;
     #[doc(hidden)]
     fn count(&self) -> usize;
     /// # Safety
@@ -231,9 +237,10 @@ impl<C: IntoTask> IntoJoinSet for Vec<C> {
     }
 }
 
-impl<T, K> JoinSet for Vec<Child<T, K>> {
+impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     type All = Vec<T>;
     type Ready = Vec<Result<T, Payload>>;
+    const MAY_FINISH_ELSEWHERE: bool = !K::THREAD_BOUND;
     fn count(&self) -> usize {
         Vec::len(self)
     }
@@ -272,9 +279,10 @@ macro_rules! tuple_set {
             }
         }
 
-        impl<$($T, $K),+> JoinSet for ($(Child<$T, $K>,)+) {
+        impl<$($T, $K: TaskKind),+> JoinSet for ($(Child<$T, $K>,)+) {
             type All = ($($T,)+);
             type Ready = ($(Result<$T, Payload>,)+);
+            const MAY_FINISH_ELSEWHERE: bool = false $(|| !$K::THREAD_BOUND)+;
             fn count(&self) -> usize {
                 [$($i),+].len()
             }
@@ -355,6 +363,9 @@ struct Shared {
 struct Join<S> {
     set: Option<S>,
     shared: Option<NonNull<Shared>>,
+    /// The awaiting coroutine's way home, if the children may finish on
+    /// another thread and it is thread-bound.
+    hop: Option<Arc<HomeHop>>,
 }
 
 // SAFETY: `shared` is only reached by the awaiting coroutine and, through
@@ -364,7 +375,7 @@ unsafe impl<S: Send> Send for Join<S> {}
 
 impl<S: JoinSet> Join<S> {
     fn new(set: S) -> Self {
-        Join { set: Some(set), shared: None }
+        Join { set: Some(set), shared: None, hop: None }
     }
 
     fn ready(&self) -> bool {
@@ -376,6 +387,12 @@ impl<S: JoinSet> Join<S> {
     unsafe fn suspend(&mut self, awaiting: CoroutineHandle) -> bool {
         let set = self.set.as_mut().expect("combinator awaited twice");
         let n = set.count();
+        // SAFETY: the frame calls this with its own, live handle.
+        let awaiting = if S::MAY_FINISH_ELSEWHERE && unsafe { awaiting.is_thread_bound() } {
+            self.hop.insert(HomeHop::new(awaiting)).handle()
+        } else {
+            awaiting
+        };
         let shared = Box::into_raw(Box::new(Shared {
             counter: Counter {
                 remaining: AtomicUsize::new(n + 1),
@@ -416,6 +433,9 @@ impl<S: JoinSet> Join<S> {
 
 impl<S> Drop for Join<S> {
     fn drop(&mut self) {
+        if let Some(hop) = &self.hop {
+            hop.detach();
+        }
         // Children first: their final awaiters point at the stubs.
         drop(self.set.take());
         if let Some(shared) = self.shared.take() {
@@ -649,6 +669,8 @@ pub struct WhenAny<T, K> {
     children: Option<Vec<Child<T, K>>>,
     cancel: Option<CancellationSource>,
     shared: Option<NonNull<AnyShared<T, K>>>,
+    /// The awaiting coroutine's way home (see [`Join`]'s).
+    hop: Option<Arc<HomeHop>>,
 }
 
 // SAFETY: the shared state is behind a mutex and the children are `Send`
@@ -673,7 +695,7 @@ impl<T, K> WhenAny<T, K> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T, K> Awaiter for WhenAny<T, K> {
+impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
     type Output = (usize, T);
     fn await_ready(&mut self) -> bool {
         false
@@ -682,6 +704,12 @@ impl<T, K> Awaiter for WhenAny<T, K> {
         let children = self.children.take().expect("when_any awaited twice");
         let n = children.len();
         assert!(n > 0, "when_any of no tasks");
+        // SAFETY: the frame calls this with its own, live handle.
+        let awaiting = if !K::THREAD_BOUND && unsafe { awaiting.is_thread_bound() } {
+            self.hop.insert(HomeHop::new(awaiting)).handle()
+        } else {
+            awaiting
+        };
         let shared = Box::into_raw(Box::new(AnyShared {
             state: Mutex::new(AnyState {
                 children: children.into_iter().map(Some).collect(),
@@ -746,6 +774,9 @@ impl<T, K> Awaiter for WhenAny<T, K> {
 
 impl<T, K> Drop for WhenAny<T, K> {
     fn drop(&mut self) {
+        if let Some(hop) = &self.hop {
+            hop.detach();
+        }
         if let Some(shared) = self.shared.take() {
             // SAFETY: allocated by `await_suspend` with `Box::into_raw`; the
             // awaiting coroutine has been resumed or is being destroyed, so
@@ -800,5 +831,10 @@ impl<T, K> Drop for WhenAny<T, K> {
 /// assert_eq!(sync_wait(race(e)), (1, "now")); // `never` was destroyed
 /// ```
 pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
-    WhenAny { children: Some(tasks.into_iter().map(IntoTask::into_child).collect()), cancel: None, shared: None }
+    WhenAny {
+        children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
+        cancel: None,
+        shared: None,
+        hop: None,
+    }
 }
