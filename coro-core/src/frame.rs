@@ -372,12 +372,18 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
             return None;
         }
         slot.write(awaiter);
-        addr_of_mut!((*frame).head.header.vtable).write(&FinalVTable::<P, F, STARTED, true>::VTABLE);
+        // An awaiter without drop glue needs no vtable of its own: the
+        // empty one's destroy, which does not drop it, is then exact.
+        if mem::needs_drop::<FinalAwaiter<P>>() {
+            addr_of_mut!((*frame).head.header.vtable).write(&FinalVTable::<P, F, STARTED, true>::VTABLE);
+        }
         match (*slot).await_suspend(handle).into_outcome() {
             SuspendOutcome::Suspend => None,
             SuspendOutcome::Transfer(h) => Some(h.header()),
             SuspendOutcome::Resume => {
-                addr_of_mut!((*frame).head.header.vtable).write(empty);
+                if mem::needs_drop::<FinalAwaiter<P>>() {
+                    addr_of_mut!((*frame).head.header.vtable).write(empty);
+                }
                 let awaiter = slot.read();
                 awaiter.await_resume();
                 destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
@@ -546,13 +552,31 @@ impl<P: Promise> RampCtx<P> {
         true
     }
 
-    /// Moves the constructed promise into the frame.
+    /// Constructs the promise with `make` and moves it into the frame.
     #[doc(hidden)]
-    pub fn construct_promise(&mut self, promise: P) {
+    #[inline(always)]
+    pub fn construct_promise(&mut self, make: impl FnOnce() -> P) {
         let frame = self.frame.expect("promise constructed before the frame was allocated");
+        assert!(!self.promise_built, "promise constructed twice");
+        let promise = make();
         // SAFETY: the frame is allocated; the promise slot is uninitialised.
         unsafe { addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise).write(promise) };
         self.promise_built = true;
+    }
+
+    /// `make` panicked: frees what it built. The parameters it held are
+    /// already dropped (C++ order: parameter copies, then the frame).
+    #[cold]
+    fn unwind(self) {
+        if let Some(frame) = self.frame {
+            // SAFETY: we allocated it; the promise is initialised iff built.
+            unsafe {
+                if self.promise_built {
+                    ptr::drop_in_place(addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise));
+                }
+                P::deallocate_frame(frame, self.layout);
+            }
+        }
     }
 
     /// The token the body reaches its promise through.
@@ -565,20 +589,9 @@ impl<P: Promise> RampCtx<P> {
     }
 }
 
-impl<P: Promise> Drop for RampCtx<P> {
-    fn drop(&mut self) {
-        // Only reached when the ramp unwinds before the body is in place.
-        if let Some(frame) = self.frame {
-            // SAFETY: we allocated it; the promise is initialised iff built.
-            unsafe {
-                if self.promise_built {
-                    ptr::drop_in_place(addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise));
-                }
-                P::deallocate_frame(frame, self.layout);
-            }
-        }
-    }
-}
+// No `Drop`: `ramp` catches a panic out of `make` and calls `unwind`, so
+// that the context is not handed by address to out-of-line drop glue and
+// stays in registers.
 
 /// The ramp of every `#[coro::coroutine]` (C++ [dcl.fct.def.coroutine]/5–11):
 /// allocate the frame, construct the promise from the parameters, move the
@@ -601,9 +614,14 @@ where
 {
     let layout = Layout::new::<Frame<P, Framed<F, I>>>();
     let mut ctx = RampCtx::<P> { layout, frame: None, promise_built: false, _promise: core::marker::PhantomData };
-    let body = match make(&mut ctx) {
-        Ok(body) => body,
-        Err(params) => {
+    let made = catch_unwind(AssertUnwindSafe(|| make(&mut ctx)));
+    let body = match made {
+        Ok(Ok(body)) => body,
+        Err(payload) => {
+            ctx.unwind();
+            std::panic::resume_unwind(payload)
+        }
+        Ok(Err(params)) => {
             let ro =
                 P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
             let ro = R::from_return_object(ro);
@@ -611,10 +629,11 @@ where
             return ro;
         }
     };
-    let ctx = ManuallyDrop::new(ctx);
     let body = Framed { body, _info: PhantomData::<fn() -> I> };
-    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, Framed<F, I>>>().as_ptr();
     assert!(ctx.promise_built, "coroutine body built without a promise");
+    // SAFETY: `construct_promise` sets `promise_built` only once the frame
+    // is allocated.
+    let frame = unsafe { ctx.frame.unwrap_unchecked() }.cast::<Frame<P, Framed<F, I>>>().as_ptr();
 
     // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
     // with header and promise initialised; this ramp is its only user until
@@ -636,7 +655,10 @@ where
         let slot = AwaiterSlot::initial(addr_of_mut!((*frame).stage));
         slot.write(awaiter);
         addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::VTABLE);
-        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Release);
+        // Relaxed: the frame itself reaches another thread only through
+        // whatever synchronises the handle's hand-over; a concurrent `done()`
+        // or `suspend_point()` reads only the `static` record.
+        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Relaxed);
         let outcome = if ready {
             SuspendOutcome::Resume
         } else {
