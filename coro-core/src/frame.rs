@@ -197,7 +197,12 @@ impl<P: Promise, F: FrameBody> VTableFor<P, F> {
         }
     }
     /// From the initial suspend point on: a resume runs the coroutine.
-    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F>);
+    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F, false>);
+    /// The resume entry point for an owner that holds the frame exclusively
+    /// and resumes it only through `&mut self` (a [`Generator`](crate::Generator)
+    /// whose body cannot `co_await!`): it cannot be running when resumed, so
+    /// the entry skips that check.
+    pub(crate) const OWNED_RESUME: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>> = resume_frame::<P, F, true>;
 }
 
 /// The vtables of a frame at its final suspend point: whether the body
@@ -252,16 +257,22 @@ unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
 /// `#[inline(always)]` so that an owner holding this function as a constant
 /// (a generator created and iterated in one place) can have it inlined.
 ///
+/// With `OWNED`, the caller also guarantees that the coroutine is not
+/// running (the frame's owner resumes it through `&mut self` and nobody else
+/// can), and the `RUNNING` check is left out.
+///
 /// # Safety
 /// `hdr` is a live frame of this type, wearing its body vtable, not being
-/// resumed or destroyed by another thread.
+/// resumed or destroyed by another thread; with `OWNED`, not running.
 #[inline(always)]
-pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
+    hdr: NonNull<Header>,
+) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
     let at = header.point.load(Ordering::Relaxed);
-    if ptr::eq(at, &RUNNING) {
+    if !OWNED && ptr::eq(at, &RUNNING) {
         cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
