@@ -365,11 +365,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
         let empty = &FinalVTable::<P, F, STARTED, false>::VTABLE;
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
-            // If unhandled_exception rethrows, the coroutine counts as
-            // suspended at its final point and the panic goes to the resumer.
-            let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable: empty };
-            promise.unhandled_exception(payload);
-            mem::forget(mark);
+            unhandled::<P>(hdr, promise, payload, final_point, empty);
         }
         // Locals are gone (the body has returned or unwound); now the final
         // suspend point. It counts from before `final_suspend()` is called,
@@ -416,6 +412,26 @@ fn destroy_running() -> ! {
 #[inline(never)]
 fn cannot_resume_running() -> ! {
     panic!("coroutine resumed while it is running");
+}
+
+/// `promise.unhandled_exception(payload)`; kept out of the resume path.
+/// If it rethrows, the coroutine counts as suspended at its final point
+/// (wearing `vtable`) and the panic goes to the resumer.
+///
+/// # Safety
+/// `hdr` is the header of the running frame whose promise is `promise`.
+#[cold]
+#[inline(never)]
+unsafe fn unhandled<P: Promise>(
+    hdr: NonNull<Header>,
+    promise: &mut P,
+    payload: Payload,
+    final_point: *mut SuspendPoint,
+    vtable: &'static VTable,
+) {
+    let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable };
+    promise.unhandled_exception(payload);
+    mem::forget(mark);
 }
 
 struct MarkFinalOnUnwind {

@@ -247,9 +247,24 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
 }
 
 impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
+    #[inline]
     fn return_value(&mut self, value: T) {
-        self.outcome = Outcome::Value(value);
+        if let Outcome::Empty = self.outcome {
+            // Nothing to drop: no drop glue on the resume path.
+            // SAFETY: overwriting `Empty`, which owns nothing.
+            unsafe { core::ptr::write(&mut self.outcome, Outcome::Value(value)) }
+        } else {
+            replace_outcome(&mut self.outcome, Outcome::Value(value));
+        }
     }
+}
+
+/// Assigns an outcome over one that is not `Empty` (which the lowering never
+/// does), dropping the old one; kept out of the resume path.
+#[cold]
+#[inline(never)]
+fn replace_outcome<T>(slot: &mut Outcome<T>, outcome: Outcome<T>) {
+    *slot = outcome;
 }
 
 impl<T> CoroutineTraits for Task<T> {
