@@ -388,8 +388,14 @@ impl<T, K> fmt::Debug for TaskAwaiter<T, K> {
 
 impl<T, K> Awaiter for TaskAwaiter<T, K> {
     type Output = T;
+    #[inline]
     fn await_ready(&mut self) -> bool {
-        self.task.is_ready()
+        // A `Task` is never started before it is awaited: nothing but
+        // awaiting it, `sync_wait` or `into_handle` (each consuming it) can
+        // resume it, and its coroutine is lazy. So it is never done here
+        // (C++ asks `done()`, which is false for the same reason).
+        debug_assert!(!self.task.is_ready(), "an awaited task had already run");
+        false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let h = self.task.handle.handle();
