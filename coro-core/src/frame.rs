@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | [`Header`] | the vtable (resume / destroy entry points) and the current suspension point |
 //! | promise `P` | at a fixed offset, so `from_promise` is pointer arithmetic |
-//! | [`Stage`] | the lifecycle state, holding the initial or final awaiter while suspended there |
+//! | [`AwaiterSlot`] | the initial or final awaiter while suspended there (no bytes when both are zero-sized) |
 //! | body `F` | the compiler-lowered body (a private `async` block): parameters, locals, awaiters |
 //!
 //! The lifecycle is an explicit state machine driven by [`resume_frame`]:
@@ -15,6 +15,12 @@
 //! ramp ──▶ Initial(awaiter) ──▶ Body ──(poll)──▶ suspended at point k ──▶ Body ...
 //!                                  └─(returns or panics)──▶ Final(awaiter) ──▶ destroyed
 //! ```
+//!
+//! What the frame holds besides the promise follows from its vtable and its
+//! point, so no lifecycle byte is stored: the body vtable at the initial
+//! point holds the initial awaiter and an unstarted body (the parameters);
+//! the body vtable elsewhere, a started body; each of the four final vtables
+//! says whether the body started and whether the final awaiter is held.
 //!
 //! Invariants:
 //! - The header's `point` is `RUNNING` exactly while someone is executing
@@ -86,7 +92,7 @@ pub(crate) struct Head<P> {
 #[repr(C)]
 struct Frame<P: Promise, F> {
     head: Head<P>,
-    stage: Stage<P>,
+    stage: AwaiterSlot<P>,
     body: F,
 }
 
@@ -124,28 +130,32 @@ impl<F: Future<Output = ()>, I: Info> FrameBody for Framed<F, I> {
 type InitialAwaiter<P> = <<P as Promise>::InitialSuspend as IntoAwaiter>::Awaiter;
 type FinalAwaiter<P> = <<P as Promise>::FinalSuspend as IntoAwaiter>::Awaiter;
 
-/// Where the coroutine is in its lifecycle.
-enum Stage<P: Promise> {
-    /// At the initial suspend point; the awaiter's `await_resume` is still due.
-    Initial(InitialAwaiter<P>),
-    /// The body has not been polled: the ramp is running, or the initial
-    /// `await_resume` is (or panicked). The body holds only the parameters.
-    Starting,
-    /// The body has been polled (it is running, suspended, or finished).
-    Body,
-    /// At the final suspend point, holding the final awaiter; the body ran.
-    Final(FinalAwaiter<P>),
-    /// At the final suspend point; the body never ran.
-    FinalBeforeBody(FinalAwaiter<P>),
+/// The initial awaiter while the coroutine is at its initial point, the
+/// final awaiter while it is suspended at its final point, otherwise
+/// nothing: which one is live follows from the header (see the module
+/// documentation), so the slot has no tag of its own.
+union AwaiterSlot<P: Promise> {
+    _initial: ManuallyDrop<InitialAwaiter<P>>,
+    _final: ManuallyDrop<FinalAwaiter<P>>,
 }
 
-impl<P: Promise> Stage<P> {
-    /// Whether the body has started: decides the destruction order (C++
-    /// destroys the promise before the parameter copies; once the body owns
-    /// them, its locals and parameters go first).
-    fn body_started(&self) -> bool {
-        matches!(self, Stage::Body | Stage::Final(_))
+impl<P: Promise> AwaiterSlot<P> {
+    #[inline(always)]
+    fn initial(slot: *mut Self) -> *mut InitialAwaiter<P> {
+        slot.cast()
     }
+    #[inline(always)]
+    fn final_(slot: *mut Self) -> *mut FinalAwaiter<P> {
+        slot.cast()
+    }
+}
+
+/// What the awaiter slot holds when the frame is destroyed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Nothing,
+    Initial,
+    Final,
 }
 
 #[inline(always)]
@@ -187,9 +197,25 @@ impl<P: Promise, F: FrameBody> VTableFor<P, F> {
         }
     }
     /// From the initial suspend point on: a resume runs the coroutine.
-    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F>);
-    /// At the final suspend point.
-    pub(crate) const FINAL: VTable = Self::with_resume(resume_final);
+    pub(crate) const VTABLE: VTable = Self::with_resume(resume_frame::<P, F, false>);
+    /// The resume entry point for an owner that holds the frame exclusively
+    /// and resumes it only through `&mut self` (a [`Generator`](crate::Generator)
+    /// whose body cannot `co_await!`): it cannot be running when resumed, so
+    /// the entry skips that check.
+    pub(crate) const OWNED_RESUME: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>> = resume_frame::<P, F, true>;
+}
+
+/// The vtables of a frame at its final suspend point: whether the body
+/// started (`STARTED`; the destruction order depends on it) and whether the
+/// slot holds the final awaiter (`HELD`). Resuming panics.
+struct FinalVTable<P, F, const STARTED: bool, const HELD: bool>(P, F);
+impl<P: Promise, F: FrameBody, const STARTED: bool, const HELD: bool> FinalVTable<P, F, STARTED, HELD> {
+    const VTABLE: VTable = VTable {
+        resume: resume_final,
+        destroy: destroy_final::<P, F, STARTED, HELD>,
+        continuation: continuation_of::<P>,
+        thread_bound: P::THREAD_BOUND,
+    };
 }
 
 /// The vtable a frame wears while its ramp cleans up after a panic: the
@@ -231,16 +257,22 @@ unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
 /// `#[inline(always)]` so that an owner holding this function as a constant
 /// (a generator created and iterated in one place) can have it inlined.
 ///
+/// With `OWNED`, the caller also guarantees that the coroutine is not
+/// running (the frame's owner resumes it through `&mut self` and nobody else
+/// can), and the `RUNNING` check is left out.
+///
 /// # Safety
 /// `hdr` is a live frame of this type, wearing its body vtable, not being
-/// resumed or destroyed by another thread.
+/// resumed or destroyed by another thread; with `OWNED`, not running.
 #[inline(always)]
-pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
+    hdr: NonNull<Header>,
+) -> Option<NonNull<Header>> {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
     let at = header.point.load(Ordering::Relaxed);
-    if ptr::eq(at, &RUNNING) {
+    if !OWNED && ptr::eq(at, &RUNNING) {
         cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
@@ -255,15 +287,14 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>
     unsafe {
         let exit: Result<(), Payload> = 'body: {
             if ptr::eq(at, F::INFO.initial_point()) {
-                // The stage is `Initial` exactly at the initial point.
-                let stage = addr_of_mut!((*frame).stage);
-                let Stage::Initial(awaiter) = ptr::replace(stage, Stage::Starting) else { unreachable!() };
+                // The slot holds the initial awaiter exactly at the initial
+                // point; the point is `RUNNING` now, so it is ours to take.
+                let awaiter = AwaiterSlot::initial(addr_of_mut!((*frame).stage)).read();
                 // C++ sets initial-await-resume-called before await_resume:
                 // a panic from here on belongs to unhandled_exception.
                 if let Err(p) = catch_unwind(AssertUnwindSafe(|| awaiter.await_resume())) {
-                    break 'body Err(p);
+                    return final_before_body::<P, F>(frame, p);
                 }
-                ptr::write(stage, Stage::Body);
             }
             let mut slot = Slot::new();
             loop {
@@ -292,17 +323,34 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>
                 }
             }
         };
-        final_path::<P, F>(frame, exit)
+        final_path::<P, F, true>(frame, exit)
     }
 }
 
-/// The body has returned (`Ok`) or panicked: `unhandled_exception`, then the
-/// final suspend point.
+/// The initial awaiter's `await_resume` panicked: the final path of a body
+/// that never started. Kept out of the resume path.
 ///
 /// # Safety
-/// The frame is alive, running on this thread, and its body has finished.
+/// As for [`final_path`].
+#[cold]
+#[inline(never)]
+unsafe fn final_before_body<P: Promise, F: FrameBody>(
+    frame: *mut Frame<P, F>,
+    payload: Payload,
+) -> Option<NonNull<Header>> {
+    // SAFETY: forwarded contract.
+    unsafe { final_path::<P, F, false>(frame, Err(payload)) }
+}
+
+/// The body has returned (`Ok`) or panicked: `unhandled_exception`, then the
+/// final suspend point. `STARTED`: whether the body was ever polled (it was
+/// not if the initial awaiter's `await_resume` panicked).
+///
+/// # Safety
+/// The frame is alive, running on this thread, and its body has finished
+/// (or, without `STARTED`, never started); the awaiter slot holds nothing.
 #[inline]
-unsafe fn final_path<P: Promise, F: FrameBody>(
+unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
     frame: *mut Frame<P, F>,
     exit: Result<(), Payload>,
 ) -> Option<NonNull<Header>> {
@@ -312,41 +360,40 @@ unsafe fn final_path<P: Promise, F: FrameBody>(
         let header = &(*frame).head.header;
         let hdr = NonNull::from(header);
         let handle = CoroutineHandle::<()>::from_header(hdr);
-        let stage = addr_of_mut!((*frame).stage);
+        let slot = AwaiterSlot::final_(addr_of_mut!((*frame).stage));
         let final_point = sentinel(F::INFO.final_point());
+        let empty = &FinalVTable::<P, F, STARTED, false>::VTABLE;
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
-            // If unhandled_exception rethrows, the coroutine counts as
-            // suspended at its final point and the panic goes to the resumer.
-            let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable: &VTableFor::<P, F>::FINAL };
-            promise.unhandled_exception(payload);
-            mem::forget(mark);
+            unhandled::<P>(hdr, promise, payload, final_point, empty);
         }
         // Locals are gone (the body has returned or unwound); now the final
         // suspend point. It counts from before `final_suspend()` is called,
         // so a panic there also leaves the coroutine done().
-        addr_of_mut!((*frame).head.header.vtable).write(&VTableFor::<P, F>::FINAL);
+        addr_of_mut!((*frame).head.header.vtable).write(empty);
         header.point.store(final_point, Ordering::Release);
-        let started = (*stage).body_started();
         let mut awaiter = promise.final_suspend().into_awaiter();
         if awaiter.await_ready() {
             awaiter.await_resume();
-            destroy_in_place::<P, F>(frame, !started);
+            destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
             return None;
         }
-        ptr::write(stage, if started { Stage::Final(awaiter) } else { Stage::FinalBeforeBody(awaiter) });
-        let (Stage::Final(awaiter) | Stage::FinalBeforeBody(awaiter)) = &mut *stage else { unreachable!() };
-        match awaiter.await_suspend(handle).into_outcome() {
+        slot.write(awaiter);
+        // An awaiter without drop glue needs no vtable of its own: the
+        // empty one's destroy, which does not drop it, is then exact.
+        if mem::needs_drop::<FinalAwaiter<P>>() {
+            addr_of_mut!((*frame).head.header.vtable).write(&FinalVTable::<P, F, STARTED, true>::VTABLE);
+        }
+        match (*slot).await_suspend(handle).into_outcome() {
             SuspendOutcome::Suspend => None,
             SuspendOutcome::Transfer(h) => Some(h.header()),
             SuspendOutcome::Resume => {
-                let (Stage::Final(awaiter) | Stage::FinalBeforeBody(awaiter)) =
-                    ptr::replace(stage, if started { Stage::Body } else { Stage::Starting })
-                else {
-                    unreachable!()
-                };
+                if mem::needs_drop::<FinalAwaiter<P>>() {
+                    addr_of_mut!((*frame).head.header.vtable).write(empty);
+                }
+                let awaiter = slot.read();
                 awaiter.await_resume();
-                destroy_in_place::<P, F>(frame, !started);
+                destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
                 None
             }
         }
@@ -367,6 +414,26 @@ fn cannot_resume_running() -> ! {
     panic!("coroutine resumed while it is running");
 }
 
+/// `promise.unhandled_exception(payload)`; kept out of the resume path.
+/// If it rethrows, the coroutine counts as suspended at its final point
+/// (wearing `vtable`) and the panic goes to the resumer.
+///
+/// # Safety
+/// `hdr` is the header of the running frame whose promise is `promise`.
+#[cold]
+#[inline(never)]
+unsafe fn unhandled<P: Promise>(
+    hdr: NonNull<Header>,
+    promise: &mut P,
+    payload: Payload,
+    final_point: *mut SuspendPoint,
+    vtable: &'static VTable,
+) {
+    let mark = MarkFinalOnUnwind { header: hdr, final_point, vtable };
+    promise.unhandled_exception(payload);
+    mem::forget(mark);
+}
+
 struct MarkFinalOnUnwind {
     header: NonNull<Header>,
     final_point: *mut SuspendPoint,
@@ -383,30 +450,49 @@ impl Drop for MarkFinalOnUnwind {
     }
 }
 
-/// The destroy entry point.
+/// The destroy entry point of the body vtable.
 ///
 /// # Safety
 /// `hdr` is a live frame of this type, not being resumed.
 /// (While the ramp builds the frame it wears `STARTING_VTABLE`, whose
 /// destroy does nothing.)
-unsafe fn destroy_frame<P: Promise, F: Future<Output = ()>>(hdr: NonNull<Header>) {
+unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
     if ptr::eq(at, &RUNNING) {
         destroy_running();
     }
-    // SAFETY: the frame is idle and ours to free.
-    unsafe { destroy_in_place::<P, F>(frame, !(*frame).stage.body_started()) }
+    // SAFETY: the frame is idle and ours to free. At the initial point the
+    // slot holds the initial awaiter and the body has not started; at any
+    // other point the body has started and the slot holds nothing.
+    unsafe {
+        if ptr::eq(at, F::INFO.initial_point()) {
+            destroy_in_place::<P, F, false>(frame, Held::Initial)
+        } else {
+            destroy_in_place::<P, F, true>(frame, Held::Nothing)
+        }
+    }
 }
 
-/// Drops what the frame holds and frees it. At the initial point the body
+/// The destroy entry point of the final vtables.
+///
+/// # Safety
+/// `hdr` is a live frame of this type, wearing this vtable, not being resumed.
+unsafe fn destroy_final<P: Promise, F, const STARTED: bool, const HELD: bool>(hdr: NonNull<Header>) {
+    let held = if HELD { Held::Final } else { Held::Nothing };
+    // SAFETY: the vtable says what the frame holds (caller's contract).
+    unsafe { destroy_in_place::<P, F, STARTED>(hdr.cast::<Frame<P, F>>().as_ptr(), held) }
+}
+
+/// Drops what the frame holds and frees it. Before the body has started it
 /// holds only the parameters, and C++ destroys the promise before the
 /// parameter copies; later the body's locals and parameters go first.
 ///
 /// # Safety
-/// The frame is fully built, idle, and never used again.
-unsafe fn destroy_in_place<P: Promise, F>(frame: *mut Frame<P, F>, unstarted: bool) {
+/// The frame is fully built, idle, and never used again; `held` is what its
+/// awaiter slot holds.
+unsafe fn destroy_in_place<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
     // Guards, so that a panicking destructor still frees everything else.
     struct Free<P: Promise, F>(*mut Frame<P, F>);
     impl<P: Promise, F> Drop for Free<P, F> {
@@ -430,16 +516,25 @@ unsafe fn destroy_in_place<P: Promise, F>(frame: *mut Frame<P, F>, unstarted: bo
         }
     }
     let _free = Free(frame);
-    // SAFETY: every field is initialised; each is dropped exactly once below.
+    // SAFETY: every field is initialised (the slot as `held` says); each is
+    // dropped exactly once below.
     unsafe {
-        if unstarted {
-            let _body = DropBody(frame);
+        let drop_held = || {
+            let slot = addr_of_mut!((*frame).stage);
+            match held {
+                Held::Nothing => {}
+                Held::Initial => ptr::drop_in_place(AwaiterSlot::initial(slot)),
+                Held::Final => ptr::drop_in_place(AwaiterSlot::final_(slot)),
+            }
+        };
+        if STARTED {
             let _promise = DropPromise(frame);
-            ptr::drop_in_place(addr_of_mut!((*frame).stage));
+            let _body = DropBody(frame);
+            drop_held();
         } else {
-            let _promise = DropPromise(frame);
             let _body = DropBody(frame);
-            ptr::drop_in_place(addr_of_mut!((*frame).stage));
+            let _promise = DropPromise(frame);
+            drop_held();
         }
     }
 }
@@ -463,9 +558,10 @@ impl<P: Promise> RampCtx<P> {
             return false;
         };
         let mem = mem.as_ptr();
-        // Cheap, and it turns a misaligned pool into a clear panic instead
-        // of undefined behaviour.
-        assert!(
+        // `FrameMemory`'s contract (`from_raw` is `unsafe`; `global` asks
+        // for this layout) guarantees the alignment: checked in debug builds
+        // only, so that a misaligned pool is a clear panic there.
+        debug_assert!(
             mem.as_ptr() as usize % self.layout.align() == 0,
             "the promise's allocation function returned memory not aligned to {} bytes",
             self.layout.align()
@@ -483,13 +579,31 @@ impl<P: Promise> RampCtx<P> {
         true
     }
 
-    /// Moves the constructed promise into the frame.
+    /// Constructs the promise with `make` and moves it into the frame.
     #[doc(hidden)]
-    pub fn construct_promise(&mut self, promise: P) {
+    #[inline(always)]
+    pub fn construct_promise(&mut self, make: impl FnOnce() -> P) {
         let frame = self.frame.expect("promise constructed before the frame was allocated");
+        assert!(!self.promise_built, "promise constructed twice");
+        let promise = make();
         // SAFETY: the frame is allocated; the promise slot is uninitialised.
         unsafe { addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise).write(promise) };
         self.promise_built = true;
+    }
+
+    /// `make` panicked: frees what it built. The parameters it held are
+    /// already dropped (C++ order: parameter copies, then the frame).
+    #[cold]
+    fn unwind(self) {
+        if let Some(frame) = self.frame {
+            // SAFETY: we allocated it; the promise is initialised iff built.
+            unsafe {
+                if self.promise_built {
+                    ptr::drop_in_place(addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise));
+                }
+                P::deallocate_frame(frame, self.layout);
+            }
+        }
     }
 
     /// The token the body reaches its promise through.
@@ -502,20 +616,9 @@ impl<P: Promise> RampCtx<P> {
     }
 }
 
-impl<P: Promise> Drop for RampCtx<P> {
-    fn drop(&mut self) {
-        // Only reached when the ramp unwinds before the body is in place.
-        if let Some(frame) = self.frame {
-            // SAFETY: we allocated it; the promise is initialised iff built.
-            unsafe {
-                if self.promise_built {
-                    ptr::drop_in_place(addr_of_mut!((*frame.cast::<Head<P>>().as_ptr()).promise));
-                }
-                P::deallocate_frame(frame, self.layout);
-            }
-        }
-    }
-}
+// No `Drop`: `ramp` catches a panic out of `make` and calls `unwind`, so
+// that the context is not handed by address to out-of-line drop glue and
+// stays in registers.
 
 /// The ramp of every `#[coro::coroutine]` (C++ [dcl.fct.def.coroutine]/5–11):
 /// allocate the frame, construct the promise from the parameters, move the
@@ -538,9 +641,14 @@ where
 {
     let layout = Layout::new::<Frame<P, Framed<F, I>>>();
     let mut ctx = RampCtx::<P> { layout, frame: None, promise_built: false, _promise: core::marker::PhantomData };
-    let body = match make(&mut ctx) {
-        Ok(body) => body,
-        Err(params) => {
+    let made = catch_unwind(AssertUnwindSafe(|| make(&mut ctx)));
+    let body = match made {
+        Ok(Ok(body)) => body,
+        Err(payload) => {
+            ctx.unwind();
+            std::panic::resume_unwind(payload)
+        }
+        Ok(Err(params)) => {
             let ro =
                 P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
             let ro = R::from_return_object(ro);
@@ -548,17 +656,17 @@ where
             return ro;
         }
     };
-    let ctx = ManuallyDrop::new(ctx);
     let body = Framed { body, _info: PhantomData::<fn() -> I> };
-    let frame = ctx.frame.expect("coroutine body built without a frame").cast::<Frame<P, Framed<F, I>>>().as_ptr();
     assert!(ctx.promise_built, "coroutine body built without a promise");
+    // SAFETY: `construct_promise` sets `promise_built` only once the frame
+    // is allocated.
+    let frame = unsafe { ctx.frame.unwrap_unchecked() }.cast::<Frame<P, Framed<F, I>>>().as_ptr();
 
     // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
     // with header and promise initialised; this ramp is its only user until
     // the initial `await_suspend` hands it over.
     unsafe {
         addr_of_mut!((*frame).body).write(body);
-        addr_of_mut!((*frame).stage).write(Stage::Starting);
         let hdr: *mut Header = addr_of_mut!((*frame).head.header);
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
@@ -569,16 +677,20 @@ where
         let quarantine = QuarantineOnUnwind(hdr);
         let mut awaiter = (*frame).head.promise.initial_suspend().into_awaiter();
         let ready = awaiter.await_ready();
-        // `Stage::Starting` has nothing to drop: overwrite it.
-        addr_of_mut!((*frame).stage).write(Stage::Initial(awaiter));
+        // From here the initial point says the slot holds the awaiter (and
+        // `DestroyOnUnwind` drops it from there).
+        let slot = AwaiterSlot::initial(addr_of_mut!((*frame).stage));
+        slot.write(awaiter);
         addr_of_mut!((*hdr).vtable).write(&VTableFor::<P, Framed<F, I>>::VTABLE);
-        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Release);
+        // Relaxed: the frame itself reaches another thread only through
+        // whatever synchronises the handle's hand-over; a concurrent `done()`
+        // or `suspend_point()` reads only the `static` record.
+        (*hdr).point.store(sentinel(I::INFO.initial_point()), Ordering::Relaxed);
         let outcome = if ready {
             SuspendOutcome::Resume
         } else {
-            let Stage::Initial(awaiter) = &mut *addr_of_mut!((*frame).stage) else { unreachable!() };
             // Suspended first: the header already says where.
-            awaiter.await_suspend(CoroutineHandle::<()>::from_header(NonNull::new_unchecked(hdr))).into_outcome()
+            (*slot).await_suspend(CoroutineHandle::<()>::from_header(NonNull::new_unchecked(hdr))).into_outcome()
         };
         mem::forget(quarantine);
         mem::forget(destroy);
@@ -591,13 +703,19 @@ where
     }
 }
 
-struct DestroyOnUnwind<P: Promise, F>(*mut Frame<P, F>);
-impl<P: Promise, F> Drop for DestroyOnUnwind<P, F> {
+struct DestroyOnUnwind<P: Promise, F: FrameBody>(*mut Frame<P, F>);
+impl<P: Promise, F: FrameBody> Drop for DestroyOnUnwind<P, F> {
     fn drop(&mut self) {
         // SAFETY: only reached while the ramp unwinds, before any handle
         // could have resumed or destroyed the frame (the quarantine vtable
-        // turned destroy into a no-op); every field is initialised.
-        unsafe { destroy_in_place::<P, F>(self.0, true) }
+        // turned destroy into a no-op); promise and body are initialised,
+        // and the slot holds the initial awaiter once the header names the
+        // initial point (only the initial `await_suspend` can panic then).
+        unsafe {
+            let at = (*self.0).head.header.point.load(Ordering::Relaxed);
+            let held = if ptr::eq(at, F::INFO.initial_point()) { Held::Initial } else { Held::Nothing };
+            destroy_in_place::<P, F, false>(self.0, held)
+        }
     }
 }
 

@@ -44,7 +44,10 @@ pub struct Generator<T, B = ()> {
     /// The frame's resume entry point, read once: a generator never
     /// transfers control (its body cannot `co_await!`, and its initial, yield
     /// and final awaiters all just suspend), so `next` calls it directly
-    /// instead of going through the general resume loop.
+    /// instead of going through the general resume loop. It is the owner's
+    /// entry, without the check for a resume from inside the running
+    /// coroutine: `next` takes `&mut self`, and nothing else may resume the
+    /// frame (see `get_return_object`).
     resume: ResumeFn,
     /// The body has finished (or panicked): `next` returns `None` without
     /// touching the frame.
@@ -117,7 +120,7 @@ impl<T, B> CoroutineTraits for Generator<T, B> {
 impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise<T>>, F> for Generator<T, B> {
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
-        let resume = VTableFor::<GeneratorPromise<T>, F>::VTABLE.resume;
+        let resume = VTableFor::<GeneratorPromise<T>, F>::OWNED_RESUME;
         Generator { handle, resume, finished: false, _borrows: PhantomData }
     }
 }

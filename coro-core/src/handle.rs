@@ -220,7 +220,11 @@ impl<P> CoroutineHandle<P> {
         // Frames expose their provenance when they are allocated, so the
         // header is reachable from the promise's address.
         let ptr = core::ptr::with_exposed_provenance_mut::<Header>(addr);
-        CoroutineHandle::from_header(NonNull::new(ptr).expect("from_promise on a null address"))
+        // A null address (a promise at an address below its offset, so not
+        // in a frame) gives a dangling handle, which every use's contract
+        // already rules out: no panic path, so the ramp's stores before
+        // `get_return_object` need not be kept for one.
+        CoroutineHandle::from_header(NonNull::new(ptr).unwrap_or(NonNull::dangling()))
     }
 
     /// The promise (C++ `promise()`).

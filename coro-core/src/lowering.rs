@@ -564,7 +564,7 @@ pub trait ConstructViaParams<P: Promise> {
 impl<P: Promise + FromParams<A>, A> ConstructViaParams<P> for ParamProbe<P, A> {
     #[inline(always)]
     fn construct(&self, ctx: &mut RampCtx<P>) {
-        ctx.construct_promise(P::from_params(self.take()))
+        ctx.construct_promise(|| P::from_params(self.take()))
     }
 }
 /// Promise construction through `Default`.
@@ -584,7 +584,7 @@ impl<P: Promise, A> ConstructViaDefault<P, A> for &ParamProbe<P, A> {
     where
         P: DefaultPromise<A>,
     {
-        ctx.construct_promise(P::default())
+        ctx.construct_promise(P::default)
     }
 }
 

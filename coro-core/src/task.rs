@@ -261,9 +261,24 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
 }
 
 impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
+    #[inline]
     fn return_value(&mut self, value: T) {
-        self.outcome = Outcome::Value(value);
+        if let Outcome::Empty = self.outcome {
+            // Nothing to drop: no drop glue on the resume path.
+            // SAFETY: overwriting `Empty`, which owns nothing.
+            unsafe { core::ptr::write(&mut self.outcome, Outcome::Value(value)) }
+        } else {
+            replace_outcome(&mut self.outcome, Outcome::Value(value));
+        }
     }
+}
+
+/// Assigns an outcome over one that is not `Empty` (which the lowering never
+/// does), dropping the old one; kept out of the resume path.
+#[cold]
+#[inline(never)]
+fn replace_outcome<T>(slot: &mut Outcome<T>, outcome: Outcome<T>) {
+    *slot = outcome;
 }
 
 impl<T> CoroutineTraits for Task<T> {
@@ -393,8 +408,14 @@ impl<T, K> fmt::Debug for TaskAwaiter<T, K> {
 
 impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     type Output = T;
+    #[inline]
     fn await_ready(&mut self) -> bool {
-        self.task.is_ready()
+        // A `Task` is never started before it is awaited: nothing but
+        // awaiting it, `sync_wait` or `into_handle` (each consuming it) can
+        // resume it, and its coroutine is lazy. So it is never done here
+        // (C++ asks `done()`, which is false for the same reason).
+        debug_assert!(!self.task.is_ready(), "an awaited task had already run");
+        false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let h = self.task.handle.handle();
