@@ -214,7 +214,7 @@ impl<P: Promise, F: FrameBody, const STARTED: bool, const HELD: bool> FinalVTabl
         resume: resume_final,
         destroy: destroy_final::<P, F, STARTED, HELD>,
         continuation: continuation_of::<P>,
-        thread_bound: P::THREAD_BOUND,
+        thread_bound: P::AFFINITY.is_thread_bound(),
     };
 }
 
