@@ -176,6 +176,60 @@ fn a_task_awaiting_1000_ready_and_1000_suspending_awaiters_makes_one_allocation(
 }
 
 #[test]
+fn awaiting_1000_futures_that_complete_at_once_allocates_only_the_frame() {
+    async fn add(a: u64, b: u64) -> u64 {
+        std::future::ready(a).await + b
+    }
+    #[coro::coroutine]
+    fn awaits(n: u64) -> Task<u64> {
+        let mut s = 0;
+        for i in 0..n {
+            s += co_await!(std::future::ready(i));
+            s += co_await!(add(i, 1));
+        }
+        co_return!(s)
+    }
+    // Warm up: this thread's wake-up queue is made once, on first use.
+    sync_wait(awaits(1));
+    let (v, s) = measure(|| sync_wait(awaits(1000)));
+    assert_eq!(v, 2 * (999 * 1000 / 2) + 1000);
+    assert_eq!((s.allocs, s.frees), (1, 1), "{s:?}");
+    s.assert_balanced();
+}
+
+#[test]
+fn a_future_that_keeps_its_waker_allocates_one_block_per_co_await() {
+    /// Pending once, keeping (cloning) the waker and waking it at once.
+    struct YieldOnce(bool);
+    impl std::future::Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                return std::task::Poll::Ready(());
+            }
+            self.0 = true;
+            // Kept, as a future handing its waker to a reactor would.
+            let kept = cx.waker().clone();
+            kept.wake_by_ref();
+            drop(kept);
+            std::task::Poll::Pending
+        }
+    }
+    #[coro::coroutine]
+    fn awaits(n: u64) -> Task<u64> {
+        for _ in 0..n {
+            co_await!(YieldOnce(false));
+        }
+        co_return!(n)
+    }
+    sync_wait(awaits(1));
+    let (v, s) = measure(|| sync_wait(awaits(100)));
+    assert_eq!(v, 100);
+    assert_eq!((s.allocs, s.frees), (101, 101), "the frame, and one waker block per co_await!: {s:?}");
+    s.assert_balanced();
+}
+
+#[test]
 fn a_job_suspending_1000_times_and_resumed_from_outside_makes_one_allocation() {
     #[coro::coroutine]
     fn pauses(n: u64) -> common::Job<u64> {

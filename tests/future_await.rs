@@ -541,3 +541,51 @@ fn a_send_task_future_under_a_multithreaded_executor_is_woken_and_finishes() {
     got.sort();
     assert_eq!(got, (0..20).map(|i| i * 2).collect::<Vec<_>>());
 }
+
+/// Clones (and on its second poll wakes) its waker from other threads,
+/// inside `poll`: the first poll's waker is lent to other threads.
+struct ClonesElsewhere {
+    polls: u32,
+    kept: Arc<Mutex<Option<Waker>>>,
+}
+impl Future for ClonesElsewhere {
+    type Output = u32;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        self.polls += 1;
+        if self.polls == 3 {
+            return Poll::Ready(self.polls);
+        }
+        let waker = cx.waker();
+        let (a, b) = thread::scope(|s| {
+            let a = s.spawn(|| waker.clone());
+            let b = s.spawn(|| waker.clone());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert!(a.will_wake(&b), "both clones are the same shared waker");
+        if self.polls == 2 {
+            thread::scope(|s| {
+                s.spawn(|| a.wake_by_ref());
+            });
+        }
+        *self.kept.lock().unwrap() = Some(b);
+        Poll::Pending
+    }
+}
+
+#[coro::coroutine]
+fn await_clones_elsewhere(kept: Arc<Mutex<Option<Waker>>>) -> Task<u32> {
+    co_return!(co_await!(ClonesElsewhere { polls: 0, kept }))
+}
+
+#[test]
+fn the_first_polls_waker_can_be_cloned_and_woken_from_other_threads_during_the_poll() {
+    let kept = Arc::new(Mutex::new(None));
+    let mut f = await_clones_elsewhere(kept.clone()).into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    assert!(f.poll_once().is_pending(), "nobody woke it");
+    let waker = kept.lock().unwrap().take().expect("the future kept a clone");
+    thread::spawn(move || waker.wake()).join().unwrap();
+    // Resumed by the driver: the second poll is woken during the poll (from
+    // another thread), so the third follows at once and completes.
+    assert_eq!(f.poll_once(), Poll::Ready(3));
+}

@@ -26,18 +26,21 @@
 //! - only a `Send` coroutine resumed by hand, outside any driver, is resumed
 //!   by the waker itself, on the waking thread, as a C++ awaiter would.
 //!
-//! The waker's state lives in a small reference-counted block, made at the
-//! first poll of each `co_await!` of a future (one allocation per
-//! `co_await!`, reused across wake-ups). Wakers kept by the future after the
-//! coroutine moved on, or was destroyed, only reach that block, never the
-//! frame.
+//! The waker's state lives in a small reference-counted block, made only if
+//! the future keeps a waker: the first poll lends it a waker on the stack
+//! whose `clone` makes the block. So a future that completes at once costs
+//! no allocation, and one that waits costs one per `co_await!` (reused
+//! across wake-ups). Wakers kept by the future after the coroutine moved
+//! on, or was destroyed, only reach that block, never the frame.
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU8, Ordering};
-use core::task::{Context, Poll, Waker};
-use std::sync::Arc;
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::sync::{Arc, OnceLock};
 use std::task::Wake;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
@@ -111,6 +114,156 @@ impl<F: Future> fmt::Debug for FutureAwaiter<F> {
     }
 }
 
+/// What the first poll of a `co_await!`ed future ended with.
+enum FirstPoll {
+    /// The future completed: its output is stored.
+    Ready,
+    /// Pending, and its waker is armed: stay suspended.
+    Suspend,
+    /// Pending, but woken during the poll: poll again with the shared state.
+    PollAgain,
+}
+
+impl<F: Future> FutureAwaiter<F> {
+    /// Where a wake-up sends this coroutine (see [`FutureWake::target`]).
+    ///
+    /// # Safety
+    /// `handle` is the live, suspended coroutine awaiting this awaiter.
+    unsafe fn target(handle: CoroutineHandle) -> Option<Arc<dyn WakeTarget>> {
+        // SAFETY: live (caller).
+        if unsafe { handle.is_thread_bound() } {
+            Some(WakeQueue::current() as Arc<dyn WakeTarget>)
+        } else {
+            current_driver()
+        }
+    }
+
+    /// The first poll, with a waker borrowed from this stack: the shared
+    /// waker state is allocated only if the future keeps a waker (clones
+    /// it), so a future that completes at once costs no allocation.
+    ///
+    /// # Safety
+    /// As `await_suspend`.
+    unsafe fn first_poll(&mut self, handle: CoroutineHandle) -> FirstPoll {
+        // SAFETY: forwarded contract.
+        let lazy = LazyWake {
+            handle,
+            target: unsafe { Self::target(handle) },
+            shared: OnceLock::new(),
+            woken: AtomicBool::new(false),
+        };
+        let raw = RawWaker::new(&lazy as *const LazyWake as *const (), &LAZY_WAKER_VTABLE);
+        // SAFETY: the vtable's functions uphold `RawWaker`'s contract for as
+        // long as `lazy` lives (see them); the waker is only lent to the one
+        // `poll` below (a `&Waker`), so no copy of it outlives `lazy`: a
+        // future that keeps a waker keeps a clone, which is an `Arc` waker.
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+        let mut cx = Context::from_waker(&waker);
+        let polled = {
+            let guard = DetachLazyOnUnwind(&lazy);
+            let Some(future) = self.future.as_mut() else { unreachable!("a finished future was polled") };
+            // SAFETY: as in `await_suspend`.
+            let polled = unsafe { Pin::new_unchecked(future) }.poll(&mut cx);
+            core::mem::forget(guard);
+            polled
+        };
+        let woken = lazy.woken.load(Ordering::Acquire);
+        let shared = lazy.shared.into_inner();
+        match polled {
+            Poll::Ready(value) => {
+                self.future = None;
+                self.output = Some(value);
+                if let Some(wake) = shared {
+                    wake.state.store(DETACHED, Ordering::Release);
+                }
+                FirstPoll::Ready
+            }
+            Poll::Pending => {
+                let wake = match shared {
+                    Some(wake) => wake,
+                    // Woken through the borrowed waker but no clone kept:
+                    // poll again, now with a waker of its own.
+                    None if woken => {
+                        Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target: lazy.target })
+                    }
+                    // Pending without keeping a waker nor waking: nothing
+                    // can ever wake it (a broken future); stay suspended.
+                    None => return FirstPoll::Suspend,
+                };
+                let waker = Waker::from(wake.clone());
+                let (wake, _) = self.wake.insert((wake, waker));
+                if woken {
+                    return FirstPoll::PollAgain;
+                }
+                match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+                    // From here a waker may resume (or its owner destroy)
+                    // the coroutine: `self` must not be touched again.
+                    Ok(_) => FirstPoll::Suspend,
+                    Err(_) => FirstPoll::PollAgain,
+                }
+            }
+        }
+    }
+}
+
+/// The first poll's waker state, on `first_poll`'s stack.
+struct LazyWake {
+    handle: CoroutineHandle,
+    target: Option<Arc<dyn WakeTarget>>,
+    /// Made by the first clone of the borrowed waker (possibly on another
+    /// thread, inside the poll: hence the lock).
+    shared: OnceLock<Arc<FutureWake>>,
+    /// The borrowed waker was woken (by reference) during the poll.
+    woken: AtomicBool,
+}
+
+impl LazyWake {
+    fn shared(&self) -> &Arc<FutureWake> {
+        self.shared.get_or_init(|| {
+            Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle: self.handle, target: self.target.clone() })
+        })
+    }
+}
+
+static LAZY_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(lazy_clone, lazy_wake, lazy_wake, lazy_drop);
+
+// The four functions below receive the `LazyWake` pointer of a borrowed
+// waker, only during the first poll (the waker is lent, never given): the
+// `LazyWake` is alive. They only use its thread-safe parts.
+
+unsafe fn lazy_clone(data: *const ()) -> RawWaker {
+    // SAFETY: see above.
+    let lazy = unsafe { &*(data as *const LazyWake) };
+    let waker = ManuallyDrop::new(Waker::from(lazy.shared().clone()));
+    // The clone is the shared state's own (`Arc`) waker; ownership of the
+    // reference count passes to the returned `RawWaker`.
+    RawWaker::new(waker.data(), waker.vtable())
+}
+
+unsafe fn lazy_wake(data: *const ()) {
+    // SAFETY: see above.
+    let lazy = unsafe { &*(data as *const LazyWake) };
+    match lazy.shared.get() {
+        // A clone exists: wake through the shared state (`NOTIFIED`).
+        Some(wake) => wake.wake_by_ref(),
+        None => lazy.woken.store(true, Ordering::Release),
+    }
+}
+
+unsafe fn lazy_drop(_: *const ()) {}
+
+/// Detaches the shared state, if a clone made one, when the first poll
+/// panics (as [`DetachOnUnwind`] does for later polls).
+struct DetachLazyOnUnwind<'a>(&'a LazyWake);
+
+impl Drop for DetachLazyOnUnwind<'_> {
+    fn drop(&mut self) {
+        if let Some(wake) = self.0.shared.get() {
+            wake.state.store(DETACHED, Ordering::Release);
+        }
+    }
+}
+
 impl<F: Future> Awaiter for FutureAwaiter<F> {
     type Output = F::Output;
 
@@ -124,17 +277,15 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
     /// Polls the future; returns `false` (resume at once) if it completed,
     /// `true` (stay suspended until the waker fires) if it is pending.
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let (wake, waker) = self.wake.get_or_insert_with(|| {
-            // SAFETY: the frame calls this with its own, live handle.
-            let target = if unsafe { handle.is_thread_bound() } {
-                Some(WakeQueue::current() as Arc<dyn WakeTarget>)
-            } else {
-                current_driver()
-            };
-            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target });
-            let waker = Waker::from(wake.clone());
-            (wake, waker)
-        });
+        if self.wake.is_none() {
+            // SAFETY: forwarded contract.
+            match unsafe { self.first_poll(handle) } {
+                FirstPoll::Ready => return false,
+                FirstPoll::Suspend => return true,
+                FirstPoll::PollAgain => {}
+            }
+        }
+        let Some((wake, waker)) = &self.wake else { unreachable!("the first poll made the waker state") };
         // Resumed by a waker (`WOKEN`) or first time (`POLLING`): poll now.
         // A read-modify-write that acquires: a wake-up that found the state
         // `WOKEN` (or `QUEUED`) and left it so released what its future had
