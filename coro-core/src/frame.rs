@@ -259,7 +259,8 @@ unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
 ///
 /// With `OWNED`, the caller also guarantees that the coroutine is not
 /// running (the frame's owner resumes it through `&mut self` and nobody else
-/// can), and the `RUNNING` check is left out.
+/// can), so that no other thread writes its point: the `RUNNING` check is
+/// left out and the point is read with a plain load.
 ///
 /// # Safety
 /// `hdr` is a live frame of this type, wearing its body vtable, not being
@@ -271,7 +272,15 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
-    let at = header.point.load(Ordering::Relaxed);
+    let at = if OWNED {
+        // SAFETY: with `OWNED` every write to the point is made by the
+        // owner's thread (the caller's contract), so this plain read races
+        // with nothing but other reads; unlike an atomic load it may be
+        // forwarded from the last store, or left out when unused.
+        unsafe { *header.point.as_ptr() }
+    } else {
+        header.point.load(Ordering::Relaxed)
+    };
     if !OWNED && ptr::eq(at, &RUNNING) {
         cannot_resume_running();
     }
