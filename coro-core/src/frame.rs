@@ -52,7 +52,8 @@ use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) vtable: &'static VTable,
-    /// The record of the point the coroutine is suspended at, or a sentinel.
+    /// The record of the point the coroutine is suspended at, or a sentinel;
+    /// a final point's with [`FINAL_BIT`] set (see [`final_mark`]).
     pub(crate) point: AtomicPtr<SuspendPoint>,
 }
 
@@ -161,6 +162,25 @@ enum Held {
 #[inline(always)]
 fn sentinel(p: &'static SuspendPoint) -> *mut SuspendPoint {
     p as *const SuspendPoint as *mut SuspendPoint
+}
+
+/// The value of the header's `point` at a final suspend point: the record's
+/// address with its low bit set (records are aligned to more than one
+/// byte), so that `done()` is one load and a bit test instead of a load of
+/// the record's kind. Readers of the record clear the bit ([`point_record`]).
+#[inline(always)]
+pub(crate) fn final_mark(p: &'static SuspendPoint) -> *mut SuspendPoint {
+    sentinel(p).map_addr(|a| a | FINAL_BIT)
+}
+
+/// The low bit of the header's `point` that marks a final suspend point.
+pub(crate) const FINAL_BIT: usize = 1;
+const _: () = assert!(mem::align_of::<SuspendPoint>() > FINAL_BIT);
+
+/// The record a header's `point` designates, without the final bit.
+#[inline(always)]
+pub(crate) fn point_record(p: *mut SuspendPoint) -> *mut SuspendPoint {
+    p.map_addr(|a| a & !FINAL_BIT)
 }
 
 /// Resumes `h` and every coroutine it transfers control to.
@@ -370,7 +390,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
         let hdr = NonNull::from(header);
         let handle = CoroutineHandle::<()>::from_header(hdr);
         let slot = AwaiterSlot::final_(addr_of_mut!((*frame).stage));
-        let final_point = sentinel(F::INFO.final_point());
+        let final_point = final_mark(F::INFO.final_point());
         let empty = &FinalVTable::<P, F, STARTED, false>::VTABLE;
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {
