@@ -52,7 +52,8 @@ use crate::promise::{FrameMemory, FromReturnObject, Payload, Promise};
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) vtable: &'static VTable,
-    /// The record of the point the coroutine is suspended at, or a sentinel.
+    /// The record of the point the coroutine is suspended at, or a sentinel;
+    /// a final point's with [`FINAL_BIT`] set (see [`final_mark`]).
     pub(crate) point: AtomicPtr<SuspendPoint>,
 }
 
@@ -163,6 +164,25 @@ fn sentinel(p: &'static SuspendPoint) -> *mut SuspendPoint {
     p as *const SuspendPoint as *mut SuspendPoint
 }
 
+/// The value of the header's `point` at a final suspend point: the record's
+/// address with its low bit set (records are aligned to more than one
+/// byte), so that `done()` is one load and a bit test instead of a load of
+/// the record's kind. Readers of the record clear the bit ([`point_record`]).
+#[inline(always)]
+pub(crate) fn final_mark(p: &'static SuspendPoint) -> *mut SuspendPoint {
+    sentinel(p).map_addr(|a| a | FINAL_BIT)
+}
+
+/// The low bit of the header's `point` that marks a final suspend point.
+pub(crate) const FINAL_BIT: usize = 1;
+const _: () = assert!(mem::align_of::<SuspendPoint>() > FINAL_BIT);
+
+/// The record a header's `point` designates, without the final bit.
+#[inline(always)]
+pub(crate) fn point_record(p: *mut SuspendPoint) -> *mut SuspendPoint {
+    p.map_addr(|a| a & !FINAL_BIT)
+}
+
 /// Resumes `h` and every coroutine it transfers control to.
 ///
 /// # Safety
@@ -259,7 +279,8 @@ unsafe fn resume_final(_: NonNull<Header>) -> Option<NonNull<Header>> {
 ///
 /// With `OWNED`, the caller also guarantees that the coroutine is not
 /// running (the frame's owner resumes it through `&mut self` and nobody else
-/// can), and the `RUNNING` check is left out.
+/// can), so that no other thread writes its point: the `RUNNING` check is
+/// left out and the point is read with a plain load.
 ///
 /// # Safety
 /// `hdr` is a live frame of this type, wearing its body vtable, not being
@@ -271,7 +292,15 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let header = unsafe { &(*frame).head.header };
-    let at = header.point.load(Ordering::Relaxed);
+    let at = if OWNED {
+        // SAFETY: with `OWNED` every write to the point is made by the
+        // owner's thread (the caller's contract), so this plain read races
+        // with nothing but other reads; unlike an atomic load it may be
+        // forwarded from the last store, or left out when unused.
+        unsafe { *header.point.as_ptr() }
+    } else {
+        header.point.load(Ordering::Relaxed)
+    };
     if !OWNED && ptr::eq(at, &RUNNING) {
         cannot_resume_running();
     }
@@ -361,7 +390,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
         let hdr = NonNull::from(header);
         let handle = CoroutineHandle::<()>::from_header(hdr);
         let slot = AwaiterSlot::final_(addr_of_mut!((*frame).stage));
-        let final_point = sentinel(F::INFO.final_point());
+        let final_point = final_mark(F::INFO.final_point());
         let empty = &FinalVTable::<P, F, STARTED, false>::VTABLE;
         let promise = &mut (*frame).head.promise;
         if let Err(payload) = exit {

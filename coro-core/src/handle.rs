@@ -14,7 +14,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::frame::{self, Head, Header};
-use crate::point::{SuspendKind, SuspendPoint, RUNNING, UNSTARTED};
+use crate::point::{SuspendPoint, RUNNING, UNSTARTED};
 
 /// A frame's resume entry point.
 pub(crate) type ResumeFn = unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>;
@@ -162,9 +162,8 @@ impl<P> CoroutineHandle<P> {
     pub unsafe fn done(self) -> bool {
         // SAFETY: the caller guarantees the frame is alive.
         let p = unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire);
-        // SAFETY: the header always points at a `static` record (the
-        // sentinels are not of kind `Final`).
-        unsafe { (*p).kind() == SuspendKind::Final }
+        // Only a final point is stored with the final bit set.
+        p.addr() & frame::FINAL_BIT != 0
     }
 
     /// Where the coroutine is suspended: `None` while it runs (or before its
@@ -174,7 +173,7 @@ impl<P> CoroutineHandle<P> {
     /// The frame is alive.
     pub unsafe fn suspend_point(self) -> Option<&'static SuspendPoint> {
         // SAFETY: the caller guarantees the frame is alive.
-        let p = unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire);
+        let p = frame::point_record(unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire));
         if core::ptr::eq(p, &RUNNING) || core::ptr::eq(p, &UNSTARTED) {
             None
         } else {

@@ -51,8 +51,16 @@ pub(crate) struct Slot {
 
 static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(slot_clone, slot_noop, slot_noop, slot_noop);
 
-unsafe fn slot_clone(data: *const ()) -> RawWaker {
-    RawWaker::new(data, &SLOT_WAKER)
+/// A clone is a waker that does nothing, with no data and another vtable:
+/// it may outlive the poll (and the slot), so it must not pass
+/// [`Slot::from_context`]'s vtable check and lead an `AwaitPoint` polled
+/// with it to a slot that is gone.
+unsafe fn slot_clone(_: *const ()) -> RawWaker {
+    RawWaker::new(ptr::null(), &CLONED_SLOT_WAKER)
+}
+static CLONED_SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(cloned_clone, slot_noop, slot_noop, slot_noop);
+unsafe fn cloned_clone(_: *const ()) -> RawWaker {
+    RawWaker::new(ptr::null(), &CLONED_SLOT_WAKER)
 }
 unsafe fn slot_noop(_: *const ()) {}
 
@@ -69,8 +77,9 @@ impl Slot {
         self.suspend = None;
     }
 
-    /// A waker whose data pointer is this slot. Its functions do nothing, so
-    /// a clone that outlives the poll is harmless.
+    /// A waker whose data pointer is this slot. Its functions do nothing, and
+    /// a clone has neither the slot nor this vtable, so a clone that outlives
+    /// the poll is harmless.
     ///
     /// Wrapped in `ManuallyDrop` because dropping it would only make an
     /// indirect call to a function that does nothing, on every resume.
@@ -85,8 +94,9 @@ impl Slot {
     fn from_context<'a>(cx: &mut Context<'a>) -> &'a mut Slot {
         let waker = cx.waker();
         assert!(ptr::eq(waker.vtable(), &SLOT_WAKER), "a co_await point was polled outside of a coroutine frame");
-        // SAFETY: only `Slot::waker` builds wakers with this vtable, and the
-        // slot outlives the poll that the context is passed to.
+        // SAFETY: only `Slot::waker` builds wakers with this vtable (clones
+        // get another one), and the slot outlives the poll that the context
+        // is passed to.
         unsafe { &mut *(waker.data() as *mut Slot) }
     }
 
@@ -668,6 +678,14 @@ where
     C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
     F: 'r,
 {
+}
+
+/// Fails to compile unless `T` has no drop glue: guards the lowering's
+/// choice to leave a parameter of a scalar type in the body's captures (see
+/// `coro-macros`), should the name be shadowed by a type that has some.
+#[inline(always)]
+pub fn assert_no_drop_glue<T>() {
+    const { assert!(!core::mem::needs_drop::<T>(), "coro: this parameter type has drop glue") }
 }
 
 /// Identity. The generated code passes its hygienic locals through it, in

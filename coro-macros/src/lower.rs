@@ -431,6 +431,26 @@ fn outlives_assertion(krate: &Path, promise: &Type, make: &Ident, lifetime: &Tok
     }
 }
 
+/// Whether a parameter type visibly has no drop glue: `Some(false)` for
+/// references and raw pointers, `Some(true)` for the primitive scalar names
+/// (which a user type could shadow, so the caller asserts it at compile
+/// time), `None` otherwise.
+fn no_drop_glue(ty: &Type) -> Option<bool> {
+    match ty {
+        Type::Reference(_) | Type::Ptr(_) => Some(false),
+        Type::Paren(p) => no_drop_glue(&p.elem),
+        Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() => {
+            let name = p.path.get_ident()?.to_string();
+            const SCALARS: [&str; 16] = [
+                "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
+                "bool", "char",
+            ];
+            SCALARS.contains(&name.as_str()).then_some(true)
+        }
+        _ => None,
+    }
+}
+
 /// Builds the ramp. `body` has already been lowered by `lowering`.
 pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStream {
     let krate = &args.krate;
@@ -449,6 +469,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     let mut sig = item.sig.clone();
     let mut names: Vec<TokenStream> = Vec::new();
     let mut rebinds: Vec<TokenStream> = Vec::new();
+    let mut guards: Vec<TokenStream> = Vec::new();
     for (i, arg) in sig.inputs.iter_mut().enumerate() {
         match arg {
             FnArg::Receiver(r) => {
@@ -464,7 +485,22 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                     Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                         let id = &pi.ident;
                         names.push(quote!(#id));
-                        rebinds.push(quote_spanned! {span=> #[allow(unused_mut)] let mut #id = #id; });
+                        match no_drop_glue(&pt.ty) {
+                            // The body uses the captured parameter itself: a
+                            // local copy would take a second place in the
+                            // frame and a copy per call. Only for types
+                            // without drop glue, whose drop order (captures
+                            // drop after the body's locals, in declaration
+                            // order) cannot be observed.
+                            Some(check) => {
+                                let ty = &pt.ty;
+                                if check {
+                                    guards.push(quote! { #krate::__private::assert_no_drop_glue::<#ty>(); });
+                                }
+                                rebinds.push(quote_spanned! {span=> let _ = &#id; });
+                            }
+                            None => rebinds.push(quote_spanned! {span=> #[allow(unused_mut)] let mut #id = #id; }),
+                        }
                         *pt.pat = syn::parse_quote! { mut #id };
                     }
                     pat => {
@@ -610,6 +646,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
                 },
             );
             #(#outlives)*
+            #(#guards)*
             #ramp_call
         }
     }

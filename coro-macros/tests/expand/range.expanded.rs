@@ -44,8 +44,7 @@ fn range(mut n: u32) -> Generator<u32> {
             .construct(::coro::__private::at(&mut *__coro_ramp));
         let __coro_co = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
-            #[allow(unused_mut)]
-            let mut n = n;
+            let _ = &n;
             #[allow(unreachable_code)]
             let __coro_end: ::coro::__private::FallOff<
                 <Generator<u32> as ::coro::CoroutineTraits>::Promise,
@@ -87,6 +86,7 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
     >(::coro::__private::at(&__coro_make as *const _));
+    ::coro::__private::assert_no_drop_glue::<u32>();
     ::coro::__private::ramp::<
         <Generator<u32> as ::coro::CoroutineTraits>::Promise,
         _,
