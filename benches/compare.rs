@@ -175,6 +175,12 @@ fn rows(s: Sizes, peers: &Peers) -> Vec<Row> {
                 "the same `Task`, calling `Ready(i).await_resume()` instead",
                 coro_cases::ready_direct,
             )
+            .rust(
+                "coro future",
+                Peer,
+                "`co_await!(std::future::ready(i))` in a `Task`: a Rust future, no allocation",
+                coro_cases::ready_future,
+            )
             .rust("async inline", Peer, "`ready(i).await`", async_cases::ready_inline)
             .rust("async boxed", Peer, "the same, the async fn boxed", async_cases::ready_boxed)
             .peer("g++", "g++", "ready", "`co_await ready{i}` in a `task<T>`")

@@ -62,6 +62,24 @@ pub fn ready(n: u64) -> u64 {
     sync_wait(ready_loop(n))
 }
 
+/// The same loop awaiting a Rust future that is ready at once
+/// (`std::future::ready`): the `FutureAwaiter` path, which suspends, polls
+/// in `await_suspend` with a waker lent from the stack, and resumes.
+#[coro::coroutine]
+fn ready_future_loop(n: u64) -> Task<u64> {
+    let mut s = 0u64;
+    let mut i = 0;
+    while i < n {
+        s = s.wrapping_add(black_box(co_await!(std::future::ready(i))));
+        i += 1;
+    }
+    co_return!(s)
+}
+
+pub fn ready_future(n: u64) -> u64 {
+    sync_wait(ready_future_loop(n))
+}
+
 /// The same coroutine with a direct call in place of the `co_await!`.
 #[coro::coroutine]
 fn direct_loop(n: u64) -> Task<u64> {
