@@ -126,12 +126,10 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         let (wake, waker) = self.wake.get_or_insert_with(|| {
             // SAFETY: the frame calls this with its own, live handle.
-            let target = if unsafe { handle.is_thread_bound() } {
-                Some(WakeQueue::current() as Arc<dyn WakeTarget>)
-            } else {
-                current_driver()
-            };
-            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target });
+            let thread_bound = unsafe { handle.is_thread_bound() };
+            let target =
+                if thread_bound { Some(WakeQueue::current() as Arc<dyn WakeTarget>) } else { current_driver() };
+            let wake = Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target, thread_bound });
             let waker = Waker::from(wake.clone());
             (wake, waker)
         });
@@ -230,6 +228,9 @@ struct FutureWake {
     /// `None` only for a `Send` coroutine resumed by hand, outside any
     /// driver: the waker then resumes it itself.
     target: Option<Arc<dyn WakeTarget>>,
+    /// The coroutine may only run on its home thread: if its queue refuses
+    /// the wake-up (the thread has exited), nothing can resume it.
+    thread_bound: bool,
 }
 
 impl FutureWake {
@@ -278,7 +279,15 @@ impl Wake for FutureWake {
             WOKEN => self.resume(),
             QUEUED => {
                 let target = self.target.as_ref().expect("only coroutines with a target are queued");
-                target.post(self.clone());
+                if let Err(refused) = target.post(self.clone()) {
+                    // The driver is gone (a `SendTask` future finished or
+                    // dropped, a pool stopping, a thread exited): nobody
+                    // will drain that queue. A `Send` coroutine is resumed
+                    // here rather than never; a thread-bound one cannot be.
+                    if !self.thread_bound {
+                        refused.run();
+                    }
+                }
             }
             _ => {}
         }

@@ -18,6 +18,7 @@
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -53,7 +54,8 @@ use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 /// assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(43));
 /// ```
 pub struct TaskFuture<T, K> {
-    task: UniqueCoroutineHandle<TaskPromise<T, K>>,
+    /// Destroyed in `drop` before the queue is closed.
+    task: ManuallyDrop<UniqueCoroutineHandle<TaskPromise<T, K>>>,
     /// The task's continuation once it has been started.
     waiter: Option<Arc<FutureWaiter>>,
     /// A `SendTask`'s own wake-up queue: where its coroutines go when a
@@ -79,7 +81,7 @@ impl<T> IntoFuture for Task<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Local>;
     fn into_future(self) -> TaskFuture<T, Local> {
-        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None }
     }
 }
 
@@ -87,7 +89,7 @@ impl<T> IntoFuture for SendTask<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Sendable>;
     fn into_future(self) -> TaskFuture<T, Sendable> {
-        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None }
     }
 }
 
@@ -132,9 +134,19 @@ impl<T, K> TaskFuture<T, K> {
     /// thread's (a `Task`'s future is dropped on the thread that polled it:
     /// it is not `Send`), or by closing its own (a `SendTask`'s: what is
     /// still queued there belongs to the task being destroyed).
+    ///
+    /// What is still queued on its own queue then belongs to coroutines
+    /// other than its task's (the task is finished or destroyed, so its own
+    /// wake-ups are detached): `Send` coroutines that a release elsewhere
+    /// resumed under this future. They are run here, not dropped: nothing
+    /// else would ever resume them.
     fn withdraw(&mut self) {
         match &self.queue {
-            Some(own) => own.close(),
+            Some(own) => {
+                for wakeup in own.close_and_take() {
+                    wakeup.run();
+                }
+            }
             None => {
                 if let Some(key) = self.driver_key() {
                     crate::home::forget_driver(key);
@@ -219,6 +231,10 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
 
 impl<T, K> Drop for TaskFuture<T, K> {
     fn drop(&mut self) {
+        // The task first: its coroutines' pending wake-ups are detached by
+        // their awaiters' drops, so `withdraw` runs only other coroutines'.
+        // SAFETY: dropped once, here, and not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.task) };
         self.withdraw();
     }
 }

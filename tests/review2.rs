@@ -1,0 +1,82 @@
+//! Review of the wake-up queues: a `Send` coroutine woken by a Rust future
+//! must not be lost when the driver it was queued for is gone.
+
+use std::future::{Future, IntoFuture};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use coro::sync::Event;
+use coro::{co_await, co_return, SendTask};
+use futures::channel::oneshot;
+
+struct Count(AtomicUsize);
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[coro::coroutine]
+fn waits_then_receives(ev: Arc<Event>, rx: oneshot::Receiver<u32>) -> SendTask<u32> {
+    co_await!(ev.wait());
+    // Resumed inline by `set` inside another `SendTask` future's poll: this
+    // coroutine now suspends under that future's driver queue.
+    let v = co_await!(rx).unwrap();
+    co_return!(v + 1)
+}
+
+#[coro::coroutine]
+fn sets(ev: Arc<Event>) -> SendTask<()> {
+    ev.set();
+    co_return!(())
+}
+
+/// A `SendTask` moved (by a `coro::sync` release) into another `SendTask`
+/// future's poll suspends on a Rust future there; that future then
+/// finishes, closing its queue. The wake-up must still resume the coroutine
+/// (it used to be dropped with the closed queue: a hang).
+#[test]
+fn wakeup_for_a_finished_send_task_future_is_not_lost() {
+    let ev = Arc::new(Event::new());
+    let (tx, rx) = oneshot::channel();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+
+    let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
+    assert!(x.as_mut().poll(&mut cx).is_pending()); // suspended on the event
+
+    let mut z = pin!(sets(ev).into_future());
+    assert!(z.as_mut().poll(&mut cx).is_ready()); // ran `x` up to `rx`, then finished
+
+    tx.send(41).unwrap();
+    assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
+}
+
+/// The same, when the other future is dropped before it finishes.
+#[test]
+fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
+    #[coro::coroutine]
+    fn sets_then_waits(ev: Arc<Event>, gate: Arc<Event>) -> SendTask<()> {
+        ev.set();
+        co_await!(gate.wait());
+        co_return!(())
+    }
+    let ev = Arc::new(Event::new());
+    let gate = Arc::new(Event::new());
+    let (tx, rx) = oneshot::channel();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+
+    let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
+    assert!(x.as_mut().poll(&mut cx).is_pending());
+    {
+        let mut z = Box::pin(sets_then_waits(ev, gate.clone()).into_future());
+        assert!(z.as_mut().poll(&mut cx).is_pending());
+    } // dropped: its queue is closed
+    tx.send(41).unwrap();
+    assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
+}
