@@ -80,3 +80,41 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
     tx.send(41).unwrap();
     assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
 }
+
+/// A wake-up that panics (a detached task's panic propagating out of its
+/// resume) must not lose the wake-ups queued after it in the same batch.
+#[test]
+fn panicking_wakeup_keeps_the_rest_of_the_batch() {
+    use coro::{spawn_detached, LocalScheduler, Task};
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::rc::Rc;
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn fine(rx: oneshot::Receiver<u32>, seen: Rc<Cell<u32>>) -> Task<()> {
+        seen.set(co_await!(rx).unwrap());
+        co_return!(())
+    }
+
+    let s = LocalScheduler::new();
+    let (tx1, rx1) = oneshot::channel();
+    let (tx2, rx2) = oneshot::channel();
+    let seen = Rc::new(Cell::new(0));
+    spawn_detached(boom(rx1), &s);
+    spawn_detached(fine(rx2, seen.clone()), &s);
+    s.run_until_idle(); // both suspended on their receivers
+    tx1.send(1).unwrap(); // queued first
+    tx2.send(2).unwrap(); // queued second, same batch
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(AssertUnwindSafe(|| s.run_until_idle()));
+    std::panic::set_hook(hook);
+    assert!(r.is_err());
+    s.run_until_idle();
+    assert_eq!(seen.get(), 2, "the second wake-up was lost with the panicking batch");
+}

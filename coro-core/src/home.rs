@@ -152,13 +152,29 @@ impl WakeQueue {
 
     /// Runs the wake-ups queued so far (not those they queue in turn);
     /// returns how many.
+    ///
+    /// If one panics (a detached task's panic escaping its resume), the
+    /// rest of the batch goes back to the front of the queue before the
+    /// panic propagates: dropping them would leave their coroutines queued
+    /// in name only, never resumed.
     pub(crate) fn drain(&self) -> usize {
         let batch = lock(&self.pending).as_mut().map(mem::take).unwrap_or_default();
         let n = batch.len();
-        for wakeup in batch {
+        let mut rest = Requeue { queue: self, rest: batch.into_iter() };
+        for wakeup in rest.rest.by_ref() {
             wakeup.run();
         }
         n
+    }
+
+    /// Puts `rest` back at the front of the queue (unless it is closed).
+    fn requeue_front(&self, rest: impl Iterator<Item = Arc<dyn Wakeup>>) {
+        let mut pending = lock(&self.pending);
+        if let Some(list) = pending.as_mut() {
+            let later = mem::take(list);
+            list.extend(rest);
+            list.extend(later);
+        }
     }
 
     /// Drops every queued wake-up and registered waker and refuses later
@@ -205,6 +221,22 @@ impl WakeQueue {
         // A wake-up may have been posted before the waker was registered.
         if lock(&self.pending).as_ref().is_some_and(|list| !list.is_empty()) {
             self.wake_drivers();
+        }
+    }
+}
+
+/// The part of a batch that [`WakeQueue::drain`] has not run yet; requeued
+/// if a wake-up unwinds.
+struct Requeue<'q> {
+    queue: &'q WakeQueue,
+    rest: std::vec::IntoIter<Arc<dyn Wakeup>>,
+}
+
+impl Drop for Requeue<'_> {
+    fn drop(&mut self) {
+        if self.rest.len() != 0 {
+            let rest = mem::take(&mut self.rest);
+            self.queue.requeue_front(rest);
         }
     }
 }

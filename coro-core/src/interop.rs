@@ -143,8 +143,17 @@ impl<T, K> TaskFuture<T, K> {
     fn withdraw(&mut self) {
         match &self.queue {
             Some(own) => {
+                // Each one runs even if an earlier one panics (a detached
+                // task's panic escaping its resume); the first panic then
+                // propagates.
+                let mut panic = None;
                 for wakeup in own.close_and_take() {
-                    wakeup.run();
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wakeup.run())) {
+                        panic.get_or_insert(p);
+                    }
+                }
+                if let Some(p) = panic {
+                    resume_unwind(p);
                 }
             }
             None => {
