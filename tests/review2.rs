@@ -118,3 +118,50 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
     s.run_until_idle();
     assert_eq!(seen.get(), 2, "the second wake-up was lost with the panicking batch");
 }
+
+/// The waker of the most recent poll is the one woken when a `SendTask`
+/// finishes on another thread, even when the poll races with the finish
+/// (the finish used to take the stored waker before marking itself done, so
+/// a poll in between stored a waker that was never woken; only the stale
+/// one was).
+#[test]
+fn send_task_future_wakes_the_latest_waker() {
+    use coro::ThreadPool;
+    use std::time::{Duration, Instant};
+
+    #[coro::coroutine]
+    fn hop(pool: Arc<ThreadPool>, spin: u32) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        let mut x = 0u32;
+        for i in 0..spin {
+            x = std::hint::black_box(x.wrapping_add(i));
+        }
+        co_return!(x)
+    }
+
+    let pool = Arc::new(ThreadPool::new(2));
+    let deadline = Instant::now() + Duration::from_millis(600);
+    let mut runs = 0u32;
+    while Instant::now() < deadline {
+        runs += 1;
+        let mut fut = pin!(hop(pool.clone(), runs % 64).into_future());
+        loop {
+            // A fresh waker each poll: only the latest may be relied on.
+            let flag = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(flag.clone());
+            if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+                break;
+            }
+            // Poll again at once most of the time (racing with the finish);
+            // otherwise rely on this poll's waker.
+            if runs % 4 != 0 {
+                continue;
+            }
+            let waited = Instant::now();
+            while flag.0.load(Ordering::SeqCst) == 0 {
+                assert!(waited.elapsed() < Duration::from_secs(1), "the latest waker was never woken");
+                std::thread::yield_now();
+            }
+        }
+    }
+}

@@ -99,6 +99,10 @@ struct FutureWaiter {
     header: Header,
     done: AtomicBool,
     waker: Mutex<Option<Waker>>,
+    /// Set under `waker`'s lock when the task transfers here, before the
+    /// waker is taken: a poll that then finds `done` still unset knows the
+    /// waker it would store could be missed, and wakes itself instead.
+    finishing: AtomicBool,
 }
 
 static FUTURE_WAITER_VTABLE: VTable = VTable {
@@ -113,7 +117,13 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // the first field of a `FutureWaiter` kept alive by the future's `Arc`
     // for as long as the task may transfer to it.
     let waiter = unsafe { &*h.cast::<FutureWaiter>().as_ptr() };
-    let waker = waiter.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let waker = {
+        let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
+        waiter.finishing.store(true, Ordering::Relaxed);
+        slot.take()
+    };
+    // The last touch of `waiter`: once `done` is set, the future may return
+    // `Ready` and free it.
     waiter.done.store(true, Ordering::Release);
     if let Some(w) = waker {
         w.wake();
@@ -195,6 +205,7 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                     },
                     done: AtomicBool::new(false),
                     waker: Mutex::new(Some(cx.waker().clone())),
+                    finishing: AtomicBool::new(false),
                 });
                 let h = this.task.handle();
                 // SAFETY: the task is owned here and suspended at its initial
@@ -214,11 +225,20 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                     None => crate::home::resume_woken(),
                 };
                 let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
-                if !waiter.done.load(Ordering::Acquire) {
+                let finishing = waiter.finishing.load(Ordering::Relaxed);
+                if !finishing {
                     match &mut *slot {
                         Some(w) if w.will_wake(cx.waker()) => {}
                         slot => *slot = Some(cx.waker().clone()),
                     }
+                }
+                drop(slot);
+                if finishing && !waiter.done.load(Ordering::Acquire) {
+                    // The task has finished and taken the waker stored
+                    // before (maybe a stale one) but not yet set `done`: a
+                    // waker stored now would never be woken, so ask to be
+                    // polled again at once (outside the lock).
+                    cx.waker().wake_by_ref();
                 }
             }
         }
