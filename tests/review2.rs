@@ -165,3 +165,53 @@ fn send_task_future_wakes_the_latest_waker() {
         }
     }
 }
+
+/// `sync_wait` runs this thread's queued wake-ups while it waits; a panic
+/// escaping one (a detached task's) must not unwind out of `sync_wait`
+/// while its own task is still running on another thread (its frame would
+/// be destroyed under that thread, and the task would later resume the
+/// stand-in on the unwound stack). It propagates once the task is done.
+#[test]
+fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
+    use coro::{spawn_detached, sync_wait, LocalScheduler, Task, ThreadPool};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    static GATE: AtomicBool = AtomicBool::new(false);
+    static FINISHED: AtomicBool = AtomicBool::new(false);
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        tx.send(1).unwrap(); // queues `boom` for the sync_wait thread
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        FINISHED.store(true, Ordering::SeqCst);
+        co_return!(7)
+    }
+
+    let pool = Arc::new(ThreadPool::new(1));
+    let s = LocalScheduler::new();
+    let (tx, rx) = oneshot::channel();
+    spawn_detached(boom(rx), &s);
+    s.run_until_idle();
+    let opener = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(100));
+        GATE.store(true, Ordering::SeqCst);
+    });
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(AssertUnwindSafe(|| sync_wait(on_pool(pool.clone(), tx))));
+    std::panic::set_hook(hook);
+    opener.join().unwrap();
+    let payload = r.expect_err("the detached task's panic propagates from sync_wait");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
+}
