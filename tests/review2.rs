@@ -215,3 +215,72 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
     assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
 }
+
+/// The same for a `Task` polled as a future: a detached task's panic
+/// escaping the wake-ups its poll runs must not unwind out of `poll` while
+/// the task (awaiting a `SendTask` on a pool) is running elsewhere — the
+/// executor would drop the future and destroy the task under the worker.
+/// It propagates from the poll that finds the task done.
+#[test]
+fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
+    use coro::{spawn_detached, LocalScheduler, Task, ThreadPool};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    static GATE: AtomicBool = AtomicBool::new(false);
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        tx.send(1).unwrap();
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        co_return!(7)
+    }
+    #[coro::coroutine]
+    fn parent(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> Task<u32> {
+        co_return!(co_await!(on_pool(pool, tx)) + 1)
+    }
+
+    let pool = Arc::new(ThreadPool::new(1));
+    let s = LocalScheduler::new();
+    let (tx, rx) = oneshot::channel();
+    spawn_detached(boom(rx), &s);
+    s.run_until_idle();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut fut = Box::pin(parent(pool.clone(), tx).into_future());
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let start = Instant::now();
+    let mut outcome = None;
+    while start.elapsed() < Duration::from_secs(1) {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut Context::from_waker(&waker)))) {
+            Ok(Poll::Ready(v)) => panic!("the detached panic was lost (got {v})"),
+            Ok(Poll::Pending) => {
+                if start.elapsed() > Duration::from_millis(50) {
+                    GATE.store(true, Ordering::SeqCst);
+                }
+                std::thread::yield_now();
+            }
+            Err(p) => {
+                outcome = Some(p);
+                break;
+            }
+        }
+    }
+    // As an executor does after a panicking poll: the task must be done.
+    let dropped = catch_unwind(AssertUnwindSafe(|| drop(fut)));
+    std::panic::set_hook(hook);
+    GATE.store(true, Ordering::SeqCst);
+    let payload = outcome.expect("the detached task's panic propagates from a poll");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert!(dropped.is_ok(), "the poll unwound while its task was still running on the pool");
+}

@@ -23,7 +23,8 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use core::task::{Context, Poll, Waker};
-use std::panic::resume_unwind;
+use std::any::Any;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use crate::frame::{no_continuation, Header, VTable};
@@ -62,6 +63,12 @@ pub struct TaskFuture<T, K> {
     /// future they await wakes them, drained by the next poll on whatever
     /// thread the executor polls it (a `Task` uses its thread's queue).
     queue: Option<Arc<WakeQueue>>,
+    /// A panic that escaped a wake-up this future ran for another coroutine
+    /// (a detached task's) before its own task was done: rethrown by the
+    /// poll that finds the task done, not earlier (an executor drops a future
+    /// whose poll panicked, which would destroy the task while another
+    /// thread may be running it).
+    deferred: Option<Box<dyn Any + Send>>,
 }
 
 // SAFETY: a `SendTask`'s frame is `Send` (checked when its coroutine was
@@ -81,7 +88,7 @@ impl<T> IntoFuture for Task<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Local>;
     fn into_future(self) -> TaskFuture<T, Local> {
-        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -89,7 +96,7 @@ impl<T> IntoFuture for SendTask<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Sendable>;
     fn into_future(self) -> TaskFuture<T, Sendable> {
-        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -154,16 +161,12 @@ impl<T, K> TaskFuture<T, K> {
         match &self.queue {
             Some(own) => {
                 // Each one runs even if an earlier one panics (a detached
-                // task's panic escaping its resume); the first panic then
-                // propagates.
-                let mut panic = None;
+                // task's panic escaping its resume); the first panic is kept
+                // in `deferred` for the caller.
                 for wakeup in own.close_and_take() {
-                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wakeup.run())) {
-                        panic.get_or_insert(p);
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| wakeup.run())) {
+                        self.deferred.get_or_insert(p);
                     }
-                }
-                if let Some(p) = panic {
-                    resume_unwind(p);
                 }
             }
             None => {
@@ -220,10 +223,15 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
             Some(waiter) => {
                 // The task (or a coroutine it awaits) may have been woken by a
                 // future and queued here.
-                match &queue {
+                let drained = catch_unwind(AssertUnwindSafe(|| match &queue {
                     Some(own) => own.drain(),
                     None => crate::home::resume_woken(),
-                };
+                }));
+                if let Err(p) = drained {
+                    this.deferred.get_or_insert(p);
+                    // The rest of the batch was requeued: poll again soon.
+                    cx.waker().wake_by_ref();
+                }
                 let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
                 let finishing = waiter.finishing.load(Ordering::Relaxed);
                 if !finishing {
@@ -245,6 +253,9 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
         let done = this.waiter.as_ref().is_some_and(|w| w.done.load(Ordering::Acquire));
         if done {
             this.withdraw();
+            if let Some(p) = this.deferred.take() {
+                resume_unwind(p);
+            }
             Poll::Ready(this.take_result())
         } else {
             if let Some(key) = this.driver_key() {
@@ -265,5 +276,11 @@ impl<T, K> Drop for TaskFuture<T, K> {
         // SAFETY: dropped once, here, and not used afterwards.
         unsafe { ManuallyDrop::drop(&mut self.task) };
         self.withdraw();
+        // Not rethrown during an unwind (that would abort).
+        if let Some(p) = self.deferred.take() {
+            if !std::thread::panicking() {
+                resume_unwind(p);
+            }
+        }
     }
 }
