@@ -129,12 +129,12 @@ impl<F: Future> FutureAwaiter<F> {
     ///
     /// # Safety
     /// `handle` is the live, suspended coroutine awaiting this awaiter.
-    unsafe fn target(handle: CoroutineHandle) -> Option<Arc<dyn WakeTarget>> {
+    unsafe fn target(handle: CoroutineHandle) -> (Option<Arc<dyn WakeTarget>>, bool) {
         // SAFETY: live (caller).
         if unsafe { handle.is_thread_bound() } {
-            Some(WakeQueue::current() as Arc<dyn WakeTarget>)
+            (Some(WakeQueue::current() as Arc<dyn WakeTarget>), true)
         } else {
-            current_driver()
+            (current_driver(), false)
         }
     }
 
@@ -146,12 +146,8 @@ impl<F: Future> FutureAwaiter<F> {
     /// As `await_suspend`.
     unsafe fn first_poll(&mut self, handle: CoroutineHandle) -> FirstPoll {
         // SAFETY: forwarded contract.
-        let lazy = LazyWake {
-            handle,
-            target: unsafe { Self::target(handle) },
-            shared: OnceLock::new(),
-            woken: AtomicBool::new(false),
-        };
+        let (target, thread_bound) = unsafe { Self::target(handle) };
+        let lazy = LazyWake { handle, target, thread_bound, shared: OnceLock::new(), woken: AtomicBool::new(false) };
         let raw = RawWaker::new(&lazy as *const LazyWake as *const (), &LAZY_WAKER_VTABLE);
         // SAFETY: the vtable's functions uphold `RawWaker`'s contract for as
         // long as `lazy` lives (see them); the waker is only lent to the one
@@ -183,9 +179,12 @@ impl<F: Future> FutureAwaiter<F> {
                     Some(wake) => wake,
                     // Woken through the borrowed waker but no clone kept:
                     // poll again, now with a waker of its own.
-                    None if woken => {
-                        Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, target: lazy.target })
-                    }
+                    None if woken => Arc::new(FutureWake {
+                        state: AtomicU8::new(POLLING),
+                        handle,
+                        target: lazy.target,
+                        thread_bound,
+                    }),
                     // Pending without keeping a waker nor waking: nothing
                     // can ever wake it (a broken future); stay suspended.
                     None => return FirstPoll::Suspend,
@@ -210,6 +209,7 @@ impl<F: Future> FutureAwaiter<F> {
 struct LazyWake {
     handle: CoroutineHandle,
     target: Option<Arc<dyn WakeTarget>>,
+    thread_bound: bool,
     /// Made by the first clone of the borrowed waker (possibly on another
     /// thread, inside the poll: hence the lock).
     shared: OnceLock<Arc<FutureWake>>,
@@ -220,7 +220,12 @@ struct LazyWake {
 impl LazyWake {
     fn shared(&self) -> &Arc<FutureWake> {
         self.shared.get_or_init(|| {
-            Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle: self.handle, target: self.target.clone() })
+            Arc::new(FutureWake {
+                state: AtomicU8::new(POLLING),
+                handle: self.handle,
+                target: self.target.clone(),
+                thread_bound: self.thread_bound,
+            })
         })
     }
 }
@@ -381,6 +386,9 @@ struct FutureWake {
     /// `None` only for a `Send` coroutine resumed by hand, outside any
     /// driver: the waker then resumes it itself.
     target: Option<Arc<dyn WakeTarget>>,
+    /// The coroutine may only run on its home thread: if its queue refuses
+    /// the wake-up (the thread has exited), nothing can resume it.
+    thread_bound: bool,
 }
 
 impl FutureWake {
@@ -429,7 +437,15 @@ impl Wake for FutureWake {
             WOKEN => self.resume(),
             QUEUED => {
                 let target = self.target.as_ref().expect("only coroutines with a target are queued");
-                target.post(self.clone());
+                if let Err(refused) = target.post(self.clone()) {
+                    // The driver is gone (a `SendTask` future finished or
+                    // dropped, a pool stopping, a thread exited): nobody
+                    // will drain that queue. A `Send` coroutine is resumed
+                    // here rather than never; a thread-bound one cannot be.
+                    if !self.thread_bound {
+                        refused.run();
+                    }
+                }
             }
             _ => {}
         }

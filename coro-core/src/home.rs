@@ -127,16 +127,21 @@ impl WakeQueue {
         })
     }
 
-    /// Queues `wakeup` for the home thread and notifies it.
-    pub(crate) fn post(&self, wakeup: Arc<dyn Wakeup>) {
+    /// Queues `wakeup` for the home thread and notifies it; gives it back
+    /// if the queue is closed (its thread or driver is gone).
+    pub(crate) fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>> {
         let mut pending = lock(&self.pending);
-        let Some(list) = pending.as_mut() else { return };
+        let Some(list) = pending.as_mut() else {
+            drop(pending);
+            return Err(wakeup);
+        };
         list.push(wakeup);
         drop(pending);
         if let Some(t) = &self.thread {
             t.unpark();
         }
         self.wake_drivers();
+        Ok(())
     }
 
     /// A queue of a driver's own, bound to no thread: drained by whoever
@@ -147,23 +152,47 @@ impl WakeQueue {
 
     /// Runs the wake-ups queued so far (not those they queue in turn);
     /// returns how many.
+    ///
+    /// If one panics (a detached task's panic escaping its resume), the
+    /// rest of the batch goes back to the front of the queue before the
+    /// panic propagates: dropping them would leave their coroutines queued
+    /// in name only, never resumed.
     pub(crate) fn drain(&self) -> usize {
         let batch = lock(&self.pending).as_mut().map(mem::take).unwrap_or_default();
         let n = batch.len();
-        for wakeup in batch {
+        let mut rest = Requeue { queue: self, rest: batch.into_iter() };
+        for wakeup in rest.rest.by_ref() {
             wakeup.run();
         }
         n
+    }
+
+    /// Puts `rest` back at the front of the queue (unless it is closed).
+    fn requeue_front(&self, rest: impl Iterator<Item = Arc<dyn Wakeup>>) {
+        let mut pending = lock(&self.pending);
+        if let Some(list) = pending.as_mut() {
+            let later = mem::take(list);
+            list.extend(rest);
+            list.extend(later);
+        }
     }
 
     /// Drops every queued wake-up and registered waker and refuses later
     /// posts: the driver owning this queue is gone (entries and wakers may
     /// own what owns the queue).
     pub(crate) fn close(&self) {
-        let stale = lock(&self.pending).take();
-        drop(stale);
+        drop(self.close_and_take());
+    }
+
+    /// Closes the queue (as [`close`](Self::close)) and returns what was
+    /// still queued, for the caller to run: a driver's own queue may hold
+    /// wake-ups of `Send` coroutines that are not its own (resumed under it
+    /// by a release elsewhere), which must not be lost with it.
+    pub(crate) fn close_and_take(&self) -> Vec<Arc<dyn Wakeup>> {
+        let stale = lock(&self.pending).take().unwrap_or_default();
         let drivers = mem::take(&mut *lock(&self.notify));
         drop(drivers);
+        stale
     }
 
     /// Registers `waker` under `key`: woken at the next post.
@@ -196,18 +225,35 @@ impl WakeQueue {
     }
 }
 
+/// The part of a batch that [`WakeQueue::drain`] has not run yet; requeued
+/// if a wake-up unwinds.
+struct Requeue<'q> {
+    queue: &'q WakeQueue,
+    rest: std::vec::IntoIter<Arc<dyn Wakeup>>,
+}
+
+impl Drop for Requeue<'_> {
+    fn drop(&mut self) {
+        if self.rest.len() != 0 {
+            let rest = mem::take(&mut self.rest);
+            self.queue.requeue_front(rest);
+        }
+    }
+}
+
 // ===========================================================================
 // Drivers: where a `Send` coroutine woken by a future goes
 // ===========================================================================
 
 /// Where a wake-up sends a coroutine to be resumed.
 pub(crate) trait WakeTarget: Send + Sync {
-    /// Queues `wakeup` and tells whoever drains the queue.
-    fn post(&self, wakeup: Arc<dyn Wakeup>);
+    /// Queues `wakeup` and tells whoever drains the queue; gives it back
+    /// if nobody will (the driver is gone or stopping).
+    fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>>;
 }
 
 impl WakeTarget for WakeQueue {
-    fn post(&self, wakeup: Arc<dyn Wakeup>) {
+    fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>> {
         WakeQueue::post(self, wakeup)
     }
 }

@@ -84,7 +84,8 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     }
     if hop.state.compare_exchange(WAITING, QUEUED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         if let (Some(queue), Some(this)) = (hop.queue.upgrade(), hop.this.upgrade()) {
-            queue.post(this);
+            // Refused: the home thread is exiting; nothing can run it.
+            let _ = queue.post(this);
         }
         // Home thread gone: nothing can ever run the coroutine again.
     }

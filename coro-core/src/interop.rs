@@ -18,11 +18,13 @@
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use core::task::{Context, Poll, Waker};
-use std::panic::resume_unwind;
+use std::any::Any;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use crate::frame::{no_continuation, Header, VTable};
@@ -53,13 +55,20 @@ use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 /// assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(43));
 /// ```
 pub struct TaskFuture<T, K> {
-    task: UniqueCoroutineHandle<TaskPromise<T, K>>,
+    /// Destroyed in `drop` before the queue is closed.
+    task: ManuallyDrop<UniqueCoroutineHandle<TaskPromise<T, K>>>,
     /// The task's continuation once it has been started.
     waiter: Option<Arc<FutureWaiter>>,
     /// A `SendTask`'s own wake-up queue: where its coroutines go when a
     /// future they await wakes them, drained by the next poll on whatever
     /// thread the executor polls it (a `Task` uses its thread's queue).
     queue: Option<Arc<WakeQueue>>,
+    /// A panic that escaped a wake-up this future ran for another coroutine
+    /// (a detached task's) before its own task was done: rethrown by the
+    /// poll that finds the task done, not earlier (an executor drops a future
+    /// whose poll panicked, which would destroy the task while another
+    /// thread may be running it).
+    deferred: Option<Box<dyn Any + Send>>,
 }
 
 // SAFETY: a `SendTask`'s frame is `Send` (checked when its coroutine was
@@ -79,7 +88,7 @@ impl<T> IntoFuture for Task<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Local>;
     fn into_future(self) -> TaskFuture<T, Local> {
-        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -87,7 +96,7 @@ impl<T> IntoFuture for SendTask<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Sendable>;
     fn into_future(self) -> TaskFuture<T, Sendable> {
-        TaskFuture { task: self.into_handle(), waiter: None, queue: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -97,6 +106,10 @@ struct FutureWaiter {
     header: Header,
     done: AtomicBool,
     waker: Mutex<Option<Waker>>,
+    /// Set under `waker`'s lock when the task transfers here, before the
+    /// waker is taken: a poll that then finds `done` still unset knows the
+    /// waker it would store could be missed, and wakes itself instead.
+    finishing: AtomicBool,
 }
 
 static FUTURE_WAITER_VTABLE: VTable = VTable {
@@ -111,7 +124,13 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // the first field of a `FutureWaiter` kept alive by the future's `Arc`
     // for as long as the task may transfer to it.
     let waiter = unsafe { &*h.cast::<FutureWaiter>().as_ptr() };
-    let waker = waiter.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let waker = {
+        let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
+        waiter.finishing.store(true, Ordering::Relaxed);
+        slot.take()
+    };
+    // The last touch of `waiter`: once `done` is set, the future may return
+    // `Ready` and free it.
     waiter.done.store(true, Ordering::Release);
     if let Some(w) = waker {
         w.wake();
@@ -132,9 +151,24 @@ impl<T, K> TaskFuture<T, K> {
     /// thread's (a `Task`'s future is dropped on the thread that polled it:
     /// it is not `Send`), or by closing its own (a `SendTask`'s: what is
     /// still queued there belongs to the task being destroyed).
+    ///
+    /// What is still queued on its own queue then belongs to coroutines
+    /// other than its task's (the task is finished or destroyed, so its own
+    /// wake-ups are detached): `Send` coroutines that a release elsewhere
+    /// resumed under this future. They are run here, not dropped: nothing
+    /// else would ever resume them.
     fn withdraw(&mut self) {
         match &self.queue {
-            Some(own) => own.close(),
+            Some(own) => {
+                // Each one runs even if an earlier one panics (a detached
+                // task's panic escaping its resume); the first panic is kept
+                // in `deferred` for the caller.
+                for wakeup in own.close_and_take() {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| wakeup.run())) {
+                        self.deferred.get_or_insert(p);
+                    }
+                }
+            }
             None => {
                 if let Some(key) = self.driver_key() {
                     crate::home::forget_driver(key);
@@ -174,6 +208,7 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                     },
                     done: AtomicBool::new(false),
                     waker: Mutex::new(Some(cx.waker().clone())),
+                    finishing: AtomicBool::new(false),
                 });
                 let h = this.task.handle();
                 // SAFETY: the task is owned here and suspended at its initial
@@ -188,22 +223,39 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
             Some(waiter) => {
                 // The task (or a coroutine it awaits) may have been woken by a
                 // future and queued here.
-                match &queue {
+                let drained = catch_unwind(AssertUnwindSafe(|| match &queue {
                     Some(own) => own.drain(),
                     None => crate::home::resume_woken(),
-                };
+                }));
+                if let Err(p) = drained {
+                    this.deferred.get_or_insert(p);
+                    // The rest of the batch was requeued: poll again soon.
+                    cx.waker().wake_by_ref();
+                }
                 let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
-                if !waiter.done.load(Ordering::Acquire) {
+                let finishing = waiter.finishing.load(Ordering::Relaxed);
+                if !finishing {
                     match &mut *slot {
                         Some(w) if w.will_wake(cx.waker()) => {}
                         slot => *slot = Some(cx.waker().clone()),
                     }
+                }
+                drop(slot);
+                if finishing && !waiter.done.load(Ordering::Acquire) {
+                    // The task has finished and taken the waker stored
+                    // before (maybe a stale one) but not yet set `done`: a
+                    // waker stored now would never be woken, so ask to be
+                    // polled again at once (outside the lock).
+                    cx.waker().wake_by_ref();
                 }
             }
         }
         let done = this.waiter.as_ref().is_some_and(|w| w.done.load(Ordering::Acquire));
         if done {
             this.withdraw();
+            if let Some(p) = this.deferred.take() {
+                resume_unwind(p);
+            }
             Poll::Ready(this.take_result())
         } else {
             if let Some(key) = this.driver_key() {
@@ -219,6 +271,16 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
 
 impl<T, K> Drop for TaskFuture<T, K> {
     fn drop(&mut self) {
+        // The task first: its coroutines' pending wake-ups are detached by
+        // their awaiters' drops, so `withdraw` runs only other coroutines'.
+        // SAFETY: dropped once, here, and not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.task) };
         self.withdraw();
+        // Not rethrown during an unwind (that would abort).
+        if let Some(p) = self.deferred.take() {
+            if !std::thread::panicking() {
+                resume_unwind(p);
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::panic::resume_unwind;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::{self, Thread};
 
@@ -516,11 +516,27 @@ impl SyncWaiter {
     /// Sleeps until the stand-in has been resumed, running meanwhile the
     /// coroutines of this thread that wakers on other threads queue here
     /// (they unpark it).
+    ///
+    /// A panic escaping one of those (a detached task's) propagates only
+    /// once the stand-in has been resumed: unwinding earlier would destroy
+    /// the awaited task while another thread may be running it, and leave
+    /// it to resume this stand-in on an unwound stack.
     fn wait(&self) {
+        let mut panic = None;
         while !self.done.load(Ordering::Acquire) {
-            if crate::home::resume_woken() == 0 && !self.done.load(Ordering::Acquire) {
+            let woken = match catch_unwind(AssertUnwindSafe(crate::home::resume_woken)) {
+                Ok(n) => n,
+                Err(p) => {
+                    panic.get_or_insert(p);
+                    1
+                }
+            };
+            if woken == 0 && !self.done.load(Ordering::Acquire) {
                 thread::park();
             }
+        }
+        if let Some(p) = panic {
+            resume_unwind(p);
         }
     }
 }

@@ -99,19 +99,19 @@ enum Job {
 struct PoolTarget(Weak<Shared>);
 
 impl WakeTarget for PoolTarget {
-    fn post(&self, wakeup: Arc<dyn Wakeup>) {
+    fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>> {
         if let Some(shared) = self.0.upgrade() {
             let mut q = shared.lock();
             if !q.stopping {
                 q.jobs.push_back(Job::Wake(wakeup));
                 drop(q);
                 shared.available.notify_one();
-                return;
+                return Ok(());
             }
         }
-        // The pool is stopping or gone: no worker will run it. A `Send`
-        // coroutine may run anywhere, so resume it here rather than never.
-        wakeup.run();
+        // The pool is stopping or gone: no worker will run it. The waker
+        // (a `Send` coroutine's) resumes it itself rather than never.
+        Err(wakeup)
     }
 }
 

@@ -167,7 +167,8 @@ impl HomeWake {
     /// [`notify_when_woken`](crate::notify_when_woken) registered: user code.
     pub(crate) fn post(self: Arc<Self>) {
         if let Some(queue) = self.queue.upgrade() {
-            queue.post(self);
+            // Refused: the home thread is exiting; nothing can run it.
+            let _ = queue.post(self);
         }
     }
 }

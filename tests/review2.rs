@@ -1,0 +1,286 @@
+//! Review of the wake-up queues: a `Send` coroutine woken by a Rust future
+//! must not be lost when the driver it was queued for is gone.
+
+use std::future::{Future, IntoFuture};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use coro::sync::Event;
+use coro::{co_await, co_return, SendTask};
+use futures::channel::oneshot;
+
+struct Count(AtomicUsize);
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[coro::coroutine]
+fn waits_then_receives(ev: Arc<Event>, rx: oneshot::Receiver<u32>) -> SendTask<u32> {
+    co_await!(ev.wait());
+    // Resumed inline by `set` inside another `SendTask` future's poll: this
+    // coroutine now suspends under that future's driver queue.
+    let v = co_await!(rx).unwrap();
+    co_return!(v + 1)
+}
+
+#[coro::coroutine]
+fn sets(ev: Arc<Event>) -> SendTask<()> {
+    ev.set();
+    co_return!(())
+}
+
+/// A `SendTask` moved (by a `coro::sync` release) into another `SendTask`
+/// future's poll suspends on a Rust future there; that future then
+/// finishes, closing its queue. The wake-up must still resume the coroutine
+/// (it used to be dropped with the closed queue: a hang).
+#[test]
+fn wakeup_for_a_finished_send_task_future_is_not_lost() {
+    let ev = Arc::new(Event::new());
+    let (tx, rx) = oneshot::channel();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+
+    let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
+    assert!(x.as_mut().poll(&mut cx).is_pending()); // suspended on the event
+
+    let mut z = pin!(sets(ev).into_future());
+    assert!(z.as_mut().poll(&mut cx).is_ready()); // ran `x` up to `rx`, then finished
+
+    tx.send(41).unwrap();
+    assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
+}
+
+/// The same, when the other future is dropped before it finishes.
+#[test]
+fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
+    #[coro::coroutine]
+    fn sets_then_waits(ev: Arc<Event>, gate: Arc<Event>) -> SendTask<()> {
+        ev.set();
+        co_await!(gate.wait());
+        co_return!(())
+    }
+    let ev = Arc::new(Event::new());
+    let gate = Arc::new(Event::new());
+    let (tx, rx) = oneshot::channel();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+
+    let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
+    assert!(x.as_mut().poll(&mut cx).is_pending());
+    {
+        let mut z = Box::pin(sets_then_waits(ev, gate.clone()).into_future());
+        assert!(z.as_mut().poll(&mut cx).is_pending());
+    } // dropped: its queue is closed
+    tx.send(41).unwrap();
+    assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
+}
+
+/// A wake-up that panics (a detached task's panic propagating out of its
+/// resume) must not lose the wake-ups queued after it in the same batch.
+#[test]
+fn panicking_wakeup_keeps_the_rest_of_the_batch() {
+    use coro::{spawn_detached, LocalScheduler, Task};
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::rc::Rc;
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn fine(rx: oneshot::Receiver<u32>, seen: Rc<Cell<u32>>) -> Task<()> {
+        seen.set(co_await!(rx).unwrap());
+        co_return!(())
+    }
+
+    let s = LocalScheduler::new();
+    let (tx1, rx1) = oneshot::channel();
+    let (tx2, rx2) = oneshot::channel();
+    let seen = Rc::new(Cell::new(0));
+    spawn_detached(boom(rx1), &s);
+    spawn_detached(fine(rx2, seen.clone()), &s);
+    s.run_until_idle(); // both suspended on their receivers
+    tx1.send(1).unwrap(); // queued first
+    tx2.send(2).unwrap(); // queued second, same batch
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(AssertUnwindSafe(|| s.run_until_idle()));
+    std::panic::set_hook(hook);
+    assert!(r.is_err());
+    s.run_until_idle();
+    assert_eq!(seen.get(), 2, "the second wake-up was lost with the panicking batch");
+}
+
+/// The waker of the most recent poll is the one woken when a `SendTask`
+/// finishes on another thread, even when the poll races with the finish
+/// (the finish used to take the stored waker before marking itself done, so
+/// a poll in between stored a waker that was never woken; only the stale
+/// one was).
+#[test]
+fn send_task_future_wakes_the_latest_waker() {
+    use coro::ThreadPool;
+    use std::time::{Duration, Instant};
+
+    #[coro::coroutine]
+    fn hop(pool: Arc<ThreadPool>, spin: u32) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        let mut x = 0u32;
+        for i in 0..spin {
+            x = std::hint::black_box(x.wrapping_add(i));
+        }
+        co_return!(x)
+    }
+
+    let pool = Arc::new(ThreadPool::new(2));
+    let deadline = Instant::now() + Duration::from_millis(600);
+    let mut runs = 0u32;
+    while Instant::now() < deadline {
+        runs += 1;
+        let mut fut = pin!(hop(pool.clone(), runs % 64).into_future());
+        loop {
+            // A fresh waker each poll: only the latest may be relied on.
+            let flag = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(flag.clone());
+            if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+                break;
+            }
+            // Poll again at once most of the time (racing with the finish);
+            // otherwise rely on this poll's waker.
+            if runs % 4 != 0 {
+                continue;
+            }
+            let waited = Instant::now();
+            while flag.0.load(Ordering::SeqCst) == 0 {
+                assert!(waited.elapsed() < Duration::from_secs(1), "the latest waker was never woken");
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// `sync_wait` runs this thread's queued wake-ups while it waits; a panic
+/// escaping one (a detached task's) must not unwind out of `sync_wait`
+/// while its own task is still running on another thread (its frame would
+/// be destroyed under that thread, and the task would later resume the
+/// stand-in on the unwound stack). It propagates once the task is done.
+#[test]
+fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
+    use coro::{spawn_detached, sync_wait, LocalScheduler, Task, ThreadPool};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    static GATE: AtomicBool = AtomicBool::new(false);
+    static FINISHED: AtomicBool = AtomicBool::new(false);
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        tx.send(1).unwrap(); // queues `boom` for the sync_wait thread
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        FINISHED.store(true, Ordering::SeqCst);
+        co_return!(7)
+    }
+
+    let pool = Arc::new(ThreadPool::new(1));
+    let s = LocalScheduler::new();
+    let (tx, rx) = oneshot::channel();
+    spawn_detached(boom(rx), &s);
+    s.run_until_idle();
+    let opener = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(100));
+        GATE.store(true, Ordering::SeqCst);
+    });
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(AssertUnwindSafe(|| sync_wait(on_pool(pool.clone(), tx))));
+    std::panic::set_hook(hook);
+    opener.join().unwrap();
+    let payload = r.expect_err("the detached task's panic propagates from sync_wait");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
+}
+
+/// The same for a `Task` polled as a future: a detached task's panic
+/// escaping the wake-ups its poll runs must not unwind out of `poll` while
+/// the task (awaiting a `SendTask` on a pool) is running elsewhere — the
+/// executor would drop the future and destroy the task under the worker.
+/// It propagates from the poll that finds the task done.
+#[test]
+fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
+    use coro::{spawn_detached, LocalScheduler, Task, ThreadPool};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    static GATE: AtomicBool = AtomicBool::new(false);
+
+    #[coro::coroutine]
+    fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
+        let _ = co_await!(rx);
+        panic!("planned panic in a detached task");
+    }
+    #[coro::coroutine]
+    fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
+        co_await!(pool.schedule());
+        tx.send(1).unwrap();
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        co_return!(7)
+    }
+    #[coro::coroutine]
+    fn parent(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> Task<u32> {
+        co_return!(co_await!(on_pool(pool, tx)) + 1)
+    }
+
+    let pool = Arc::new(ThreadPool::new(1));
+    let s = LocalScheduler::new();
+    let (tx, rx) = oneshot::channel();
+    spawn_detached(boom(rx), &s);
+    s.run_until_idle();
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let mut fut = Box::pin(parent(pool.clone(), tx).into_future());
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let start = Instant::now();
+    let mut outcome = None;
+    while start.elapsed() < Duration::from_secs(1) {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut Context::from_waker(&waker)))) {
+            Ok(Poll::Ready(v)) => panic!("the detached panic was lost (got {v})"),
+            Ok(Poll::Pending) => {
+                if start.elapsed() > Duration::from_millis(50) {
+                    GATE.store(true, Ordering::SeqCst);
+                }
+                std::thread::yield_now();
+            }
+            Err(p) => {
+                outcome = Some(p);
+                break;
+            }
+        }
+    }
+    // As an executor does after a panicking poll: the task must be done.
+    let dropped = catch_unwind(AssertUnwindSafe(|| drop(fut)));
+    std::panic::set_hook(hook);
+    GATE.store(true, Ordering::SeqCst);
+    let payload = outcome.expect("the detached task's panic propagates from a poll");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert!(dropped.is_ok(), "the poll unwound while its task was still running on the pool");
+}
