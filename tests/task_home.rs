@@ -123,3 +123,57 @@ fn a_task_awaiting_when_all_or_when_any_of_send_tasks_on_a_pool_resumes_on_its_o
     }
     assert_eq!(pool.panics(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Destroying a task while a pool worker runs what it awaits: detected
+// ---------------------------------------------------------------------------
+
+const ABORT_CHILD: &str = "CORO_TASK_HOME_ABORT_CHILD";
+
+#[coro::coroutine]
+fn blocks_on_pool(
+    pool: Arc<ThreadPool>,
+    running: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+) -> SendTask<u64> {
+    co_await!(pool.schedule());
+    running.send(()).unwrap();
+    let _ = release.recv(); // runs on the worker until the process ends
+    co_return!(1)
+}
+
+#[coro::coroutine]
+fn awaits_blocker(
+    pool: Arc<ThreadPool>,
+    running: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+) -> Task<u64> {
+    co_return!(co_await!(blocks_on_pool(pool, running, release)))
+}
+
+#[test]
+#[cfg(unix)]
+fn dropping_a_task_while_a_worker_runs_the_send_task_it_awaits_aborts() {
+    if std::env::var_os(ABORT_CHILD).is_some() {
+        let pool = Arc::new(ThreadPool::new(1));
+        let (running_tx, running_rx) = std::sync::mpsc::channel();
+        let (_release_tx, release_rx) = std::sync::mpsc::channel();
+        let mut fut = Box::pin(awaits_blocker(pool, running_tx, release_rx).into_future());
+        assert!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+        running_rx.recv().unwrap();
+        drop(fut); // destroys the awaited SendTask while the worker runs it
+        unreachable!("destroying a running SendTask should have aborted");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "dropping_a_task_while_a_worker_runs_the_send_task_it_awaits_aborts"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ABORT_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT expected; stderr: {stderr}");
+    }
+    assert!(stderr.contains("destroyed while it is running"), "{stderr}");
+}

@@ -430,9 +430,23 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
 }
 
 /// Destroying a running coroutine; kept out of line.
+///
+/// A thread-bound coroutine can only be running on this very thread (it
+/// destroys itself from inside): a panic, the frame untouched. A coroutine
+/// that may run anywhere may be running on another thread (a `SendTask` on a
+/// pool worker, destroyed by whoever owned the task awaiting it): unwinding
+/// would go on to free the frames that one will transfer to, so the process
+/// is aborted instead, as `coro::sync` does for the same mistake.
 #[cold]
 #[inline(never)]
-fn destroy_running() -> ! {
+fn destroy_running(may_run_elsewhere: bool) -> ! {
+    if may_run_elsewhere {
+        eprintln!(
+            "coro: a coroutine was destroyed while it is running, possibly on another thread \
+             (its owner, or the owner of a coroutine awaiting it, dropped it while a thread pool ran it); aborting"
+        );
+        std::process::abort();
+    }
     panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
 }
 
@@ -490,7 +504,7 @@ unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
     if ptr::eq(at, &RUNNING) {
-        destroy_running();
+        destroy_running(!P::AFFINITY.is_thread_bound());
     }
     // SAFETY: the frame is idle and ours to free. At the initial point the
     // slot holds the initial awaiter and the body has not started; at any
