@@ -125,16 +125,18 @@ enum FirstPoll {
 }
 
 impl<F: Future> FutureAwaiter<F> {
-    /// Where a wake-up sends this coroutine (see [`FutureWake::target`]).
+    /// Where a wake-up sends this coroutine (see [`Route`]). Asked on the
+    /// thread running the coroutine, and only once the future has kept a
+    /// waker: a future that completes at once pays for no lookup.
     ///
     /// # Safety
     /// `handle` is the live, suspended coroutine awaiting this awaiter.
-    unsafe fn target(handle: CoroutineHandle) -> (Option<Arc<dyn WakeTarget>>, bool) {
+    unsafe fn route(handle: CoroutineHandle) -> Route {
         // SAFETY: live (caller).
         if unsafe { handle.is_thread_bound() } {
-            (Some(WakeQueue::current() as Arc<dyn WakeTarget>), true)
+            Route { target: Some(WakeQueue::current() as Arc<dyn WakeTarget>), thread_bound: true }
         } else {
-            (current_driver(), false)
+            Route { target: current_driver(), thread_bound: false }
         }
     }
 
@@ -145,9 +147,7 @@ impl<F: Future> FutureAwaiter<F> {
     /// # Safety
     /// As `await_suspend`.
     unsafe fn first_poll(&mut self, handle: CoroutineHandle) -> FirstPoll {
-        // SAFETY: forwarded contract.
-        let (target, thread_bound) = unsafe { Self::target(handle) };
-        let lazy = LazyWake { handle, target, thread_bound, shared: OnceLock::new(), woken: AtomicBool::new(false) };
+        let lazy = LazyWake { handle, shared: OnceLock::new(), woken: AtomicBool::new(false) };
         let raw = RawWaker::new(&lazy as *const LazyWake as *const (), &LAZY_WAKER_VTABLE);
         // SAFETY: the vtable's functions uphold `RawWaker`'s contract for as
         // long as `lazy` lives (see them); the waker is only lent to the one
@@ -179,16 +179,15 @@ impl<F: Future> FutureAwaiter<F> {
                     Some(wake) => wake,
                     // Woken through the borrowed waker but no clone kept:
                     // poll again, now with a waker of its own.
-                    None if woken => Arc::new(FutureWake {
-                        state: AtomicU8::new(POLLING),
-                        handle,
-                        target: lazy.target,
-                        thread_bound,
-                    }),
+                    None if woken => FutureWake::new(handle),
                     // Pending without keeping a waker nor waking: nothing
                     // can ever wake it (a broken future); stay suspended.
                     None => return FirstPoll::Suspend,
                 };
+                // Before the state can leave `POLLING`: a wake-up reads it
+                // once it finds the coroutine `IDLE`.
+                // SAFETY: forwarded contract.
+                let _ = wake.route.set(unsafe { Self::route(handle) });
                 let waker = Waker::from(wake.clone());
                 let (wake, _) = self.wake.insert((wake, waker));
                 if woken {
@@ -208,8 +207,6 @@ impl<F: Future> FutureAwaiter<F> {
 /// The first poll's waker state, on `first_poll`'s stack.
 struct LazyWake {
     handle: CoroutineHandle,
-    target: Option<Arc<dyn WakeTarget>>,
-    thread_bound: bool,
     /// Made by the first clone of the borrowed waker (possibly on another
     /// thread, inside the poll: hence the lock).
     shared: OnceLock<Arc<FutureWake>>,
@@ -219,14 +216,7 @@ struct LazyWake {
 
 impl LazyWake {
     fn shared(&self) -> &Arc<FutureWake> {
-        self.shared.get_or_init(|| {
-            Arc::new(FutureWake {
-                state: AtomicU8::new(POLLING),
-                handle: self.handle,
-                target: self.target.clone(),
-                thread_bound: self.thread_bound,
-            })
-        })
+        self.shared.get_or_init(|| FutureWake::new(self.handle))
     }
 }
 
@@ -380,11 +370,18 @@ struct FutureWake {
     /// Only resumed after winning `IDLE -> WOKEN` (or `QUEUED -> WOKEN` in
     /// the target's drain), which the awaiter's drop excludes.
     handle: CoroutineHandle,
-    /// Where a wake-up sends the coroutine to be resumed: its home thread's
-    /// queue if it is thread-bound, else the queue of the driver that was
-    /// running it (`sync_wait`, a task polled as a future, a pool worker).
-    /// `None` only for a `Send` coroutine resumed by hand, outside any
-    /// driver: the waker then resumes it itself.
+    /// Set by the thread running the coroutine after the first poll, before
+    /// the state first leaves `POLLING` (a waker cloned on another thread
+    /// during that poll cannot know it).
+    route: OnceLock<Route>,
+}
+
+/// Where a wake-up sends the coroutine to be resumed.
+struct Route {
+    /// Its home thread's queue if it is thread-bound, else the queue of the
+    /// driver that was running it (`sync_wait`, a task polled as a future, a
+    /// pool worker). `None` only for a `Send` coroutine resumed by hand,
+    /// outside any driver: the waker then resumes it itself.
     target: Option<Arc<dyn WakeTarget>>,
     /// The coroutine may only run on its home thread: if its queue refuses
     /// the wake-up (the thread has exited), nothing can resume it.
@@ -392,6 +389,15 @@ struct FutureWake {
 }
 
 impl FutureWake {
+    fn new(handle: CoroutineHandle) -> Arc<FutureWake> {
+        Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, route: OnceLock::new() })
+    }
+
+    /// Only once the state has been `IDLE`: see `route`.
+    fn route(&self) -> &Route {
+        self.route.get().expect("a future's waker state left POLLING before its route was set")
+    }
+
     fn resume(&self) {
         // SAFETY: this thread won the transition to `WOKEN`, so the
         // coroutine is suspended at this `co_await!` and its awaiter is
@@ -413,7 +419,7 @@ impl Wake for FutureWake {
         let next = loop {
             let next = match state {
                 POLLING => NOTIFIED,
-                IDLE if self.target.is_some() => QUEUED,
+                IDLE if self.route().target.is_some() => QUEUED,
                 IDLE => WOKEN,
                 // Already notified, woken or queued: the coroutine will poll again,
                 // but only after this wake-up if it is ordered before that
@@ -436,13 +442,14 @@ impl Wake for FutureWake {
         match next {
             WOKEN => self.resume(),
             QUEUED => {
-                let target = self.target.as_ref().expect("only coroutines with a target are queued");
+                let route = self.route();
+                let target = route.target.as_ref().expect("only coroutines with a target are queued");
                 if let Err(refused) = target.post(self.clone()) {
                     // The driver is gone (a `SendTask` future finished or
                     // dropped, a pool stopping, a thread exited): nobody
                     // will drain that queue. A `Send` coroutine is resumed
                     // here rather than never; a thread-bound one cannot be.
-                    if !self.thread_bound {
+                    if !route.thread_bound {
                         refused.run();
                     }
                 }
