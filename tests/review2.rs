@@ -176,21 +176,26 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     use coro::{spawn_detached, sync_wait, LocalScheduler, Task, ThreadPool};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::AtomicBool;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    static GATE: AtomicBool = AtomicBool::new(false);
+    /// Set by the detached task just before it panics, on the thread in
+    /// `sync_wait`: only then does the pool task finish. No timing involved.
+    static BOOM_RAN: AtomicBool = AtomicBool::new(false);
     static FINISHED: AtomicBool = AtomicBool::new(false);
 
     #[coro::coroutine]
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
+        BOOM_RAN.store(true, Ordering::SeqCst);
         panic!("planned panic in a detached task");
     }
     #[coro::coroutine]
     fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
         co_await!(pool.schedule());
         tx.send(1).unwrap(); // queues `boom` for the sync_wait thread
-        while !GATE.load(Ordering::SeqCst) {
+        let waited = Instant::now();
+        while !BOOM_RAN.load(Ordering::SeqCst) {
+            assert!(waited.elapsed() < Duration::from_secs(30), "sync_wait never ran the queued wake-up");
             std::thread::yield_now();
         }
         FINISHED.store(true, Ordering::SeqCst);
@@ -202,15 +207,10 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     let (tx, rx) = oneshot::channel();
     spawn_detached(boom(rx), &s);
     s.run_until_idle();
-    let opener = std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_millis(100));
-        GATE.store(true, Ordering::SeqCst);
-    });
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = catch_unwind(AssertUnwindSafe(|| sync_wait(on_pool(pool.clone(), tx))));
     std::panic::set_hook(hook);
-    opener.join().unwrap();
     let payload = r.expect_err("the detached task's panic propagates from sync_wait");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
     assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
@@ -233,6 +233,8 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     #[coro::coroutine]
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
+        // Only now may the pool task finish: no timing involved.
+        GATE.store(true, Ordering::SeqCst);
         panic!("planned panic in a detached task");
     }
     #[coro::coroutine]
@@ -261,15 +263,10 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     std::panic::set_hook(Box::new(|_| {}));
     let start = Instant::now();
     let mut outcome = None;
-    while start.elapsed() < Duration::from_secs(1) {
+    while start.elapsed() < Duration::from_secs(30) {
         match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut Context::from_waker(&waker)))) {
             Ok(Poll::Ready(v)) => panic!("the detached panic was lost (got {v})"),
-            Ok(Poll::Pending) => {
-                if start.elapsed() > Duration::from_millis(50) {
-                    GATE.store(true, Ordering::SeqCst);
-                }
-                std::thread::yield_now();
-            }
+            Ok(Poll::Pending) => std::thread::yield_now(),
             Err(p) => {
                 outcome = Some(p);
                 break;
