@@ -617,19 +617,25 @@ mod thread_pool {
         pool.spawn(last_owner(log.counted("owner"), pool.clone(), rx));
         let started = Arc::new(AtomicBool::new(false));
         let s2 = started.clone();
-        // Occupy the other worker briefly so that the queued tasks stay queued.
-        let gate = Arc::new(AtomicBool::new(false));
-        let g2 = gate.clone();
-        pool.spawn(blocker(log.counted("blocker"), s2, Box::new(move || g2.load(Ordering::Acquire))));
+        // Occupy the other worker so that the queued tasks stay queued, until
+        // the pool's drop has begun (its last `Arc`, the owner's, is gone)
+        // and a little later, so that `stopping` is set: ordered by the drop
+        // itself, not by how fast this thread gets there.
+        let weak: Weak<ThreadPool> = Arc::downgrade(&pool);
+        let release = Box::new(move || {
+            if weak.upgrade().is_some() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+            true
+        });
+        pool.spawn(blocker(log.counted("blocker"), s2, release));
         eventually("the second worker is busy", || started.load(Ordering::Acquire));
         for i in 0..10 {
             pool.spawn(never_runs(log.counted(format!("queued {i}")), log.clone()));
         }
         drop(pool);
         go.send(()).unwrap();
-        // The owner's drop sets `stopping`, then joins the blocker's worker.
-        thread::sleep(Duration::from_millis(20));
-        gate.store(true, Ordering::Release);
         eventually("everything is freed", || log.live().is_empty());
         assert_eq!(log.count("ran"), 0, "queued tasks are destroyed, not run");
         log.assert_each_dropped_once();
