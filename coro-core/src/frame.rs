@@ -310,9 +310,12 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
     header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
-    // SAFETY (whole block): the frame is alive and this thread is its only
-    // user until an `await_suspend` hands it over; after that nothing here
-    // touches it.
+    // SAFETY: (for the whole block) the frame is alive and this thread is
+    // its only user until an `await_suspend` hands it over; after that
+    // nothing here touches it (`Suspend` and `Transfer` return at once). The
+    // body lives in the heap frame and is dropped in place, never moved, so
+    // pinning it is sound. The initial awaiter is read out of the slot only
+    // at the initial point, which says the slot holds it.
     unsafe {
         let exit: Result<(), Payload> = 'body: {
             if ptr::eq(at, F::INFO.initial_point()) {
@@ -383,8 +386,11 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
     frame: *mut Frame<P, F>,
     exit: Result<(), Payload>,
 ) -> Option<NonNull<Header>> {
-    // SAFETY (whole block): as for the resume loop; the frame is ours until
-    // the final awaiter's `await_suspend` hands it over.
+    // SAFETY: (for the whole block) the frame is alive and running on this
+    // thread (caller's contract), so it is ours until the final awaiter's
+    // `await_suspend` hands it over; the body has finished, so the awaiter
+    // slot is free for the final awaiter; after `destroy_in_place` or the
+    // hand-over nothing here touches the frame.
     unsafe {
         let header = &(*frame).head.header;
         let hdr = NonNull::from(header);
@@ -705,7 +711,7 @@ where
     // is allocated.
     let frame = unsafe { ctx.frame.unwrap_unchecked() }.cast::<Frame<P, Framed<F, I>>>().as_ptr();
 
-    // SAFETY (whole block): `frame` is a fresh allocation of `Frame<P, F>`
+    // SAFETY: (for the whole block) `frame` is a fresh allocation of `Frame<P, F>`
     // with header and promise initialised; this ramp is its only user until
     // the initial `await_suspend` hands it over.
     unsafe {

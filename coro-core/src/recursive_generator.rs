@@ -245,7 +245,7 @@ impl<T, B> Awaiter for NestedAwaiter<T, B> {
     unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
         let owner: *mut Option<Owned<T>> = &mut self.nested;
         let nested = self.nested.as_ref().expect("nested generator present until await_resume").0.handle();
-        // SAFETY (whole block): every frame of both chains is alive (owned
+        // SAFETY: (for the whole block) every frame of both chains is alive (owned
         // by the root or the awaiters of the chain) and suspended: the
         // parent is suspended at this point, the nested generator at its
         // initial point or at a `co_yield!`, and nothing else runs. Each
@@ -330,7 +330,7 @@ struct Owned<T>(UniqueCoroutineHandle<RecursiveGeneratorPromise<T>>);
 impl<T> Drop for Owned<T> {
     fn drop(&mut self) {
         let me = self.0.handle();
-        // SAFETY (whole block): every frame of the chain is alive and idle
+        // SAFETY: (for the whole block) every frame of the chain is alive and idle
         // (`&mut self` on the root, or on an awaiter of an idle frame). Each
         // promise reference is used only within its statement. The owner
         // slot of a nested member lives in its parent's frame, which is
