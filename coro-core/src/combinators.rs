@@ -59,11 +59,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::cancellation::CancellationSource;
-use crate::frame::{no_continuation, Header, VTable};
+use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::handle::UniqueCoroutineHandle;
 use crate::home_hop::HomeHop;
-use crate::point::RUNNING;
 use crate::promise::Payload;
 use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
@@ -174,7 +173,7 @@ pub(crate) struct Stub {
 
 impl Stub {
     pub(crate) fn new(vtable: &'static VTable, ctx: *const (), index: usize) -> Stub {
-        Stub { header: Header { vtable, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) }, ctx, index }
+        Stub { header: Header::stand_in(vtable), ctx, index }
     }
 
     /// The stand-in's handle. Valid while the stub stays where it is.
@@ -189,8 +188,6 @@ impl Stub {
         unsafe { &*h.cast::<Stub>().as_ptr() }
     }
 }
-
-pub(crate) unsafe fn stub_destroy(_: NonNull<Header>) {}
 
 // ===========================================================================
 // Sets of children
@@ -335,8 +332,7 @@ struct Counter {
     awaiting: AtomicPtr<Header>,
 }
 
-static JOIN_STUB_VTABLE: VTable =
-    VTable { resume: join_stub_resume, destroy: stub_destroy, continuation: no_continuation, thread_bound: false };
+static JOIN_STUB_VTABLE: VTable = VTable::stand_in(join_stub_resume, no_destroy);
 
 /// A child finished: count it; the last one transfers to the awaiting coroutine.
 unsafe fn join_stub_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
@@ -589,12 +585,7 @@ impl<T, K> AnyShared<T, K> {
 fn any_stub_vtable<T, K>() -> &'static VTable {
     struct V<T, K>(PhantomData<(T, K)>);
     impl<T, K> V<T, K> {
-        const VT: VTable = VTable {
-            resume: any_stub_resume::<T, K>,
-            destroy: stub_destroy,
-            continuation: no_continuation,
-            thread_bound: false,
-        };
+        const VT: VTable = VTable::stand_in(any_stub_resume::<T, K>, no_destroy);
     }
     &V::<T, K>::VT
 }

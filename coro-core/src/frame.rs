@@ -75,6 +75,30 @@ pub(crate) unsafe fn no_continuation(_: NonNull<Header>) -> Option<CoroutineHand
     None
 }
 
+/// The `destroy` of a stand-in frame whose memory its owner frees: nothing
+/// to do.
+pub(crate) unsafe fn no_destroy(_: NonNull<Header>) {}
+
+impl VTable {
+    /// The table of a stand-in frame: a record that starts with a [`Header`]
+    /// so that a coroutine can transfer to it, but awaits nobody and may be
+    /// resumed on any thread.
+    pub(crate) const fn stand_in(
+        resume: unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>,
+        destroy: unsafe fn(NonNull<Header>),
+    ) -> VTable {
+        VTable { resume, destroy, continuation: no_continuation, thread_bound: false }
+    }
+}
+
+impl Header {
+    /// A stand-in frame's header: it is never suspended at a point of its
+    /// own, so its point stays `RUNNING`.
+    pub(crate) const fn stand_in(vtable: &'static VTable) -> Header {
+        Header { vtable, point: AtomicPtr::new(sentinel(&RUNNING)) }
+    }
+}
+
 /// # Safety
 /// `hdr` is a live, suspended frame whose promise type is `P`.
 unsafe fn continuation_of<P: Promise>(hdr: NonNull<Header>) -> Option<CoroutineHandle> {
@@ -160,7 +184,7 @@ enum Held {
 }
 
 #[inline(always)]
-fn sentinel(p: &'static SuspendPoint) -> *mut SuspendPoint {
+const fn sentinel(p: &'static SuspendPoint) -> *mut SuspendPoint {
     p as *const SuspendPoint as *mut SuspendPoint
 }
 

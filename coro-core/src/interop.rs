@@ -21,16 +21,15 @@ use core::future::{Future, IntoFuture};
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use crate::frame::{no_continuation, Header, VTable};
+use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::{DriverScope, WakeQueue};
-use crate::point::RUNNING;
 use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
 /// The future of a task awaited from async Rust (`task.await`).
@@ -112,12 +111,7 @@ struct FutureWaiter {
     finishing: AtomicBool,
 }
 
-static FUTURE_WAITER_VTABLE: VTable = VTable {
-    resume: future_waiter_resume,
-    destroy: future_waiter_destroy,
-    continuation: no_continuation,
-    thread_bound: false,
-};
+static FUTURE_WAITER_VTABLE: VTable = VTable::stand_in(future_waiter_resume, no_destroy);
 
 unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `TaskFuture` builds frames with this vtable; the header is
@@ -137,8 +131,6 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     }
     None
 }
-
-unsafe fn future_waiter_destroy(_: NonNull<Header>) {}
 
 impl<T, K> TaskFuture<T, K> {
     /// The key this future's waker is registered under with the thread's
@@ -202,10 +194,7 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                     return Poll::Ready(this.take_result());
                 }
                 let waiter = Arc::new(FutureWaiter {
-                    header: Header {
-                        vtable: &FUTURE_WAITER_VTABLE,
-                        point: AtomicPtr::new(&RUNNING as *const _ as *mut _),
-                    },
+                    header: Header::stand_in(&FUTURE_WAITER_VTABLE),
                     done: AtomicBool::new(false),
                     waker: Mutex::new(Some(cx.waker().clone())),
                     finishing: AtomicBool::new(false),

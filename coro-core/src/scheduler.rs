@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::combinators::IntoTask;
-use crate::frame::{no_continuation, Header, VTable};
+use crate::frame::{Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
-use crate::point::RUNNING;
 use crate::task::{TaskKind, TaskPromise};
 
 /// Something that resumes coroutines later: a run queue, an event loop
@@ -273,8 +272,7 @@ pub(crate) struct Hop {
     target: AtomicPtr<Header>,
 }
 
-static HOP_VTABLE: VTable =
-    VTable { resume: hop_resume, destroy: hop_destroy, continuation: no_continuation, thread_bound: false };
+static HOP_VTABLE: VTable = VTable::stand_in(hop_resume, hop_destroy);
 
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `post_hop` posts hops, giving the scheduler one strong
@@ -297,10 +295,8 @@ unsafe fn hop_destroy(h: NonNull<Header>) {
 /// once posted, the coroutine may run on another thread and the awaiter be
 /// gone.
 pub(crate) fn new_hop(awaiting: CoroutineHandle) -> (Arc<Hop>, CoroutineHandle) {
-    let hop = Arc::new(Hop {
-        header: Header { vtable: &HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-        target: AtomicPtr::new(awaiting.header().as_ptr()),
-    });
+    let hop =
+        Arc::new(Hop { header: Header::stand_in(&HOP_VTABLE), target: AtomicPtr::new(awaiting.header().as_ptr()) });
     let raw = Arc::into_raw(hop.clone()) as *mut Hop;
     // The handle comes from the `Arc`'s own pointer, so that `hop_resume`
     // may turn it back into the `Arc`.
@@ -387,12 +383,7 @@ struct Detached<T, K> {
 }
 
 impl<T, K> Detached<T, K> {
-    const VTABLE: VTable = VTable {
-        resume: detached_resume::<T, K>,
-        destroy: detached_destroy::<T, K>,
-        continuation: no_continuation,
-        thread_bound: false,
-    };
+    const VTABLE: VTable = VTable::stand_in(detached_resume::<T, K>, detached_destroy::<T, K>);
 }
 
 unsafe fn detached_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
@@ -469,10 +460,7 @@ where
     }
     let task = task.into_child().task;
     let d = Box::into_raw(Box::new(Detached {
-        header: Header {
-            vtable: &Detached::<C::Output, C::Kind>::VTABLE,
-            point: AtomicPtr::new(&RUNNING as *const _ as *mut _),
-        },
+        header: Header::stand_in(&Detached::<C::Output, C::Kind>::VTABLE),
         task,
         started: false,
     }));

@@ -4,15 +4,13 @@
 use core::cell::RefCell;
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicPtr;
 use std::collections::VecDeque;
 use std::panic::resume_unwind;
 use std::rc::Rc;
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
-use crate::frame::{no_continuation, Header, VTable};
+use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
-use crate::point::RUNNING;
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::task::{sync_wait_awaiter, Local, SyncWait, Task, TaskPromise, TaskReturn};
 
@@ -118,11 +116,8 @@ struct State<T> {
 }
 
 impl<T> State<T> {
-    const VTABLE: VTable =
-        VTable { resume: finished::<T>, destroy: stand_in_destroy, continuation: no_continuation, thread_bound: false };
+    const VTABLE: VTable = VTable::stand_in(finished::<T>, no_destroy);
 }
-
-unsafe fn stand_in_destroy(_: NonNull<Header>) {}
 
 pub(crate) fn message(p: &Payload) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
@@ -184,7 +179,7 @@ impl<T> SharedTask<T> {
     fn from_handle(handle: UniqueCoroutineHandle<TaskPromise<T, Local>>) -> Self {
         SharedTask {
             state: Rc::new(State {
-                header: Header { vtable: &State::<T>::VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+                header: Header::stand_in(&State::<T>::VTABLE),
                 inner: RefCell::new(Inner {
                     status: Status::Unstarted(handle),
                     waiters: VecDeque::new(),

@@ -17,7 +17,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::{self, Thread};
@@ -27,7 +27,7 @@ use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::{DriverScope, HomeThread};
 use crate::home_hop::HomeHop;
-use crate::point::{SuspendPoint, RUNNING};
+use crate::point::SuspendPoint;
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
 };
@@ -491,16 +491,11 @@ struct SyncWaiter {
     _pinned: PhantomData<*const ()>,
 }
 
-static SYNC_WAITER_VTABLE: VTable = VTable {
-    resume: sync_waiter_resume,
-    destroy: sync_waiter_destroy,
-    continuation: crate::frame::no_continuation,
-    thread_bound: false,
-};
+static SYNC_WAITER_VTABLE: VTable = VTable::stand_in(sync_waiter_resume, crate::frame::no_destroy);
 impl SyncWaiter {
     fn new() -> Self {
         SyncWaiter {
-            header: Header { vtable: &SYNC_WAITER_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+            header: Header::stand_in(&SYNC_WAITER_VTABLE),
             done: AtomicBool::new(false),
             thread: thread::current(),
             _pinned: PhantomData,
@@ -579,4 +574,3 @@ unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     thread.unpark();
     None
 }
-unsafe fn sync_waiter_destroy(_: NonNull<Header>) {}
