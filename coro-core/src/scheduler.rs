@@ -294,13 +294,40 @@ unsafe fn hop_destroy(h: NonNull<Header>) {
 /// or `hop_destroy`). The awaiter must store the `Arc` *before* posting:
 /// once posted, the coroutine may run on another thread and the awaiter be
 /// gone.
-pub(crate) fn new_hop(awaiting: CoroutineHandle) -> (Arc<Hop>, CoroutineHandle) {
+fn new_hop(awaiting: CoroutineHandle) -> (Arc<Hop>, CoroutineHandle) {
     let hop =
         Arc::new(Hop { header: Header::stand_in(&HOP_VTABLE), target: AtomicPtr::new(awaiting.header().as_ptr()) });
     let raw = Arc::into_raw(hop.clone()) as *mut Hop;
     // The handle comes from the `Arc`'s own pointer, so that `hop_resume`
     // may turn it back into the `Arc`.
     (hop, CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast()))
+}
+
+/// The `await_suspend` of an awaiter that hops to `scheduler`: refuses a
+/// thread-bound coroutine if the scheduler may resume it elsewhere, then
+/// makes the hop, keeps its `Arc` in `slot` (for [`cancel_hop`]) and posts
+/// its stand-in. The `Arc` is stored *before* posting: once posted, the
+/// coroutine may run (on another thread, for a pool) and the awaiter be
+/// gone.
+///
+/// # Safety
+/// `awaiting` is the live handle the frame passes to `await_suspend`.
+#[inline(always)]
+pub(crate) unsafe fn post_hop<S: Scheduler + ?Sized>(
+    scheduler: &S,
+    slot: &mut Option<Arc<Hop>>,
+    awaiting: CoroutineHandle,
+) {
+    // SAFETY: a live handle (caller's contract).
+    if unsafe { awaiting.is_thread_bound() } && !scheduler.resumes_on_posting_thread() {
+        thread_bound_hop()
+    }
+    let (hop, stand_in) = new_hop(awaiting);
+    *slot = Some(hop);
+    // SAFETY: the stand-in is live (its strong count goes to the
+    // scheduler), nothing else resumes or destroys it, and it may be
+    // resumed on any thread (`Hop` is thread-safe).
+    unsafe { scheduler.post(stand_in) }
 }
 
 /// The awaiter's drop: if the coroutine is destroyed while queued, the hop
@@ -345,19 +372,8 @@ impl Awaiter for Schedule<'_> {
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        let scheduler = self.scheduler;
         // SAFETY: the frame calls this with its own, live handle.
-        if unsafe { awaiting.is_thread_bound() } && !scheduler.resumes_on_posting_thread() {
-            thread_bound_hop()
-        }
-        let (hop, stand_in) = new_hop(awaiting);
-        // Stored before posting: once posted, the coroutine may run (on
-        // another thread, for a pool) and this awaiter be gone.
-        self.hop = Some(hop);
-        // SAFETY: the stand-in is live (its strong count goes to the
-        // scheduler), nothing else resumes or destroys it, and it may be
-        // resumed on any thread (`Hop` is thread-safe).
-        unsafe { scheduler.post(stand_in) }
+        unsafe { post_hop(self.scheduler, &mut self.hop, awaiting) }
     }
     fn await_resume(self) {}
 }
@@ -480,7 +496,7 @@ where
 /// leaves it suspended for ever, or run there with its `!Send` data.)
 #[cold]
 #[inline(never)]
-pub(crate) fn thread_bound_hop() -> ! {
+fn thread_bound_hop() -> ! {
     panic!(
         "a thread-bound coroutine (a Task, or one whose promise keeps ThreadAffinity::THREAD_BOUND: its frame may \
          hold data that is not Send) cannot move onto a scheduler that resumes on other threads; \

@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
-use crate::scheduler::{cancel_hop, new_hop, spawn_detached, thread_bound_hop, Hop, Scheduler};
+use crate::scheduler::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
 use crate::task::SendTask;
 
 /// A fixed set of worker threads resuming the coroutines posted to it, in
@@ -339,18 +339,9 @@ impl Awaiter for PoolSchedule<'_> {
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        let pool = self.pool;
-        // SAFETY: the frame calls this with its own, live handle.
-        if unsafe { awaiting.is_thread_bound() } {
-            thread_bound_hop()
-        }
-        let (hop, stand_in) = new_hop(awaiting);
-        // Stored before posting: once posted, a worker may resume the
-        // coroutine and this awaiter be gone.
-        self.hop = Some(hop);
-        // SAFETY: the stand-in is live (its strong count goes to the pool),
-        // nothing else resumes or destroys it, and it may run on any thread.
-        unsafe { pool.post(stand_in) }
+        // SAFETY: the frame calls this with its own, live handle; the pool
+        // resumes on its workers, so a thread-bound coroutine is refused.
+        unsafe { post_hop(self.pool, &mut self.hop, awaiting) }
     }
     fn await_resume(self) {}
 }
