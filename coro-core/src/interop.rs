@@ -171,7 +171,7 @@ impl<T, K> TaskFuture<T, K> {
 
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
-        unsafe { self.task.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
+        unsafe { self.task.promise_mut() }.take_result()
     }
 }
 

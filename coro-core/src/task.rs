@@ -179,6 +179,15 @@ impl<T, K> TaskPromise<T, K> {
             Outcome::Empty => panic!("task result taken twice, or before the task finished"),
         }
     }
+
+    /// Takes the finished task's value, or resumes the panic that escaped
+    /// it here: what awaiting, `sync_wait` and `.await` give.
+    ///
+    /// # Panics
+    /// As [`take_outcome`](Self::take_outcome), or with the task's panic.
+    pub(crate) fn take_result(&mut self) -> T {
+        self.take_outcome().unwrap_or_else(|p| resume_unwind(p))
+    }
 }
 
 impl<T, K> fmt::Debug for TaskPromise<T, K> {
@@ -319,7 +328,7 @@ impl<T, K> Owned<T, K> {
 
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
-        unsafe { self.handle.promise_mut() }.take_outcome().unwrap_or_else(|p| resume_unwind(p))
+        unsafe { self.handle.promise_mut() }.take_result()
     }
 
     fn sync_wait(mut self) -> T {
