@@ -341,9 +341,11 @@ impl Awaiter for HopTo<'_> {
         false
     }
     unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
-        // SAFETY (in the closure): the coroutine is suspended here and
-        // handed over whole; nobody else resumes it.
-        self.0.run(move || unsafe { h.resume() });
+        self.0.run(move || {
+            // SAFETY: the coroutine is suspended here and handed over
+            // whole; nobody else resumes it.
+            unsafe { h.resume() }
+        });
     }
     fn await_resume(self) {}
 }
