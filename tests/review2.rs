@@ -1,22 +1,18 @@
 //! Review of the wake-up queues: a `Send` coroutine woken by a Rust future
 //! must not be lost when the driver it was queued for is gone.
 
+mod common;
+
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
+use common::WakeCount;
 use coro::sync::Event;
 use coro::{co_await, co_return, SendTask};
 use futures::channel::oneshot;
-
-struct Count(AtomicUsize);
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[coro::coroutine]
 fn waits_then_receives(ev: Arc<Event>, rx: oneshot::Receiver<u32>) -> SendTask<u32> {
@@ -41,8 +37,8 @@ fn sets(ev: Arc<Event>) -> SendTask<()> {
 fn wakeup_for_a_finished_send_task_future_is_not_lost() {
     let ev = Arc::new(Event::new());
     let (tx, rx) = oneshot::channel();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut cx = Context::from_waker(&waker);
 
     let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
@@ -67,8 +63,8 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
     let ev = Arc::new(Event::new());
     let gate = Arc::new(Event::new());
     let (tx, rx) = oneshot::channel();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut cx = Context::from_waker(&waker);
 
     let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
@@ -147,8 +143,8 @@ fn send_task_future_wakes_the_latest_waker() {
         let mut fut = pin!(hop(pool.clone(), runs % 64).into_future());
         loop {
             // A fresh waker each poll: only the latest may be relied on.
-            let flag = Arc::new(Count(AtomicUsize::new(0)));
-            let waker = Waker::from(flag.clone());
+            let flag = WakeCount::new();
+            let waker = flag.waker();
             if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
                 break;
             }
@@ -158,7 +154,7 @@ fn send_task_future_wakes_the_latest_waker() {
                 continue;
             }
             let waited = Instant::now();
-            while flag.0.load(Ordering::SeqCst) == 0 {
+            while !flag.woken() {
                 assert!(waited.elapsed() < Duration::from_secs(1), "the latest waker was never woken");
                 std::thread::yield_now();
             }
@@ -256,8 +252,8 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     let (tx, rx) = oneshot::channel();
     spawn_detached(boom(rx), &s);
     s.run_until_idle();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut fut = Box::pin(parent(pool.clone(), tx).into_future());
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::task::{Wake, Waker};
 
 use coro::{
     AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
@@ -220,6 +222,38 @@ pub fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static)
     match t.join() {
         Ok(r) => r,
         Err(p) => resume_unwind(p),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Wakers
+// ---------------------------------------------------------------------------
+
+/// A waker that counts its wake-ups.
+#[derive(Debug, Default)]
+pub struct WakeCount(AtomicUsize);
+
+impl WakeCount {
+    pub fn new() -> Arc<WakeCount> {
+        Arc::default()
+    }
+    /// A `Waker` that wakes this counter.
+    pub fn waker(self: &Arc<Self>) -> Waker {
+        Waker::from(self.clone())
+    }
+    /// How many wake-ups so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+    /// Whether it was woken at all.
+    pub fn woken(&self) -> bool {
+        self.count() > 0
+    }
+}
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
