@@ -9,17 +9,14 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{Counted, Log, SendJob};
+use common::{Counted, Driven, Log, SendJob};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
 use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
 
@@ -737,24 +734,6 @@ fn home_send(ch: Arc<Channel<Counted>>, v: Counted, seen: Seen) -> Task<bool> {
     let sent = co_await!(ch.send(v)).is_ok();
     seen.borrow_mut().push(thread::current().id());
     co_return!(sent)
-}
-
-/// A `Task` driven by hand as a future on this thread, with a no-op waker.
-struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
-
-impl<T> Driven<T> {
-    /// Starts `task`; it must suspend.
-    fn start(task: Task<T>) -> Driven<T> {
-        let mut d = Driven(Box::pin(task.into_future()));
-        assert!(d.poll().is_none(), "the task should wait");
-        d
-    }
-    fn poll(&mut self) -> Option<T> {
-        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        }
-    }
 }
 
 /// Runs `release` on another thread (to completion), checks that the task

@@ -6,15 +6,18 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::task::{Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use coro::{
     AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
-    SuspendAlways, SuspendPoint, ThreadAffinity, UniqueCoroutineHandle,
+    SuspendAlways, SuspendPoint, Task, ThreadAffinity, UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------
@@ -226,6 +229,26 @@ pub fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static)
 }
 
 // ---------------------------------------------------------------------------
+// Waiting for other threads
+// ---------------------------------------------------------------------------
+
+/// Waits (bounded: 10 s) until `f` holds.
+#[track_caller]
+pub fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits (bounded) until `log` holds `n` events equal to `event`.
+#[track_caller]
+pub fn wait_for(log: &Log, event: &str, n: usize) {
+    eventually(&format!("{n} × {event:?}"), || log.count(event) >= n);
+}
+
+// ---------------------------------------------------------------------------
 // Wakers
 // ---------------------------------------------------------------------------
 
@@ -254,6 +277,25 @@ impl WakeCount {
 impl Wake for WakeCount {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A `Task` driven by hand as a future on this thread, with a no-op waker.
+pub struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
+
+impl<T> Driven<T> {
+    /// Starts `task`; it must suspend.
+    #[track_caller]
+    pub fn start(task: Task<T>) -> Driven<T> {
+        let mut d = Driven(Box::pin(task.into_future()));
+        assert!(d.poll().is_none(), "the task should wait");
+        d
+    }
+    pub fn poll(&mut self) -> Option<T> {
+        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
     }
 }
 
