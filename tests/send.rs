@@ -5,50 +5,11 @@
 
 mod common;
 
-use std::marker::PhantomData;
 use std::rc::Rc;
 use std::thread;
 
-use common::{eventually, expect_panic, Counted, Log, PLANNED};
+use common::{eventually, expect_panic, is_send, is_sync, Counted, Log, PLANNED};
 use coro::{co_yield, Generator, SendGenerator};
-
-/// `is_send!(T)` / `is_sync!(T)`: decided at compile time, reported at run
-/// time (autoref specialisation), so a wrong answer is a test failure.
-struct Probe<T: ?Sized>(PhantomData<T>);
-trait ViaSend {
-    fn is_send(&self) -> bool {
-        true
-    }
-}
-impl<T: Send + ?Sized> ViaSend for Probe<T> {}
-trait ViaAnySend {
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> ViaAnySend for &Probe<T> {}
-trait ViaSync {
-    fn is_sync(&self) -> bool {
-        true
-    }
-}
-impl<T: Sync + ?Sized> ViaSync for Probe<T> {}
-trait ViaAnySync {
-    fn is_sync(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> ViaAnySync for &Probe<T> {}
-macro_rules! is_send {
-    ($t:ty) => {
-        (&Probe::<$t>(PhantomData)).is_send()
-    };
-}
-macro_rules! is_sync {
-    ($t:ty) => {
-        (&Probe::<$t>(PhantomData)).is_sync()
-    };
-}
 
 // ===========================================================================
 // SendGenerator

@@ -229,6 +229,80 @@ pub fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static)
 }
 
 // ---------------------------------------------------------------------------
+// Send and Sync probes
+// ---------------------------------------------------------------------------
+
+/// `is_send!(T)` / `is_sync!(T)` / `value_is_send!(expr)`: whether a type is
+/// `Send` / `Sync`, decided at compile time and reported at run time
+/// (autoref specialisation), so that a wrong answer is a test failure rather
+/// than a compile error.
+pub mod probe {
+    use std::marker::PhantomData;
+
+    pub struct Probe<T: ?Sized>(pub PhantomData<T>);
+
+    /// The probe of `value`'s type.
+    pub fn of<T>(_: &T) -> Probe<T> {
+        Probe(PhantomData)
+    }
+
+    pub trait ViaSend {
+        fn is_send(&self) -> bool {
+            true
+        }
+    }
+    impl<T: Send + ?Sized> ViaSend for Probe<T> {}
+    pub trait ViaAnySend {
+        fn is_send(&self) -> bool {
+            false
+        }
+    }
+    impl<T: ?Sized> ViaAnySend for &Probe<T> {}
+    pub trait ViaSync {
+        fn is_sync(&self) -> bool {
+            true
+        }
+    }
+    impl<T: Sync + ?Sized> ViaSync for Probe<T> {}
+    pub trait ViaAnySync {
+        fn is_sync(&self) -> bool {
+            false
+        }
+    }
+    impl<T: ?Sized> ViaAnySync for &Probe<T> {}
+}
+
+/// Whether the type `T` is `Send` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! is_send {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySend as _, ViaSend as _};
+        (&$crate::common::probe::Probe::<$t>(::std::marker::PhantomData)).is_send()
+    }};
+}
+/// Whether the type `T` is `Sync` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! is_sync {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySync as _, ViaSync as _};
+        (&$crate::common::probe::Probe::<$t>(::std::marker::PhantomData)).is_sync()
+    }};
+}
+/// Whether the type of the expression is `Send` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! value_is_send {
+    ($e:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySend as _, ViaSend as _};
+        (&$crate::common::probe::of(&$e)).is_send()
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use {is_send, is_sync, value_is_send};
+
+// ---------------------------------------------------------------------------
 // Waiting for other threads
 // ---------------------------------------------------------------------------
 
