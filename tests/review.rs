@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 
-use common::WakeCount;
+use common::{panic_message, WakeCount};
 use coro::sync::Event;
 use coro::{co_await, co_return, AwaitDirect, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendNever, Task};
 use futures::channel::oneshot;
@@ -178,14 +178,12 @@ fn a_task_awaiting_a_thread_pool_schedule_panics_at_once_instead_of_hanging() {
     thread::spawn(move || {
         let pool = Arc::new(coro::ThreadPool::new(1));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coro::sync_wait(hop_to_pool(pool.clone()))));
-        let msg = r
-            .err()
-            .map(|p| p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())));
+        let msg = r.err().map(|p| panic_message(&*p));
         let _ = tx.send((msg, pool.panics()));
     });
     let (msg, worker_panics) =
         rx.recv_timeout(std::time::Duration::from_secs(30)).expect("sync_wait hung: the task was never resumed");
-    let msg = msg.expect("the co_await! should have panicked").unwrap_or_default();
+    let msg = msg.expect("the co_await! should have panicked");
     assert!(msg.contains("thread-bound"), "{msg}");
     assert_eq!(worker_panics, 0);
 }

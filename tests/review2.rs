@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use common::WakeCount;
+use common::{quiet_planned_panics, WakeCount};
 use coro::sync::Event;
 use coro::{co_await, co_return, SendTask};
 use futures::channel::oneshot;
@@ -89,7 +89,7 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
     #[coro::coroutine]
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn fine(rx: oneshot::Receiver<u32>, seen: Rc<Cell<u32>>) -> Task<()> {
@@ -106,10 +106,8 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
     s.run_until_idle(); // both suspended on their receivers
     tx1.send(1).unwrap(); // queued first
     tx2.send(2).unwrap(); // queued second, same batch
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let r = catch_unwind(AssertUnwindSafe(|| s.run_until_idle()));
-    std::panic::set_hook(hook);
     assert!(r.is_err());
     s.run_until_idle();
     assert_eq!(seen.get(), 2, "the second wake-up was lost with the panicking batch");
@@ -183,7 +181,7 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
         BOOM_RAN.store(true, Ordering::SeqCst);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
@@ -203,12 +201,10 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     let (tx, rx) = oneshot::channel();
     spawn_detached(boom(rx), &s);
     s.run_until_idle();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let r = catch_unwind(AssertUnwindSafe(|| sync_wait(on_pool(pool.clone(), tx))));
-    std::panic::set_hook(hook);
     let payload = r.expect_err("the detached task's panic propagates from sync_wait");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"[planned] panic in a detached task"));
     assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
 }
 
@@ -231,7 +227,7 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
         let _ = co_await!(rx);
         // Only now may the pool task finish: no timing involved.
         GATE.store(true, Ordering::SeqCst);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
@@ -255,8 +251,7 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     let woken = WakeCount::new();
     let waker = woken.waker();
     let mut fut = Box::pin(parent(pool.clone(), tx).into_future());
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let start = Instant::now();
     let mut outcome = None;
     while start.elapsed() < Duration::from_secs(30) {
@@ -271,9 +266,8 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     }
     // As an executor does after a panicking poll: the task must be done.
     let dropped = catch_unwind(AssertUnwindSafe(|| drop(fut)));
-    std::panic::set_hook(hook);
     GATE.store(true, Ordering::SeqCst);
     let payload = outcome.expect("the detached task's panic propagates from a poll");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"[planned] panic in a detached task"));
     assert!(dropped.is_ok(), "the poll unwound while its task was still running on the pool");
 }
