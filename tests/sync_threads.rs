@@ -16,7 +16,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{Counted, Driven, Log, SendJob};
+use common::{eventually, Counted, Driven, Log, SendJob};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
 use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
 
@@ -841,9 +841,7 @@ fn tasks_holding_an_rc_wait_under_sync_wait_for_primitives_released_on_another_t
     let total = thread::scope(|sc| {
         let releaser = sc.spawn(|| {
             let wait_for = |n| {
-                while waiting.load(SeqCst) < n {
-                    thread::yield_now();
-                }
+                eventually(&format!("{n} waiting"), || waiting.load(SeqCst) >= n);
                 thread::sleep(Duration::from_millis(2)); // let it suspend (either way is correct)
             };
             wait_for(1);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{is_send, pause, value_is_send, Counted, Job, Log, PLANNED};
+use common::{eventually, is_send, pause, value_is_send, Counted, Job, Log, PLANNED};
 use coro::{co_await, co_return, co_yield, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Task};
 
 /// A thread that resumes every handle it is sent.
@@ -65,12 +65,7 @@ impl Drop for Worker {
 
 /// Waits (bounded) until `flag` is set.
 fn wait_for(flag: &AtomicBool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !flag.load(Ordering::Acquire) {
-        assert!(Instant::now() < deadline, "the other thread never got there");
-        std::hint::spin_loop();
-        thread::yield_now();
-    }
+    eventually("the other thread got there", || flag.load(Ordering::Acquire));
 }
 
 /// Hands the coroutine to a worker thread. With `hold`, `await_suspend`
