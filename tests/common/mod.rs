@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: an event log, a `Counted` value
-//! that proves every construction is matched by exactly one drop, a
-//! hand-driven coroutine type (`Job`) and a few small awaiters.
+//! that proves every construction is matched by exactly one drop, panic
+//! helpers, `Send`/`Sync` probes, bounded waits for other threads
+//! (`eventually`, `wait_for`), a counting waker (`WakeCount`), a `Task`
+//! polled by hand (`Driven`), a hand-driven coroutine type (`Job`) and a few
+//! small awaiters.
 #![allow(dead_code)]
 
 use std::any::Any;
