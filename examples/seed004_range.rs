@@ -27,13 +27,16 @@ use coro::{
 };
 
 // --- part 1: the seed's hand-written task<T> ---------------------------------
+//
+// (`pub(crate)`: benches/compare/seeds.rs includes this file to measure
+// `seed_range` and `range`.)
 
 /// The seed's `task<T>`; owning here (the seed leaks its frame).
-struct SeedTask<T> {
+pub(crate) struct SeedTask<T> {
     coro: UniqueCoroutineHandle<SeedPromise<T>>,
 }
 
-struct SeedPromise<T> {
+pub(crate) struct SeedPromise<T> {
     val: Option<T>,
 }
 
@@ -84,7 +87,7 @@ impl<T> CoroutineTraits for SeedTask<T> {
 }
 
 #[coro::coroutine]
-fn seed_range(n: i32) -> SeedTask<i32> {
+pub(crate) fn seed_range(n: i32) -> SeedTask<i32> {
     for i in 0..n {
         co_yield!(i);
     }
@@ -93,7 +96,7 @@ fn seed_range(n: i32) -> SeedTask<i32> {
 // --- part 2: Generator<T> -------------------------------------------------------
 
 #[coro::coroutine]
-fn range(n: u32) -> Generator<u32> {
+pub(crate) fn range(n: u32) -> Generator<u32> {
     for i in 0..n {
         co_yield!(i);
     }

@@ -385,9 +385,12 @@ fn await_suspend_results() {
     );
     let other = other_side();
     let h = three_ways(other.handle().erase());
-    // SAFETY (every resume below): `h` owns its frame, which is suspended,
-    // and nothing else resumes it; `other` is resumed only by the transfer.
-    let resume = || unsafe { h.resume() };
+    // Every resume below goes through this closure.
+    let resume = || {
+        // SAFETY: `h` owns its frame, which is suspended, and nothing else
+        // resumes it; `other` is resumed only by the transfer.
+        unsafe { h.resume() }
+    };
     for _ in 0..3 {
         say("caller", "h.resume()");
         resume();

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{expect_panic, Counted, Log, PLANNED};
+use common::{eventually, expect_panic, Counted, Log, PLANNED};
 use coro::{
     co_await, co_return, sync_wait, when_any, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, SuspendNever, Task,
 };
@@ -515,9 +515,7 @@ fn a_send_task_woken_by_a_future_goes_back_to_the_pool_that_ran_it() {
         let gate = Gate::default();
         let g = gate.clone();
         let opener = thread::spawn(move || {
-            while !g.has_waker() {
-                thread::yield_now();
-            }
+            eventually("the task registers its waker", || g.has_waker());
             g.open();
         });
         assert_eq!(sync_wait(wait_on_pool(pool.clone(), gate.wait())), (7, true));

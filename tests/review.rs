@@ -2,13 +2,16 @@
 //! wake-up queue and the thread-safe hand-offs: each one failed (or hung)
 //! before its fix.
 
+mod common;
+
 use std::future::{Future, IntoFuture};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 
+use common::{panic_message, WakeCount};
 use coro::sync::Event;
 use coro::{co_await, co_return, AwaitDirect, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendNever, Task};
 use futures::channel::oneshot;
@@ -143,21 +146,15 @@ fn every_task_polled_as_a_future_on_a_thread_hears_of_foreign_wakeups() {
 /// `Task` future registering another one.
 #[test]
 fn notify_when_woken_keeps_every_registered_waker() {
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
-    let first = Arc::new(Count(AtomicUsize::new(0)));
-    let second = Arc::new(Count(AtomicUsize::new(0)));
+    let first = WakeCount::new();
+    let second = WakeCount::new();
     let (tx, rx) = oneshot::channel::<u32>();
     let mut fut = std::pin::pin!(receive(rx).into_future());
-    coro::notify_when_woken(&Waker::from(first.clone()));
-    assert!(fut.as_mut().poll(&mut Context::from_waker(&Waker::from(second.clone()))).is_pending());
+    coro::notify_when_woken(&first.waker());
+    assert!(fut.as_mut().poll(&mut Context::from_waker(&second.waker())).is_pending());
     thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
-    assert_eq!(first.0.load(SeqCst), 1, "the driver's waker was pushed out");
-    assert_eq!(second.0.load(SeqCst), 1);
+    assert_eq!(first.count(), 1, "the driver's waker was pushed out");
+    assert_eq!(second.count(), 1);
     assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(1));
 }
 
@@ -181,14 +178,12 @@ fn a_task_awaiting_a_thread_pool_schedule_panics_at_once_instead_of_hanging() {
     thread::spawn(move || {
         let pool = Arc::new(coro::ThreadPool::new(1));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coro::sync_wait(hop_to_pool(pool.clone()))));
-        let msg = r
-            .err()
-            .map(|p| p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())));
+        let msg = r.err().map(|p| panic_message(&*p));
         let _ = tx.send((msg, pool.panics()));
     });
     let (msg, worker_panics) =
         rx.recv_timeout(std::time::Duration::from_secs(30)).expect("sync_wait hung: the task was never resumed");
-    let msg = msg.expect("the co_await! should have panicked").unwrap_or_default();
+    let msg = msg.expect("the co_await! should have panicked");
     assert!(msg.contains("thread-bound"), "{msg}");
     assert_eq!(worker_panics, 0);
 }

@@ -1,22 +1,18 @@
 //! Review of the wake-up queues: a `Send` coroutine woken by a Rust future
 //! must not be lost when the driver it was queued for is gone.
 
+mod common;
+
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
+use common::{quiet_planned_panics, WakeCount};
 use coro::sync::Event;
 use coro::{co_await, co_return, SendTask};
 use futures::channel::oneshot;
-
-struct Count(AtomicUsize);
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[coro::coroutine]
 fn waits_then_receives(ev: Arc<Event>, rx: oneshot::Receiver<u32>) -> SendTask<u32> {
@@ -41,8 +37,8 @@ fn sets(ev: Arc<Event>) -> SendTask<()> {
 fn wakeup_for_a_finished_send_task_future_is_not_lost() {
     let ev = Arc::new(Event::new());
     let (tx, rx) = oneshot::channel();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut cx = Context::from_waker(&waker);
 
     let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
@@ -67,8 +63,8 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
     let ev = Arc::new(Event::new());
     let gate = Arc::new(Event::new());
     let (tx, rx) = oneshot::channel();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut cx = Context::from_waker(&waker);
 
     let mut x = pin!(waits_then_receives(ev.clone(), rx).into_future());
@@ -93,7 +89,7 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
     #[coro::coroutine]
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn fine(rx: oneshot::Receiver<u32>, seen: Rc<Cell<u32>>) -> Task<()> {
@@ -110,10 +106,8 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
     s.run_until_idle(); // both suspended on their receivers
     tx1.send(1).unwrap(); // queued first
     tx2.send(2).unwrap(); // queued second, same batch
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let r = catch_unwind(AssertUnwindSafe(|| s.run_until_idle()));
-    std::panic::set_hook(hook);
     assert!(r.is_err());
     s.run_until_idle();
     assert_eq!(seen.get(), 2, "the second wake-up was lost with the panicking batch");
@@ -147,8 +141,8 @@ fn send_task_future_wakes_the_latest_waker() {
         let mut fut = pin!(hop(pool.clone(), runs % 64).into_future());
         loop {
             // A fresh waker each poll: only the latest may be relied on.
-            let flag = Arc::new(Count(AtomicUsize::new(0)));
-            let waker = Waker::from(flag.clone());
+            let flag = WakeCount::new();
+            let waker = flag.waker();
             if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
                 break;
             }
@@ -158,7 +152,7 @@ fn send_task_future_wakes_the_latest_waker() {
                 continue;
             }
             let waited = Instant::now();
-            while flag.0.load(Ordering::SeqCst) == 0 {
+            while !flag.woken() {
                 assert!(waited.elapsed() < Duration::from_secs(1), "the latest waker was never woken");
                 std::thread::yield_now();
             }
@@ -187,7 +181,7 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     fn boom(rx: oneshot::Receiver<u32>) -> Task<()> {
         let _ = co_await!(rx);
         BOOM_RAN.store(true, Ordering::SeqCst);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
@@ -207,12 +201,10 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
     let (tx, rx) = oneshot::channel();
     spawn_detached(boom(rx), &s);
     s.run_until_idle();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let r = catch_unwind(AssertUnwindSafe(|| sync_wait(on_pool(pool.clone(), tx))));
-    std::panic::set_hook(hook);
     let payload = r.expect_err("the detached task's panic propagates from sync_wait");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"[planned] panic in a detached task"));
     assert!(FINISHED.load(Ordering::SeqCst), "sync_wait unwound while its task was still running");
 }
 
@@ -235,7 +227,7 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
         let _ = co_await!(rx);
         // Only now may the pool task finish: no timing involved.
         GATE.store(true, Ordering::SeqCst);
-        panic!("planned panic in a detached task");
+        panic!("[planned] panic in a detached task");
     }
     #[coro::coroutine]
     fn on_pool(pool: Arc<ThreadPool>, tx: oneshot::Sender<u32>) -> SendTask<u32> {
@@ -256,11 +248,10 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     let (tx, rx) = oneshot::channel();
     spawn_detached(boom(rx), &s);
     s.run_until_idle();
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(woken.clone());
+    let woken = WakeCount::new();
+    let waker = woken.waker();
     let mut fut = Box::pin(parent(pool.clone(), tx).into_future());
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_planned_panics();
     let start = Instant::now();
     let mut outcome = None;
     while start.elapsed() < Duration::from_secs(30) {
@@ -275,9 +266,8 @@ fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
     }
     // As an executor does after a panicking poll: the task must be done.
     let dropped = catch_unwind(AssertUnwindSafe(|| drop(fut)));
-    std::panic::set_hook(hook);
     GATE.store(true, Ordering::SeqCst);
     let payload = outcome.expect("the detached task's panic propagates from a poll");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"planned panic in a detached task"));
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"[planned] panic in a detached task"));
     assert!(dropped.is_ok(), "the poll unwound while its task was still running on the pool");
 }

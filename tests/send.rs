@@ -5,50 +5,11 @@
 
 mod common;
 
-use std::marker::PhantomData;
 use std::rc::Rc;
 use std::thread;
 
-use common::{expect_panic, Counted, Log, PLANNED};
+use common::{eventually, expect_panic, is_send, is_sync, Counted, Log, PLANNED};
 use coro::{co_yield, Generator, SendGenerator};
-
-/// `is_send!(T)` / `is_sync!(T)`: decided at compile time, reported at run
-/// time (autoref specialisation), so a wrong answer is a test failure.
-struct Probe<T: ?Sized>(PhantomData<T>);
-trait ViaSend {
-    fn is_send(&self) -> bool {
-        true
-    }
-}
-impl<T: Send + ?Sized> ViaSend for Probe<T> {}
-trait ViaAnySend {
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> ViaAnySend for &Probe<T> {}
-trait ViaSync {
-    fn is_sync(&self) -> bool {
-        true
-    }
-}
-impl<T: Sync + ?Sized> ViaSync for Probe<T> {}
-trait ViaAnySync {
-    fn is_sync(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> ViaAnySync for &Probe<T> {}
-macro_rules! is_send {
-    ($t:ty) => {
-        (&Probe::<$t>(PhantomData)).is_send()
-    };
-}
-macro_rules! is_sync {
-    ($t:ty) => {
-        (&Probe::<$t>(PhantomData)).is_sync()
-    };
-}
 
 // ===========================================================================
 // SendGenerator
@@ -205,7 +166,7 @@ mod shared_sync_wait {
 
 mod send_shared_task {
     use super::*;
-    use common::{on_small_stack, panic_message};
+    use common::{on_small_stack, panic_message, wait_for};
     use coro::sync::Event;
     use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendSharedTask, SendTask};
     use std::sync::Arc;
@@ -252,9 +213,7 @@ mod send_shared_task {
             })
             .collect();
         // Wait until every thread is queued (or has started the task).
-        while log.events().iter().filter(|e| e.starts_with("wait")).count() < 4 {
-            thread::yield_now();
-        }
+        eventually("4 wait events", || log.events().iter().filter(|e| e.starts_with("wait")).count() >= 4);
         e.set();
         for t in threads {
             assert_eq!(t.join().unwrap(), "value");
@@ -282,9 +241,7 @@ mod send_shared_task {
             let (log, s) = (log.clone(), s.clone());
             thread::spawn(move || sync_wait(three(log, s)))
         };
-        while log.count("wait c") == 0 {
-            thread::yield_now();
-        }
+        wait_for(&log, "wait c", 1);
         let setter_thread = thread::spawn(move || e.set());
         setter_thread.join().unwrap();
         assert_eq!(t.join().unwrap(), ["value", "value", "value"]);
@@ -337,9 +294,7 @@ mod send_shared_task {
             let (log, s) = (log.clone(), s.clone());
             thread::spawn(move || sync_wait(run(log, s)))
         };
-        while log.count("wait b") == 0 {
-            thread::yield_now();
-        }
+        wait_for(&log, "wait b", 1);
         e.set();
         let r = t.join().unwrap();
         let msgs: Vec<_> = r.iter().map(|r| panic_message(&**r.as_ref().unwrap_err())).collect();
@@ -381,9 +336,7 @@ mod send_shared_task {
             let (log, s) = (log.clone(), s.clone());
             thread::spawn(move || sync_wait(queue_up(log, s)))
         };
-        while log.count("wait c") == 0 {
-            thread::yield_now();
-        }
+        wait_for(&log, "wait c", 1);
         e.set();
         let r = t.join().unwrap();
         assert_eq!((r.0.as_str(), r.1.as_str(), r.2.as_str()), ("value", "quick", "value"));
@@ -453,19 +406,10 @@ mod thread_pool {
     use coro::{co_await, co_return, spawn_detached, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc, Weak};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn on_worker() -> bool {
         thread::current().name().is_some_and(|n| n.starts_with("coro-pool-"))
-    }
-
-    /// Waits (bounded) until `f` holds.
-    fn eventually(what: &str, f: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !f() {
-            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-            thread::sleep(Duration::from_millis(1));
-        }
     }
 
     #[coro::coroutine]

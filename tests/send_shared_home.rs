@@ -11,14 +11,13 @@ mod common;
 
 use std::cell::Cell;
 use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use common::{expect_panic, panic_message, Counted, Log, PLANNED};
+use common::{eventually, expect_panic, panic_message, wait_for, Counted, Driven, Log, PLANNED};
 use coro::sync::Event;
 use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, SendSharedTask, SendTask, Task, ThreadPool};
 
@@ -58,30 +57,6 @@ fn sendable(log: Log, name: String, s: SendSharedTask<Arc<Counted>>) -> SendTask
     let v = co_await!(s);
     log.push(format!("got {name}"));
     co_return!((v.name().to_string(), thread::current().id()))
-}
-
-/// A `Task` driven by hand as a future on this thread, with a no-op waker.
-struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
-
-impl<T> Driven<T> {
-    /// Starts `task`; it must suspend.
-    fn start(task: Task<T>) -> Driven<T> {
-        let mut d = Driven(Box::pin(task.into_future()));
-        assert!(d.poll().is_none(), "the task should wait");
-        d
-    }
-    fn poll(&mut self) -> Option<T> {
-        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        }
-    }
-}
-
-fn wait_for(log: &Log, event: &str, n: usize) {
-    while log.count(event) < n {
-        thread::yield_now();
-    }
 }
 
 #[test]
@@ -202,9 +177,9 @@ fn thread_bound_awaiters_on_several_threads_and_send_task_awaiters_share_one_tas
             sends.push(sc.spawn(move || (sync_wait(sendable(log, format!("send {i}"), s)), thread::current().id())));
         }
         wait_for(&log, "started", 1);
-        while log.events().iter().filter(|e| e.starts_with("wait")).count() < 2 * LOCAL_THREADS + SEND_THREADS {
-            thread::yield_now();
-        }
+        eventually("2 * LOCAL_THREADS + SEND_THREADS wait events", || {
+            log.events().iter().filter(|e| e.starts_with("wait")).count() >= 2 * LOCAL_THREADS + SEND_THREADS
+        });
         thread::sleep(Duration::from_millis(5)); // let the last ones queue (either way is correct)
         let setter = sc.spawn(|| {
             e.set();
@@ -383,9 +358,7 @@ fn a_panic_in_the_shared_task_reaches_thread_bound_awaiters_on_their_own_threads
                 sc.spawn(move || sync_wait(catcher(log, format!("t{i}"), s, c)))
             })
             .collect();
-        while log.events().iter().filter(|e| e.starts_with("wait t")).count() < 3 {
-            thread::yield_now();
-        }
+        eventually("3 wait t events", || log.events().iter().filter(|e| e.starts_with("wait t")).count() >= 3);
         thread::sleep(Duration::from_millis(5));
         sc.spawn(|| e.set()).join().unwrap();
         others.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()

@@ -11,10 +11,9 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
-use std::marker::PhantomData;
 use std::rc::Rc;
 
-use common::{expect_panic, on_small_stack, pause, quiet_planned_panics, Counted, Job, Log, PLANNED};
+use common::{expect_panic, is_send, is_sync, on_small_stack, pause, quiet_planned_panics, Counted, Job, Log, PLANNED};
 use coro::sync::channel::{Channel, SendError, TryRecvError, TrySendError};
 use coro::sync::event::Event;
 use coro::sync::latch::Latch;
@@ -1315,45 +1314,6 @@ fn waiting_and_waking_allocate_nothing<F: Make>() {
 // ---------------------------------------------------------------------------
 // Send and Sync
 // ---------------------------------------------------------------------------
-
-/// `is_sync!(T)` / `is_send!(T)`: decided at compile time, reported at run
-/// time (autoref specialisation).
-struct Probe<T: ?Sized>(PhantomData<T>);
-trait ViaSync {
-    fn is_sync(&self) -> bool {
-        true
-    }
-}
-impl<T: Sync + ?Sized> ViaSync for Probe<T> {}
-trait NotSync {
-    fn is_sync(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> NotSync for &Probe<T> {}
-struct SendProbe<T: ?Sized>(PhantomData<T>);
-trait ViaSend {
-    fn is_send(&self) -> bool {
-        true
-    }
-}
-impl<T: Send + ?Sized> ViaSend for SendProbe<T> {}
-trait NotSend {
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> NotSend for &SendProbe<T> {}
-macro_rules! is_sync {
-    ($t:ty) => {
-        (&Probe::<$t>(PhantomData)).is_sync()
-    };
-}
-macro_rules! is_send {
-    ($t:ty) => {
-        (&SendProbe::<$t>(PhantomData)).is_send()
-    };
-}
 
 #[test]
 fn thread_safe_primitives_are_send_and_sync_and_their_guards_and_awaiters_are_send() {

@@ -9,17 +9,14 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{Counted, Log, SendJob};
+use common::{eventually, Counted, Driven, Log, SendJob};
 use coro::sync::{Channel, Event, Latch, Mutex, Semaphore, SingleConsumerEvent};
 use coro::{co_await, co_return, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
 
@@ -341,9 +338,11 @@ impl Awaiter for HopTo<'_> {
         false
     }
     unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
-        // SAFETY (in the closure): the coroutine is suspended here and
-        // handed over whole; nobody else resumes it.
-        self.0.run(move || unsafe { h.resume() });
+        self.0.run(move || {
+            // SAFETY: the coroutine is suspended here and handed over
+            // whole; nobody else resumes it.
+            unsafe { h.resume() }
+        });
     }
     fn await_resume(self) {}
 }
@@ -737,24 +736,6 @@ fn home_send(ch: Arc<Channel<Counted>>, v: Counted, seen: Seen) -> Task<bool> {
     co_return!(sent)
 }
 
-/// A `Task` driven by hand as a future on this thread, with a no-op waker.
-struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
-
-impl<T> Driven<T> {
-    /// Starts `task`; it must suspend.
-    fn start(task: Task<T>) -> Driven<T> {
-        let mut d = Driven(Box::pin(task.into_future()));
-        assert!(d.poll().is_none(), "the task should wait");
-        d
-    }
-    fn poll(&mut self) -> Option<T> {
-        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        }
-    }
-}
-
 /// Runs `release` on another thread (to completion), checks that the task
 /// was not resumed there but queued for this thread, resumes it here with
 /// `resume_woken`, and returns its result.
@@ -860,9 +841,7 @@ fn tasks_holding_an_rc_wait_under_sync_wait_for_primitives_released_on_another_t
     let total = thread::scope(|sc| {
         let releaser = sc.spawn(|| {
             let wait_for = |n| {
-                while waiting.load(SeqCst) < n {
-                    thread::yield_now();
-                }
+                eventually(&format!("{n} waiting"), || waiting.load(SeqCst) >= n);
                 thread::sleep(Duration::from_millis(2)); // let it suspend (either way is correct)
             };
             wait_for(1);

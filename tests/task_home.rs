@@ -7,12 +7,11 @@ use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 use std::thread;
 
-use common::Log;
+use common::{Log, WakeCount};
 use coro::{co_await, co_return, sync_wait, SendTask, Task, ThreadPool};
 
 #[coro::coroutine]
@@ -55,13 +54,6 @@ fn a_send_task_finishing_on_the_awaiting_tasks_thread_transfers_back_directly() 
     assert_eq!(coro::resume_woken(), 0, "nothing went through the queue");
 }
 
-struct Flag(AtomicBool);
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
 #[coro::coroutine]
 fn holding(pool: Arc<ThreadPool>, local: common::Counted) -> Task<u64> {
     let _keep = local;
@@ -72,14 +64,14 @@ fn holding(pool: Arc<ThreadPool>, local: common::Counted) -> Task<u64> {
 fn a_task_destroyed_while_queued_home_is_freed_once_and_the_stale_wake_up_does_nothing() {
     let log = Log::new();
     let pool = Arc::new(ThreadPool::new(1));
-    let flag = Arc::new(Flag(AtomicBool::new(false)));
-    coro::notify_when_woken(&Waker::from(flag.clone()));
+    let flag = WakeCount::new();
+    coro::notify_when_woken(&flag.waker());
     {
         let mut fut = pin!(holding(pool.clone(), log.counted("local")).into_future());
         let mut cx = Context::from_waker(Waker::noop());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
         // The child hops to the worker, finishes, and queues this task home.
-        while !flag.0.load(Ordering::SeqCst) {
+        while !flag.woken() {
             thread::yield_now();
         }
     } // dropped before this thread runs its queue

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -17,7 +16,7 @@ use std::sync::Arc;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::{pause, Counted, Job, Log, PLANNED};
+use common::{eventually, is_send, pause, value_is_send, Counted, Job, Log, PLANNED};
 use coro::{co_await, co_return, co_yield, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Task};
 
 /// A thread that resumes every handle it is sent.
@@ -66,12 +65,7 @@ impl Drop for Worker {
 
 /// Waits (bounded) until `flag` is set.
 fn wait_for(flag: &AtomicBool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !flag.load(Ordering::Acquire) {
-        assert!(Instant::now() < deadline, "the other thread never got there");
-        std::hint::spin_loop();
-        thread::yield_now();
-    }
+    eventually("the other thread got there", || flag.load(Ordering::Acquire));
 }
 
 /// Hands the coroutine to a worker thread. With `hold`, `await_suspend`
@@ -347,36 +341,6 @@ fn coroutine_handles_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<CoroutineHandle>();
     assert_send_sync::<CoroutineHandle<coro::TaskPromise<u32>>>();
-}
-
-/// `is_send!(T)`: whether `T: Send`, decided at compile time and reported at
-/// run time (autoref specialisation), so that a failing check is a test
-/// failure rather than a compile error.
-struct SendProbe<T: ?Sized>(PhantomData<T>);
-trait ViaSend {
-    fn is_send(&self) -> bool {
-        true
-    }
-}
-impl<T: Send + ?Sized> ViaSend for SendProbe<T> {}
-trait ViaAny {
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> ViaAny for &SendProbe<T> {}
-fn probe_of<T>(_: &T) -> SendProbe<T> {
-    SendProbe(PhantomData)
-}
-macro_rules! is_send {
-    ($t:ty) => {
-        (&SendProbe::<$t>(PhantomData)).is_send()
-    };
-}
-macro_rules! value_is_send {
-    ($e:expr) => {
-        (&probe_of(&$e)).is_send()
-    };
 }
 
 #[test]

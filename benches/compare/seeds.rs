@@ -8,9 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use coro::{
-    co_await, co_return, co_yield, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, FromParams,
-    Generator, Payload, Promise, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid, SuspendAlways, SuspendNever,
-    UniqueCoroutineHandle, YieldValue,
+    co_await, co_return, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, FromParams, Payload,
+    Promise, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 use crate::alloc;
@@ -164,69 +163,15 @@ async fn foo_async(i: i32) {
     SEEN.set(i);
 }
 
-// --- seed 004: the seed's eager task<T>, and Generator<T> -----------------------------
+// --- seed 004: the example's own eager task<T>, and Generator<T> ----------------------
 
-struct SeedTask<T> {
-    _coro: UniqueCoroutineHandle<SeedPromise<T>>,
-}
+/// The example itself: its `seed_range` (the seed's eager task) and `range`
+/// (as `Generator<u32>`) are the coroutines measured.
+#[allow(dead_code)] // the example's `main` and the coroutines only it uses
+#[path = "../../examples/seed004_range.rs"]
+mod seed004;
 
-struct SeedPromise<T> {
-    val: Option<T>,
-}
-
-impl<T> Default for SeedPromise<T> {
-    fn default() -> Self {
-        SeedPromise { val: None }
-    }
-}
-
-impl<T> Promise for SeedPromise<T> {
-    type ReturnObject = SeedTask<T>;
-    type InitialSuspend = SuspendNever;
-    type FinalSuspend = SuspendAlways;
-    type Return = ReturnsVoid;
-    type Await = AwaitDirect;
-    unsafe fn get_return_object(&mut self) -> SeedTask<T> {
-        // SAFETY: the task becomes the frame's only owner.
-        SeedTask { _coro: unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) } }
-    }
-    fn initial_suspend(&mut self) -> SuspendNever {
-        SuspendNever
-    }
-    fn final_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn unhandled_exception(&mut self, payload: Payload) {
-        std::panic::resume_unwind(payload)
-    }
-}
-impl<T> YieldValue<T> for SeedPromise<T> {
-    type Awaitable = SuspendAlways;
-    fn yield_value(&mut self, value: T) -> SuspendAlways {
-        self.val = Some(value);
-        SuspendAlways
-    }
-}
-impl<T> ReturnVoid for SeedPromise<T> {
-    fn return_void(&mut self) {}
-}
-impl<T> CoroutineTraits for SeedTask<T> {
-    type Promise = SeedPromise<T>;
-}
-
-#[coro::coroutine]
-fn seed_range(n: i32) -> SeedTask<i32> {
-    for i in 0..n {
-        co_yield!(i);
-    }
-}
-
-#[coro::coroutine]
-fn range(n: u32) -> Generator<u32> {
-    for i in 0..n {
-        co_yield!(i);
-    }
-}
+use seed004::{range, seed_range};
 
 async fn range_async<T>(n: T, slot: &Cell<Option<T>>)
 where

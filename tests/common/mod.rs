@@ -1,18 +1,26 @@
 //! Helpers shared by the integration tests: an event log, a `Counted` value
-//! that proves every construction is matched by exactly one drop, a
-//! hand-driven coroutine type (`Job`) and a few small awaiters.
+//! that proves every construction is matched by exactly one drop, panic
+//! helpers, `Send`/`Sync` probes, bounded waits for other threads
+//! (`eventually`, `wait_for`), a counting waker (`WakeCount`), a `Task`
+//! polled by hand (`Driven`), a hand-driven coroutine type (`Job`) and a few
+//! small awaiters.
 #![allow(dead_code)]
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use coro::{
     AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
-    SuspendAlways, SuspendPoint, ThreadAffinity, UniqueCoroutineHandle,
+    SuspendAlways, SuspendPoint, Task, ThreadAffinity, UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------
@@ -220,6 +228,151 @@ pub fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static)
     match t.join() {
         Ok(r) => r,
         Err(p) => resume_unwind(p),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Send and Sync probes
+// ---------------------------------------------------------------------------
+
+/// `is_send!(T)` / `is_sync!(T)` / `value_is_send!(expr)`: whether a type is
+/// `Send` / `Sync`, decided at compile time and reported at run time
+/// (autoref specialisation), so that a wrong answer is a test failure rather
+/// than a compile error.
+pub mod probe {
+    use std::marker::PhantomData;
+
+    pub struct Probe<T: ?Sized>(pub PhantomData<T>);
+
+    /// The probe of `value`'s type.
+    pub fn of<T>(_: &T) -> Probe<T> {
+        Probe(PhantomData)
+    }
+
+    pub trait ViaSend {
+        fn is_send(&self) -> bool {
+            true
+        }
+    }
+    impl<T: Send + ?Sized> ViaSend for Probe<T> {}
+    pub trait ViaAnySend {
+        fn is_send(&self) -> bool {
+            false
+        }
+    }
+    impl<T: ?Sized> ViaAnySend for &Probe<T> {}
+    pub trait ViaSync {
+        fn is_sync(&self) -> bool {
+            true
+        }
+    }
+    impl<T: Sync + ?Sized> ViaSync for Probe<T> {}
+    pub trait ViaAnySync {
+        fn is_sync(&self) -> bool {
+            false
+        }
+    }
+    impl<T: ?Sized> ViaAnySync for &Probe<T> {}
+}
+
+/// Whether the type `T` is `Send` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! is_send {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySend as _, ViaSend as _};
+        (&$crate::common::probe::Probe::<$t>(::std::marker::PhantomData)).is_send()
+    }};
+}
+/// Whether the type `T` is `Sync` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! is_sync {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySync as _, ViaSync as _};
+        (&$crate::common::probe::Probe::<$t>(::std::marker::PhantomData)).is_sync()
+    }};
+}
+/// Whether the type of the expression is `Send` (see [`probe`]).
+#[allow(unused_macros)]
+macro_rules! value_is_send {
+    ($e:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::common::probe::{ViaAnySend as _, ViaSend as _};
+        (&$crate::common::probe::of(&$e)).is_send()
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use {is_send, is_sync, value_is_send};
+
+// ---------------------------------------------------------------------------
+// Waiting for other threads
+// ---------------------------------------------------------------------------
+
+/// Waits (bounded: 10 s) until `f` holds.
+#[track_caller]
+pub fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits (bounded) until `log` holds `n` events equal to `event`.
+#[track_caller]
+pub fn wait_for(log: &Log, event: &str, n: usize) {
+    eventually(&format!("{n} × {event:?}"), || log.count(event) >= n);
+}
+
+// ---------------------------------------------------------------------------
+// Wakers
+// ---------------------------------------------------------------------------
+
+/// A waker that counts its wake-ups.
+#[derive(Debug, Default)]
+pub struct WakeCount(AtomicUsize);
+
+impl WakeCount {
+    pub fn new() -> Arc<WakeCount> {
+        Arc::default()
+    }
+    /// A `Waker` that wakes this counter.
+    pub fn waker(self: &Arc<Self>) -> Waker {
+        Waker::from(self.clone())
+    }
+    /// How many wake-ups so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+    /// Whether it was woken at all.
+    pub fn woken(&self) -> bool {
+        self.count() > 0
+    }
+}
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A `Task` driven by hand as a future on this thread, with a no-op waker.
+pub struct Driven<T>(Pin<Box<<Task<T> as IntoFuture>::IntoFuture>>);
+
+impl<T> Driven<T> {
+    /// Starts `task`; it must suspend.
+    #[track_caller]
+    pub fn start(task: Task<T>) -> Driven<T> {
+        let mut d = Driven(Box::pin(task.into_future()));
+        assert!(d.poll().is_none(), "the task should wait");
+        d
+    }
+    pub fn poll(&mut self) -> Option<T> {
+        match self.0.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
     }
 }
 
