@@ -195,11 +195,6 @@ impl WakeQueue {
         stale
     }
 
-    /// Registers `waker` under `key`: woken at the next post.
-    pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
-        self.register(key, waker)
-    }
-
     /// Wakes (and forgets) every registered driver, outside the lock: a
     /// waker may register again at once.
     fn wake_drivers(&self) {
@@ -209,9 +204,9 @@ impl WakeQueue {
         }
     }
 
-    /// Registers `waker` under `key` (replacing that key's waker), then
-    /// wakes the drivers at once if wake-ups are already waiting.
-    fn register(&self, key: usize, waker: &Waker) {
+    /// Registers `waker` under `key` (replacing that key's waker): woken
+    /// at the next post, or at once if wake-ups are already waiting.
+    pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
         let mut drivers = lock(&self.notify);
         match drivers.iter_mut().find(|(k, w)| *k == key && (key != ANY_DRIVER || w.will_wake(waker))) {
             Some((_, w)) => w.clone_from(waker),
@@ -321,7 +316,7 @@ const ANY_DRIVER: usize = 0;
 /// Registers a [`TaskFuture`](crate::TaskFuture)'s waker under `key` (an
 /// address it owns, never 0): woken at the next post on this thread.
 pub(crate) fn register_driver(key: usize, waker: &Waker) {
-    WakeQueue::current().register(key, waker);
+    WakeQueue::current().register_waker(key, waker);
 }
 
 /// Withdraws what was registered under `key`: the future is done or gone.
@@ -420,5 +415,5 @@ pub fn resume_woken() -> usize {
 /// // calls `coro::resume_woken()`.
 /// ```
 pub fn notify_when_woken(waker: &Waker) {
-    WakeQueue::current().register(ANY_DRIVER, waker);
+    WakeQueue::current().register_waker(ANY_DRIVER, waker);
 }
