@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::handle::CoroutineHandle;
 
@@ -137,29 +137,28 @@ impl<F: Flavor> Event<F> {
     /// it is resumed or dropped (its `Drop` calling [`abandon`](Self::abandon)),
     /// and is not touched after this returns `Some(true)`.
     #[inline]
-    pub(super) unsafe fn register(&self, node: &WaitNode, handle: CoroutineHandle, exclusive: bool) -> Option<bool> {
-        let node: *const WaitNode = node;
-        // SAFETY: our live coroutine; the node is not published yet (caller).
-        unsafe { (*node).arm_home::<F>(handle) };
-        // Releasing the lock publishes the node: from then on another
-        // thread may resume the coroutine and drop the awaiter, so nothing
-        // after `with` returns touches it.
-        self.state.with(|s| {
-            if s.set {
-                return Some(false);
-            }
-            if exclusive && !s.waiters.is_empty() {
-                return None;
-            }
-            // SAFETY: the node is idle, and the awaiter stays in place in
-            // the suspended frame until it is resumed or its `Drop` unlinks it
-            // (caller).
-            unsafe {
-                (*node).prepare(handle);
-                s.waiters.push_back(node);
-            }
-            Some(true)
-        })
+    pub(super) unsafe fn register(
+        &self,
+        node: *const WaitNode,
+        handle: CoroutineHandle,
+        exclusive: bool,
+    ) -> Option<bool> {
+        // SAFETY: forwarded contract.
+        let joined = unsafe {
+            wait_on::<F, _, _>(&self.state, node, handle, |s| {
+                if s.set {
+                    Err(Some(false))
+                } else if exclusive && !s.waiters.is_empty() {
+                    Err(None)
+                } else {
+                    Ok(&mut s.waiters)
+                }
+            })
+        };
+        match joined {
+            Ok(()) => Some(true),
+            Err(not_registered) => not_registered,
+        }
     }
 
     /// The body of an awaiter's `Drop`: takes `node` out of the wait list
