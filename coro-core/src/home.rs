@@ -282,6 +282,19 @@ impl WakeQueue {
         stale
     }
 
+    /// Withdraws the waker registered under `key` (not [`ANY_DRIVER`]), if
+    /// any: the counterpart of [`register_waker`](Self::register_waker),
+    /// which keeps at most one waker per such key.
+    pub(crate) fn forget_waker(&self, key: usize) {
+        debug_assert_ne!(key, ANY_DRIVER, "the wakers of notify_when_woken are only forgotten by a post");
+        let removed = {
+            let mut drivers = lock(&self.notify);
+            drivers.iter().position(|(k, _)| *k == key).map(|i| drivers.remove(i))
+        };
+        // Dropped outside the lock: a waker's drop may run anything.
+        drop(removed);
+    }
+
     /// Wakes (and forgets) every registered driver, outside the lock: a
     /// waker may register again at once.
     fn wake_drivers(&self) {
@@ -406,18 +419,12 @@ pub(crate) fn register_driver(key: usize, waker: &Waker) {
     WakeQueue::current().register_waker(key, waker);
 }
 
-/// Withdraws what was registered under `key`: the future is done or gone.
+/// Withdraws what was registered under `key` on this thread's queue: the
+/// future is done or gone.
 pub(crate) fn forget_driver(key: usize) {
     let queue = WAKE_QUEUE.try_with(|q| q.0.get().cloned()).ok().flatten();
     if let Some(queue) = queue {
-        let removed: Vec<_> = {
-            let mut drivers = lock(&queue.notify);
-            let (gone, kept) = mem::take(&mut *drivers).into_iter().partition(|(k, _)| *k == key);
-            *drivers = kept;
-            gone
-        };
-        // Dropped outside the lock: a waker's drop may run anything.
-        drop(removed);
+        queue.forget_waker(key);
     }
 }
 
