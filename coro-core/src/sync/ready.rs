@@ -266,8 +266,7 @@ pub(crate) fn run() {
         // First the hand-offs: posting one may wake a waker (user code),
         // never resumes anything on this thread.
         let mut first_panic = None;
-        loop {
-            let Some(home) = pop_outbox(q) else { break };
+        while let Some(home) = pop_outbox(q) {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| home.post())) {
                 first_panic.get_or_insert(p);
             }
