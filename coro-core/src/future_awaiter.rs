@@ -155,52 +155,72 @@ impl<F: Future> FutureAwaiter<F> {
         // future that keeps a waker keeps a clone, which is an `Arc` waker.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
         let mut cx = Context::from_waker(&waker);
-        let polled = {
+        let completed = {
             let guard = DetachLazyOnUnwind(&lazy);
-            let Some(future) = self.future.as_mut() else { unreachable!("a finished future was polled") };
-            // SAFETY: as in `await_suspend`.
-            let polled = unsafe { Pin::new_unchecked(future) }.poll(&mut cx);
+            // SAFETY: forwarded contract.
+            let completed = unsafe { poll_in_place(&mut self.future, &mut self.output, &mut cx) };
             core::mem::forget(guard);
-            polled
+            completed
         };
         let woken = lazy.woken.load(Ordering::Acquire);
         let shared = lazy.shared.into_inner();
-        match polled {
-            Poll::Ready(value) => {
-                self.future = None;
-                self.output = Some(value);
-                if let Some(wake) = shared {
-                    wake.state.store(DETACHED, Ordering::Release);
-                }
-                FirstPoll::Ready
+        if completed {
+            if let Some(wake) = shared {
+                wake.state.store(DETACHED, Ordering::Release);
             }
-            Poll::Pending => {
-                let wake = match shared {
-                    Some(wake) => wake,
-                    // Woken through the borrowed waker but no clone kept:
-                    // poll again, now with a waker of its own.
-                    None if woken => FutureWake::new(handle),
-                    // Pending without keeping a waker nor waking: nothing
-                    // can ever wake it (a broken future); stay suspended.
-                    None => return FirstPoll::Suspend,
-                };
-                // Before the state can leave `POLLING`: a wake-up reads it
-                // once it finds the coroutine `IDLE`.
-                // SAFETY: forwarded contract.
-                let _ = wake.route.set(unsafe { Self::route(handle) });
-                let waker = Waker::from(wake.clone());
-                let (wake, _) = self.wake.insert((wake, waker));
-                if woken {
-                    return FirstPoll::PollAgain;
-                }
-                match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
-                    // From here a waker may resume (or its owner destroy)
-                    // the coroutine: `self` must not be touched again.
-                    Ok(_) => FirstPoll::Suspend,
-                    Err(_) => FirstPoll::PollAgain,
-                }
-            }
+            return FirstPoll::Ready;
         }
+        let wake = match shared {
+            Some(wake) => wake,
+            // Woken through the borrowed waker but no clone kept: poll
+            // again, now with a waker of its own.
+            None if woken => FutureWake::new(handle),
+            // Pending without keeping a waker nor waking: nothing can ever
+            // wake it (a broken future); stay suspended.
+            None => return FirstPoll::Suspend,
+        };
+        // Before the state can leave `POLLING`: a wake-up reads it once it
+        // finds the coroutine `IDLE`.
+        // SAFETY: forwarded contract.
+        let _ = wake.route.set(unsafe { Self::route(handle) });
+        let waker = Waker::from(wake.clone());
+        let (wake, _) = self.wake.insert((wake, waker));
+        if woken {
+            return FirstPoll::PollAgain;
+        }
+        match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+            // From here a waker may resume (or its owner destroy) the
+            // coroutine: `self` must not be touched again.
+            Ok(_) => FirstPoll::Suspend,
+            Err(_) => FirstPoll::PollAgain,
+        }
+    }
+}
+
+/// Polls the awaiter's future once; if it completes, drops it in place and
+/// stores its output, and returns `true`.
+///
+/// # Safety
+/// `future` and `output` are the fields of a [`FutureAwaiter`] whose
+/// `await_suspend` is running: the awaiter lives in the suspended frame and
+/// is neither moved nor forgotten until `await_resume` or its drop (the
+/// `await_suspend` contract), and the future is dropped in place here
+/// before `await_resume` can move the awaiter.
+#[inline]
+unsafe fn poll_in_place<F: Future>(
+    future: &mut Option<F>,
+    output: &mut Option<F::Output>,
+    cx: &mut Context<'_>,
+) -> bool {
+    let Some(pending) = future.as_mut() else { unreachable!("a finished future was polled") };
+    // SAFETY: pinned in place until dropped (caller).
+    match unsafe { Pin::new_unchecked(pending) }.poll(cx) {
+        Poll::Ready(value) => {
+            *future = None;
+            *output = Some(value);
+            true
+        }
+        Poll::Pending => false,
     }
 }
 
@@ -289,34 +309,23 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
         let mut cx = Context::from_waker(waker);
         let guard = DetachOnUnwind(wake);
         loop {
-            let Some(future) = self.future.as_mut() else { unreachable!("a finished future was polled") };
-            // SAFETY: the awaiter lives in the suspended frame and is neither
-            // moved nor forgotten until `await_resume` or its drop (the
-            // `await_suspend` contract); the future is dropped in place below
-            // before `await_resume` moves the awaiter.
-            let future = unsafe { Pin::new_unchecked(future) };
-            match future.poll(&mut cx) {
-                Poll::Ready(value) => {
-                    self.future = None;
-                    self.output = Some(value);
-                    guard.0.state.store(DETACHED, Ordering::Release);
+            // SAFETY: forwarded contract.
+            if unsafe { poll_in_place(&mut self.future, &mut self.output, &mut cx) } {
+                guard.0.state.store(DETACHED, Ordering::Release);
+                core::mem::forget(guard);
+                return false;
+            }
+            match guard.0.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+                // From here a waker may resume (or its owner destroy) the
+                // coroutine: `self` must not be touched again.
+                Ok(_) => {
                     core::mem::forget(guard);
-                    return false;
+                    return true;
                 }
-                Poll::Pending => {
-                    match guard.0.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
-                        // From here a waker may resume (or its owner destroy)
-                        // the coroutine: `self` must not be touched again.
-                        Ok(_) => {
-                            core::mem::forget(guard);
-                            return true;
-                        }
-                        // Woken during the poll: poll again (acquiring, as
-                        // above, from every wake-up since).
-                        Err(_) => {
-                            guard.0.state.swap(POLLING, Ordering::Acquire);
-                        }
-                    }
+                // Woken during the poll: poll again (acquiring, as above,
+                // from every wake-up since).
+                Err(_) => {
+                    guard.0.state.swap(POLLING, Ordering::Acquire);
                 }
             }
         }

@@ -16,10 +16,13 @@
 //! that resumes a `Task` from another thread meets the panic.
 
 use core::cell::{OnceCell, RefCell};
+use core::sync::atomic::{AtomicU8, Ordering};
 use core::task::Waker;
 use core::{fmt, mem};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, Thread};
+
+use crate::handle::CoroutineHandle;
 
 thread_local! {
     static MARKER: u8 = const { 0 };
@@ -70,6 +73,90 @@ fn wrong_thread(what: &str) -> ! {
 pub(crate) trait Wakeup: Send + Sync {
     /// Runs on the home thread, from [`resume_woken`].
     fn run(self: Arc<Self>);
+}
+
+/// Waiting for its wake-up.
+const WAITING: u8 = 0;
+/// Taken by the wake-up, on the home thread, which resumes the coroutine.
+const RESUMED: u8 = 1;
+/// The awaiter was dropped first: the wake-up does nothing.
+const DETACHED: u8 = 2;
+
+/// The part every "send a thread-bound coroutine home" wake-up shares (a
+/// `coro::sync` release's `HomeWake`, a `SendTask`'s `HomeHop`): the
+/// suspended coroutine, its home thread and that thread's queue, and who
+/// wins between the wake-up (`WAITING -> RESUMED`, which resumes it) and
+/// the awaiter's drop (`-> DETACHED`, after which the wake-up does
+/// nothing). It never points into the frame unguarded: the handle is only
+/// resumed after winning `WAITING -> RESUMED`.
+pub(crate) struct HomeResume {
+    state: AtomicU8,
+    handle: CoroutineHandle,
+    thread: HomeThread,
+    /// Weak, so that a wake-up still queued when its home thread exits is
+    /// freed with the queue instead of keeping it alive.
+    queue: Weak<WakeQueue>,
+}
+
+impl HomeResume {
+    /// For `handle`, a thread-bound coroutine suspended on this thread,
+    /// its home.
+    pub(crate) fn new(handle: CoroutineHandle) -> HomeResume {
+        HomeResume {
+            state: AtomicU8::new(WAITING),
+            handle,
+            thread: HomeThread::current(),
+            queue: Arc::downgrade(&WakeQueue::current()),
+        }
+    }
+
+    /// The coroutine to resume.
+    #[inline]
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        self.handle
+    }
+
+    /// Whether this is the coroutine's home thread.
+    #[inline]
+    pub(crate) fn is_home_thread(&self) -> bool {
+        HomeThread::current() == self.thread
+    }
+
+    /// The awaiter's side: `true` if the wake-up had not run (it now never
+    /// will); `false` if the home thread has taken it and is resuming the
+    /// coroutine.
+    #[inline]
+    pub(crate) fn detach(&self) -> bool {
+        self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
+    }
+
+    /// Posts `wakeup` (whose [`Wakeup::run`] calls [`run`](Self::run) on
+    /// this) to the home thread's queue. Nothing to do if that thread has
+    /// exited or is exiting: nothing can run the coroutine any more. May
+    /// wake a waker that [`notify_when_woken`] registered: user code.
+    pub(crate) fn post(&self, wakeup: Arc<dyn Wakeup>) {
+        if let Some(queue) = self.queue.upgrade() {
+            // Refused: the home thread is exiting; nothing can run it.
+            let _ = queue.post(wakeup);
+        }
+    }
+
+    /// The wake-up's side, on the home thread: resumes the coroutine unless
+    /// its awaiter has detached first.
+    ///
+    /// # Safety
+    /// Called from [`resume_woken`] (so on the home thread). Nobody but
+    /// this wake-up resumes the coroutine until it is detached, and its
+    /// awaiter detaches before the frame can be freed.
+    pub(crate) unsafe fn run(&self) {
+        if self.state.compare_exchange(WAITING, RESUMED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // SAFETY: winning `WAITING -> RESUMED` means the awaiter has not
+            // been dropped (`detach` comes first), so the frame is alive and
+            // suspended on it; nobody else resumes it and this is its home
+            // thread (caller).
+            unsafe { self.handle.resume() }
+        }
+    }
 }
 
 /// A thread's queue of wake-ups posted by other threads.
@@ -195,9 +282,17 @@ impl WakeQueue {
         stale
     }
 
-    /// Registers `waker` under `key`: woken at the next post.
-    pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
-        self.register(key, waker)
+    /// Withdraws the waker registered under `key` (not [`ANY_DRIVER`]), if
+    /// any: the counterpart of [`register_waker`](Self::register_waker),
+    /// which keeps at most one waker per such key.
+    pub(crate) fn forget_waker(&self, key: usize) {
+        debug_assert_ne!(key, ANY_DRIVER, "the wakers of notify_when_woken are only forgotten by a post");
+        let removed = {
+            let mut drivers = lock(&self.notify);
+            drivers.iter().position(|(k, _)| *k == key).map(|i| drivers.remove(i))
+        };
+        // Dropped outside the lock: a waker's drop may run anything.
+        drop(removed);
     }
 
     /// Wakes (and forgets) every registered driver, outside the lock: a
@@ -209,9 +304,9 @@ impl WakeQueue {
         }
     }
 
-    /// Registers `waker` under `key` (replacing that key's waker), then
-    /// wakes the drivers at once if wake-ups are already waiting.
-    fn register(&self, key: usize, waker: &Waker) {
+    /// Registers `waker` under `key` (replacing that key's waker): woken
+    /// at the next post, or at once if wake-ups are already waiting.
+    pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
         let mut drivers = lock(&self.notify);
         match drivers.iter_mut().find(|(k, w)| *k == key && (key != ANY_DRIVER || w.will_wake(waker))) {
             Some((_, w)) => w.clone_from(waker),
@@ -321,21 +416,15 @@ const ANY_DRIVER: usize = 0;
 /// Registers a [`TaskFuture`](crate::TaskFuture)'s waker under `key` (an
 /// address it owns, never 0): woken at the next post on this thread.
 pub(crate) fn register_driver(key: usize, waker: &Waker) {
-    WakeQueue::current().register(key, waker);
+    WakeQueue::current().register_waker(key, waker);
 }
 
-/// Withdraws what was registered under `key`: the future is done or gone.
+/// Withdraws what was registered under `key` on this thread's queue: the
+/// future is done or gone.
 pub(crate) fn forget_driver(key: usize) {
     let queue = WAKE_QUEUE.try_with(|q| q.0.get().cloned()).ok().flatten();
     if let Some(queue) = queue {
-        let removed: Vec<_> = {
-            let mut drivers = lock(&queue.notify);
-            let (gone, kept) = mem::take(&mut *drivers).into_iter().partition(|(k, _)| *k == key);
-            *drivers = kept;
-            gone
-        };
-        // Dropped outside the lock: a waker's drop may run anything.
-        drop(removed);
+        queue.forget_waker(key);
     }
 }
 
@@ -420,5 +509,5 @@ pub fn resume_woken() -> usize {
 /// // calls `coro::resume_woken()`.
 /// ```
 pub fn notify_when_woken(waker: &Waker) {
-    WakeQueue::current().register(ANY_DRIVER, waker);
+    WakeQueue::current().register_waker(ANY_DRIVER, waker);
 }

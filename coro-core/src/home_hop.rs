@@ -15,31 +15,22 @@
 //! the hop and the queued wake-up does nothing.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::AtomicPtr;
 use std::sync::{Arc, Weak};
 
 use crate::frame::{Header, VTable};
 use crate::handle::CoroutineHandle;
-use crate::home::{HomeThread, WakeQueue, Wakeup};
+use crate::home::{HomeResume, Wakeup};
 use crate::point::RUNNING;
-
-/// Waiting for the awaited task to finish.
-const WAITING: u8 = 0;
-/// Queued on the home thread.
-const QUEUED: u8 = 1;
-/// The awaiting coroutine was resumed, or is gone: nothing more to do.
-const DONE: u8 = 2;
 
 /// The stand-in continuation; see the module docs.
 #[repr(C)]
 pub(crate) struct HomeHop {
     /// First, so that a handle to the hop points at it.
     header: Header,
-    state: AtomicU8,
-    /// The thread-bound coroutine awaiting the task.
-    parent: CoroutineHandle,
-    home: HomeThread,
-    queue: Weak<WakeQueue>,
+    /// The thread-bound coroutine awaiting the task, and the race between
+    /// its wake-up and its awaiter's drop.
+    parent: HomeResume,
     /// This hop's own `Arc`, to queue it from a raw handle.
     this: Weak<HomeHop>,
 }
@@ -52,10 +43,7 @@ impl HomeHop {
     pub(crate) fn new(parent: CoroutineHandle) -> Arc<HomeHop> {
         Arc::new_cyclic(|this| HomeHop {
             header: Header { vtable: &HOME_HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
-            state: AtomicU8::new(WAITING),
-            parent,
-            home: HomeThread::current(),
-            queue: Arc::downgrade(&WakeQueue::current()),
+            parent: HomeResume::new(parent),
             this: this.clone(),
         })
     }
@@ -69,7 +57,7 @@ impl HomeHop {
     /// The awaiting coroutine is being destroyed (its awaiter is dropped):
     /// a wake-up still queued must not resume it.
     pub(crate) fn detach(&self) {
-        self.state.store(DONE, Ordering::Release);
+        self.parent.detach();
     }
 }
 
@@ -78,16 +66,13 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // header is the first field of a `HomeHop` kept alive by the awaiter
     // that gave it to the task, until the task has transferred here.
     let hop = unsafe { &*h.cast::<HomeHop>().as_ptr() };
-    if HomeThread::current() == hop.home {
-        hop.state.store(DONE, Ordering::Relaxed);
-        return Some(hop.parent.header());
+    if hop.parent.is_home_thread() {
+        // Nothing was posted, so no wake-up will race the awaiter.
+        return Some(hop.parent.handle().header());
     }
-    if hop.state.compare_exchange(WAITING, QUEUED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-        if let (Some(queue), Some(this)) = (hop.queue.upgrade(), hop.this.upgrade()) {
-            // Refused: the home thread is exiting; nothing can run it.
-            let _ = queue.post(this);
-        }
-        // Home thread gone: nothing can ever run the coroutine again.
+    // The task transfers here once, so this posts at most once.
+    if let Some(this) = hop.this.upgrade() {
+        hop.parent.post(this);
     }
     None
 }
@@ -96,16 +81,15 @@ unsafe fn hop_destroy(_: NonNull<Header>) {}
 
 unsafe fn hop_continuation(h: NonNull<Header>) -> Option<CoroutineHandle> {
     // SAFETY: as in `hop_resume`; an async backtrace walks live chains only.
-    Some(unsafe { (*h.cast::<HomeHop>().as_ptr()).parent })
+    Some(unsafe { (*h.cast::<HomeHop>().as_ptr()).parent.handle() })
 }
 
 impl Wakeup for HomeHop {
     fn run(self: Arc<Self>) {
-        if self.state.compare_exchange(QUEUED, DONE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            // SAFETY: the coroutine is suspended awaiting the finished task
-            // (its awaiter detaches the hop before it can be destroyed), and
-            // this is its home thread (`resume_woken` runs only there).
-            unsafe { self.parent.resume() }
-        }
+        // SAFETY: the coroutine is suspended awaiting the finished task,
+        // which transferred to this hop (so resumes nothing else); its
+        // awaiter detaches the hop before it can be destroyed; this is its
+        // home thread (`resume_woken` runs only there).
+        unsafe { self.parent.run() }
     }
 }

@@ -437,17 +437,20 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
         // resume the awaiting coroutine and drop this awaiter, with its
         // `Arc`: this clone keeps the mutex alive until the guard is gone.
         let state = self.state.clone();
+        // A thread-bound coroutine gets the wake-up that sends it home if
+        // the task finishes on another thread (one allocation; none for a
+        // `SendTask` or `sync_wait`). Made before the mutex is taken, as the
+        // `coro::sync` primitives do, so that no allocation (nor the first
+        // use of this thread's wake-up queue) lengthens the critical section
+        // that `finished` and the other awaiters wait on.
+        // SAFETY: `awaiting` is the live coroutine suspended on this
+        // awaiter; the node is not published yet.
+        unsafe { self.node.arm_home::<ThreadSafe>(awaiting) };
         let mut inner = state.lock();
         if let Status::Done(_) = inner.status {
             // Finished since `await_ready`: do not wait.
             return awaiting;
         }
-        // A thread-bound coroutine gets the wake-up that sends it home if
-        // the task finishes on another thread (one allocation; none for a
-        // `SendTask` or `sync_wait`).
-        // SAFETY: `awaiting` is the live coroutine suspended on this
-        // awaiter; the node is not published yet.
-        unsafe { self.node.arm_home::<ThreadSafe>(awaiting) };
         self.node.prepare(awaiting);
         // SAFETY: the node is in no list (a fresh awaiter) and stays alive
         // and in place until its awaiter's drop, which unlinks it first if

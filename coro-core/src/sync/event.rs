@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::handle::CoroutineHandle;
 
@@ -123,6 +123,55 @@ impl<F: Flavor> Event<F> {
     pub fn wait(&self) -> Wait<'_, F> {
         Wait { event: self, node: WaitNode::new() }
     }
+
+    /// The body of an awaiter's `await_suspend` (this module's and
+    /// [`SingleConsumerEvent`](super::single_consumer_event::SingleConsumerEvent)'s):
+    /// registers `node` for `handle` unless the event is set. `Some(true)`:
+    /// registered, stay suspended; `Some(false)`: set, resume at once;
+    /// `None` (only if `exclusive`): another coroutine already waits, and
+    /// nothing was registered.
+    ///
+    /// # Safety
+    /// `node` is the idle node of the awaiter whose `await_suspend(handle)`
+    /// is running; that awaiter stays in place in the suspended frame until
+    /// it is resumed or dropped (its `Drop` calling [`abandon`](Self::abandon)),
+    /// and is not touched after this returns `Some(true)`.
+    #[inline]
+    pub(super) unsafe fn register(
+        &self,
+        node: *const WaitNode,
+        handle: CoroutineHandle,
+        exclusive: bool,
+    ) -> Option<bool> {
+        // SAFETY: forwarded contract.
+        let joined = unsafe {
+            wait_on::<F, _, _>(&self.state, node, handle, |s| {
+                if s.set {
+                    Err(Some(false))
+                } else if exclusive && !s.waiters.is_empty() {
+                    Err(None)
+                } else {
+                    Ok(&mut s.waiters)
+                }
+            })
+        };
+        match joined {
+            Ok(()) => Some(true),
+            Err(not_registered) => not_registered,
+        }
+    }
+
+    /// The body of an awaiter's `Drop`: takes `node` out of the wait list
+    /// if it is still there. Nothing an event grants needs handing on.
+    ///
+    /// # Safety
+    /// `node` is the dropped awaiter's, registered (if at all) with this
+    /// event by [`register`](Self::register).
+    #[inline]
+    pub(super) unsafe fn abandon(&self, node: &WaitNode) {
+        // SAFETY: registered, if at all, with this event's `waiters` (caller).
+        unsafe { abandon_wait(&self.state, |s| &mut s.waiters, node) };
+    }
 }
 
 impl<F: Flavor> fmt::Debug for Event<F> {
@@ -149,24 +198,9 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
     }
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let node: *const WaitNode = &self.node;
-        // SAFETY: our live coroutine; the node is not published yet.
-        unsafe { (*node).arm_home::<F>(handle) };
-        // Releasing the lock publishes the node: from then on another
-        // thread may resume the coroutine and drop this awaiter, so nothing
-        // after `with` returns touches `self`.
-        self.event.state.with(|s| {
-            if s.set {
-                return false;
-            }
-            // SAFETY: the node is idle, and the awaiter stays in place in
-            // the suspended frame until it is resumed or its `Drop` unlinks it.
-            unsafe {
-                (*node).prepare(handle);
-                s.waiters.push_back(node);
-            }
-            true
-        })
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // afterwards. Not exclusive, so never `None`.
+        unsafe { self.event.register(&self.node, handle, false) }.unwrap_or(true)
     }
 
     fn await_resume(self) {
@@ -177,9 +211,8 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 impl<F: Flavor> Drop for Wait<'_, F> {
     fn drop(&mut self) {
         // SAFETY: the node is this awaiter's, registered (if at all) with
-        // this primitive's `waiters` list.
-        // Nothing an event or latch grants needs handing on.
-        unsafe { abandon_wait(&self.event.state, |s| &mut s.waiters, &self.node) };
+        // this event.
+        unsafe { self.event.abandon(&self.node) };
     }
 }
 

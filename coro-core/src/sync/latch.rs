@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::handle::CoroutineHandle;
 
@@ -171,23 +171,18 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
     }
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let node: *const WaitNode = &self.node;
-        // SAFETY: our live coroutine; the node is not published yet.
-        unsafe { (*node).arm_home::<F>(handle) };
-        // Nothing after `with` returns touches `self`: releasing the lock
-        // publishes the node.
-        self.latch.state.with(|s| {
-            if s.count == 0 {
-                return false;
-            }
-            // SAFETY: the node is idle and stays in place in the suspended
-            // frame until resumed or unlinked by `Drop`.
-            unsafe {
-                (*node).prepare(handle);
-                s.waiters.push_back(node);
-            }
-            true
-        })
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // once the node is registered (another thread may resume the
+        // coroutine at once).
+        unsafe {
+            wait_on::<F, _, _>(&self.latch.state, &self.node, handle, |s| {
+                if s.count == 0 {
+                    return Err(());
+                }
+                Ok(&mut s.waiters)
+            })
+        }
+        .is_ok()
     }
 
     fn await_resume(self) {

@@ -7,7 +7,7 @@ use core::ops::{Deref, DerefMut};
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 
@@ -213,25 +213,19 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
     }
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let node: *const WaitNode = &self.node;
-        // SAFETY: our live coroutine; the node is not published yet.
-        unsafe { (*node).arm_home::<F>(handle) };
-        // Nothing after `with` returns touches `self`: releasing the lock
-        // publishes the node, and the unlocking thread may resume the
-        // coroutine at once.
-        self.mutex.state.with(|s| {
-            if !s.locked {
-                s.locked = true;
-                return false;
-            }
-            // SAFETY: the node is idle and stays in place in the suspended
-            // frame until resumed or unlinked by `Drop`.
-            unsafe {
-                (*node).prepare(handle);
-                s.waiters.push_back(node);
-            }
-            true
-        })
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // once the node is registered (another thread may resume the
+        // coroutine at once).
+        unsafe {
+            wait_on::<F, _, _>(&self.mutex.state, &self.node, handle, |s| {
+                if !s.locked {
+                    s.locked = true;
+                    return Err(());
+                }
+                Ok(&mut s.waiters)
+            })
+        }
+        .is_ok()
     }
 
     fn await_resume(self) -> MutexGuard<'a, T, F> {

@@ -72,13 +72,13 @@
 
 use core::cell::Cell;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use super::waiter::{destroyed_while_resumed, WaitList, WaitNode, READY, RESUMING};
 use crate::handle::CoroutineHandle;
-use crate::home::{HomeThread, WakeQueue, Wakeup};
+use crate::home::{HomeResume, Wakeup};
 
 /// How many [`run`] loops may be nested on one thread's stack.
 pub(crate) const MAX_NESTING: u32 = 16;
@@ -111,24 +111,13 @@ thread_local! {
     };
 }
 
-/// Waiting for a release.
-const WAITING: u8 = 0;
-/// Taken by the home thread, which resumes the coroutine.
-const RESUMED: u8 = 1;
-/// The awaiter was dropped first: the wake-up does nothing.
-const DETACHED: u8 = 2;
-
 /// How a thread-bound coroutine granted on another thread gets back to its
 /// own thread: shared by its wait node and, once posted, its home thread's
 /// wake-up queue (see the module docs).
 pub(crate) struct HomeWake {
-    /// `WAITING`, then `RESUMED` (by the wake-up, on the home thread) or
-    /// `DETACHED` (by the awaiter's `Drop`), whichever comes first.
-    state: AtomicU8,
-    /// Only resumed after winning `WAITING -> RESUMED`.
-    handle: CoroutineHandle,
-    thread: HomeThread,
-    queue: Weak<WakeQueue>,
+    /// The coroutine, its home, and the race between the wake-up and the
+    /// awaiter's `Drop`.
+    home: HomeResume,
     /// The next entry of the releasing thread's outbox (a HomeWake is put
     /// in an outbox at most once: it is granted once). Only that thread
     /// touches it; atomic only to keep the block `Sync` without unsafe.
@@ -139,26 +128,20 @@ impl HomeWake {
     /// The hand-off of `handle`, a thread-bound coroutine suspended on this
     /// thread, its home.
     pub(crate) fn new(handle: CoroutineHandle) -> Arc<HomeWake> {
-        Arc::new(HomeWake {
-            state: AtomicU8::new(WAITING),
-            handle,
-            thread: HomeThread::current(),
-            queue: Arc::downgrade(&WakeQueue::current()),
-            next: AtomicPtr::new(ptr::null_mut()),
-        })
+        Arc::new(HomeWake { home: HomeResume::new(handle), next: AtomicPtr::new(ptr::null_mut()) })
     }
 
     /// Whether this is the coroutine's home thread.
     #[inline]
     pub(crate) fn is_home_thread(&self) -> bool {
-        HomeThread::current() == self.thread
+        self.home.is_home_thread()
     }
 
     /// The awaiter's side: `true` if the wake-up had not run (it now never
     /// will); `false` if the home thread has taken it and is resuming the
     /// coroutine.
     pub(crate) fn detach(&self) -> bool {
-        self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
+        self.home.detach()
     }
 
     /// Posts the wake-up to the home thread (from [`run`], or a
@@ -166,24 +149,17 @@ impl HomeWake {
     /// Nothing to do if that thread has exited. May wake a waker that
     /// [`notify_when_woken`](crate::notify_when_woken) registered: user code.
     pub(crate) fn post(self: Arc<Self>) {
-        if let Some(queue) = self.queue.upgrade() {
-            // Refused: the home thread is exiting; nothing can run it.
-            let _ = queue.post(self);
-        }
+        self.home.post(self.clone());
     }
 }
 
 impl Wakeup for HomeWake {
     fn run(self: Arc<Self>) {
-        if self.state.compare_exchange(WAITING, RESUMED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            // SAFETY: the release granted the coroutine and handed it here
-            // (its node is `HOME`, out of every list), so nobody else
-            // resumes it; winning `WAITING -> RESUMED` means its awaiter
-            // has not been dropped (`detach` comes first), so the frame is
-            // alive and suspended on it; this is its home thread (wake-up
-            // queues are only run by their own thread).
-            unsafe { self.handle.resume() }
-        }
+        // SAFETY: the release granted the coroutine and handed it here (its
+        // node is `HOME`, out of every list), so nobody else resumes it; its
+        // awaiter detaches before going away; wake-up queues are only run
+        // by their own thread.
+        unsafe { self.home.run() }
     }
 }
 
@@ -290,8 +266,7 @@ pub(crate) fn run() {
         // First the hand-offs: posting one may wake a waker (user code),
         // never resumes anything on this thread.
         let mut first_panic = None;
-        loop {
-            let Some(home) = pop_outbox(q) else { break };
+        while let Some(home) = pop_outbox(q) {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| home.post())) {
                 first_panic.get_or_insert(p);
             }

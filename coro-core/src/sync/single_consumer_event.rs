@@ -3,9 +3,9 @@
 
 use core::fmt;
 
-use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
-use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
+use super::event::Event;
+use super::flavor::{Flavor, Local, ThreadSafe};
+use super::waiter::WaitNode;
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::handle::CoroutineHandle;
 
@@ -43,32 +43,23 @@ use crate::handle::CoroutineHandle;
 /// assert!(ev.is_set());
 /// ```
 pub struct SingleConsumerEvent<F: Flavor = ThreadSafe> {
-    state: Guarded<F::Lock, State>,
+    /// An [`Event`] that never has more than one waiter: a second one is
+    /// refused by [`Wait`]'s `await_suspend`. With at most one waiter,
+    /// `Event`'s `set` (resume them all) resumes that one.
+    inner: Event<F>,
 }
-
-struct State {
-    set: bool,
-    /// At most one node, and only while `!set`.
-    waiter: WaitList,
-}
-
-// SAFETY: the waiter pointer is only followed under the lock; moving the
-// event moves no waiter (a waiter borrows it).
-unsafe impl<F: Flavor> Send for SingleConsumerEvent<F> {}
-// SAFETY: the state is only reached under a spin lock.
-unsafe impl Sync for SingleConsumerEvent<ThreadSafe> {}
 
 impl SingleConsumerEvent<ThreadSafe> {
     /// A thread-safe event, not set.
     pub const fn new() -> Self {
-        SingleConsumerEvent { state: Guarded::new(State { set: false, waiter: WaitList::new() }) }
+        SingleConsumerEvent { inner: Event::<ThreadSafe>::new() }
     }
 }
 
 impl SingleConsumerEvent<Local> {
     /// A single-threaded event, not set.
     pub const fn new() -> Self {
-        SingleConsumerEvent { state: Guarded::new(State { set: false, waiter: WaitList::new() }) }
+        SingleConsumerEvent { inner: Event::<Local>::new() }
     }
 }
 
@@ -87,31 +78,18 @@ impl Default for SingleConsumerEvent<Local> {
 impl<F: Flavor> SingleConsumerEvent<F> {
     /// Whether the event is set.
     pub fn is_set(&self) -> bool {
-        self.state.with(|s| s.set)
+        self.inner.is_set()
     }
 
     /// Sets the event; if a coroutine waits, resumes it on this thread
     /// before returning.
     pub fn set(&self) {
-        let woke = self.state.with(|s| {
-            s.set = true;
-            match s.waiter.pop_front() {
-                // SAFETY: just taken out of this event's list, under the lock.
-                Some(node) => unsafe {
-                    ready::schedule(node);
-                    true
-                },
-                None => false,
-            }
-        });
-        if woke {
-            ready::run();
-        }
+        self.inner.set()
     }
 
     /// Clears the event.
     pub fn reset(&self) {
-        self.state.with(|s| s.set = false)
+        self.inner.reset()
     }
 
     /// An awaiter that completes once the event is set.
@@ -143,27 +121,10 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
     }
 
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let node: *const WaitNode = &self.node;
-        // SAFETY: our live coroutine; the node is not published yet.
-        unsafe { (*node).arm_home::<F>(handle) };
-        // Nothing after `with` returns touches `self`: the release of the
-        // lock publishes the node, and another thread may resume the
-        // coroutine at once.
-        let registered = self.event.state.with(|s| {
-            if s.set {
-                return Some(false);
-            }
-            if !s.waiter.is_empty() {
-                return None;
-            }
-            // SAFETY: the node is idle and stays in place in the suspended
-            // frame until resumed or unlinked by `Drop`.
-            unsafe {
-                (*node).prepare(handle);
-                s.waiter.push_back(node);
-            }
-            Some(true)
-        });
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // afterwards once registered (the release of the lock publishes the
+        // node, and another thread may resume the coroutine at once).
+        let registered = unsafe { self.event.inner.register(&self.node, handle, true) };
         // Not registered, so `self` is still ours: the panic is rethrown
         // inside the coroutine at its `co_await!`.
         registered.expect("a SingleConsumerEvent was awaited by a second coroutine while one already waits on it")
@@ -177,9 +138,8 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 impl<F: Flavor> Drop for Wait<'_, F> {
     fn drop(&mut self) {
         // SAFETY: the node is this awaiter's, registered (if at all) with
-        // this primitive's `waiter` list.
-        // Nothing an event or latch grants needs handing on.
-        unsafe { abandon_wait(&self.event.state, |s| &mut s.waiter, &self.node) };
+        // this event's inner `Event`.
+        unsafe { self.event.inner.abandon(&self.node) };
     }
 }
 

@@ -338,6 +338,44 @@ impl WaitList {
     }
 }
 
+/// What every waiting awaiter's `await_suspend` does: arms `node`'s home
+/// wake-up (a thread-bound coroutine on a thread-safe primitive), then,
+/// under the primitive's lock, `join` either names the wait list to join
+/// (`Ok`: `node` is queued there and this returns `Ok(())`, stay
+/// suspended) or ends the wait at once (`Err(r)`, returned as is; nothing
+/// is registered). Releasing the lock publishes the node: from then on
+/// another thread may resume the coroutine and drop the awaiter, so
+/// nothing after this returns `Ok` may touch it.
+///
+/// # Safety
+/// `node` is the idle node of the awaiter whose `await_suspend(handle)` is
+/// running, and the awaiter stays in place in the suspended frame until it
+/// is resumed or dropped (its `Drop` unlinking the node from the list
+/// `join` named, see [`abandon_wait`]).
+#[inline]
+pub(crate) unsafe fn wait_on<F: Flavor, S, R>(
+    state: &Guarded<F::Lock, S>,
+    node: *const WaitNode,
+    handle: CoroutineHandle,
+    join: impl FnOnce(&mut S) -> Result<&mut WaitList, R>,
+) -> Result<(), R> {
+    // SAFETY: alive; our live coroutine; the node is not published yet
+    // (caller).
+    unsafe { (*node).arm_home::<F>(handle) };
+    // A raw pointer, not a reference: the node may be freed by another
+    // thread as soon as `with` releases the lock, before this returns.
+    state.with(|s| {
+        let list = join(s)?;
+        // SAFETY: the node is idle, and stays in place until resumed or
+        // unlinked by its awaiter's `Drop` (caller).
+        unsafe {
+            (*node).prepare(handle);
+            list.push_back(node);
+        }
+        Ok(())
+    })
+}
+
 /// What every waiting awaiter's `Drop` does when its coroutine is destroyed
 /// while it waits: a node still queued is unlinked (under the primitive's
 /// lock, from the list `list` selects); a node already granted something and
