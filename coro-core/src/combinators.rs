@@ -55,14 +55,14 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::panic::resume_unwind;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::cancellation::CancellationSource;
 use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::handle::UniqueCoroutineHandle;
-use crate::home_hop::HomeHop;
+use crate::home_hop::HopSlot;
 use crate::promise::Payload;
 use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 
@@ -361,7 +361,7 @@ struct Join<S> {
     shared: Option<NonNull<Shared>>,
     /// The awaiting coroutine's way home, if the children may finish on
     /// another thread and it is thread-bound.
-    hop: Option<Arc<HomeHop>>,
+    hop: HopSlot,
 }
 
 // SAFETY: `shared` is only reached by the awaiting coroutine and, through
@@ -371,7 +371,7 @@ unsafe impl<S: Send> Send for Join<S> {}
 
 impl<S: JoinSet> Join<S> {
     fn new(set: S) -> Self {
-        Join { set: Some(set), shared: None, hop: None }
+        Join { set: Some(set), shared: None, hop: HopSlot::default() }
     }
 
     fn ready(&self) -> bool {
@@ -384,11 +384,7 @@ impl<S: JoinSet> Join<S> {
         let set = self.set.as_mut().expect("combinator awaited twice");
         let n = set.count();
         // SAFETY: the frame calls this with its own, live handle.
-        let awaiting = if S::MAY_FINISH_ELSEWHERE && unsafe { awaiting.is_thread_bound() } {
-            self.hop.insert(HomeHop::new(awaiting)).handle()
-        } else {
-            awaiting
-        };
+        let awaiting = unsafe { self.hop.continuation(awaiting, S::MAY_FINISH_ELSEWHERE) };
         let shared = Box::into_raw(Box::new(Shared {
             counter: Counter {
                 remaining: AtomicUsize::new(n + 1),
@@ -429,9 +425,6 @@ impl<S: JoinSet> Join<S> {
 
 impl<S> Drop for Join<S> {
     fn drop(&mut self) {
-        if let Some(hop) = &self.hop {
-            hop.detach();
-        }
         // Children first: their final awaiters point at the stubs.
         drop(self.set.take());
         if let Some(shared) = self.shared.take() {
@@ -661,7 +654,7 @@ pub struct WhenAny<T, K> {
     cancel: Option<CancellationSource>,
     shared: Option<NonNull<AnyShared<T, K>>>,
     /// The awaiting coroutine's way home (see [`Join`]'s).
-    hop: Option<Arc<HomeHop>>,
+    hop: HopSlot,
 }
 
 // SAFETY: the shared state is behind a mutex and the children are `Send`
@@ -696,11 +689,7 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
         let n = children.len();
         assert!(n > 0, "when_any of no tasks");
         // SAFETY: the frame calls this with its own, live handle.
-        let awaiting = if !K::THREAD_BOUND && unsafe { awaiting.is_thread_bound() } {
-            self.hop.insert(HomeHop::new(awaiting)).handle()
-        } else {
-            awaiting
-        };
+        let awaiting = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
         let shared = Box::into_raw(Box::new(AnyShared {
             state: Mutex::new(AnyState {
                 children: children.into_iter().map(Some).collect(),
@@ -765,9 +754,6 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
 
 impl<T, K> Drop for WhenAny<T, K> {
     fn drop(&mut self) {
-        if let Some(hop) = &self.hop {
-            hop.detach();
-        }
         if let Some(shared) = self.shared.take() {
             // SAFETY: allocated by `await_suspend` with `Box::into_raw`; the
             // awaiting coroutine has been resumed or is being destroyed, so
@@ -826,6 +812,6 @@ pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
         children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
         cancel: None,
         shared: None,
-        hop: None,
+        hop: HopSlot::default(),
     }
 }

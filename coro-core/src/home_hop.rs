@@ -15,13 +15,11 @@
 //! the hop and the queued wake-up does nothing.
 
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicPtr;
 use std::sync::{Arc, Weak};
 
-use crate::frame::{Header, VTable};
+use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::home::{HomeResume, Wakeup};
-use crate::point::RUNNING;
 
 /// The stand-in continuation; see the module docs.
 #[repr(C)]
@@ -36,13 +34,13 @@ pub(crate) struct HomeHop {
 }
 
 static HOME_HOP_VTABLE: VTable =
-    VTable { resume: hop_resume, destroy: hop_destroy, continuation: hop_continuation, thread_bound: false };
+    VTable { resume: hop_resume, destroy: no_destroy, continuation: hop_continuation, thread_bound: false };
 
 impl HomeHop {
     /// A hop for `parent`, made on its home thread (in its `await_suspend`).
     pub(crate) fn new(parent: CoroutineHandle) -> Arc<HomeHop> {
         Arc::new_cyclic(|this| HomeHop {
-            header: Header { vtable: &HOME_HOP_VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+            header: Header::stand_in(&HOME_HOP_VTABLE),
             parent: HomeResume::new(parent),
             this: this.clone(),
         })
@@ -61,6 +59,42 @@ impl HomeHop {
     }
 }
 
+/// An awaiter's way home: the hop it gave the awaited task(s), if one was
+/// needed, detached when the awaiter is dropped (its coroutine resumed or
+/// destroyed). Used by every awaiter whose tasks may finish on another
+/// thread: `TaskAwaiter`, `when_all`, `when_any`.
+#[derive(Default)]
+pub(crate) struct HopSlot(Option<Arc<HomeHop>>);
+
+impl HopSlot {
+    /// The continuation to give tasks that may finish on another thread:
+    /// `awaiting` itself, or, when it is thread-bound and
+    /// `may_finish_elsewhere`, a hop that brings it home.
+    ///
+    /// # Safety
+    /// `awaiting` is live: the frame's own handle, in `await_suspend`.
+    pub(crate) unsafe fn continuation(
+        &mut self,
+        awaiting: CoroutineHandle,
+        may_finish_elsewhere: bool,
+    ) -> CoroutineHandle {
+        // SAFETY: live (caller).
+        if may_finish_elsewhere && unsafe { awaiting.is_thread_bound() } {
+            self.0.insert(HomeHop::new(awaiting)).handle()
+        } else {
+            awaiting
+        }
+    }
+}
+
+impl Drop for HopSlot {
+    fn drop(&mut self) {
+        if let Some(hop) = &self.0 {
+            hop.detach();
+        }
+    }
+}
+
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `HomeHop::handle` makes handles with this vtable; the
     // header is the first field of a `HomeHop` kept alive by the awaiter
@@ -76,8 +110,6 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     }
     None
 }
-
-unsafe fn hop_destroy(_: NonNull<Header>) {}
 
 unsafe fn hop_continuation(h: NonNull<Header>) -> Option<CoroutineHandle> {
     // SAFETY: as in `hop_resume`; an async backtrace walks live chains only.

@@ -26,14 +26,13 @@
 
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
-use crate::frame::{no_continuation, Header, VTable};
+use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
-use crate::point::RUNNING;
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::shared_task::message;
 use crate::sync::ready::HomeWake;
@@ -196,8 +195,7 @@ struct State<T> {
 }
 
 impl<T> State<T> {
-    const VTABLE: VTable =
-        VTable { resume: finished::<T>, destroy: stand_in_destroy, continuation: no_continuation, thread_bound: false };
+    const VTABLE: VTable = VTable::stand_in(finished::<T>, no_destroy);
 
     /// The inner state. A panic while it was held (a panicking `T::clone`)
     /// leaves it consistent: every change is made before user code runs.
@@ -205,8 +203,6 @@ impl<T> State<T> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
-
-unsafe fn stand_in_destroy(_: NonNull<Header>) {}
 
 /// What `finished` does with the next waiter.
 enum Next {
@@ -304,7 +300,7 @@ impl<T> SendSharedTask<T> {
     fn from_handle(handle: UniqueCoroutineHandle<TaskPromise<T, Sendable>>) -> Self {
         SendSharedTask {
             state: Arc::new(State {
-                header: Header { vtable: &State::<T>::VTABLE, point: AtomicPtr::new(&RUNNING as *const _ as *mut _) },
+                header: Header::stand_in(&State::<T>::VTABLE),
                 ready: AtomicBool::new(false),
                 inner: Mutex::new(Inner { status: Status::Unstarted(handle), waiters: WaitList::new() }),
             }),

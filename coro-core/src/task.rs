@@ -19,14 +19,13 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::thread::{self, Thread};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::{Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::home::{DriverScope, HomeThread};
-use crate::home_hop::HomeHop;
+use crate::home_hop::HopSlot;
 use crate::point::SuspendPoint;
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
@@ -380,7 +379,7 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: self.inner, hop: None }
+                TaskAwaiter { task: self.inner, hop: HopSlot::default() }
             }
         }
 
@@ -402,7 +401,7 @@ pub struct TaskAwaiter<T, K> {
     task: Owned<T, K>,
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
-    hop: Option<Arc<HomeHop>>,
+    hop: HopSlot,
 }
 
 // SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
@@ -431,11 +430,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // A `SendTask` may finish on another thread: a thread-bound awaiting
         // coroutine is then brought home rather than resumed there.
         // SAFETY: the frame calls this with its own, live handle.
-        let continuation = if !K::THREAD_BOUND && unsafe { awaiting.is_thread_bound() } {
-            self.hop.insert(HomeHop::new(awaiting)).handle()
-        } else {
-            awaiting
-        };
+        let continuation = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
         // SAFETY: the task is suspended at its initial point and owned by
         // this awaiter; nothing else touches its promise. The hop lives in
         // this awaiter, which outlives the task's transfer to it.
@@ -444,16 +439,6 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     }
     fn await_resume(mut self) -> T {
         self.task.take_result()
-    }
-}
-
-impl<T, K> Drop for TaskAwaiter<T, K> {
-    fn drop(&mut self) {
-        // The awaiting coroutine is resumed or destroyed: a wake-up still
-        // queued for it must do nothing.
-        if let Some(hop) = &self.hop {
-            hop.detach();
-        }
     }
 }
 
