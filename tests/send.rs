@@ -168,7 +168,7 @@ mod send_shared_task {
     use super::*;
     use common::{on_small_stack, panic_message, wait_for};
     use coro::sync::Event;
-    use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendSharedTask, SendTask};
+    use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendSharedTask, SendTask, Task};
     use std::sync::Arc;
 
     /// A shared task that waits for `e`, then gives a value that counts its drops.
@@ -314,12 +314,58 @@ mod send_shared_task {
         let e = Arc::new(Event::new());
         let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
         #[coro::coroutine]
+        fn local_waiter(log: Log, name: String, s: SendSharedTask<Arc<Counted>>) -> Task<String> {
+            log.push(format!("wait {name}"));
+            let v = co_await!(s);
+            log.push(format!("got {name}"));
+            co_return!(v.name().to_string())
+        }
+        #[coro::coroutine]
+        fn quick() -> Task<String> {
+            co_return!("quick".to_string())
+        }
+        #[coro::coroutine]
+        fn loser(log: Log, s: SendSharedTask<Arc<Counted>>) -> Task<String> {
+            // `b` (a `Task`) queues, then loses the race to `quick` and is
+            // destroyed: its awaiter unlinks it.
+            let (_, r) = co_await!(when_any(vec![local_waiter(log, "b".into(), s), quick()]));
+            co_return!(r)
+        }
+        // `a`, `b` (then destroyed) and `c` queue; the task is finished from this thread.
+        #[coro::coroutine]
+        fn queue_up(log: Log, s: SendSharedTask<Arc<Counted>>) -> Task<(String, String, String)> {
+            co_return!(co_await!(when_all((
+                waiter(log.clone(), "a".into(), s.clone()),
+                loser(log.clone(), s.clone()),
+                waiter(log, "c".into(), s),
+            ))))
+        }
+        let t = {
+            let (log, s) = (log.clone(), s.clone());
+            thread::spawn(move || sync_wait(queue_up(log, s)))
+        };
+        wait_for(&log, "wait c", 1);
+        e.set();
+        let r = t.join().unwrap();
+        assert_eq!((r.0.as_str(), r.1.as_str(), r.2.as_str()), ("value", "quick", "value"));
+        assert!(log.count("wait b") == 1 && log.count("got b") == 0, "{log:?}");
+        drop((r, s));
+        log.assert_each_dropped_once();
+    }
+
+    #[test]
+    fn a_send_task_that_loses_while_queued_is_detached_and_finishes_later() {
+        let log = Log::new();
+        let e = Arc::new(Event::new());
+        let s = gated(log.counted("frame"), e.clone(), Arc::new(log.counted("value")));
+        #[coro::coroutine]
         fn quick() -> SendTask<String> {
             co_return!("quick".to_string())
         }
         #[coro::coroutine]
         fn loser(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<String> {
-            // `b` queues, then loses the race to `quick` and is destroyed.
+            // `b` queues, then loses the race to `quick`: a `SendTask` may
+            // be running elsewhere, so it is detached, not destroyed.
             let (_, r) = co_await!(when_any(vec![waiter(log, "b".into(), s), quick()]));
             co_return!(r)
         }
@@ -340,7 +386,10 @@ mod send_shared_task {
         e.set();
         let r = t.join().unwrap();
         assert_eq!((r.0.as_str(), r.1.as_str(), r.2.as_str()), ("value", "quick", "value"));
-        assert!(log.count("wait b") == 1 && log.count("got b") == 0, "{log:?}");
+        // The detached `b` was resumed with the others when the shared task
+        // finished, and freed itself at its end (its clone of the value is
+        // dropped: every `Counted` is dropped exactly once).
+        assert!(log.count("wait b") == 1 && log.count("got b") == 1, "{log:?}");
         drop((r, s));
         log.assert_each_dropped_once();
     }

@@ -168,6 +168,16 @@ mod sealed {
     impl Sealed for () {}
     impl Sealed for bool {}
     impl<P> Sealed for crate::CoroutineHandle<P> {}
+    impl Sealed for super::SuspendOutcome {}
+}
+
+/// The outcome itself, for the library's awaiters that choose between
+/// the three at run time.
+impl AwaitSuspend for SuspendOutcome {
+    #[inline(always)]
+    fn into_outcome(self) -> SuspendOutcome {
+        self
+    }
 }
 
 impl AwaitSuspend for () {

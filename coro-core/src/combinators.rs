@@ -45,26 +45,31 @@
 //! # Dropping a combinator
 //!
 //! The combinator's awaiter owns the children. If the awaiting coroutine is
-//! destroyed while suspended in a combinator, the children are destroyed
-//! with it (they are suspended: nothing else can run on this thread at that
-//! moment). A combinator that is never awaited drops its children
-//! unstarted.
+//! destroyed while suspended in a combinator, its [`Task`] children are
+//! destroyed with it (they are suspended: nothing else can run on their
+//! thread at that moment); its [`SendTask`] children that have not finished
+//! are detached, as when a `SendTask`'s owner goes away (one may be running
+//! on another thread): each runs on to its end and frees itself. A
+//! combinator that is never awaited drops its children unstarted.
+//!
+//! The stand-ins live in one shared block that each started child holds a
+//! reference to until it has transferred to its stand-in (or is given up),
+//! so a child finishing on another thread never touches freed memory.
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::ptr::{self, NonNull};
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::panic::resume_unwind;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::cancellation::CancellationSource;
 use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
-use crate::handle::UniqueCoroutineHandle;
 use crate::home_hop::HopSlot;
 use crate::promise::Payload;
-use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
+use crate::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 
 // ===========================================================================
 // Children
@@ -92,7 +97,7 @@ impl<T> IntoTask for Task<T> {
     type Output = T;
     type Kind = Local;
     fn into_child(self) -> Child<T, Local> {
-        Child { task: self.into_handle() }
+        Child { task: self.into_owned() }
     }
 }
 
@@ -100,14 +105,14 @@ impl<T> IntoTask for SendTask<T> {
     type Output = T;
     type Kind = Sendable;
     fn into_child(self) -> Child<T, Sendable> {
-        Child { task: self.into_handle() }
+        Child { task: self.into_owned() }
     }
 }
 
 /// An owned task frame, as held by a combinator. Not a public API.
 #[doc(hidden)]
-pub struct Child<T, K> {
-    pub(crate) task: UniqueCoroutineHandle<TaskPromise<T, K>>,
+pub struct Child<T, K: TaskKind> {
+    pub(crate) task: Owned<T, K>,
 }
 
 // SAFETY: a `Child<T, Sendable>` owns a `SendTask`'s frame, which is `Send`
@@ -115,19 +120,19 @@ pub struct Child<T, K> {
 #[diagnostic::do_not_recommend]
 unsafe impl<T: Send> Send for Child<T, Sendable> {}
 
-impl<T, K> fmt::Debug for Child<T, K> {
+impl<T, K: TaskKind> fmt::Debug for Child<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Child").field("handle", &self.task).finish()
+        f.debug_struct("Child").field("handle", &self.task.handle()).finish()
     }
 }
 
-impl<T, K> Child<T, K> {
+impl<T, K: TaskKind> Child<T, K> {
     pub(crate) fn handle(&self) -> CoroutineHandle {
         self.task.handle().erase()
     }
 
     pub(crate) fn done(&self) -> bool {
-        self.task.done()
+        self.task.is_ready()
     }
 
     /// Makes `cont` the task's continuation and starts it; returns when it
@@ -141,19 +146,23 @@ impl<T, K> Child<T, K> {
         self.set_continuation(cont);
         // SAFETY: the task is unstarted (suspended at its initial point) and
         // nobody else resumes it (caller's contract).
-        unsafe { self.task.resume() }
+        unsafe { self.task.handle().resume() }
     }
 
+    /// Before the task starts (see `Owned::set_continuation`).
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
-        // SAFETY: the task is owned here and not running (unstarted).
-        unsafe { self.task.promise_mut() }.continuation = Some(cont);
+        self.task.set_continuation(cont);
     }
 
     /// The task's result, once it is done.
     pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
-        debug_assert!(self.done());
-        // SAFETY: the task is done, so not running; this is its only owner.
-        unsafe { self.task.promise_mut() }.take_outcome()
+        self.task.take_outcome()
+    }
+
+    /// Gives the child up: `true` if it will never resume its continuation
+    /// (see `Owned::release`).
+    pub(crate) fn release(self) -> bool {
+        self.task.release()
     }
 }
 
@@ -215,6 +224,10 @@ pub trait JoinSet {
     fn take_all(self) -> Self::All;
     #[doc(hidden)]
     fn take_ready(self) -> Self::Ready;
+    /// Gives every child up; returns how many will never resume their
+    /// continuation (see `Owned::release`).
+    #[doc(hidden)]
+    fn release_all(self) -> usize;
 }
 
 /// What [`when_all`] and [`when_all_ready`] accept: a `Vec` of tasks of one
@@ -265,6 +278,9 @@ impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     fn take_ready(self) -> Vec<Result<T, Payload>> {
         self.into_iter().map(|mut c| c.take_outcome()).collect()
     }
+    fn release_all(self) -> usize {
+        self.into_iter().map(|c| usize::from(c.release())).sum()
+    }
 }
 
 macro_rules! tuple_set {
@@ -309,6 +325,9 @@ macro_rules! tuple_set {
             fn take_ready(mut self) -> Self::Ready {
                 ($(self.$i.take_outcome(),)+)
             }
+            fn release_all(self) -> usize {
+                0 $(+ usize::from(self.$i.release()))+
+            }
         }
     };
 }
@@ -336,13 +355,12 @@ static JOIN_STUB_VTABLE: VTable = VTable::stand_in(join_stub_resume, no_destroy)
 
 /// A child finished: count it; the last one transfers to the awaiting coroutine.
 unsafe fn join_stub_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
-    // SAFETY: only `Join` makes stubs with this vtable, and keeps them and
-    // their counter alive until the awaiting coroutine has been resumed.
-    let counter = unsafe { &*(Stub::from_header(h).ctx as *const Counter) };
-    let awaiting = counter.awaiting.load(Ordering::Relaxed);
-    // Nothing of `counter` is touched after the decrement unless it was the
-    // last one: the awaiting coroutine may free it at once.
-    if counter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+    // SAFETY: only `Join` makes stubs with this vtable, their `ctx` being
+    // the `Arc<Shared>`'s pointer; each started child owns one strong
+    // count, taken back here: the child transfers to its stub once.
+    let shared = unsafe { Arc::from_raw(Stub::from_header(h).ctx as *const Shared) };
+    let awaiting = shared.counter.awaiting.load(Ordering::Relaxed);
+    if shared.counter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
         NonNull::new(awaiting)
     } else {
         None
@@ -350,15 +368,16 @@ unsafe fn join_stub_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
 }
 
 /// The state behind [`WhenAll`] and [`WhenAllReady`], allocated when the
-/// awaiting coroutine suspends.
+/// awaiting coroutine suspends; shared by the awaiter and the started
+/// children that have not yet transferred to their stub.
 struct Shared {
     counter: Counter,
     stubs: Vec<Stub>,
 }
 
-struct Join<S> {
+struct Join<S: JoinSet> {
     set: Option<S>,
-    shared: Option<NonNull<Shared>>,
+    shared: Option<Arc<Shared>>,
     /// The awaiting coroutine's way home, if the children may finish on
     /// another thread and it is thread-bound.
     hop: HopSlot,
@@ -367,7 +386,7 @@ struct Join<S> {
 // SAFETY: `shared` is only reached by the awaiting coroutine and, through
 // the stubs, by children finishing (atomically); the set decides.
 #[diagnostic::do_not_recommend]
-unsafe impl<S: Send> Send for Join<S> {}
+unsafe impl<S: JoinSet + Send> Send for Join<S> {}
 
 impl<S: JoinSet> Join<S> {
     fn new(set: S) -> Self {
@@ -385,36 +404,33 @@ impl<S: JoinSet> Join<S> {
         let n = set.count();
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, S::MAY_FINISH_ELSEWHERE) };
-        let shared = Box::into_raw(Box::new(Shared {
-            counter: Counter {
-                remaining: AtomicUsize::new(n + 1),
-                awaiting: AtomicPtr::new(awaiting.header().as_ptr()),
-            },
-            stubs: Vec::with_capacity(n),
-        }));
-        self.shared = NonNull::new(shared);
-        // SAFETY: just allocated; the stubs are pushed before any child runs
-        // and the vector never grows afterwards, so they do not move.
-        unsafe {
-            let ctx = ptr::addr_of!((*shared).counter) as *const ();
-            for i in 0..n {
-                (*shared).stubs.push(Stub::new(&JOIN_STUB_VTABLE, ctx, i));
+        let shared = Arc::new_cyclic(|this| {
+            let ctx = this.as_ptr() as *const ();
+            Shared {
+                counter: Counter {
+                    remaining: AtomicUsize::new(n + 1),
+                    awaiting: AtomicPtr::new(awaiting.header().as_ptr()),
+                },
+                stubs: (0..n).map(|i| Stub::new(&JOIN_STUB_VTABLE, ctx, i)).collect(),
             }
-        }
+        });
+        let shared = &*self.shared.insert(shared);
         for i in 0..n {
-            // SAFETY: the stub lives until this awaiter is dropped, which is
-            // after the awaiting coroutine has been resumed (or destroyed,
-            // which destroys the children first); each child is unstarted.
-            unsafe {
-                let stub = (&(*shared).stubs)[i].handle();
-                set.start(i, stub);
-            }
+            // The child's strong count, taken back by its stub (or by
+            // `drop` if it is given up first).
+            core::mem::forget(shared.clone());
+            // SAFETY: the stubs never move (the vector is not touched again)
+            // and live as long as `shared`, which the child keeps alive;
+            // each child is unstarted.
+            unsafe { set.start(i, shared.stubs[i].handle()) };
         }
         // The starting loop's own count; if it is the last, every child
-        // finished synchronously: do not suspend.
-        // SAFETY: `shared` is alive until this awaiter is dropped, and the
-        // awaiter is not dropped before the counter reaches zero.
-        let last = unsafe { (*shared).counter.remaining.fetch_sub(1, Ordering::AcqRel) } == 1;
+        // finished synchronously: do not suspend, and no stub will resume
+        // the awaiting coroutine (or its hop).
+        let last = shared.counter.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
+            self.hop.retract();
+        }
         !last
     }
 
@@ -423,14 +439,24 @@ impl<S: JoinSet> Join<S> {
     }
 }
 
-impl<S> Drop for Join<S> {
+impl<S: JoinSet> Drop for Join<S> {
     fn drop(&mut self) {
-        // Children first: their final awaiters point at the stubs.
-        drop(self.set.take());
-        if let Some(shared) = self.shared.take() {
-            // SAFETY: allocated by `suspend` with `Box::into_raw`; every child
-            // is done or destroyed, so no stub can be resumed any more.
-            drop(unsafe { Box::from_raw(shared.as_ptr()) });
+        // Still here if the awaiting coroutine is destroyed while waiting
+        // (or the combinator was never awaited): children that will never
+        // transfer to their stub give their strong count back, and then the
+        // counter cannot reach zero, so nobody resumes the hop either.
+        if let Some(set) = self.set.take() {
+            let given_up = set.release_all();
+            if let Some(shared) = &self.shared {
+                for _ in 0..given_up {
+                    // SAFETY: each started child owned one strong count
+                    // (`suspend`), which its stub will not take back now.
+                    unsafe { Arc::decrement_strong_count(Arc::as_ptr(shared)) };
+                }
+                if given_up > 0 {
+                    self.hop.retract();
+                }
+            }
         }
     }
 }
@@ -438,23 +464,23 @@ impl<S> Drop for Join<S> {
 /// Awaits every task; the `co_await!` gives their results in order, or
 /// rethrows the first panic. Made by [`when_all`].
 #[must_use = "a combinator does nothing unless awaited"]
-pub struct WhenAll<S> {
+pub struct WhenAll<S: JoinSet> {
     join: Join<S>,
 }
 
 /// Awaits every task; the `co_await!` gives one `Result<T, Payload>` per
 /// task, in order, and never rethrows. Made by [`when_all_ready`].
 #[must_use = "a combinator does nothing unless awaited"]
-pub struct WhenAllReady<S> {
+pub struct WhenAllReady<S: JoinSet> {
     join: Join<S>,
 }
 
-impl<S> fmt::Debug for WhenAll<S> {
+impl<S: JoinSet> fmt::Debug for WhenAll<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WhenAll").finish_non_exhaustive()
     }
 }
-impl<S> fmt::Debug for WhenAllReady<S> {
+impl<S: JoinSet> fmt::Debug for WhenAllReady<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WhenAllReady").finish_non_exhaustive()
     }
@@ -551,8 +577,9 @@ pub fn when_all_ready<S: IntoJoinSet>(tasks: S) -> WhenAllReady<S::Set> {
 // when_any
 // ===========================================================================
 
-struct AnyState<T, K> {
-    /// `None` once a loser has been destroyed.
+struct AnyState<T, K: TaskKind> {
+    /// `None` once a loser has been given up (or the awaiter has taken them
+    /// all back, dropped).
     children: Vec<Option<Child<T, K>>>,
     /// Children started so far.
     started: usize,
@@ -562,35 +589,37 @@ struct AnyState<T, K> {
     winner: Option<usize>,
 }
 
-struct AnyShared<T, K> {
+/// Shared by the awaiter and the started children that have not yet
+/// transferred to their stub (each owns one strong count).
+struct AnyShared<T, K: TaskKind> {
     state: Mutex<AnyState<T, K>>,
     awaiting: CoroutineHandle,
     cancel: Option<CancellationSource>,
     stubs: Vec<Stub>,
 }
 
-impl<T, K> AnyShared<T, K> {
+impl<T, K: TaskKind> AnyShared<T, K> {
     fn lock(&self) -> MutexGuard<'_, AnyState<T, K>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn any_stub_vtable<T, K>() -> &'static VTable {
+fn any_stub_vtable<T, K: TaskKind>() -> &'static VTable {
     struct V<T, K>(PhantomData<(T, K)>);
-    impl<T, K> V<T, K> {
+    impl<T, K: TaskKind> V<T, K> {
         const VT: VTable = VTable::stand_in(any_stub_resume::<T, K>, no_destroy);
     }
     &V::<T, K>::VT
 }
 
 /// A child of `when_any` finished.
-unsafe fn any_stub_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
-    // SAFETY: only `WhenAny` makes stubs with this vtable; its shared state
-    // lives until the awaiting coroutine has been resumed (or destroyed),
-    // and `remaining` only reaches zero below, as the last use of it.
+unsafe fn any_stub_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `WhenAny` makes stubs with this vtable, their `ctx` being
+    // the `Arc<AnyShared>`'s pointer; each started child owns one strong
+    // count, taken back here: the child transfers to its stub once.
     let (shared, index) = unsafe {
         let stub = Stub::from_header(h);
-        (&*(stub.ctx as *const AnyShared<T, K>), stub.index)
+        (Arc::from_raw(stub.ctx as *const AnyShared<T, K>), stub.index)
     };
     let first = {
         let mut st = shared.lock();
@@ -608,31 +637,35 @@ unsafe fn any_stub_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
         if let Some(src) = &shared.cancel {
             src.request_cancellation();
         }
-        // Then destroy the losers that are still suspended. One that is
-        // running (it resumed the winner synchronously) cannot be destroyed;
-        // it is counted when it finishes.
+        // Then give up the losers that have not finished: a `Task` that is
+        // suspended is destroyed (one that is running resumed the winner
+        // synchronously: it cannot be, and is counted when it finishes); a
+        // `SendTask` is detached, since another thread may be running it.
         let losers: Vec<Child<T, K>> = {
             let mut st = shared.lock();
             let started = st.started;
             let mut losers = Vec::new();
             for (i, slot) in st.children[..started].iter_mut().enumerate() {
-                let suspended = match slot {
-                    // SAFETY: the child's frame is alive (owned here).
-                    Some(c) => i != index && !c.done() && unsafe { c.handle().suspend_point() }.is_some(),
-                    None => false,
+                let give_up = match slot {
+                    // SAFETY: the child's frame is alive (owned here), and a
+                    // `Task` runs on this thread only.
+                    Some(c) if i != index && !c.done() => {
+                        !K::THREAD_BOUND || unsafe { c.handle().suspend_point() }.is_some()
+                    }
+                    _ => false,
                 };
-                if suspended {
+                if give_up {
                     losers.extend(slot.take());
                 }
             }
-            st.remaining -= losers.len();
             losers
         };
-        // Destroys their frames, outside the lock: a destroyed loser may
-        // release a primitive, which may resume another child.
-        drop(losers);
+        // Outside the lock: a destroyed loser may release a primitive, which
+        // may resume another child. A loser that was finishing at that
+        // moment still comes to its stub and is counted there.
+        let given_up = give_up_children(&shared, losers);
         let mut st = shared.lock();
-        st.remaining -= 1;
+        st.remaining -= given_up + 1;
     }
     let last = {
         let mut st = shared.lock();
@@ -647,12 +680,27 @@ unsafe fn any_stub_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     }
 }
 
+/// Gives up started children (see `Owned::release`); returns how many will
+/// never come to their stub, whose strong counts are given back here.
+fn give_up_children<T, K: TaskKind>(shared: &Arc<AnyShared<T, K>>, children: Vec<Child<T, K>>) -> usize {
+    let mut given_up = 0;
+    for child in children {
+        if child.release() {
+            given_up += 1;
+            // SAFETY: a started child owned one strong count, which its stub
+            // will not take back now.
+            unsafe { Arc::decrement_strong_count(Arc::as_ptr(shared)) };
+        }
+    }
+    given_up
+}
+
 /// Awaits the first of several tasks; made by [`when_any`].
 #[must_use = "a combinator does nothing unless awaited"]
-pub struct WhenAny<T, K> {
+pub struct WhenAny<T, K: TaskKind> {
     children: Option<Vec<Child<T, K>>>,
     cancel: Option<CancellationSource>,
-    shared: Option<NonNull<AnyShared<T, K>>>,
+    shared: Option<Arc<AnyShared<T, K>>>,
     /// The awaiting coroutine's way home (see [`Join`]'s).
     hop: HopSlot,
 }
@@ -660,15 +708,15 @@ pub struct WhenAny<T, K> {
 // SAFETY: the shared state is behind a mutex and the children are `Send`
 // when `Child<T, K>` is.
 #[diagnostic::do_not_recommend]
-unsafe impl<T, K> Send for WhenAny<T, K> where Child<T, K>: Send {}
+unsafe impl<T, K: TaskKind> Send for WhenAny<T, K> where Child<T, K>: Send {}
 
-impl<T, K> fmt::Debug for WhenAny<T, K> {
+impl<T, K: TaskKind> fmt::Debug for WhenAny<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WhenAny").finish_non_exhaustive()
     }
 }
 
-impl<T, K> WhenAny<T, K> {
+impl<T, K: TaskKind> WhenAny<T, K> {
     /// Requests cancellation on `source` as soon as a winner is known,
     /// before the losers still suspended are destroyed: children holding a
     /// token of `source` can stop cooperatively (and finish normally).
@@ -690,28 +738,22 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
         assert!(n > 0, "when_any of no tasks");
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
-        let shared = Box::into_raw(Box::new(AnyShared {
-            state: Mutex::new(AnyState {
-                children: children.into_iter().map(Some).collect(),
-                started: 0,
-                remaining: n + 1,
-                winner: None,
-            }),
-            awaiting,
-            cancel: self.cancel.take(),
-            stubs: Vec::with_capacity(n),
-        }));
-        self.shared = NonNull::new(shared);
-        // SAFETY: just allocated; the stubs never move afterwards, and the
-        // state lives until this awaiter is dropped, which is after the
-        // awaiting coroutine is resumed (the counter reached zero).
-        let shared = unsafe {
-            let ctx = shared as *const ();
-            for i in 0..n {
-                (*shared).stubs.push(Stub::new(any_stub_vtable::<T, K>(), ctx, i));
+        let cancel = self.cancel.take();
+        let shared = Arc::new_cyclic(|this| {
+            let ctx = this.as_ptr() as *const ();
+            AnyShared {
+                state: Mutex::new(AnyState {
+                    children: children.into_iter().map(Some).collect(),
+                    started: 0,
+                    remaining: n + 1,
+                    winner: None,
+                }),
+                awaiting,
+                cancel,
+                stubs: (0..n).map(|i| Stub::new(any_stub_vtable::<T, K>(), ctx, i)).collect(),
             }
-            &*shared
-        };
+        });
+        let shared = &*self.shared.insert(shared);
         for i in 0..n {
             let cont = shared.stubs[i].handle();
             let h = {
@@ -722,22 +764,31 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
                     break;
                 }
                 st.started = i + 1;
+                // The child's strong count, taken back by its stub (or when
+                // it is given up).
+                core::mem::forget(shared.clone());
                 let c = st.children[i].as_mut().unwrap();
                 c.set_continuation(cont);
                 c.handle()
             };
             // SAFETY: the child is unstarted and owned by `shared`, which
-            // outlives it; it is resumed here only, without the lock.
+            // it keeps alive; it is resumed here only, without the lock.
             unsafe { h.resume() };
         }
         let mut st = shared.lock();
         st.remaining -= 1;
-        st.remaining != 0
+        let last = st.remaining == 0;
+        drop(st);
+        if last {
+            // No stub will resume the awaiting coroutine (or its hop).
+            self.hop.retract();
+        }
+        !last
     }
     fn await_resume(self) -> (usize, T) {
-        // SAFETY: the awaiting coroutine runs again, so the counter reached
-        // zero: no stub will run any more.
-        let shared = unsafe { self.shared.expect("when_any resumed before it suspended").as_ref() };
+        // The awaiting coroutine runs again, so the counter reached zero:
+        // no stub will run any more.
+        let shared = self.shared.as_ref().expect("when_any resumed before it suspended");
         let mut st = shared.lock();
         let w = st.winner.expect("when_any resumed without a winner");
         let r = st.children[w].as_mut().unwrap().take_outcome();
@@ -752,14 +803,35 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
     }
 }
 
-impl<T, K> Drop for WhenAny<T, K> {
+impl<T, K: TaskKind> Drop for WhenAny<T, K> {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            // SAFETY: allocated by `await_suspend` with `Box::into_raw`; the
-            // awaiting coroutine has been resumed or is being destroyed, so
-            // no child is running and no stub runs any more. Dropping it
-            // destroys the remaining children.
-            drop(unsafe { Box::from_raw(shared.as_ptr()) });
+        let Some(shared) = self.shared.take() else { return };
+        // Every child comes back here, so the shared state, which a child
+        // finishing elsewhere may keep a little longer, holds none: resumed,
+        // the awaiting coroutine gives up finished ones; destroyed while
+        // waiting, it also gives up the running ones (a `Task` is suspended
+        // then; a `SendTask` may be running elsewhere and is detached).
+        let (started, unstarted) = {
+            let mut st = shared.lock();
+            let started = st.started;
+            let mut children: Vec<Child<T, K>> = Vec::new();
+            let mut unstarted = Vec::new();
+            for (i, slot) in st.children.iter_mut().enumerate() {
+                if let Some(c) = slot.take() {
+                    if i < started {
+                        children.push(c)
+                    } else {
+                        unstarted.push(c)
+                    }
+                }
+            }
+            (children, unstarted)
+        };
+        drop(unstarted);
+        // A child given up now never comes to its stub: the counter cannot
+        // reach zero, and nobody resumes the hop either.
+        if give_up_children(&shared, started) > 0 {
+            self.hop.retract();
         }
     }
 }

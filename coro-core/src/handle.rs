@@ -226,6 +226,18 @@ impl<P> CoroutineHandle<P> {
         CoroutineHandle::from_header(NonNull::new(ptr).unwrap_or(NonNull::dangling()))
     }
 
+    /// The promise's address, for a field that another thread may use at
+    /// the same time (an atomic): no reference to the whole promise is made.
+    ///
+    /// # Safety
+    /// The frame is alive and its promise type is `P`.
+    #[inline(always)]
+    pub(crate) unsafe fn promise_ptr(self) -> *mut P {
+        // SAFETY: the caller guarantees a live frame with promise type `P`;
+        // only an address is computed.
+        unsafe { core::ptr::addr_of_mut!((*self.ptr.cast::<Head<P>>().as_ptr()).promise) }
+    }
+
     /// The promise (C++ `promise()`).
     ///
     /// # Safety

@@ -13,9 +13,16 @@
 //!
 //! If the awaiting coroutine is destroyed while queued, its awaiter detaches
 //! the hop and the queued wake-up does nothing.
+//!
+//! The hop is shared by the awaiter and the task(s): the handle given as
+//! the continuation owns one strong count of its `Arc`, taken back by the
+//! hop's resume, or by the awaiter ([`HopSlot::retract`]) when the tasks
+//! will never transfer to it (they were detached or destroyed). So the hop
+//! outlives a task that finishes on another thread while the awaiting
+//! coroutine is destroyed.
 
 use core::ptr::NonNull;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
@@ -29,8 +36,6 @@ pub(crate) struct HomeHop {
     /// The thread-bound coroutine awaiting the task, and the race between
     /// its wake-up and its awaiter's drop.
     parent: HomeResume,
-    /// This hop's own `Arc`, to queue it from a raw handle.
-    this: Weak<HomeHop>,
 }
 
 static HOME_HOP_VTABLE: VTable =
@@ -39,17 +44,16 @@ static HOME_HOP_VTABLE: VTable =
 impl HomeHop {
     /// A hop for `parent`, made on its home thread (in its `await_suspend`).
     pub(crate) fn new(parent: CoroutineHandle) -> Arc<HomeHop> {
-        Arc::new_cyclic(|this| HomeHop {
-            header: Header::stand_in(&HOME_HOP_VTABLE),
-            parent: HomeResume::new(parent),
-            this: this.clone(),
-        })
+        Arc::new(HomeHop { header: Header::stand_in(&HOME_HOP_VTABLE), parent: HomeResume::new(parent) })
     }
 
-    /// The handle to give the awaited task as its continuation. Valid while
-    /// the `Arc` lives.
-    pub(crate) fn handle(&self) -> CoroutineHandle {
-        CoroutineHandle::from_header(NonNull::from(&self.header))
+    /// The handle to give the awaited task(s) as their continuation: it
+    /// owns one strong count of `this`, taken back by `hop_resume` (or by
+    /// [`HopSlot::retract`]). Derived from the `Arc`'s own pointer so that
+    /// `hop_resume` may rebuild the `Arc` from it.
+    fn counted_handle(this: &Arc<HomeHop>) -> CoroutineHandle {
+        let raw = Arc::into_raw(this.clone()) as *mut HomeHop;
+        CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast())
     }
 
     /// The awaiting coroutine is being destroyed (its awaiter is dropped):
@@ -64,7 +68,11 @@ impl HomeHop {
 /// destroyed). Used by every awaiter whose tasks may finish on another
 /// thread: `TaskAwaiter`, `when_all`, `when_any`.
 #[derive(Default)]
-pub(crate) struct HopSlot(Option<Arc<HomeHop>>);
+pub(crate) struct HopSlot {
+    hop: Option<Arc<HomeHop>>,
+    /// The strong count given with the continuation has not been taken back.
+    given: bool,
+}
 
 impl HopSlot {
     /// The continuation to give tasks that may finish on another thread:
@@ -80,34 +88,48 @@ impl HopSlot {
     ) -> CoroutineHandle {
         // SAFETY: live (caller).
         if may_finish_elsewhere && unsafe { awaiting.is_thread_bound() } {
-            self.0.insert(HomeHop::new(awaiting)).handle()
+            let hop = self.hop.insert(HomeHop::new(awaiting));
+            self.given = true;
+            HomeHop::counted_handle(hop)
         } else {
             awaiting
+        }
+    }
+
+    /// The continuation given by [`continuation`](Self::continuation) will
+    /// never be resumed (the tasks were detached or destroyed): takes back
+    /// the strong count it owned. Does nothing if no hop was made.
+    pub(crate) fn retract(&mut self) {
+        if let Some(hop) = &self.hop {
+            if core::mem::take(&mut self.given) {
+                // SAFETY: `counted_handle` leaked one strong count for the
+                // continuation, which nothing will take back now.
+                unsafe { Arc::decrement_strong_count(Arc::as_ptr(hop)) };
+            }
         }
     }
 }
 
 impl Drop for HopSlot {
     fn drop(&mut self) {
-        if let Some(hop) = &self.0 {
+        if let Some(hop) = &self.hop {
             hop.detach();
         }
     }
 }
 
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
-    // SAFETY: only `HomeHop::handle` makes handles with this vtable; the
-    // header is the first field of a `HomeHop` kept alive by the awaiter
-    // that gave it to the task, until the task has transferred here.
-    let hop = unsafe { &*h.cast::<HomeHop>().as_ptr() };
+    // SAFETY: only `HomeHop::counted_handle` makes handles with this
+    // vtable, each owning one strong count, taken back here: the task
+    // transfers here once (and its owner then does not retract it).
+    let hop = unsafe { Arc::from_raw(h.cast::<HomeHop>().as_ptr()) };
     if hop.parent.is_home_thread() {
-        // Nothing was posted, so no wake-up will race the awaiter.
+        // Nothing was posted, so no wake-up will race the awaiter, which
+        // keeps the coroutine alive until it is resumed.
         return Some(hop.parent.handle().header());
     }
     // The task transfers here once, so this posts at most once.
-    if let Some(this) = hop.this.upgrade() {
-        hop.parent.post(this);
-    }
+    hop.parent.post(hop.clone());
     None
 }
 

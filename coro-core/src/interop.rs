@@ -28,9 +28,9 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use crate::frame::{no_destroy, Header, VTable};
-use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::handle::CoroutineHandle;
 use crate::home::{DriverScope, WakeQueue};
-use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
+use crate::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 
 /// The future of a task awaited from async Rust (`task.await`).
 ///
@@ -53,9 +53,9 @@ use crate::task::{Local, SendTask, Sendable, Task, TaskKind, TaskPromise};
 /// use std::future::Future;
 /// assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(43));
 /// ```
-pub struct TaskFuture<T, K> {
-    /// Destroyed in `drop` before the queue is closed.
-    task: ManuallyDrop<UniqueCoroutineHandle<TaskPromise<T, K>>>,
+pub struct TaskFuture<T, K: TaskKind> {
+    /// Given up in `drop` before the queue is closed.
+    task: ManuallyDrop<Owned<T, K>>,
     /// The task's continuation once it has been started.
     waiter: Option<Arc<FutureWaiter>>,
     /// A `SendTask`'s own wake-up queue: where its coroutines go when a
@@ -75,9 +75,9 @@ pub struct TaskFuture<T, K> {
 // mutex); the future owns the task as `SendTask` did.
 unsafe impl<T: Send> Send for TaskFuture<T, Sendable> {}
 
-impl<T, K> Unpin for TaskFuture<T, K> {}
+impl<T, K: TaskKind> Unpin for TaskFuture<T, K> {}
 
-impl<T, K> fmt::Debug for TaskFuture<T, K> {
+impl<T, K: TaskKind> fmt::Debug for TaskFuture<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskFuture").field("started", &self.waiter.is_some()).finish()
     }
@@ -87,7 +87,7 @@ impl<T> IntoFuture for Task<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Local>;
     fn into_future(self) -> TaskFuture<T, Local> {
-        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_owned()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -95,7 +95,7 @@ impl<T> IntoFuture for SendTask<T> {
     type Output = T;
     type IntoFuture = TaskFuture<T, Sendable>;
     fn into_future(self) -> TaskFuture<T, Sendable> {
-        TaskFuture { task: ManuallyDrop::new(self.into_handle()), waiter: None, queue: None, deferred: None }
+        TaskFuture { task: ManuallyDrop::new(self.into_owned()), waiter: None, queue: None, deferred: None }
     }
 }
 
@@ -114,10 +114,11 @@ struct FutureWaiter {
 static FUTURE_WAITER_VTABLE: VTable = VTable::stand_in(future_waiter_resume, no_destroy);
 
 unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
-    // SAFETY: only `TaskFuture` builds frames with this vtable; the header is
-    // the first field of a `FutureWaiter` kept alive by the future's `Arc`
-    // for as long as the task may transfer to it.
-    let waiter = unsafe { &*h.cast::<FutureWaiter>().as_ptr() };
+    // SAFETY: only `TaskFuture` builds frames with this vtable, from the
+    // `Arc`'s own pointer, giving the task one strong count, taken back
+    // here: the task transfers here once (and its future then does not
+    // give it back). So the stand-in outlives a future dropped meanwhile.
+    let waiter = unsafe { Arc::from_raw(h.cast::<FutureWaiter>().as_ptr()) };
     let waker = {
         let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
         waiter.finishing.store(true, Ordering::Relaxed);
@@ -132,7 +133,7 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     None
 }
 
-impl<T, K> TaskFuture<T, K> {
+impl<T, K: TaskKind> TaskFuture<T, K> {
     /// The key this future's waker is registered under with the thread's
     /// wake-up queue (`Task`s only): its stand-in's address.
     fn driver_key(&self) -> Option<usize> {
@@ -170,8 +171,7 @@ impl<T, K> TaskFuture<T, K> {
     }
 
     fn take_result(&mut self) -> T {
-        // SAFETY: the task is done, so not running; this is the only reference.
-        unsafe { self.task.promise_mut() }.take_result()
+        self.task.take_outcome().unwrap_or_else(|p| resume_unwind(p))
     }
 }
 
@@ -190,7 +190,7 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
         };
         match &this.waiter {
             None => {
-                if this.task.done() {
+                if this.task.is_ready() {
                     return Poll::Ready(this.take_result());
                 }
                 let waiter = Arc::new(FutureWaiter {
@@ -200,14 +200,15 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                     finishing: AtomicBool::new(false),
                 });
                 let h = this.task.handle();
-                // SAFETY: the task is owned here and suspended at its initial
-                // point; the stand-in lives in the `Arc` held by this future,
-                // which destroys the task before dropping it.
-                unsafe {
-                    h.promise().continuation = Some(CoroutineHandle::from_header(NonNull::from(&waiter.header)));
-                    this.waiter = Some(waiter);
-                    h.resume();
-                }
+                // The task owns one strong count of the stand-in, taken back
+                // when it transfers there (or by `drop` if it never will).
+                let raw = Arc::into_raw(waiter.clone()) as *mut FutureWaiter;
+                let stand_in = CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast());
+                this.task.set_continuation(stand_in);
+                this.waiter = Some(waiter);
+                // SAFETY: the task is owned here and suspended at its
+                // initial point.
+                unsafe { h.resume() };
             }
             Some(waiter) => {
                 // The task (or a coroutine it awaits) may have been woken by a
@@ -258,12 +259,20 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
     }
 }
 
-impl<T, K> Drop for TaskFuture<T, K> {
+impl<T, K: TaskKind> Drop for TaskFuture<T, K> {
     fn drop(&mut self) {
         // The task first: its coroutines' pending wake-ups are detached by
         // their awaiters' drops, so `withdraw` runs only other coroutines'.
-        // SAFETY: dropped once, here, and not used afterwards.
-        unsafe { ManuallyDrop::drop(&mut self.task) };
+        // A `SendTask` still running elsewhere is detached instead.
+        // SAFETY: taken once, here, and not used afterwards.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        if task.release() {
+            if let Some(waiter) = &self.waiter {
+                // SAFETY: the started task owned one strong count of the
+                // stand-in, which it will never take back now.
+                unsafe { Arc::decrement_strong_count(Arc::as_ptr(waiter)) };
+            }
+        }
         self.withdraw();
         // Not rethrown during an unwind (that would abort).
         if let Some(p) = self.deferred.take() {

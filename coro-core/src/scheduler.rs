@@ -392,17 +392,17 @@ impl Drop for Schedule<'_> {
 /// to start the task, then the task's continuation, which takes the result
 /// and frees everything.
 #[repr(C)]
-struct Detached<T, K> {
+struct Detached<T, K: TaskKind> {
     header: Header,
     task: UniqueCoroutineHandle<TaskPromise<T, K>>,
     started: bool,
 }
 
-impl<T, K> Detached<T, K> {
+impl<T, K: TaskKind> Detached<T, K> {
     const VTABLE: VTable = VTable::stand_in(detached_resume::<T, K>, detached_destroy::<T, K>);
 }
 
-unsafe fn detached_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
+unsafe fn detached_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     let p = h.cast::<Detached<T, K>>().as_ptr();
     // SAFETY: `spawn_detached` made this box and gave its handle to the
     // scheduler (first resumption) and to the task (its continuation,
@@ -422,7 +422,7 @@ unsafe fn detached_resume<T, K>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     }
 }
 
-unsafe fn detached_destroy<T, K>(h: NonNull<Header>) {
+unsafe fn detached_destroy<T, K: TaskKind>(h: NonNull<Header>) {
     // SAFETY: only the scheduler destroys it, instead of resuming it, so the
     // task has not started: drop the box and the unstarted task.
     drop(unsafe { Box::from_raw(h.cast::<Detached<T, K>>().as_ptr()) });
@@ -474,7 +474,7 @@ where
     if C::Kind::THREAD_BOUND && !scheduler.resumes_on_posting_thread() {
         wrong_scheduler()
     }
-    let task = task.into_child().task;
+    let task = task.into_child().task.into_handle();
     let d = Box::into_raw(Box::new(Detached {
         header: Header::stand_in(&Detached::<C::Output, C::Kind>::VTABLE),
         task,

@@ -16,8 +16,9 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::mem::ManuallyDrop;
+use core::ptr::{addr_of, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::thread::{self, Thread};
 
@@ -121,11 +122,22 @@ pub trait TaskKind: sealed::Sealed {
     /// The task promise's [`Promise::AFFINITY`].
     #[doc(hidden)]
     const AFFINITY: ThreadAffinity;
+    /// What the promise keeps for its kind: the home thread of a [`Local`]
+    /// task, the ownership word of a [`Sendable`] one.
+    #[doc(hidden)]
+    type State: fmt::Debug;
+    #[doc(hidden)]
+    fn new_state() -> Self::State;
 }
 
 impl TaskKind for Local {
     const THREAD_BOUND: bool = true;
     const AFFINITY: ThreadAffinity = ThreadAffinity::THREAD_BOUND;
+    type State = LocalState;
+    #[inline]
+    fn new_state() -> LocalState {
+        LocalState(HomeThread::current())
+    }
 }
 
 impl TaskKind for Sendable {
@@ -136,6 +148,42 @@ impl TaskKind for Sendable {
     // object built from
     // its `TaskReturn` cannot reach the frame and drops it unstarted.
     const AFFINITY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
+    type State = Flight;
+    #[inline]
+    fn new_state() -> Flight {
+        Flight(AtomicU8::new(Flight::IDLE))
+    }
+}
+
+/// A [`Task`]'s home thread, checked before every resume. Not a public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LocalState(HomeThread);
+
+/// Who owns a started [`SendTask`]'s frame, decided atomically between its
+/// owner (the `SendTask`'s awaiter, a combinator, a task future) and the
+/// thread that finishes it: a `SendTask` may be running on another thread
+/// when its owner goes away, so the owner cannot free the frame then. Not
+/// a public API.
+///
+/// - `IDLE`: not started by an owner that may go away (unstarted, or driven
+///   by `sync_wait` or a shared task, which wait for it);
+/// - `AWAITED`: started; the owner may still go away;
+/// - `DONE`: the final awaiter has claimed the continuation (with
+///   `Release`, after the result is stored): the frame is the owner's to
+///   read and free;
+/// - `ORPHANED`: the owner went away while it was `AWAITED`: the frame
+///   belongs to whoever runs it, and its final awaiter destroys it instead
+///   of resuming the (gone) continuation.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Flight(AtomicU8);
+
+impl Flight {
+    const IDLE: u8 = 0;
+    const AWAITED: u8 = 1;
+    const DONE: u8 = 2;
+    const ORPHANED: u8 = 3;
 }
 
 mod sealed {
@@ -151,21 +199,36 @@ enum Outcome<T> {
 }
 
 /// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
-pub struct TaskPromise<T, K = Local> {
+pub struct TaskPromise<T, K: TaskKind = Local> {
     outcome: Outcome<T>,
     pub(crate) continuation: Option<CoroutineHandle>,
-    /// The creating thread; checked before every resume of a `Local` task.
-    home: HomeThread,
+    /// A `Local` task's home thread, checked before every resume; a
+    /// `Sendable` one's ownership word ([`Flight`]), used only through
+    /// [`flight`] (the owner and the finishing thread may race on it).
+    state: K::State,
     _kind: PhantomData<K>,
 }
 
-impl<T, K> Default for TaskPromise<T, K> {
+impl<T, K: TaskKind> Default for TaskPromise<T, K> {
     fn default() -> Self {
-        TaskPromise { outcome: Outcome::Empty, continuation: None, home: HomeThread::current(), _kind: PhantomData }
+        TaskPromise { outcome: Outcome::Empty, continuation: None, state: K::new_state(), _kind: PhantomData }
     }
 }
 
-impl<T, K> TaskPromise<T, K> {
+/// The ownership word of a `SendTask`'s frame, reached without a reference
+/// to the whole promise: the owner's thread and the finishing thread use
+/// it at the same time.
+///
+/// # Safety
+/// `h` is a live `TaskPromise<T, Sendable>` frame.
+#[inline(always)]
+unsafe fn flight<'a, T>(h: CoroutineHandle<TaskPromise<T, Sendable>>) -> &'a AtomicU8 {
+    // SAFETY: live frame of this promise type (caller); only the atomic
+    // field is borrowed.
+    unsafe { &(*addr_of!((*h.promise_ptr()).state)).0 }
+}
+
+impl<T, K: TaskKind> TaskPromise<T, K> {
     /// Takes the finished task's outcome: its value, or the payload of the
     /// panic that escaped it. The one place every task owner reads it from.
     ///
@@ -189,7 +252,7 @@ impl<T, K> TaskPromise<T, K> {
     }
 }
 
-impl<T, K> fmt::Debug for TaskPromise<T, K> {
+impl<T, K: TaskKind> fmt::Debug for TaskPromise<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outcome = match self.outcome {
             Outcome::Empty => "empty",
@@ -202,11 +265,11 @@ impl<T, K> fmt::Debug for TaskPromise<T, K> {
 
 /// What a task's `get_return_object` makes: the owned frame, before the
 /// ramp turns it into a [`Task`] or [`SendTask`] (and checks the frame).
-pub struct TaskReturn<T, K> {
+pub struct TaskReturn<T, K: TaskKind> {
     inner: Owned<T, K>,
 }
 
-impl<T, K> fmt::Debug for TaskReturn<T, K> {
+impl<T, K: TaskKind> fmt::Debug for TaskReturn<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskReturn").finish_non_exhaustive()
     }
@@ -237,7 +300,7 @@ impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for Sen
 impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     type ReturnObject = TaskReturn<T, K>;
     type InitialSuspend = SuspendAlways;
-    type FinalSuspend = FinalAwaiter;
+    type FinalSuspend = FinalAwaiter<T, K>;
     type Return = ReturnsValue;
     type Await = AwaitDirect;
 
@@ -245,13 +308,13 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         // SAFETY: the task is the frame's only owner; it is resumed only by
         // whoever awaits it (one at a time) through `TaskAwaiter`.
         let handle = unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };
-        TaskReturn { inner: Owned { handle } }
+        TaskReturn { inner: Owned::new(handle) }
     }
     fn initial_suspend(&mut self) -> SuspendAlways {
         SuspendAlways
     }
-    fn final_suspend(&mut self) -> FinalAwaiter {
-        FinalAwaiter { continuation: self.continuation.take() }
+    fn final_suspend(&mut self) -> FinalAwaiter<T, K> {
+        FinalAwaiter { continuation: self.continuation.take(), _task: PhantomData }
     }
     fn unhandled_exception(&mut self, payload: Payload) {
         self.outcome = Outcome::Panicked(payload);
@@ -263,7 +326,10 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     #[inline(always)]
     fn before_resume(&self) {
         if K::THREAD_BOUND {
-            self.home.check("Task");
+            // SAFETY: `Local` is the only thread-bound kind, and its state
+            // is a `LocalState`.
+            let home = unsafe { &*(&self.state as *const K::State as *const LocalState) };
+            home.0.check("Task");
         }
     }
 }
@@ -299,35 +365,142 @@ impl<T> CoroutineTraits for SendTask<T> {
 
 /// The final awaiter of a task: transfers to the awaiting coroutine, or
 /// returns to the resumer if there is none.
-#[derive(Debug)]
-pub struct FinalAwaiter {
+///
+/// A [`SendTask`] whose owner went away while it ran (see [`SendTask`],
+/// "Dropping") has nobody to transfer to: its final awaiter does not
+/// suspend, so the frame is destroyed on the spot, on the thread that
+/// finished it.
+pub struct FinalAwaiter<T, K: TaskKind = Local> {
     continuation: Option<CoroutineHandle>,
+    _task: PhantomData<fn() -> (T, K)>,
 }
 
-impl Awaiter for FinalAwaiter {
+impl<T, K: TaskKind> fmt::Debug for FinalAwaiter<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinalAwaiter").field("continuation", &self.continuation).finish()
+    }
+}
+
+impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
     type Output = ();
     fn await_ready(&mut self) -> bool {
         false
     }
-    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
-        self.continuation.unwrap_or_else(noop_coroutine)
+    unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+        let next = self.continuation.unwrap_or_else(noop_coroutine);
+        if !K::THREAD_BOUND {
+            // SAFETY: the frame calls this with its own, live handle; its
+            // promise is a `TaskPromise<T, Sendable>` (`K` is not `Local`).
+            let flight = unsafe { flight::<T>(me.cast()) };
+            // The claim is the last use of the frame: once `DONE` is seen,
+            // the owner may free it. `Release`: the result is visible to
+            // it; `Acquire`: what the owner did before going away is
+            // visible here.
+            if flight.swap(Flight::DONE, Ordering::AcqRel) == Flight::ORPHANED {
+                // Nobody will take the result: destroyed at once.
+                return SuspendOutcome::Resume;
+            }
+        }
+        SuspendOutcome::Transfer(next)
     }
     fn await_resume(self) {}
 }
 
-/// The owned frame shared by both task types.
-struct Owned<T, K> {
-    handle: UniqueCoroutineHandle<TaskPromise<T, K>>,
+/// The owned frame of a task that is not shared: held by [`Task`] and
+/// [`SendTask`], their awaiter, the combinators and task futures.
+///
+/// Dropping it destroys the frame, except for a `SendTask` that was started
+/// ([`set_continuation`](Self::set_continuation)) and has not finished:
+/// that may be running on another thread, so it is detached instead
+/// ([`Flight`]) and destroys itself when it finishes.
+pub(crate) struct Owned<T, K: TaskKind> {
+    handle: ManuallyDrop<UniqueCoroutineHandle<TaskPromise<T, K>>>,
 }
 
-impl<T, K> Owned<T, K> {
-    fn is_ready(&self) -> bool {
+impl<T, K: TaskKind> Drop for Owned<T, K> {
+    fn drop(&mut self) {
+        self.release_in_place();
+    }
+}
+
+impl<T, K: TaskKind> Owned<T, K> {
+    pub(crate) fn new(handle: UniqueCoroutineHandle<TaskPromise<T, K>>) -> Self {
+        Owned { handle: ManuallyDrop::new(handle) }
+    }
+
+    pub(crate) fn handle(&self) -> CoroutineHandle<TaskPromise<T, K>> {
+        self.handle.handle()
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
         self.handle.done()
+    }
+
+    /// Before the task starts: the coroutine (or stand-in) its final
+    /// awaiter transfers to. From now on a `SendTask` is in flight: if this
+    /// owner goes away before it finishes, it is detached, and will not
+    /// resume `cont`.
+    pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
+        // SAFETY: unstarted and owned here: nobody else uses the promise.
+        unsafe { self.handle.promise_mut() }.continuation = Some(cont);
+        if !K::THREAD_BOUND {
+            // SAFETY: a live `TaskPromise<T, Sendable>` frame (`K` is not
+            // `Local`). `Relaxed`: the task starts from this thread, and a
+            // thread that finishes it is ordered after that start.
+            unsafe { flight::<T>(self.handle.handle().erase().cast()) }.store(Flight::AWAITED, Ordering::Relaxed);
+        }
+    }
+
+    /// The finished task's value or panic payload.
+    pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
+        debug_assert!(self.is_ready());
+        // SAFETY: the task is done, so not running; this is the only reference.
+        unsafe { self.handle.promise_mut() }.take_outcome()
     }
 
     fn take_result(&mut self) -> T {
         // SAFETY: the task is done, so not running; this is the only reference.
         unsafe { self.handle.promise_mut() }.take_result()
+    }
+
+    /// The frame, owned without the detaching rule (for shared tasks and
+    /// detached launches, which never give a started task up).
+    pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, K>> {
+        let mut me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never dropped, so the handle is taken once.
+        unsafe { ManuallyDrop::take(&mut me.handle) }
+    }
+
+    /// Gives the task up (what dropping does); returns whether it will
+    /// never resume the continuation it was given: `true` if it never
+    /// started, was destroyed before finishing, or was detached; `false`
+    /// if it has transferred, or is transferring, to it. An owner that
+    /// gave a stand-in holding a reference frees that reference when
+    /// `true`.
+    pub(crate) fn release(self) -> bool {
+        let mut me = ManuallyDrop::new(self);
+        me.release_in_place()
+    }
+
+    fn release_in_place(&mut self) -> bool {
+        if !K::THREAD_BOUND {
+            // SAFETY: a live `TaskPromise<T, Sendable>` frame: only this
+            // owner frees it, unless it says `ORPHANED` below.
+            let flight = unsafe { flight::<T>(self.handle.handle().erase().cast()) };
+            // `Acquire`: after `DONE`, the finishing thread's writes (the
+            // result, the frame's final state) are visible.
+            if flight.swap(Flight::ORPHANED, Ordering::AcqRel) == Flight::AWAITED {
+                // Started and not finished: whoever runs it now owns it.
+                return true;
+            }
+        }
+        let finished = self.handle.done();
+        // SAFETY: dropped once (here, or never after `release`); the frame
+        // is not running: unstarted, at its final point (a `DONE` claim is
+        // the finishing thread's last use of it), or a `Local` task, which
+        // runs on this thread only.
+        unsafe { ManuallyDrop::drop(&mut self.handle) };
+        !finished
     }
 
     fn sync_wait(mut self) -> T {
@@ -340,6 +513,8 @@ impl<T, K> Owned<T, K> {
             // SAFETY: the task is owned here and suspended at its initial
             // point; the waiter lives on this stack until `done` is set,
             // which is the last thing the task's final awaiter does with it.
+            // (Not `set_continuation`: this owner waits for the task, so it
+            // stays `IDLE`.)
             unsafe {
                 h.promise().continuation = Some(waiter.handle());
                 h.resume();
@@ -356,7 +531,12 @@ macro_rules! task_common {
             /// The owned frame (used by `SharedTask`, the combinators and
             /// detached launch).
             pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, $kind>> {
-                self.inner.handle
+                self.inner.into_handle()
+            }
+
+            /// The owned frame, with the detaching rule (see [`Owned`]).
+            pub(crate) fn into_owned(self) -> Owned<T, $kind> {
+                self.inner
             }
 
             /// `true` once the task has finished (its result is ready).
@@ -379,7 +559,7 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: self.inner, hop: HopSlot::default() }
+                TaskAwaiter { task: ManuallyDrop::new(self.inner), hop: HopSlot::default() }
             }
         }
 
@@ -397,8 +577,10 @@ task_common!(SendTask, Sendable);
 
 /// Awaiting a task: starts it with a symmetric transfer, resumes the awaiter
 /// when it finishes.
-pub struct TaskAwaiter<T, K> {
-    task: Owned<T, K>,
+pub struct TaskAwaiter<T, K: TaskKind> {
+    /// Released in `drop`, which learns whether the task will still
+    /// transfer to the hop.
+    task: ManuallyDrop<Owned<T, K>>,
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
     hop: HopSlot,
@@ -408,9 +590,22 @@ pub struct TaskAwaiter<T, K> {
 // `SendTask`); it lives in the awaiting coroutine's frame, which decides.
 unsafe impl<T: Send> Send for TaskAwaiter<T, Sendable> {}
 
-impl<T, K> fmt::Debug for TaskAwaiter<T, K> {
+impl<T, K: TaskKind> fmt::Debug for TaskAwaiter<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle).finish()
+        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle()).finish()
+    }
+}
+
+impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; `self.task` is not used afterwards.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        // Resumed, the task has transferred to its continuation; destroyed
+        // while waiting for a `SendTask` running elsewhere, the awaiting
+        // coroutine detaches it, and the hop it was given is never used.
+        if task.release() {
+            self.hop.retract();
+        }
     }
 }
 
@@ -426,16 +621,14 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        let h = self.task.handle.handle();
         // A `SendTask` may finish on another thread: a thread-bound awaiting
         // coroutine is then brought home rather than resumed there.
         // SAFETY: the frame calls this with its own, live handle.
         let continuation = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
-        // SAFETY: the task is suspended at its initial point and owned by
-        // this awaiter; nothing else touches its promise. The hop lives in
-        // this awaiter, which outlives the task's transfer to it.
-        unsafe { h.promise() }.continuation = Some(continuation);
-        h
+        // The task is suspended at its initial point and owned by this
+        // awaiter. A hop owns a reference to itself, given to the task.
+        self.task.set_continuation(continuation);
+        self.task.handle()
     }
     fn await_resume(mut self) -> T {
         self.task.take_result()

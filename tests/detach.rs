@@ -1,0 +1,165 @@
+//! Giving up a `SendTask` that another thread may be running: its owner (the
+//! awaiting coroutine, a combinator, a task future) goes away, the task is
+//! detached, runs on to its end and frees itself there. Nothing is freed
+//! under the running thread: the suite runs these under valgrind and
+//! AddressSanitizer.
+
+mod common;
+
+use std::future::{Future, IntoFuture};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::task::{Context, Waker};
+
+use common::{eventually, Counted, Log};
+use coro::{co_await, co_return, sync_wait, when_all, when_any, SendTask, Task, ThreadPool};
+
+/// Hops onto the pool, says so, then blocks its worker until released.
+#[coro::coroutine]
+fn blocks_on_pool(pool: Arc<ThreadPool>, c: Counted, running: Sender<()>, release: Receiver<()>) -> SendTask<Counted> {
+    co_await!(pool.schedule());
+    running.send(()).unwrap();
+    release.recv().unwrap();
+    co_return!(c)
+}
+
+#[coro::coroutine]
+fn awaits_blocker(pool: Arc<ThreadPool>, c: Counted, running: Sender<()>, release: Receiver<()>) -> Task<usize> {
+    let v = co_await!(blocks_on_pool(pool, c, running, release));
+    co_return!(v.name().len())
+}
+
+fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> bool {
+    f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
+}
+
+#[test]
+fn dropping_a_task_while_a_worker_runs_the_send_task_it_awaits_detaches_that_task() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(1));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(awaits_blocker(pool.clone(), log.counted("value"), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    // The awaiting `Task` is destroyed here while the worker runs the
+    // `SendTask`: its frame must not be freed under the worker.
+    drop(fut);
+    assert_eq!(log.dropped(), 0, "the running task's value is still alive");
+    release_tx.send(()).unwrap();
+    // It finishes on the worker and frees itself there, dropping its value.
+    eventually("the detached task frees itself", || log.dropped() == 1);
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[test]
+fn dropping_a_send_task_future_while_a_worker_runs_it_detaches_the_task() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(1));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(blocks_on_pool(pool.clone(), log.counted("value"), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    drop(fut); // a lost `select`: the future goes, the task runs on
+    release_tx.send(()).unwrap();
+    eventually("the detached task frees itself", || log.dropped() == 1);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn both_block(pool: Arc<ThreadPool>, log: Log, gates: Vec<(Sender<()>, Receiver<()>)>) -> Task<usize> {
+    let tasks: Vec<_> = gates
+        .into_iter()
+        .enumerate()
+        .map(|(i, (running, release))| blocks_on_pool(pool.clone(), log.counted(format!("v{i}")), running, release))
+        .collect();
+    let all = co_await!(when_all(tasks));
+    co_return!(all.len())
+}
+
+#[test]
+fn destroying_a_when_all_whose_send_tasks_run_on_a_pool_detaches_them() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (mut releases, mut runnings, mut gates) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let (running_tx, running_rx) = channel();
+        let (release_tx, release_rx) = channel();
+        gates.push((running_tx, release_rx));
+        runnings.push(running_rx);
+        releases.push(release_tx);
+    }
+    let mut fut = Box::pin(both_block(pool.clone(), log.clone(), gates).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    for r in &runnings {
+        r.recv().unwrap();
+    }
+    // Release one: it finishes while the awaiting coroutine goes away, the
+    // other is still blocked.
+    releases[0].send(()).unwrap();
+    drop(fut);
+    releases[1].send(()).unwrap();
+    eventually("both detached children free themselves", || log.dropped() == 2);
+    log.assert_each_dropped_once();
+}
+
+/// Hops onto the pool and spins a little: losers are caught queued,
+/// running, or finishing when the winner arrives.
+#[coro::coroutine]
+fn racer(pool: Arc<ThreadPool>, c: Counted, spins: u32) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let mut x = 0u32;
+    for i in 0..spins {
+        x = std::hint::black_box(x.wrapping_add(i));
+    }
+    co_await!(pool.schedule());
+    drop(c);
+    co_return!(x)
+}
+
+#[coro::coroutine]
+fn race(pool: Arc<ThreadPool>, log: Log, round: u32) -> Task<usize> {
+    let tasks = (0..4)
+        .map(|k| racer(pool.clone(), log.counted(format!("r{round}.{k}")), (k * 997 + round * 31) % 3000))
+        .collect();
+    let (winner, _) = co_await!(when_any(tasks));
+    co_return!(winner)
+}
+
+#[test]
+fn when_any_losers_running_on_a_pool_are_detached_not_freed_under_the_worker() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let rounds = 200;
+    for round in 0..rounds {
+        let w = sync_wait(race(pool.clone(), log.clone(), round));
+        assert!(w < 4);
+    }
+    // Every loser, detached, finishes on the pool and frees itself.
+    eventually("every racer finished", || log.dropped() == 4 * rounds as usize);
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[coro::coroutine]
+fn send_race(pool: Arc<ThreadPool>, log: Log, round: u32) -> SendTask<usize> {
+    let tasks = (0..3)
+        .map(|k| racer(pool.clone(), log.counted(format!("s{round}.{k}")), (k * 1499 + round * 17) % 2000))
+        .collect();
+    let (winner, _) = co_await!(when_any(tasks));
+    co_return!(winner)
+}
+
+#[test]
+fn a_send_task_racing_send_tasks_on_a_pool_detaches_its_losers() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let rounds = 200;
+    for round in 0..rounds {
+        assert!(sync_wait(send_race(pool.clone(), log.clone(), round)) < 3);
+    }
+    eventually("every racer finished", || log.dropped() == 3 * rounds as usize);
+    log.assert_each_dropped_once();
+}
