@@ -88,18 +88,23 @@ fn home_when_all(pool: Arc<ThreadPool>, rc: Rc<Cell<u64>>) -> Task<(u64, thread:
 }
 
 #[coro::coroutine]
-fn never(ev: Arc<coro::sync::Event>) -> SendTask<u64> {
+fn later(ev: Arc<coro::sync::Event>, c: common::Counted) -> SendTask<u64> {
     co_await!(ev.wait());
+    drop(c);
     co_return!(0)
 }
 
 #[coro::coroutine]
-fn home_when_any(pool: Arc<ThreadPool>, rc: Rc<Cell<u64>>) -> Task<(u64, thread::ThreadId)> {
-    // The loser stays suspended here (a loser a worker may be resuming must
-    // not be a `when_any` child: see the README's limitations); the winner
-    // finishes on the pool and destroys it there.
-    let ev = Arc::new(coro::sync::Event::new());
-    let (_, v) = co_await!(coro::when_any(vec![never(ev), square_on_pool(pool, 2)]));
+fn home_when_any(
+    pool: Arc<ThreadPool>,
+    rc: Rc<Cell<u64>>,
+    ev: Arc<coro::sync::Event>,
+    c: common::Counted,
+) -> Task<(u64, thread::ThreadId)> {
+    // The loser stays suspended on `ev`; the winner finishes on the pool.
+    // The loser, a `SendTask`, is detached (it could have been running on
+    // another thread), and finishes when `ev` is set.
+    let (_, v) = co_await!(coro::when_any(vec![later(ev, c), square_on_pool(pool, 2)]));
     rc.set(v);
     co_return!((rc.get(), thread::current().id()))
 }
@@ -107,11 +112,18 @@ fn home_when_any(pool: Arc<ThreadPool>, rc: Rc<Cell<u64>>) -> Task<(u64, thread:
 #[test]
 fn a_task_awaiting_when_all_or_when_any_of_send_tasks_on_a_pool_resumes_on_its_own_thread() {
     let pool = Arc::new(ThreadPool::new(2));
-    for _ in 0..20 {
+    let log = Log::new();
+    for i in 0..20 {
         let (v, ran_on) = sync_wait(home_when_all(pool.clone(), Rc::default()));
         assert_eq!((v, ran_on), (13, thread::current().id()));
-        let (v, ran_on) = sync_wait(home_when_any(pool.clone(), Rc::default()));
+        let ev = Arc::new(coro::sync::Event::new());
+        let c = log.counted(format!("loser {i}"));
+        let (v, ran_on) = sync_wait(home_when_any(pool.clone(), Rc::default(), ev.clone(), c));
         assert_eq!((v, ran_on), (4, thread::current().id()));
+        assert_eq!(log.dropped(), i, "the detached loser is still waiting");
+        ev.set(); // it runs on, here, and frees itself
+        assert_eq!(log.dropped(), i + 1);
     }
+    log.assert_each_dropped_once();
     assert_eq!(pool.panics(), 0);
 }
