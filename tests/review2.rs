@@ -72,9 +72,10 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
     {
         let mut z = Box::pin(sets_then_waits(ev, gate.clone()).into_future());
         assert!(z.as_mut().poll(&mut cx).is_pending());
-    } // dropped: its queue is closed
+    } // dropped: its queue is closed, its started task detached
     tx.send(41).unwrap();
     assert_eq!(x.as_mut().poll(&mut cx), Poll::Ready(42));
+    gate.set(); // the detached task runs on, here, and frees itself
 }
 
 /// A wake-up that panics (a detached task's panic propagating out of its

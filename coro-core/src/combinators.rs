@@ -36,9 +36,10 @@
 //!
 //! [`when_any`] resumes the awaiting coroutine with the first result; the
 //! losers are **cancelled**: a suspended coroutine cannot be forced to run
-//! to its end, so cancelling means destroying its frame (dropping its live
-//! locals, its parameters and its promise, exactly as `destroy()` would),
-//! plus, optionally, requesting cancellation on a [`CancellationSource`]
+//! to its end, so cancelling a [`Task`] means destroying its frame (dropping
+//! its live locals, its parameters and its promise, exactly as `destroy()`
+//! would) — a [`SendTask`], which another thread may be running, is
+//! detached instead and runs on to its end — plus, optionally, requesting cancellation on a [`CancellationSource`]
 //! (see [`WhenAny::cancel_on_completion`]) that cooperative children
 //! observe. See [`when_any`] for the details.
 //!
@@ -845,18 +846,20 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
 ///    ([`cancel_on_completion`](WhenAny::cancel_on_completion)), cancellation
 ///    is requested on it — children awaiting its token resume now and may
 ///    finish normally;
-/// 2. every other child that is still suspended is **destroyed**: its frame
-///    is freed and its live locals are dropped, as by `destroy()`;
+/// 2. every other [`Task`] child that is still suspended is **destroyed**:
+///    its frame is freed and its live locals are dropped, as by
+///    `destroy()`; every other [`SendTask`] child that has not finished is
+///    **detached** (another thread may be running it: see [`SendTask`],
+///    "Dropping"): it runs on to its end and frees itself;
 /// 3. the awaiting coroutine is resumed (by symmetric transfer) once every
-///    child has finished or been destroyed. A loser that is *running* at that
-///    moment (it resumed the winner synchronously) cannot be destroyed;
-///    `when_any` then waits for it to finish, so it should observe the token.
+///    child has finished, been destroyed or been detached. A `Task` loser
+///    that is *running* at that moment (it resumed the winner synchronously)
+///    cannot be destroyed; `when_any` then waits for it to finish, so it
+///    should observe the token.
 ///
 /// If the winner panicked, the panic is rethrown at the `co_await!`.
-/// Panics if `tasks` is empty. The bookkeeping is thread-safe, but, as for
-/// any coroutine, a loser must not be destroyed while another thread may
-/// resume it: use `when_any` with children that run on the awaiting
-/// coroutine's thread (or are cooperative).
+/// Panics if `tasks` is empty. The bookkeeping is thread-safe: children may
+/// finish on any thread.
 ///
 /// ```
 /// use coro::{co_await, co_return, sync_wait, when_any, Task};

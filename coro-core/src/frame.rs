@@ -463,17 +463,19 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
 ///
 /// A thread-bound coroutine can only be running on this very thread (it
 /// destroys itself from inside): a panic, the frame untouched. A coroutine
-/// that may run anywhere may be running on another thread (a `SendTask` on a
-/// pool worker, destroyed by whoever owned the task awaiting it): unwinding
-/// would go on to free the frames that one will transfer to, so the process
-/// is aborted instead, as `coro::sync` does for the same mistake.
+/// that may run anywhere may be running on another thread (a hand-written
+/// `any_thread` promise's coroutine destroyed through a raw handle; the
+/// library's `SendTask` owners detach a started task instead of destroying
+/// it): unwinding would go on to free the frames that one will transfer
+/// to, so the process is aborted instead, as `coro::sync` does for the same
+/// mistake.
 #[cold]
 #[inline(never)]
 fn destroy_running(may_run_elsewhere: bool) -> ! {
     if may_run_elsewhere {
         eprintln!(
             "coro: a coroutine was destroyed while it is running, possibly on another thread \
-             (its owner, or the owner of a coroutine awaiting it, dropped it while a thread pool ran it); aborting"
+             (it was destroyed through a handle while another thread resumed it); aborting"
         );
         std::process::abort();
     }

@@ -283,7 +283,11 @@ impl ThreadAffinity {
     /// Every frame made with the promise declaring it is `Send` (its body's
     /// state — every value held across a suspension point —, its parameters
     /// and its promise), or is never resumed: the library moves its
-    /// execution to other threads without any further check.
+    /// execution to other threads without any further check. And the
+    /// coroutine's owner does not destroy it while another thread may be
+    /// resuming it (a `SendTask` it awaits finishing on a pool worker
+    /// transfers to it): [`SendTask`](crate::SendTask)'s owners detach a
+    /// started task instead; a hand-written owner must do likewise.
     pub const unsafe fn any_thread() -> ThreadAffinity {
         ThreadAffinity { bound: false }
     }

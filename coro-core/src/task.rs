@@ -85,6 +85,42 @@ pub struct Task<T> {
 /// assert_eq!(s, 0 + 1 + 4 + 9);
 /// ```
 ///
+/// # Dropping
+///
+/// Dropping a `SendTask` that never started destroys its frame, as does
+/// dropping one that has finished. One that was started (awaited, or
+/// polled as a future) and has not finished may be running on another
+/// thread at that moment, so its owner — the awaiting coroutine being
+/// destroyed, a `when_any` that lost interest in it, an executor dropping
+/// its future — **detaches** it instead: it runs on wherever it runs and
+/// frees itself at its final suspend point, dropping its result (a panic
+/// in it is dropped too). The owner and the finishing thread decide who
+/// frees the frame with one atomic swap each.
+///
+/// ```
+/// use std::sync::{mpsc, Arc};
+/// use std::future::{Future, IntoFuture};
+/// use std::task::{Context, Waker};
+/// use coro::{co_await, co_return, SendTask, ThreadPool};
+///
+/// #[coro::coroutine]
+/// fn slow(pool: Arc<ThreadPool>, go: mpsc::Receiver<()>, done: mpsc::Sender<u32>) -> SendTask<()> {
+///     co_await!(pool.schedule());
+///     go.recv().unwrap();          // blocks its worker
+///     done.send(7).unwrap();
+///     co_return!(())
+/// }
+///
+/// let pool = Arc::new(ThreadPool::new(1));
+/// let (go_tx, go_rx) = mpsc::channel();
+/// let (done_tx, done_rx) = mpsc::channel();
+/// let mut fut = Box::pin(slow(pool, go_rx, done_tx).into_future());
+/// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())); // on the worker now
+/// drop(fut);                       // detached, not freed under the worker
+/// go_tx.send(()).unwrap();
+/// assert_eq!(done_rx.recv().unwrap(), 7); // it ran on to its end
+/// ```
+///
 /// ```compile_fail
 /// use std::rc::Rc;
 /// use coro::{co_await, co_return, SendTask, SuspendNever};
