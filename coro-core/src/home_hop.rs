@@ -69,9 +69,9 @@ impl HomeHop {
 /// thread: `TaskAwaiter`, `when_all`, `when_any`.
 #[derive(Default)]
 pub(crate) struct HopSlot {
+    /// The hop, whose handle given as the continuation owns one more strong
+    /// count (until `hop_resume` or `retract` takes it back).
     hop: Option<Arc<HomeHop>>,
-    /// The strong count given with the continuation has not been taken back.
-    given: bool,
 }
 
 impl HopSlot {
@@ -88,9 +88,7 @@ impl HopSlot {
     ) -> CoroutineHandle {
         // SAFETY: live (caller).
         if may_finish_elsewhere && unsafe { awaiting.is_thread_bound() } {
-            let hop = self.hop.insert(HomeHop::new(awaiting));
-            self.given = true;
-            HomeHop::counted_handle(hop)
+            HomeHop::counted_handle(self.hop.insert(HomeHop::new(awaiting)))
         } else {
             awaiting
         }
@@ -99,13 +97,12 @@ impl HopSlot {
     /// The continuation given by [`continuation`](Self::continuation) will
     /// never be resumed (the tasks were detached or destroyed): takes back
     /// the strong count it owned. Does nothing if no hop was made.
+    /// The hop is dropped too: never resumed, it needs no detaching.
     pub(crate) fn retract(&mut self) {
-        if let Some(hop) = &self.hop {
-            if core::mem::take(&mut self.given) {
-                // SAFETY: `counted_handle` leaked one strong count for the
-                // continuation, which nothing will take back now.
-                unsafe { Arc::decrement_strong_count(Arc::as_ptr(hop)) };
-            }
+        if let Some(hop) = self.hop.take() {
+            // SAFETY: `counted_handle` leaked one strong count for the
+            // continuation, which nothing will take back now.
+            unsafe { Arc::decrement_strong_count(Arc::as_ptr(&hop)) };
         }
     }
 }

@@ -454,8 +454,15 @@ pub(crate) struct Owned<T, K: TaskKind> {
 }
 
 impl<T, K: TaskKind> Drop for Owned<T, K> {
+    #[inline]
     fn drop(&mut self) {
-        self.release_in_place();
+        if K::THREAD_BOUND {
+            // SAFETY: dropped once; a `Local` task runs on this thread
+            // only, so it is not running now.
+            unsafe { ManuallyDrop::drop(&mut self.handle) }
+        } else {
+            self.release_in_place();
+        }
     }
 }
 
@@ -639,7 +646,10 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
         // Resumed, the task has transferred to its continuation; destroyed
         // while waiting for a `SendTask` running elsewhere, the awaiting
         // coroutine detaches it, and the hop it was given is never used.
-        if task.release() {
+        // (A `Task` is given no hop: nothing to take back.)
+        if K::THREAD_BOUND {
+            drop(task);
+        } else if task.release() {
             self.hop.retract();
         }
     }
