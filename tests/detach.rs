@@ -163,3 +163,22 @@ fn a_send_task_racing_send_tasks_on_a_pool_detaches_its_losers() {
     eventually("every racer finished", || log.dropped() == 3 * rounds as usize);
     log.assert_each_dropped_once();
 }
+
+#[coro::coroutine]
+fn send_leaf() -> SendTask<Vec<&'static str>> {
+    let bt = co_await!(coro::CurrentBacktrace);
+    co_return!(bt.frames().iter().map(|p| p.function()).collect())
+}
+
+#[coro::coroutine]
+fn local_root() -> Task<Vec<&'static str>> {
+    co_return!(co_await!(send_leaf()))
+}
+
+#[test]
+fn an_async_backtrace_stops_at_a_send_task() {
+    // The `Task` awaiting the `SendTask` could be destroyed on its own
+    // thread while the `SendTask` walks the chain on another one: the walk
+    // does not cross that link.
+    assert_eq!(sync_wait(local_root()), ["send_leaf"]);
+}

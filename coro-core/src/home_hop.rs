@@ -38,8 +38,10 @@ pub(crate) struct HomeHop {
     parent: HomeResume,
 }
 
-static HOME_HOP_VTABLE: VTable =
-    VTable { resume: hop_resume, destroy: no_destroy, continuation: hop_continuation, thread_bound: false };
+/// No continuation for async backtraces: the hop stands between a task
+/// that may run on another thread and a coroutine that may be destroyed on
+/// its own meanwhile.
+static HOME_HOP_VTABLE: VTable = VTable::stand_in(hop_resume, no_destroy);
 
 impl HomeHop {
     /// A hop for `parent`, made on its home thread (in its `await_suspend`).
@@ -128,11 +130,6 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // The task transfers here once, so this posts at most once.
     hop.parent.post(hop.clone());
     None
-}
-
-unsafe fn hop_continuation(h: NonNull<Header>) -> Option<CoroutineHandle> {
-    // SAFETY: as in `hop_resume`; an async backtrace walks live chains only.
-    Some(unsafe { (*h.cast::<HomeHop>().as_ptr()).parent.handle() })
 }
 
 impl Wakeup for HomeHop {

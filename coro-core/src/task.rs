@@ -356,7 +356,14 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         self.outcome = Outcome::Panicked(payload);
     }
     fn continuation(&self) -> Option<CoroutineHandle> {
-        self.continuation
+        // An async backtrace stops at a `SendTask`: it may run on another
+        // thread than its awaiter, which may go away (detaching it) while
+        // the chain is walked.
+        if K::THREAD_BOUND {
+            self.continuation
+        } else {
+            None
+        }
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
     #[inline(always)]
