@@ -59,7 +59,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -405,16 +405,17 @@ impl<S: JoinSet> Join<S> {
         let n = set.count();
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, S::MAY_FINISH_ELSEWHERE) };
-        let shared = Arc::new_cyclic(|this| {
-            let ctx = this.as_ptr() as *const ();
-            Shared {
-                counter: Counter {
-                    remaining: AtomicUsize::new(n + 1),
-                    awaiting: AtomicPtr::new(awaiting.header().as_ptr()),
-                },
-                stubs: (0..n).map(|i| Stub::new(&JOIN_STUB_VTABLE, ctx, i)).collect(),
-            }
+        let mut shared = Arc::new(Shared {
+            counter: Counter {
+                remaining: AtomicUsize::new(n + 1),
+                awaiting: AtomicPtr::new(awaiting.header().as_ptr()),
+            },
+            stubs: (0..n).map(|i| Stub::new(&JOIN_STUB_VTABLE, ptr::null(), i)).collect(),
         });
+        let ctx = Arc::as_ptr(&shared) as *const ();
+        for stub in &mut Arc::get_mut(&mut shared).expect("not shared yet").stubs {
+            stub.ctx = ctx;
+        }
         let shared = &*self.shared.insert(shared);
         for i in 0..n {
             // The child's strong count, taken back by its stub (or by
@@ -739,21 +740,21 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
         assert!(n > 0, "when_any of no tasks");
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
-        let cancel = self.cancel.take();
-        let shared = Arc::new_cyclic(|this| {
-            let ctx = this.as_ptr() as *const ();
-            AnyShared {
-                state: Mutex::new(AnyState {
-                    children: children.into_iter().map(Some).collect(),
-                    started: 0,
-                    remaining: n + 1,
-                    winner: None,
-                }),
-                awaiting,
-                cancel,
-                stubs: (0..n).map(|i| Stub::new(any_stub_vtable::<T, K>(), ctx, i)).collect(),
-            }
+        let mut shared = Arc::new(AnyShared {
+            state: Mutex::new(AnyState {
+                children: children.into_iter().map(Some).collect(),
+                started: 0,
+                remaining: n + 1,
+                winner: None,
+            }),
+            awaiting,
+            cancel: self.cancel.take(),
+            stubs: (0..n).map(|i| Stub::new(any_stub_vtable::<T, K>(), ptr::null(), i)).collect(),
         });
+        let ctx = Arc::as_ptr(&shared) as *const ();
+        for stub in &mut Arc::get_mut(&mut shared).expect("not shared yet").stubs {
+            stub.ctx = ctx;
+        }
         let shared = &*self.shared.insert(shared);
         for i in 0..n {
             let cont = shared.stubs[i].handle();
