@@ -405,6 +405,9 @@ impl<S: JoinSet> Join<S> {
         let n = set.count();
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, S::MAY_FINISH_ELSEWHERE) };
+        // Shared with children that may finish on other threads; what they
+        // touch there is atomic (`Counter`), the stubs are read-only.
+        #[allow(clippy::arc_with_non_send_sync)]
         let mut shared = Arc::new(Shared {
             counter: Counter {
                 remaining: AtomicUsize::new(n + 1),
@@ -740,6 +743,9 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
         assert!(n > 0, "when_any of no tasks");
         // SAFETY: the frame calls this with its own, live handle.
         let awaiting = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
+        // Shared with children that may finish on other threads; what they
+        // touch there is behind the mutex, the stubs are read-only.
+        #[allow(clippy::arc_with_non_send_sync)]
         let mut shared = Arc::new(AnyShared {
             state: Mutex::new(AnyState {
                 children: children.into_iter().map(Some).collect(),
