@@ -652,9 +652,10 @@ unsafe fn any_stub_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<
             let mut losers = Vec::new();
             for (i, slot) in st.children[..started].iter_mut().enumerate() {
                 let give_up = match slot {
-                    // SAFETY: the child's frame is alive (owned here), and a
-                    // `Task` runs on this thread only.
                     Some(c) if i != index && !c.done() => {
+                        // SAFETY: the child's frame is alive (owned here), and
+                        // a `Task` runs on this thread only, so its point is
+                        // stable.
                         !K::THREAD_BOUND || unsafe { c.handle().suspend_point() }.is_some()
                     }
                     _ => false,
