@@ -33,6 +33,7 @@
 //! across wake-ups). Wakers kept by the future after the coroutine moved
 //! on, or was destroyed, only reach that block, never the frame.
 
+use core::cell::UnsafeCell;
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::mem::ManuallyDrop;
@@ -187,6 +188,32 @@ unsafe fn route(handle: CoroutineHandle) -> Route {
     }
 }
 
+/// After a lazy poll that left the future pending: the waker state to keep,
+/// if the future kept a waker (`shared`) or woke the lent one (`woken`).
+/// Out of line: a future that completes at once never gets here.
+#[inline(never)]
+fn keep_waker(shared: Option<Arc<FutureWake>>, woken: bool) -> Option<(Arc<FutureWake>, Waker)> {
+    let wake = match shared {
+        Some(wake) => {
+            // Woken through the borrowed waker before the clone: the state
+            // is still `POLLING` (wake-ups through the clone only ever make
+            // it `NOTIFIED`).
+            if woken {
+                wake.state.store(NOTIFIED, Ordering::Release);
+            }
+            wake
+        }
+        // Woken through the borrowed waker but no clone kept: poll again,
+        // now with a waker of its own.
+        None if woken => FutureWake::new(NOTIFIED),
+        // Pending without keeping a waker nor waking: nothing can ever wake
+        // it (a broken future, or `std::future::pending`).
+        None => return None,
+    };
+    let waker = Waker::from(wake.clone());
+    Some((wake, waker))
+}
+
 impl<F: Future> Core<F> {
     #[inline]
     fn new(future: F) -> Self {
@@ -235,25 +262,7 @@ impl<F: Future> Core<F> {
             }
             return true;
         }
-        let wake = match shared {
-            Some(wake) => {
-                // Woken through the borrowed waker before the clone: the
-                // state is still `POLLING` (wake-ups through the clone only
-                // ever make it `NOTIFIED`).
-                if woken {
-                    wake.state.store(NOTIFIED, Ordering::Release);
-                }
-                wake
-            }
-            // Woken through the borrowed waker but no clone kept: poll
-            // again, now with a waker of its own.
-            None if woken => FutureWake::new(NOTIFIED),
-            // Pending without keeping a waker nor waking: nothing can ever
-            // wake it (a broken future, or `std::future::pending`).
-            None => return false,
-        };
-        let waker = Waker::from(wake.clone());
-        self.wake = Some((wake, waker));
+        self.wake = keep_waker(shared, woken);
         false
     }
 
@@ -301,7 +310,18 @@ impl<F: Future> Core<F> {
         // Before the state can first become `IDLE`: a wake-up reads it once
         // it finds the coroutine `IDLE`.
         // SAFETY: forwarded contract.
-        wake.route.get_or_init(|| unsafe { route(handle) });
+        // SAFETY: the owner side of `FutureWake::route`'s protocol: this
+        // thread runs the coroutine, and the state has not been `IDLE` yet
+        // when the route is unset (a wake-up reads it only after finding
+        // the state `IDLE`, or `QUEUED` after it), so nothing reads it now;
+        // the compare-exchange below, or the one ending the poll loop,
+        // publishes it (release) before any wake-up can read it. The
+        // handle is live and suspended (forwarded contract).
+        unsafe {
+            if !wake.routed() {
+                *wake.route.get() = Some(route(handle));
+            }
+        }
         if just_polled {
             match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
                 // From here a waker may resume (or its owner destroy) the
@@ -461,7 +481,7 @@ impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
     /// The first time: polls the future, `true` if it completed. Then (on
     /// every resume): `true` once the future has produced its output; the
     /// later polls are `await_suspend`'s.
-    #[inline]
+    #[inline(always)]
     fn await_ready(&mut self) -> bool {
         if self.core.output.is_some() {
             return true;
@@ -504,7 +524,9 @@ impl<F: Future> Drop for Core<F> {
                 // on this future, which sets the route first: before that, a
                 // future polled in `await_ready` leaves the state `POLLING`
                 // or `NOTIFIED`, and no waker can resume the coroutine.)
-                WOKEN | POLLING | NOTIFIED if wake.route.get().is_some() => {
+                // SAFETY: this thread owns the coroutine (it is dropping its
+                // awaiter), so it is the route's only writer.
+                WOKEN | POLLING | NOTIFIED if unsafe { wake.routed() } => {
                     eprintln!(
                         "coro: a coroutine awaiting a future was destroyed while another thread was resuming it \
                          (its owner must not destroy it while the future's waker may resume it); aborting"
@@ -538,8 +560,21 @@ struct FutureWake {
     /// the future, before the state first becomes `IDLE` (a waker cloned
     /// during a poll in `await_ready`, before the coroutine suspended,
     /// cannot know it; nor can one cloned on another thread).
-    route: OnceLock<Route>,
+    ///
+    /// Written once, by the thread running the coroutine, before the state
+    /// first becomes `IDLE` (whose releasing compare-exchange publishes
+    /// it); read by a wake-up only once it has found the state `IDLE` (or
+    /// `QUEUED`, which only follows `IDLE`) with an acquiring operation. So
+    /// the write happens before every read, and is never concurrent with
+    /// one: an `UnsafeCell` rather than a `OnceLock`, whose lock a wake-up
+    /// would pay for.
+    route: UnsafeCell<Option<Route>>,
 }
+
+// SAFETY: `route` is written and read only as its documentation says: one
+// write, which happens before every read (through `state`); everything
+// else is `Sync` (`Route`'s handle and target are `Send + Sync`).
+unsafe impl Sync for FutureWake {}
 
 /// The coroutine, and where a wake-up sends it to be resumed.
 struct Route {
@@ -559,12 +594,26 @@ struct Route {
 impl FutureWake {
     /// In `state` (`POLLING`, or `NOTIFIED` if woken already).
     fn new(state: u8) -> Arc<FutureWake> {
-        Arc::new(FutureWake { state: AtomicU8::new(state), route: OnceLock::new() })
+        Arc::new(FutureWake { state: AtomicU8::new(state), route: UnsafeCell::new(None) })
     }
 
-    /// Only once the state has been `IDLE`: see `route`.
+    /// Whether the route is set.
+    ///
+    /// # Safety
+    /// Called by the thread running (or dropping) the coroutine: the only
+    /// writer of the route.
+    unsafe fn routed(&self) -> bool {
+        // SAFETY: no write can be concurrent with this read (caller).
+        unsafe { (*self.route.get()).is_some() }
+    }
+
+    /// Only once this thread has found the state `IDLE` (or `QUEUED`)
+    /// with an acquiring operation: see `route`.
     fn route(&self) -> &Route {
-        self.route.get().expect("a future's waker state became IDLE before its route was set")
+        // SAFETY: every caller has found the state `IDLE` or `QUEUED` (see
+        // them), so the route's one write happens before this read, and no
+        // write follows it.
+        unsafe { (*self.route.get()).as_ref() }.expect("a future's waker state became IDLE before its route was set")
     }
 
     fn resume(&self) {
