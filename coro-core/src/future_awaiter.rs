@@ -1,13 +1,36 @@
 //! `co_await!` of a `std::future::Future`: the coroutine is resumed by the
 //! future's waker.
 //!
-//! [`FutureAwaiter`] polls the future in `await_suspend`, after the
-//! coroutine is parked (so a waker that fires at once, on any thread, finds
-//! it suspended). If the future is pending, the waker later resumes the
-//! coroutine, which asks [`await_ready`](Awaiter::await_ready) again (the
-//! awaiter sets [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not
-//! being there yet, suspends once more and re-polls. So a spurious or early
-//! wake-up costs one extra poll, never a wrong result.
+//! Where the future is first polled depends on whether it may move once
+//! polled; the lowering picks the awaiter at compile time, from the
+//! operand's type:
+//! - an [`Unpin`] future (`std::future::ready`, a `futures` channel, a
+//!   `Pin<Box<dyn Future>>`, most hand-written futures) gets an
+//!   [`UnpinFutureAwaiter`], which polls it in
+//!   [`await_ready`](Awaiter::await_ready): a future that is ready at once
+//!   completes there and the coroutine does not suspend at all, which costs
+//!   what a ready awaiter costs (`co_await!(std::future::ready(i))`: 11
+//!   instructions, see BENCHMARKS.md). `await_ready` runs while the awaiter
+//!   is still a local of the body, which moves it into the frame only if it
+//!   suspends: that move is why only an `Unpin` future may be polled there;
+//! - any other future (an `async` block or `async fn`'s future, which may
+//!   borrow from itself) gets a [`FutureAwaiter`], which first polls it in
+//!   `await_suspend`, once the coroutine is parked and the future pinned in
+//!   its frame: a future that is ready at once still costs a suspension and
+//!   a resumption.
+//!
+//! A future still pending after a poll keeps the coroutine suspended until
+//! its waker fires; the waker later resumes the coroutine, which asks
+//! [`await_ready`](Awaiter::await_ready) again (the awaiters set
+//! [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not being there
+//! yet, suspends once more and re-polls. So a spurious or early wake-up
+//! costs one extra poll, never a wrong result. A wake-up that comes before
+//! the coroutine has suspended — during a poll, or, for a poll in
+//! `await_ready`, from another thread before `await_suspend` has run — is
+//! recorded in the waker state (`NOTIFIED`), never acted on: `await_suspend`
+//! finds it and polls again instead of suspending, so it is not lost, and
+//! the coroutine is not resumed by it. Until the coroutine has suspended for
+//! the first time, a waker does not even know the coroutine's handle.
 //!
 //! Where the coroutine is resumed: never inside `wake()` itself when a
 //! driver runs it. Rust futures call `wake()` wherever they like, often
@@ -27,11 +50,12 @@
 //!   by the waker itself, on the waking thread, as a C++ awaiter would.
 //!
 //! The waker's state lives in a small reference-counted block, made only if
-//! the future keeps a waker: the first poll lends it a waker on the stack
-//! whose `clone` makes the block. So a future that completes at once costs
-//! no allocation, and one that waits costs one per `co_await!` (reused
-//! across wake-ups). Wakers kept by the future after the coroutine moved
-//! on, or was destroyed, only reach that block, never the frame.
+//! the future keeps a waker (or wakes the one it is lent during its first
+//! poll): the first poll lends it a waker on the stack whose `clone` makes
+//! the block. So a future that completes at once costs no allocation, and
+//! one that waits costs one per `co_await!` (reused across wake-ups).
+//! Wakers kept by the future after the coroutine moved on, or was
+//! destroyed, only reach that block, never the frame.
 
 use core::cell::UnsafeCell;
 use core::fmt;
