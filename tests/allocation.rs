@@ -245,21 +245,25 @@ fn a_future_that_waits_allocates_one_block_per_co_await_unpin_or_not() {
             }
             self.done = true;
             if self.keep {
-                cx.waker().clone().wake();
+                let kept = cx.waker().clone();
+                kept.wake();
             } else {
                 cx.waker().wake_by_ref();
             }
             std::task::Poll::Pending
         }
     }
+    async fn not_unpin<F: std::future::Future>(future: F) -> F::Output {
+        future.await
+    }
     #[coro::coroutine]
     fn awaits(n: u64, keep: bool) -> Task<u64> {
         for _ in 0..n {
             // `Unpin`: first polled in `await_ready`.
             co_await!(WakeInPoll { done: false, keep });
-            // Not `Unpin`: first polled in `await_suspend`.
-            let inner = WakeInPoll { done: false, keep };
-            co_await!(async move { inner.await });
+            // Not `Unpin` (an `async fn`'s future): first polled in
+            // `await_suspend`.
+            co_await!(not_unpin(WakeInPoll { done: false, keep }));
         }
         co_return!(n)
     }

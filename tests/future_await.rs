@@ -648,7 +648,10 @@ impl Future for Probe {
         match self.first {
             FirstPoll::Ready => unreachable!(),
             FirstPoll::WakeByRef => cx.waker().wake_by_ref(),
-            FirstPoll::CloneAndWake => cx.waker().clone().wake(),
+            FirstPoll::CloneAndWake => {
+                let clone = cx.waker().clone();
+                clone.wake();
+            }
             FirstPoll::WakeByRefThenKeep => {
                 cx.waker().wake_by_ref();
                 self.kept = Some(cx.waker().clone());
@@ -660,7 +663,12 @@ impl Future for Probe {
 
 type Seen = Rc<std::cell::RefCell<Vec<bool>>>;
 
-/// Awaits a `Probe` as it is (`Unpin`), behind an `async` block (not
+/// The future of an `async fn`, which is never `Unpin`.
+async fn not_unpin<F: Future>(future: F) -> F::Output {
+    future.await
+}
+
+/// Awaits a `Probe` as it is (`Unpin`), behind an `async fn` (not
 /// `Unpin`), boxed (`Unpin` again), and through a hand-made
 /// `FutureAwaiter`; returns the sum of their poll counts.
 #[coro::coroutine]
@@ -669,9 +677,9 @@ fn probe_every_way(first: FirstPoll, seen: [Seen; 4]) -> Task<u32> {
     let probe = |seen: &Seen| Probe { handle, first, suspended_at_poll: seen.clone(), kept: None };
     let a = co_await!(probe(&seen[0]));
     let inner = probe(&seen[1]);
-    let b = co_await!(async move { inner.await });
+    let b = co_await!(not_unpin(inner));
     let inner = probe(&seen[2]);
-    let c = co_await!(Box::pin(async move { inner.await }));
+    let c = co_await!(Box::pin(not_unpin(inner)));
     let d = co_await!(coro::FutureAwaiter::new(probe(&seen[3])));
     co_return!(a + b + c + d)
 }
@@ -692,7 +700,7 @@ fn an_unpin_future_that_is_ready_at_once_completes_without_suspending_the_corout
     let (polls, [unpin, pinned, boxed, by_hand]) = probe_all(FirstPoll::Ready);
     assert_eq!(polls, 4);
     assert_eq!(unpin, [false], "polled in await_ready, while the coroutine runs");
-    assert_eq!(pinned, [true], "an async block is polled once the coroutine is suspended");
+    assert_eq!(pinned, [true], "an async fn's future is polled once the coroutine is suspended");
     assert_eq!(boxed, [false], "a boxed future is Unpin");
     assert_eq!(by_hand, [true], "a FutureAwaiter made by hand never polls in await_ready");
 }
@@ -805,9 +813,9 @@ fn woken_elsewhere_anywhere(relay: Arc<Relay>, n: u32) -> SendTask<u32> {
 fn woken_elsewhere_pinned(relay: Arc<Relay>, n: u32) -> Task<u32> {
     let mut total = 0;
     for _ in 0..n {
-        // The same behind an `async` block (polled in `await_suspend`).
+        // The same behind an `async fn` (polled in `await_suspend`).
         let fut = WokenElsewhere { relay: relay.clone(), polled: false };
-        total += co_await!(async move { fut.await });
+        total += co_await!(not_unpin(fut));
     }
     co_return!(total)
 }

@@ -331,9 +331,8 @@ impl<F: Future> Core<F> {
         // Pending without keeping a waker nor waking: nothing can ever wake
         // it; stay suspended.
         let Some((wake, waker)) = &self.wake else { return true };
-        // Before the state can first become `IDLE`: a wake-up reads it once
-        // it finds the coroutine `IDLE`.
-        // SAFETY: forwarded contract.
+        // The route, before the state can first become `IDLE`: a wake-up
+        // reads it once it finds the coroutine `IDLE`.
         // SAFETY: the owner side of `FutureWake::route`'s protocol: this
         // thread runs the coroutine, and the state has not been `IDLE` yet
         // when the route is unset (a wake-up reads it only after finding
@@ -346,14 +345,11 @@ impl<F: Future> Core<F> {
                 *wake.route.get() = Some(route(handle));
             }
         }
-        if just_polled {
-            match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
-                // From here a waker may resume (or its owner destroy) the
-                // coroutine: `self` must not be touched again.
-                Ok(_) => return true,
-                // Woken during or since that poll (`NOTIFIED`): poll again.
-                Err(_) => {}
-            }
+        // Unless woken during or since that poll (`NOTIFIED`: poll again).
+        if just_polled && wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // From here a waker may resume (or its owner destroy) the
+            // coroutine: `self` must not be touched again.
+            return true;
         }
         // Resumed by a waker (`WOKEN`), by hand, or woken since the last
         // poll (`NOTIFIED`): poll now. A read-modify-write that acquires: a
