@@ -19,6 +19,11 @@
 //!   its frame: a future that is ready at once still costs a suspension and
 //!   a resumption.
 //!
+//! The awaiter is made before `await_transform` is asked: a promise with an
+//! [`await_transform`](crate::AwaitTransform) receives a `co_await!`ed
+//! future as a `FutureAwaiter<F>` or an `UnpinFutureAwaiter<F>`, depending
+//! on `F`, and needs an implementation for each it accepts.
+//!
 //! A future still pending after a poll keeps the coroutine suspended until
 //! its waker fires; the waker later resumes the coroutine, which asks
 //! [`await_ready`](Awaiter::await_ready) again (the awaiters set
