@@ -230,6 +230,73 @@ fn a_future_that_keeps_its_waker_allocates_one_block_per_co_await() {
 }
 
 #[test]
+fn a_future_that_waits_allocates_one_block_per_co_await_unpin_or_not() {
+    /// Pending once, waking the waker it was lent (by reference, so keeping
+    /// none) or a clone it keeps, before it returns.
+    struct WakeInPoll {
+        done: bool,
+        keep: bool,
+    }
+    impl std::future::Future for WakeInPoll {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.done {
+                return std::task::Poll::Ready(());
+            }
+            self.done = true;
+            if self.keep {
+                let kept = cx.waker().clone();
+                kept.wake();
+            } else {
+                cx.waker().wake_by_ref();
+            }
+            std::task::Poll::Pending
+        }
+    }
+    async fn not_unpin<F: std::future::Future>(future: F) -> F::Output {
+        future.await
+    }
+    #[coro::coroutine]
+    fn awaits(n: u64, keep: bool) -> Task<u64> {
+        for _ in 0..n {
+            // `Unpin`: first polled in `await_ready`.
+            co_await!(WakeInPoll { done: false, keep });
+            // Not `Unpin` (an `async fn`'s future): first polled in
+            // `await_suspend`.
+            co_await!(not_unpin(WakeInPoll { done: false, keep }));
+        }
+        co_return!(n)
+    }
+    for keep in [false, true] {
+        sync_wait(awaits(1, keep));
+        let (v, s) = measure(|| sync_wait(awaits(100, keep)));
+        assert_eq!(v, 100);
+        assert_eq!((s.allocs, s.frees), (201, 201), "keep {keep}: the frame, and one waker block per co_await!: {s:?}");
+        s.assert_balanced();
+    }
+}
+
+#[test]
+fn a_ready_future_awaited_through_a_hand_made_awaiter_allocates_nothing() {
+    #[coro::coroutine]
+    fn awaits(n: u64) -> Task<u64> {
+        let mut s = 0;
+        for i in 0..n {
+            // Through an `UnpinFutureAwaiter` made by hand, and a plain
+            // `FutureAwaiter` made by hand for the same `Unpin` future.
+            s += co_await!(coro::UnpinFutureAwaiter::new(std::future::ready(i)));
+            s += co_await!(coro::FutureAwaiter::new(std::future::ready(1)));
+        }
+        co_return!(s)
+    }
+    sync_wait(awaits(1));
+    let (v, s) = measure(|| sync_wait(awaits(1000)));
+    assert_eq!(v, 999 * 1000 / 2 + 1000);
+    assert_eq!((s.allocs, s.frees), (1, 1), "{s:?}");
+    s.assert_balanced();
+}
+
+#[test]
 fn a_job_suspending_1000_times_and_resumed_from_outside_makes_one_allocation() {
     #[coro::coroutine]
     fn pauses(n: u64) -> common::Job<u64> {

@@ -587,3 +587,296 @@ fn the_first_polls_waker_can_be_cloned_and_woken_from_other_threads_during_the_p
     // another thread), so the third follows at once and completes.
     assert_eq!(f.poll_once(), Poll::Ready(3));
 }
+
+// ---------------------------------------------------------------------------
+// The first poll: in `await_ready` for an `Unpin` future (so one that is
+// ready at once does not suspend the coroutine), in `await_suspend`, once
+// the future is pinned in the frame, for any other.
+// ---------------------------------------------------------------------------
+
+/// Suspends and resumes at once, giving the coroutine its own handle.
+struct OwnHandle(Option<CoroutineHandle>);
+impl Awaiter for OwnHandle {
+    type Output = CoroutineHandle;
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        self.0 = Some(handle);
+        false
+    }
+    fn await_resume(self) -> CoroutineHandle {
+        self.0.unwrap()
+    }
+}
+
+/// What [`Probe`] does in its first poll.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FirstPoll {
+    /// Completes.
+    Ready,
+    /// Wakes the waker it was lent, keeps none, and is pending.
+    WakeByRef,
+    /// Clones the waker, wakes the clone (by value), and is pending.
+    CloneAndWake,
+    /// Wakes the lent waker, then keeps a clone, and is pending.
+    WakeByRefThenKeep,
+}
+
+/// Records, at each poll, whether its coroutine is suspended (`false`: it is
+/// running, so it did not suspend at this `co_await!` yet); completes at its
+/// first poll or its second.
+struct Probe {
+    handle: CoroutineHandle,
+    first: FirstPoll,
+    suspended_at_poll: Rc<std::cell::RefCell<Vec<bool>>>,
+    kept: Option<Waker>,
+}
+impl Future for Probe {
+    type Output = u32;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        // SAFETY: the coroutine is alive: it is awaiting this future.
+        let suspended = unsafe { self.handle.suspend_point() }.is_some();
+        let polls = {
+            let mut seen = self.suspended_at_poll.borrow_mut();
+            seen.push(suspended);
+            seen.len()
+        };
+        if polls > 1 || self.first == FirstPoll::Ready {
+            return Poll::Ready(polls as u32);
+        }
+        match self.first {
+            FirstPoll::Ready => unreachable!(),
+            FirstPoll::WakeByRef => cx.waker().wake_by_ref(),
+            FirstPoll::CloneAndWake => {
+                let clone = cx.waker().clone();
+                clone.wake();
+            }
+            FirstPoll::WakeByRefThenKeep => {
+                cx.waker().wake_by_ref();
+                self.kept = Some(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+type Seen = Rc<std::cell::RefCell<Vec<bool>>>;
+
+/// The future of an `async fn`, which is never `Unpin`.
+async fn not_unpin<F: Future>(future: F) -> F::Output {
+    future.await
+}
+
+/// Awaits a `Probe` as it is (`Unpin`), behind an `async fn` (not
+/// `Unpin`), boxed (`Unpin` again), and through a hand-made
+/// `FutureAwaiter`; returns the sum of their poll counts.
+#[coro::coroutine]
+fn probe_every_way(first: FirstPoll, seen: [Seen; 4]) -> Task<u32> {
+    let handle = co_await!(OwnHandle(None));
+    let probe = |seen: &Seen| Probe { handle, first, suspended_at_poll: seen.clone(), kept: None };
+    let a = co_await!(probe(&seen[0]));
+    let inner = probe(&seen[1]);
+    let b = co_await!(not_unpin(inner));
+    let inner = probe(&seen[2]);
+    let c = co_await!(Box::pin(not_unpin(inner)));
+    let d = co_await!(coro::FutureAwaiter::new(probe(&seen[3])));
+    co_return!(a + b + c + d)
+}
+
+fn probe_all(first: FirstPoll) -> (u32, [Vec<bool>; 4]) {
+    let seen: [Seen; 4] = Default::default();
+    // One poll of the task: whatever the probes do, no wake-up has to wait
+    // for the driver.
+    let polls = match probe_every_way(first, seen.clone()).into_future_for_test().poll_once() {
+        Poll::Ready(polls) => polls,
+        Poll::Pending => panic!("{first:?}: a wake-up before the suspension was lost"),
+    };
+    (polls, seen.map(|s| s.take()))
+}
+
+#[test]
+fn an_unpin_future_that_is_ready_at_once_completes_without_suspending_the_coroutine() {
+    let (polls, [unpin, pinned, boxed, by_hand]) = probe_all(FirstPoll::Ready);
+    assert_eq!(polls, 4);
+    assert_eq!(unpin, [false], "polled in await_ready, while the coroutine runs");
+    assert_eq!(pinned, [true], "an async fn's future is polled once the coroutine is suspended");
+    assert_eq!(boxed, [false], "a boxed future is Unpin");
+    assert_eq!(by_hand, [true], "a FutureAwaiter made by hand never polls in await_ready");
+}
+
+#[test]
+fn a_future_that_wakes_itself_in_its_first_poll_is_polled_again_before_suspending() {
+    for first in [FirstPoll::WakeByRef, FirstPoll::CloneAndWake, FirstPoll::WakeByRefThenKeep] {
+        let (polls, [unpin, pinned, boxed, by_hand]) = probe_all(first);
+        assert_eq!(polls, 8, "{first:?}");
+        // The wake-up came before the coroutine suspended: not lost, and
+        // not a resumption inside `wake()` (the second poll runs from
+        // `await_suspend`, the coroutine parked).
+        assert_eq!(unpin, [false, true], "{first:?}");
+        assert_eq!(boxed, [false, true], "{first:?}");
+        assert_eq!(pinned, [true, true], "{first:?}");
+        assert_eq!(by_hand, [true, true], "{first:?}");
+    }
+}
+
+#[coro::coroutine]
+fn unpin_or_not<F, G, MF, MG>(make_unpin: MF, make_other: MG) -> Task<u32>
+where
+    F: Future<Output = u32> + Unpin + 'static,
+    G: Future<Output = u32> + 'static,
+    MF: FnOnce(CoroutineHandle) -> F + 'static,
+    MG: FnOnce(CoroutineHandle) -> G + 'static,
+{
+    let handle = co_await!(OwnHandle(None));
+    // Chosen by the operand's type, here by the bounds of the parameters.
+    co_return!(co_await!(make_unpin(handle)) + co_await!(make_other(handle)))
+}
+
+#[test]
+fn the_awaiter_is_chosen_by_the_bounds_of_a_generic_future() {
+    let (a, b): (Seen, Seen) = Default::default();
+    let probe = |seen: &Seen| {
+        let seen = seen.clone();
+        move |handle| Probe { handle, first: FirstPoll::Ready, suspended_at_poll: seen, kept: None }
+    };
+    assert_eq!(sync_wait(unpin_or_not(probe(&a), probe(&b))), 2);
+    assert_eq!(a.take(), [false], "F: Unpin: polled in await_ready");
+    assert_eq!(b.take(), [true], "G may not be Unpin: polled in await_suspend");
+}
+
+/// A thread that wakes, as soon as it can, every waker handed to it: it
+/// spins, so that its wake-ups often land while the coroutine that handed it
+/// the waker is still between its first poll and its suspension.
+struct Relay {
+    slot: Mutex<Vec<Waker>>,
+    stop: AtomicBool,
+}
+
+impl Relay {
+    fn start() -> (Arc<Relay>, thread::JoinHandle<()>) {
+        let relay = Arc::new(Relay { slot: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
+        let r = relay.clone();
+        let thread = thread::spawn(move || {
+            while !r.stop.load(Ordering::Acquire) {
+                let wakers = std::mem::take(&mut *r.slot.lock().unwrap());
+                if wakers.is_empty() {
+                    std::hint::spin_loop();
+                }
+                wakers.into_iter().for_each(Waker::wake);
+            }
+        });
+        (relay, thread)
+    }
+}
+
+/// Pending once: its first poll hands a clone of the waker to the relay,
+/// which wakes it at once (racing with the rest of the poll, the suspension
+/// and `await_suspend`).
+struct WokenElsewhere {
+    relay: Arc<Relay>,
+    polled: bool,
+}
+impl Future for WokenElsewhere {
+    type Output = u32;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        if self.polled {
+            return Poll::Ready(1);
+        }
+        self.polled = true;
+        self.relay.slot.lock().unwrap().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[coro::coroutine]
+fn woken_elsewhere_on_home(relay: Arc<Relay>, n: u32, rc: Rc<Cell<u32>>) -> Task<u32> {
+    let home = thread::current().id();
+    for _ in 0..n {
+        let v = co_await!(WokenElsewhere { relay: relay.clone(), polled: false });
+        assert_eq!(thread::current().id(), home, "a thread-bound task resumes on its own thread");
+        rc.set(rc.get() + v);
+    }
+    co_return!(rc.get())
+}
+
+#[coro::coroutine]
+fn woken_elsewhere_anywhere(relay: Arc<Relay>, n: u32) -> SendTask<u32> {
+    let mut total = 0;
+    for _ in 0..n {
+        total += co_await!(WokenElsewhere { relay: relay.clone(), polled: false });
+    }
+    co_return!(total)
+}
+
+#[coro::coroutine]
+fn woken_elsewhere_pinned(relay: Arc<Relay>, n: u32) -> Task<u32> {
+    let mut total = 0;
+    for _ in 0..n {
+        // The same behind an `async fn` (polled in `await_suspend`).
+        let fut = WokenElsewhere { relay: relay.clone(), polled: false };
+        total += co_await!(not_unpin(fut));
+    }
+    co_return!(total)
+}
+
+#[test]
+fn a_waker_cloned_in_the_first_poll_and_woken_at_once_from_another_thread_is_never_lost() {
+    let (relay, thread) = Relay::start();
+    assert_eq!(sync_wait(woken_elsewhere_on_home(relay.clone(), 2000, Rc::default())), 2000);
+    assert_eq!(sync_wait(woken_elsewhere_anywhere(relay.clone(), 2000)), 2000);
+    assert_eq!(sync_wait(woken_elsewhere_pinned(relay.clone(), 2000)), 2000);
+    relay.stop.store(true, Ordering::Release);
+    thread.join().unwrap();
+}
+
+#[coro::coroutine]
+fn borrows_across_a_pending_await(gate: Gate, data: Vec<u32>) -> Task<u32> {
+    // Not `Unpin`: the block borrows the coroutine's local, and its own
+    // local across its `.await`, which waits for the gate.
+    let total = co_await!(async {
+        let own = [10, 20];
+        let slice = &own[..];
+        let opened = gate.wait().await;
+        opened + slice.iter().sum::<u32>() + data.iter().sum::<u32>()
+    });
+    co_return!(total)
+}
+
+#[test]
+fn a_future_that_is_not_unpin_borrowing_across_a_pending_await_still_works() {
+    let gate = Gate::default();
+    let mut f = borrows_across_a_pending_await(gate.clone(), vec![1, 2, 3]).into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    assert_eq!(gate.polls(), 1);
+    let g = gate.clone();
+    thread::spawn(move || g.open()).join().unwrap();
+    assert_eq!(f.poll_once(), Poll::Ready(7 + 30 + 6));
+    assert_eq!(gate.polls(), 2);
+}
+
+#[test]
+fn an_unpin_future_awaiter_driven_by_hand() {
+    let mut ready_now = coro::UnpinFutureAwaiter::new(ready(5));
+    assert!(ready_now.await_ready(), "polled in await_ready");
+    assert_eq!(ready_now.await_resume(), 5);
+
+    // Pending in `await_ready`, woken, then dropped without ever suspending:
+    // no coroutine was ever exposed to the waker, and it is detached.
+    let gate = Gate::default();
+    let mut waiting = coro::UnpinFutureAwaiter::new(gate.wait());
+    assert!(!waiting.await_ready());
+    assert!(!waiting.await_ready(), "asked again: no second poll");
+    assert_eq!(gate.polls(), 1);
+    gate.nudge();
+    drop(waiting);
+    gate.open();
+    assert_eq!(gate.polls(), 1);
+
+    // Dropped without a wake-up.
+    let gate = Gate::default();
+    let mut waiting = coro::UnpinFutureAwaiter::new(gate.wait());
+    assert!(!waiting.await_ready());
+    drop(waiting);
+    gate.open();
+}

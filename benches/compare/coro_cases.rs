@@ -63,8 +63,9 @@ pub fn ready(n: u64) -> u64 {
 }
 
 /// The same loop awaiting a Rust future that is ready at once
-/// (`std::future::ready`): the `FutureAwaiter` path, which suspends, polls
-/// in `await_suspend` with a waker lent from the stack, and resumes.
+/// (`std::future::ready`): `Unpin`, so an `UnpinFutureAwaiter`, which polls
+/// it in `await_ready` with a waker lent from the stack; the coroutine does
+/// not suspend.
 #[coro::coroutine]
 fn ready_future_loop(n: u64) -> Task<u64> {
     let mut s = 0u64;

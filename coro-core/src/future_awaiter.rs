@@ -1,13 +1,41 @@
 //! `co_await!` of a `std::future::Future`: the coroutine is resumed by the
 //! future's waker.
 //!
-//! [`FutureAwaiter`] polls the future in `await_suspend`, after the
-//! coroutine is parked (so a waker that fires at once, on any thread, finds
-//! it suspended). If the future is pending, the waker later resumes the
-//! coroutine, which asks [`await_ready`](Awaiter::await_ready) again (the
-//! awaiter sets [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not
-//! being there yet, suspends once more and re-polls. So a spurious or early
-//! wake-up costs one extra poll, never a wrong result.
+//! Where the future is first polled depends on whether it may move once
+//! polled; the lowering picks the awaiter at compile time, from the
+//! operand's type:
+//! - an [`Unpin`] future (`std::future::ready`, a `futures` channel, a
+//!   `Pin<Box<dyn Future>>`, most hand-written futures) gets an
+//!   [`UnpinFutureAwaiter`], which polls it in
+//!   [`await_ready`](Awaiter::await_ready): a future that is ready at once
+//!   completes there and the coroutine does not suspend at all, which costs
+//!   what a ready awaiter costs (`co_await!(std::future::ready(i))`: 11
+//!   instructions, see BENCHMARKS.md). `await_ready` runs while the awaiter
+//!   is still a local of the body, which moves it into the frame only if it
+//!   suspends: that move is why only an `Unpin` future may be polled there;
+//! - any other future (an `async` block or `async fn`'s future, which may
+//!   borrow from itself) gets a [`FutureAwaiter`], which first polls it in
+//!   `await_suspend`, once the coroutine is parked and the future pinned in
+//!   its frame: a future that is ready at once still costs a suspension and
+//!   a resumption.
+//!
+//! The awaiter is made before `await_transform` is asked: a promise with an
+//! [`await_transform`](crate::AwaitTransform) receives a `co_await!`ed
+//! future as a `FutureAwaiter<F>` or an `UnpinFutureAwaiter<F>`, depending
+//! on `F`, and needs an implementation for each it accepts.
+//!
+//! A future still pending after a poll keeps the coroutine suspended until
+//! its waker fires; the waker later resumes the coroutine, which asks
+//! [`await_ready`](Awaiter::await_ready) again (the awaiters set
+//! [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not being there
+//! yet, suspends once more and re-polls. So a spurious or early wake-up
+//! costs one extra poll, never a wrong result. A wake-up that comes before
+//! the coroutine has suspended — during a poll, or, for a poll in
+//! `await_ready`, from another thread before `await_suspend` has run — is
+//! recorded in the waker state (`NOTIFIED`), never acted on: `await_suspend`
+//! finds it and polls again instead of suspending, so it is not lost, and
+//! the coroutine is not resumed by it. Until the coroutine has suspended for
+//! the first time, a waker does not even know the coroutine's handle.
 //!
 //! Where the coroutine is resumed: never inside `wake()` itself when a
 //! driver runs it. Rust futures call `wake()` wherever they like, often
@@ -27,12 +55,14 @@
 //!   by the waker itself, on the waking thread, as a C++ awaiter would.
 //!
 //! The waker's state lives in a small reference-counted block, made only if
-//! the future keeps a waker: the first poll lends it a waker on the stack
-//! whose `clone` makes the block. So a future that completes at once costs
-//! no allocation, and one that waits costs one per `co_await!` (reused
-//! across wake-ups). Wakers kept by the future after the coroutine moved
-//! on, or was destroyed, only reach that block, never the frame.
+//! the future keeps a waker (or wakes the one it is lent during its first
+//! poll): the first poll lends it a waker on the stack whose `clone` makes
+//! the block. So a future that completes at once costs no allocation, and
+//! one that waits costs one per `co_await!` (reused across wake-ups).
+//! Wakers kept by the future after the coroutine moved on, or was
+//! destroyed, only reach that block, never the frame.
 
+use core::cell::UnsafeCell;
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::mem::ManuallyDrop;
@@ -47,9 +77,11 @@ use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 use crate::home::{current_driver, WakeQueue, WakeTarget, Wakeup};
 
-/// Being polled (by the coroutine, in `await_suspend`).
+/// Being polled, or pending and not yet suspended (after a poll in
+/// `await_ready`).
 const POLLING: u8 = 0;
-/// Woken while being polled: poll again before suspending.
+/// Woken while being polled, or before the coroutine suspended: poll again
+/// before suspending.
 const NOTIFIED: u8 = 1;
 /// Suspended, waiting for a wake-up.
 const IDLE: u8 = 2;
@@ -60,17 +92,22 @@ const QUEUED: u8 = 4;
 /// The future finished, or the awaiter is gone: wake-ups do nothing.
 const DETACHED: u8 = 5;
 
-/// The awaiter of `co_await!(future)`: any [`IntoFuture`] that is not
-/// itself awaitable becomes one (the lowering picks an [`IntoAwaiter`]
-/// implementation first, then a future). Its output is the future's.
+/// The awaiter of `co_await!(future)` for a future that may not move once
+/// polled (an `async` block or `async fn`): any [`IntoFuture`] that is not
+/// itself awaitable becomes one, unless it is [`Unpin`] (then the lowering
+/// picks an [`UnpinFutureAwaiter`]; it picks an [`IntoAwaiter`]
+/// implementation before either). Its output is the future's.
 ///
 /// Made by `co_await!` itself; build one by hand only to return it from an
 /// [`await_transform`](crate::AwaitTransform) or an
 /// [`IntoAwaiter`](crate::IntoAwaiter) implementation.
 ///
-/// The future is polled only on the thread running the coroutine, and it is
-/// dropped in place (pinned, as `Pin` requires) as soon as it completes or
-/// the coroutine is destroyed.
+/// The future is first polled in `await_suspend`, once the awaiter is in the
+/// suspended coroutine's frame, where it stays pinned: so even a future that
+/// is ready at once costs a suspension and a resumption (an `Unpin` one need
+/// not, see [`UnpinFutureAwaiter`]). It is polled only on the thread running
+/// the coroutine, and it is dropped in place (pinned, as `Pin` requires) as
+/// soon as it completes or the coroutine is destroyed.
 ///
 /// ```
 /// use coro::{co_await, co_return, sync_wait, Task};
@@ -82,8 +119,8 @@ const DETACHED: u8 = 5;
 ///
 /// #[coro::coroutine]
 /// fn twice() -> Task<u32> {
-///     let a = co_await!(double(10)); // an `async fn`'s future
-///     let b = co_await!(ready(1)); // any `Future`
+///     let a = co_await!(double(10)); // an `async fn`'s future: a `FutureAwaiter`
+///     let b = co_await!(ready(1)); // an `Unpin` future: an `UnpinFutureAwaiter`
 ///     co_return!(a + b)
 /// }
 /// assert_eq!(sync_wait(twice()), 21);
@@ -91,63 +128,147 @@ const DETACHED: u8 = 5;
 ///
 /// [`IntoAwaiter`]: crate::IntoAwaiter
 pub struct FutureAwaiter<F: Future> {
-    /// `None` once it has completed (dropped in place then).
-    future: Option<F>,
-    output: Option<F::Output>,
-    /// Made at the first suspension.
-    wake: Option<(Arc<FutureWake>, Waker)>,
+    core: Core<F>,
 }
 
 impl<F: Future> FutureAwaiter<F> {
     /// Wraps a future (or anything [`IntoFuture`]).
     pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
-        FutureAwaiter { future: Some(future.into_future()), output: None, wake: None }
+        FutureAwaiter { core: Core::new(future.into_future()) }
     }
 }
 
 impl<F: Future> fmt::Debug for FutureAwaiter<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureAwaiter")
-            .field("pending", &self.future.is_some())
-            .field("ready", &self.output.is_some())
-            .finish()
+        self.core.debug("FutureAwaiter", f)
     }
 }
 
-/// What the first poll of a `co_await!`ed future ended with.
-enum FirstPoll {
-    /// The future completed: its output is stored.
-    Ready,
-    /// Pending, and its waker is armed: stay suspended.
-    Suspend,
-    /// Pending, but woken during the poll: poll again with the shared state.
-    PollAgain,
+/// The awaiter of `co_await!(future)` for an [`Unpin`] future
+/// (`std::future::ready`, a `futures` channel, a `Pin<Box<dyn Future>>`,
+/// most hand-written futures): the lowering picks it over a
+/// [`FutureAwaiter`] whenever the future's type is known to be `Unpin`.
+///
+/// It polls the future once in [`await_ready`](Awaiter::await_ready),
+/// before the coroutine suspends: a future that is ready at once completes
+/// there, and the coroutine goes on without suspending, for the cost of the
+/// poll. This is sound only because the future is `Unpin`: `co_await!` asks
+/// `await_ready` of the awaiter while it is a local of the body, and moves
+/// it into the frame only if it suspends.
+///
+/// A future still pending after that poll is handled as by a
+/// [`FutureAwaiter`]: the coroutine suspends, and a wake-up that fired
+/// before it did (inside the poll, or from another thread since) makes
+/// `await_suspend` poll again at once rather than be lost; later wake-ups
+/// are queued for the coroutine's driver.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, Task, UnpinFutureAwaiter};
+///
+/// #[coro::coroutine]
+/// fn add() -> Task<u32> {
+///     let a = co_await!(std::future::ready(1)); // an `UnpinFutureAwaiter`: no suspension
+///     let b = co_await!(UnpinFutureAwaiter::new(std::future::ready(2))); // the same, by hand
+///     co_return!(a + b)
+/// }
+/// assert_eq!(sync_wait(add()), 3);
+/// ```
+pub struct UnpinFutureAwaiter<F: Future + Unpin> {
+    core: Core<F>,
+    /// `await_ready` polled the future and it was pending: the next
+    /// `await_suspend` need not poll again, unless it was woken since.
+    polled_early: bool,
 }
 
-impl<F: Future> FutureAwaiter<F> {
-    /// Where a wake-up sends this coroutine (see [`Route`]). Asked on the
-    /// thread running the coroutine, and only once the future has kept a
-    /// waker: a future that completes at once pays for no lookup.
-    ///
-    /// # Safety
-    /// `handle` is the live, suspended coroutine awaiting this awaiter.
-    unsafe fn route(handle: CoroutineHandle) -> Route {
-        // SAFETY: live (caller).
-        if unsafe { handle.is_thread_bound() } {
-            Route { target: Some(WakeQueue::current() as Arc<dyn WakeTarget>), thread_bound: true }
-        } else {
-            Route { target: current_driver(), thread_bound: false }
+impl<F: Future + Unpin> UnpinFutureAwaiter<F> {
+    /// Wraps an `Unpin` future (or anything [`IntoFuture`] into one).
+    pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
+        UnpinFutureAwaiter { core: Core::new(future.into_future()), polled_early: false }
+    }
+}
+
+impl<F: Future + Unpin> fmt::Debug for UnpinFutureAwaiter<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.debug("UnpinFutureAwaiter", f)
+    }
+}
+
+/// What both awaiters hold: the future, its output, and the waker state.
+struct Core<F: Future> {
+    /// `None` once it has completed (dropped in place then).
+    future: Option<F>,
+    output: Option<F::Output>,
+    /// Made once the future keeps a waker (or wakes during its first poll).
+    wake: Option<(Arc<FutureWake>, Waker)>,
+}
+
+/// Where a wake-up sends this coroutine (see [`Route`]). Asked on the
+/// thread running the coroutine, and only once the future has kept a
+/// waker: a future that completes at once pays for no lookup.
+///
+/// # Safety
+/// `handle` is the live, suspended coroutine awaiting the future.
+unsafe fn route(handle: CoroutineHandle) -> Route {
+    // SAFETY: live (caller).
+    if unsafe { handle.is_thread_bound() } {
+        Route { handle, target: Some(WakeQueue::current() as Arc<dyn WakeTarget>), thread_bound: true }
+    } else {
+        Route { handle, target: current_driver(), thread_bound: false }
+    }
+}
+
+/// After a lazy poll that left the future pending: the waker state to keep,
+/// if the future kept a waker (`shared`) or woke the lent one (`woken`).
+/// Out of line: a future that completes at once never gets here.
+#[inline(never)]
+fn keep_waker(shared: Option<Arc<FutureWake>>, woken: bool) -> Option<(Arc<FutureWake>, Waker)> {
+    let wake = match shared {
+        Some(wake) => {
+            // Woken through the borrowed waker before the clone: the state
+            // is still `POLLING` (wake-ups through the clone only ever make
+            // it `NOTIFIED`).
+            if woken {
+                wake.state.store(NOTIFIED, Ordering::Release);
+            }
+            wake
         }
+        // Woken through the borrowed waker but no clone kept: poll again,
+        // now with a waker of its own.
+        None if woken => FutureWake::new(NOTIFIED),
+        // Pending without keeping a waker nor waking: nothing can ever wake
+        // it (a broken future, or `std::future::pending`).
+        None => return None,
+    };
+    let waker = Waker::from(wake.clone());
+    Some((wake, waker))
+}
+
+impl<F: Future> Core<F> {
+    #[inline]
+    fn new(future: F) -> Self {
+        Core { future: Some(future), output: None, wake: None }
     }
 
-    /// The first poll, with a waker borrowed from this stack: the shared
-    /// waker state is allocated only if the future keeps a waker (clones
-    /// it), so a future that completes at once costs no allocation.
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name).field("pending", &self.future.is_some()).field("ready", &self.output.is_some()).finish()
+    }
+
+    /// A poll with a waker borrowed from this stack, made before the future
+    /// has kept a waker: the shared waker state is allocated only if the
+    /// future keeps one (clones it), so a future that completes at once
+    /// costs no allocation. Returns `true` if the future completed.
+    ///
+    /// If it is pending, the waker state (if the future kept a waker, or
+    /// woke the borrowed one) is left `POLLING` (`NOTIFIED` if woken): the
+    /// coroutine is not suspended yet, so a wake-up from now on only marks
+    /// it `NOTIFIED`, and [`suspend`](Self::suspend) polls again rather than
+    /// suspend.
     ///
     /// # Safety
-    /// As `await_suspend`.
-    unsafe fn first_poll(&mut self, handle: CoroutineHandle) -> FirstPoll {
-        let lazy = LazyWake { handle, shared: OnceLock::new(), woken: AtomicBool::new(false) };
+    /// The future is pinned, as [`poll_in_place`] requires.
+    #[inline]
+    unsafe fn lazy_poll(&mut self) -> bool {
+        let lazy = LazyWake { shared: OnceLock::new(), woken: AtomicBool::new(false) };
         let raw = RawWaker::new(&lazy as *const LazyWake as *const (), &LAZY_WAKER_VTABLE);
         // SAFETY: the vtable's functions uphold `RawWaker`'s contract for as
         // long as `lazy` lives (see them); the waker is only lent to the one
@@ -168,143 +289,78 @@ impl<F: Future> FutureAwaiter<F> {
             if let Some(wake) = shared {
                 wake.state.store(DETACHED, Ordering::Release);
             }
-            return FirstPoll::Ready;
+            return true;
         }
-        let wake = match shared {
-            Some(wake) => wake,
-            // Woken through the borrowed waker but no clone kept: poll
-            // again, now with a waker of its own.
-            None if woken => FutureWake::new(handle),
-            // Pending without keeping a waker nor waking: nothing can ever
-            // wake it (a broken future); stay suspended.
-            None => return FirstPoll::Suspend,
-        };
-        // Before the state can leave `POLLING`: a wake-up reads it once it
-        // finds the coroutine `IDLE`.
-        // SAFETY: forwarded contract.
-        let _ = wake.route.set(unsafe { Self::route(handle) });
-        let waker = Waker::from(wake.clone());
-        let (wake, _) = self.wake.insert((wake, waker));
-        if woken {
-            return FirstPoll::PollAgain;
-        }
-        match wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
-            // From here a waker may resume (or its owner destroy) the
-            // coroutine: `self` must not be touched again.
-            Ok(_) => FirstPoll::Suspend,
-            Err(_) => FirstPoll::PollAgain,
-        }
-    }
-}
-
-/// Polls the awaiter's future once; if it completes, drops it in place and
-/// stores its output, and returns `true`.
-///
-/// # Safety
-/// `future` and `output` are the fields of a [`FutureAwaiter`] whose
-/// `await_suspend` is running: the awaiter lives in the suspended frame and
-/// is neither moved nor forgotten until `await_resume` or its drop (the
-/// `await_suspend` contract), and the future is dropped in place here
-/// before `await_resume` can move the awaiter.
-#[inline]
-unsafe fn poll_in_place<F: Future>(
-    future: &mut Option<F>,
-    output: &mut Option<F::Output>,
-    cx: &mut Context<'_>,
-) -> bool {
-    let Some(pending) = future.as_mut() else { unreachable!("a finished future was polled") };
-    // SAFETY: pinned in place until dropped (caller).
-    match unsafe { Pin::new_unchecked(pending) }.poll(cx) {
-        Poll::Ready(value) => {
-            *future = None;
-            *output = Some(value);
-            true
-        }
-        Poll::Pending => false,
-    }
-}
-
-/// The first poll's waker state, on `first_poll`'s stack.
-struct LazyWake {
-    handle: CoroutineHandle,
-    /// Made by the first clone of the borrowed waker (possibly on another
-    /// thread, inside the poll: hence the lock).
-    shared: OnceLock<Arc<FutureWake>>,
-    /// The borrowed waker was woken (by reference) during the poll.
-    woken: AtomicBool,
-}
-
-impl LazyWake {
-    fn shared(&self) -> &Arc<FutureWake> {
-        self.shared.get_or_init(|| FutureWake::new(self.handle))
-    }
-}
-
-static LAZY_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(lazy_clone, lazy_wake, lazy_wake, lazy_drop);
-
-// The four functions below receive the `LazyWake` pointer of a borrowed
-// waker, only during the first poll (the waker is lent, never given): the
-// `LazyWake` is alive. They only use its thread-safe parts.
-
-unsafe fn lazy_clone(data: *const ()) -> RawWaker {
-    // SAFETY: see above.
-    let lazy = unsafe { &*(data as *const LazyWake) };
-    let waker = ManuallyDrop::new(Waker::from(lazy.shared().clone()));
-    // The clone is the shared state's own (`Arc`) waker; ownership of the
-    // reference count passes to the returned `RawWaker`.
-    RawWaker::new(waker.data(), waker.vtable())
-}
-
-unsafe fn lazy_wake(data: *const ()) {
-    // SAFETY: see above.
-    let lazy = unsafe { &*(data as *const LazyWake) };
-    match lazy.shared.get() {
-        // A clone exists: wake through the shared state (`NOTIFIED`).
-        Some(wake) => wake.wake_by_ref(),
-        None => lazy.woken.store(true, Ordering::Release),
-    }
-}
-
-unsafe fn lazy_drop(_: *const ()) {}
-
-/// Detaches the shared state, if a clone made one, when the first poll
-/// panics (as [`DetachOnUnwind`] does for later polls).
-struct DetachLazyOnUnwind<'a>(&'a LazyWake);
-
-impl Drop for DetachLazyOnUnwind<'_> {
-    fn drop(&mut self) {
-        if let Some(wake) = self.0.shared.get() {
-            wake.state.store(DETACHED, Ordering::Release);
-        }
-    }
-}
-
-impl<F: Future> Awaiter for FutureAwaiter<F> {
-    type Output = F::Output;
-
-    /// `true` once the future has produced its output; asked again on every
-    /// resume.
-    #[inline]
-    fn await_ready(&mut self) -> bool {
-        self.output.is_some()
+        self.wake = keep_waker(shared, woken);
+        false
     }
 
-    /// Polls the future; returns `false` (resume at once) if it completed,
+    /// `await_suspend`: polls the future unless `polled_early` (the last
+    /// poll, in `await_ready`, left it pending and the coroutine has not
+    /// suspended since); returns `false` (resume at once) if it completed,
     /// `true` (stay suspended until the waker fires) if it is pending.
-    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        if self.wake.is_none() {
+    ///
+    /// # Safety
+    /// As `await_suspend`: `handle` is the coroutine, suspended at this
+    /// `co_await!`, and this core lives in its frame until `await_resume`
+    /// or its drop; the future is pinned, as [`poll_in_place`] requires.
+    /// Once this returns `true`, the core must not be touched (a waker may
+    /// resume the coroutine, or its owner destroy it, at any time).
+    #[inline]
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle, polled_early: bool) -> bool {
+        let just_polled = if polled_early {
+            true
+        } else if self.wake.is_none() {
+            // No waker kept yet: the first poll (or a coroutine resumed by
+            // hand while its future keeps no waker).
             // SAFETY: forwarded contract.
-            match unsafe { self.first_poll(handle) } {
-                FirstPoll::Ready => return false,
-                FirstPoll::Suspend => return true,
-                FirstPoll::PollAgain => {}
+            if unsafe { self.lazy_poll() } {
+                return false;
+            }
+            true
+        } else {
+            false
+        };
+        // SAFETY: forwarded contract.
+        unsafe { self.suspend(handle, just_polled) }
+    }
+
+    /// Suspends the coroutine until the waker fires, after the poll that
+    /// left the future pending if `just_polled` (unless a wake-up came
+    /// since), else after polling it. Returns `false` if the future
+    /// completed, `true` to stay suspended.
+    ///
+    /// # Safety
+    /// As [`await_suspend`](Self::await_suspend).
+    unsafe fn suspend(&mut self, handle: CoroutineHandle, just_polled: bool) -> bool {
+        // Pending without keeping a waker nor waking: nothing can ever wake
+        // it; stay suspended.
+        let Some((wake, waker)) = &self.wake else { return true };
+        // The route, before the state can first become `IDLE`: a wake-up
+        // reads it once it finds the coroutine `IDLE`.
+        // SAFETY: the owner side of `FutureWake::route`'s protocol: this
+        // thread runs the coroutine, and the state has not been `IDLE` yet
+        // when the route is unset (a wake-up reads it only after finding
+        // the state `IDLE`, or `QUEUED` after it), so nothing reads it now;
+        // the compare-exchange below, or the one ending the poll loop,
+        // publishes it (release) before any wake-up can read it. The
+        // handle is live and suspended (forwarded contract).
+        unsafe {
+            if !wake.routed() {
+                *wake.route.get() = Some(route(handle));
             }
         }
-        let Some((wake, waker)) = &self.wake else { unreachable!("the first poll made the waker state") };
-        // Resumed by a waker (`WOKEN`) or first time (`POLLING`): poll now.
-        // A read-modify-write that acquires: a wake-up that found the state
-        // `WOKEN` (or `QUEUED`) and left it so released what its future had
-        // written before it (see `wake_by_ref`), and this poll must see it.
+        // Unless woken during or since that poll (`NOTIFIED`: poll again).
+        if just_polled && wake.state.compare_exchange(POLLING, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // From here a waker may resume (or its owner destroy) the
+            // coroutine: `self` must not be touched again.
+            return true;
+        }
+        // Resumed by a waker (`WOKEN`), by hand, or woken since the last
+        // poll (`NOTIFIED`): poll now. A read-modify-write that acquires: a
+        // wake-up that found the state `WOKEN` (or `QUEUED`, `NOTIFIED`) and
+        // left it so released what its future had written before it (see
+        // `wake_by_ref`), and this poll must see it.
         wake.state.swap(POLLING, Ordering::Acquire);
         let mut cx = Context::from_waker(waker);
         let guard = DetachOnUnwind(wake);
@@ -331,22 +387,171 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
         }
     }
 
-    fn await_resume(mut self) -> F::Output {
+    #[inline]
+    fn take_output(&mut self) -> F::Output {
         self.output.take().expect("co_await of a future resumed before the future completed")
+    }
+}
+
+/// Polls the awaiter's future once; if it completes, drops it in place and
+/// stores its output, and returns `true`.
+///
+/// # Safety
+/// `future` and `output` are the fields of a [`Core`] whose future is
+/// pinned: either `F: Unpin`, or the core lives in a suspended frame (an
+/// awaiter's `await_suspend` is running) and is neither moved nor forgotten
+/// until `await_resume` or its drop (the `await_suspend` contract), and the
+/// future is dropped in place here before `await_resume` can move it.
+#[inline]
+unsafe fn poll_in_place<F: Future>(
+    future: &mut Option<F>,
+    output: &mut Option<F::Output>,
+    cx: &mut Context<'_>,
+) -> bool {
+    let Some(pending) = future.as_mut() else { unreachable!("a finished future was polled") };
+    // SAFETY: pinned in place until dropped (caller).
+    match unsafe { Pin::new_unchecked(pending) }.poll(cx) {
+        Poll::Ready(value) => {
+            *future = None;
+            *output = Some(value);
+            true
+        }
+        Poll::Pending => false,
+    }
+}
+
+/// The lazy poll's waker state, on `lazy_poll`'s stack.
+struct LazyWake {
+    /// Made by the first clone of the borrowed waker (possibly on another
+    /// thread, inside the poll: hence the lock).
+    shared: OnceLock<Arc<FutureWake>>,
+    /// The borrowed waker was woken (by reference) during the poll.
+    woken: AtomicBool,
+}
+
+impl LazyWake {
+    fn shared(&self) -> &Arc<FutureWake> {
+        self.shared.get_or_init(|| FutureWake::new(POLLING))
+    }
+}
+
+static LAZY_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(lazy_clone, lazy_wake, lazy_wake, lazy_drop);
+
+// The four functions below receive the `LazyWake` pointer of a borrowed
+// waker, only during the lazy poll (the waker is lent, never given): the
+// `LazyWake` is alive. They only use its thread-safe parts.
+
+unsafe fn lazy_clone(data: *const ()) -> RawWaker {
+    // SAFETY: see above.
+    let lazy = unsafe { &*(data as *const LazyWake) };
+    let waker = ManuallyDrop::new(Waker::from(lazy.shared().clone()));
+    // The clone is the shared state's own (`Arc`) waker; ownership of the
+    // reference count passes to the returned `RawWaker`.
+    RawWaker::new(waker.data(), waker.vtable())
+}
+
+unsafe fn lazy_wake(data: *const ()) {
+    // SAFETY: see above.
+    let lazy = unsafe { &*(data as *const LazyWake) };
+    match lazy.shared.get() {
+        // A clone exists: wake through the shared state (`NOTIFIED`).
+        Some(wake) => wake.wake_by_ref(),
+        None => lazy.woken.store(true, Ordering::Release),
+    }
+}
+
+unsafe fn lazy_drop(_: *const ()) {}
+
+/// Detaches the shared state, if a clone made one, when the lazy poll
+/// panics (as [`DetachOnUnwind`] does for later polls).
+struct DetachLazyOnUnwind<'a>(&'a LazyWake);
+
+impl Drop for DetachLazyOnUnwind<'_> {
+    fn drop(&mut self) {
+        if let Some(wake) = self.0.shared.get() {
+            wake.state.store(DETACHED, Ordering::Release);
+        }
+    }
+}
+
+impl<F: Future> Awaiter for FutureAwaiter<F> {
+    type Output = F::Output;
+
+    /// `true` once the future has produced its output; asked again on every
+    /// resume. Never polls: the awaiter may still move.
+    #[inline]
+    fn await_ready(&mut self) -> bool {
+        self.core.output.is_some()
+    }
+
+    /// Polls the future, now pinned in the frame; returns `false` (resume
+    /// at once) if it completed, `true` (stay suspended until the waker
+    /// fires) if it is pending.
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded contract; the awaiter lives in the suspended
+        // frame, so the future is pinned.
+        unsafe { self.core.await_suspend(handle, false) }
+    }
+
+    fn await_resume(mut self) -> F::Output {
+        self.core.take_output()
     }
 
     const RECHECK_READY_ON_RESUME: bool = true;
 }
 
-impl<F: Future> Drop for FutureAwaiter<F> {
+impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
+    type Output = F::Output;
+
+    /// The first time: polls the future, `true` if it completed. Then (on
+    /// every resume): `true` once the future has produced its output; the
+    /// later polls are `await_suspend`'s.
+    #[inline(always)]
+    fn await_ready(&mut self) -> bool {
+        if self.core.output.is_some() {
+            return true;
+        }
+        if self.polled_early || self.core.wake.is_some() {
+            return false;
+        }
+        // SAFETY: `F: Unpin`: the future may move after this poll.
+        if unsafe { self.core.lazy_poll() } {
+            return true;
+        }
+        self.polled_early = true;
+        false
+    }
+
+    /// Polls the future, unless `await_ready` just did and nothing woke it
+    /// since; returns `false` (resume at once) if it completed, `true`
+    /// (stay suspended until the waker fires) if it is pending.
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        let polled_early = core::mem::take(&mut self.polled_early);
+        // SAFETY: forwarded contract; `F: Unpin`.
+        unsafe { self.core.await_suspend(handle, polled_early) }
+    }
+
+    fn await_resume(mut self) -> F::Output {
+        self.core.take_output()
+    }
+
+    const RECHECK_READY_ON_RESUME: bool = true;
+}
+
+impl<F: Future> Drop for Core<F> {
     fn drop(&mut self) {
         if let Some((wake, _)) = &self.wake {
             match wake.state.swap(DETACHED, Ordering::AcqRel) {
                 // Another thread is resuming or polling the coroutine that is
                 // being destroyed here: its owner destroyed it while a waker
                 // could still resume it. Continuing would free the frame
-                // under that thread.
-                WOKEN | POLLING | NOTIFIED => {
+                // under that thread. (Only once the coroutine has suspended
+                // on this future, which sets the route first: before that, a
+                // future polled in `await_ready` leaves the state `POLLING`
+                // or `NOTIFIED`, and no waker can resume the coroutine.)
+                // SAFETY: this thread owns the coroutine (it is dropping its
+                // awaiter), so it is the route's only writer.
+                WOKEN | POLLING | NOTIFIED if unsafe { wake.routed() } => {
                     eprintln!(
                         "coro: a coroutine awaiting a future was destroyed while another thread was resuming it \
                          (its owner must not destroy it while the future's waker may resume it); aborting"
@@ -376,17 +581,31 @@ impl Drop for DetachOnUnwind<'_> {
 /// get it resumed.
 struct FutureWake {
     state: AtomicU8,
+    /// Set by the thread running the coroutine when it first suspends on
+    /// the future, before the state first becomes `IDLE` (a waker cloned
+    /// during a poll in `await_ready`, before the coroutine suspended,
+    /// cannot know it; nor can one cloned on another thread).
+    ///
+    /// Written once, by the thread running the coroutine, before the state
+    /// first becomes `IDLE` (whose releasing compare-exchange publishes
+    /// it); read by a wake-up only once it has found the state `IDLE` (or
+    /// `QUEUED`, which only follows `IDLE`) with an acquiring operation. So
+    /// the write happens before every read, and is never concurrent with
+    /// one: an `UnsafeCell` rather than a `OnceLock`, whose lock a wake-up
+    /// would pay for.
+    route: UnsafeCell<Option<Route>>,
+}
+
+// SAFETY: `route` is written and read only as its documentation says: one
+// write, which happens before every read (through `state`); everything
+// else is `Sync` (`Route`'s handle and target are `Send + Sync`).
+unsafe impl Sync for FutureWake {}
+
+/// The coroutine, and where a wake-up sends it to be resumed.
+struct Route {
     /// Only resumed after winning `IDLE -> WOKEN` (or `QUEUED -> WOKEN` in
     /// the target's drain), which the awaiter's drop excludes.
     handle: CoroutineHandle,
-    /// Set by the thread running the coroutine after the first poll, before
-    /// the state first leaves `POLLING` (a waker cloned on another thread
-    /// during that poll cannot know it).
-    route: OnceLock<Route>,
-}
-
-/// Where a wake-up sends the coroutine to be resumed.
-struct Route {
     /// Its home thread's queue if it is thread-bound, else the queue of the
     /// driver that was running it (`sync_wait`, a task polled as a future, a
     /// pool worker). `None` only for a `Send` coroutine resumed by hand,
@@ -398,13 +617,28 @@ struct Route {
 }
 
 impl FutureWake {
-    fn new(handle: CoroutineHandle) -> Arc<FutureWake> {
-        Arc::new(FutureWake { state: AtomicU8::new(POLLING), handle, route: OnceLock::new() })
+    /// In `state` (`POLLING`, or `NOTIFIED` if woken already).
+    fn new(state: u8) -> Arc<FutureWake> {
+        Arc::new(FutureWake { state: AtomicU8::new(state), route: UnsafeCell::new(None) })
     }
 
-    /// Only once the state has been `IDLE`: see `route`.
+    /// Whether the route is set.
+    ///
+    /// # Safety
+    /// Called by the thread running (or dropping) the coroutine: the only
+    /// writer of the route.
+    unsafe fn routed(&self) -> bool {
+        // SAFETY: no write can be concurrent with this read (caller).
+        unsafe { (*self.route.get()).is_some() }
+    }
+
+    /// Only once this thread has found the state `IDLE` (or `QUEUED`)
+    /// with an acquiring operation: see `route`.
     fn route(&self) -> &Route {
-        self.route.get().expect("a future's waker state left POLLING before its route was set")
+        // SAFETY: every caller has found the state `IDLE` or `QUEUED` (see
+        // them), so the route's one write happens before this read, and no
+        // write follows it.
+        unsafe { (*self.route.get()).as_ref() }.expect("a future's waker state became IDLE before its route was set")
     }
 
     fn resume(&self) {
@@ -414,7 +648,7 @@ impl FutureWake {
         // or aborted); the coroutine may run on this thread (a thread-bound
         // one is only ever resumed by its home thread's drain, a `Send` one
         // anywhere).
-        unsafe { self.handle.resume() }
+        unsafe { self.route().handle.resume() }
     }
 }
 

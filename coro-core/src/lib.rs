@@ -49,7 +49,7 @@ pub use cancellation::{CancellationSource, CancellationToken, Cancelled};
 pub use combinators::{
     when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
 };
-pub use future_awaiter::FutureAwaiter;
+pub use future_awaiter::{FutureAwaiter, UnpinFutureAwaiter};
 pub use generator::{Generator, GeneratorPromise};
 pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 pub use home::{notify_when_woken, resume_woken};

@@ -18,7 +18,7 @@ use core::convert::Infallible;
 use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
-use core::ops::ControlFlow;
+use core::ops::{ControlFlow, Deref};
 use core::pin::Pin;
 use core::ptr::{self, NonNull};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
@@ -29,7 +29,7 @@ pub use crate::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::Head;
-use crate::future_awaiter::FutureAwaiter;
+use crate::future_awaiter::{FutureAwaiter, UnpinFutureAwaiter};
 use crate::handle::CoroutineHandle;
 use crate::point::RUNNING;
 use crate::promise::{
@@ -390,11 +390,16 @@ pub enum Awaited<F, O> {
 
 /// Which `operator co_await` an operand of `co_await!` gets: its own
 /// [`IntoAwaiter`] if it has one, else, for a [`Future`] (or `IntoFuture`),
-/// a [`FutureAwaiter`]; anything else is passed on as it is, so that
-/// [`await_point`] reports it as not awaitable. Autoref specialisation: the
-/// lowering calls `(&&AwaitProbe::of(&operand)).__coro_await_kind()` with
-/// the three `Via*` traits in scope, and method lookup tries the impl for
-/// `&&AwaitProbe` first, then `&AwaitProbe`, then `AwaitProbe`.
+/// an [`UnpinFutureAwaiter`] if the future is `Unpin` (it polls in
+/// `await_ready`, before the awaiter moves into the frame) or a
+/// [`FutureAwaiter`] (which polls only once pinned in the frame); anything
+/// else is passed on as it is, so that [`await_point`] reports it as not
+/// awaitable. Autoref specialisation: the lowering calls
+/// `(&&AwaitProbe::of(&operand)).__coro_await_kind()` with the three `Via*`
+/// traits in scope, and method lookup tries the impls for `&&AwaitProbe`
+/// (`ViaAwaiter`), `&AwaitProbe` (`ViaFuture`, `Unpin`), `AwaitProbe`
+/// (`ViaFuture`) and, through `Deref`, [`OtherProbe`] (`ViaOther`), in
+/// that order, taking the first whose bounds hold.
 pub struct AwaitProbe<E>(PhantomData<fn() -> E>);
 
 impl<E> Clone for AwaitProbe<E> {
@@ -409,6 +414,25 @@ impl<E> AwaitProbe<E> {
     #[inline(always)]
     pub fn of(_operand: &E) -> Self {
         AwaitProbe(PhantomData)
+    }
+}
+
+/// The last step of [`AwaitProbe`]'s method lookup: the operand is neither
+/// an awaitable nor a future.
+pub struct OtherProbe<E>(PhantomData<fn() -> E>);
+
+impl<E> Clone for OtherProbe<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for OtherProbe<E> {}
+
+impl<E> Deref for AwaitProbe<E> {
+    type Target = OtherProbe<E>;
+    #[inline(always)]
+    fn deref(&self) -> &OtherProbe<E> {
+        &OtherProbe(PhantomData)
     }
 }
 
@@ -431,7 +455,8 @@ impl AsAwaitable {
     }
 }
 
-/// The operand is a future: it is awaited through a [`FutureAwaiter`].
+/// The operand is a future that may not move once polled: it is awaited
+/// through a [`FutureAwaiter`].
 #[derive(Clone, Copy)]
 pub struct AsFuture;
 
@@ -440,6 +465,22 @@ impl AsFuture {
     #[inline(always)]
     pub fn wrap<E: IntoFuture>(self, operand: E) -> FutureAwaiter<E::IntoFuture> {
         FutureAwaiter::new(operand)
+    }
+}
+
+/// The operand is an `Unpin` future: it is awaited through an
+/// [`UnpinFutureAwaiter`].
+#[derive(Clone, Copy)]
+pub struct AsUnpinFuture;
+
+impl AsUnpinFuture {
+    /// Wraps the future.
+    #[inline(always)]
+    pub fn wrap<E: IntoFuture>(self, operand: E) -> UnpinFutureAwaiter<E::IntoFuture>
+    where
+        E::IntoFuture: Unpin,
+    {
+        UnpinFutureAwaiter::new(operand)
     }
 }
 
@@ -455,12 +496,26 @@ impl<E: IntoAwaiter> ViaAwaiter for &&AwaitProbe<E> {
     }
 }
 
-/// Second choice: the operand is a future.
+/// Second choice, the operand is an `Unpin` future (implemented for
+/// `&AwaitProbe`); third, any other future (for `AwaitProbe`).
 pub trait ViaFuture {
+    /// [`AsUnpinFuture`] or [`AsFuture`].
+    type Kind;
     /// The probe's verdict.
-    fn __coro_await_kind(self) -> AsFuture;
+    fn __coro_await_kind(self) -> Self::Kind;
 }
-impl<E: IntoFuture> ViaFuture for &AwaitProbe<E> {
+impl<E: IntoFuture> ViaFuture for &AwaitProbe<E>
+where
+    E::IntoFuture: Unpin,
+{
+    type Kind = AsUnpinFuture;
+    #[inline(always)]
+    fn __coro_await_kind(self) -> AsUnpinFuture {
+        AsUnpinFuture
+    }
+}
+impl<E: IntoFuture> ViaFuture for AwaitProbe<E> {
+    type Kind = AsFuture;
     #[inline(always)]
     fn __coro_await_kind(self) -> AsFuture {
         AsFuture
@@ -472,7 +527,7 @@ pub trait ViaOther {
     /// The probe's verdict.
     fn __coro_await_kind(self) -> AsAwaitable;
 }
-impl<E> ViaOther for AwaitProbe<E> {
+impl<E> ViaOther for OtherProbe<E> {
     #[inline(always)]
     fn __coro_await_kind(self) -> AsAwaitable {
         AsAwaitable
