@@ -162,8 +162,15 @@ pub struct AwaitPoint<A, R> {
 
 impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     /// Wraps an awaiter.
+    ///
+    /// Not public, nor is [`parked`](Self::parked): a point is made only by
+    /// [`yield_point`] and [`await_point`], which take the body's [`Co`]. A
+    /// point polled by a hand-written future with the resume loop's context
+    /// (which a user's `macro_rules!` can reach with an `.await` in a
+    /// coroutine body) and then dropped or moved before the resume loop has
+    /// called `await_suspend` would leave the slot pointing at freed memory.
     #[inline(always)]
-    pub fn new(awaiter: A) -> Self {
+    pub(crate) fn new(awaiter: A) -> Self {
         AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: NEW, _record: PhantomData }
     }
 
@@ -182,7 +189,7 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     /// Wraps an awaiter whose `await_ready` has returned `false`: the first
     /// poll suspends.
     #[inline(always)]
-    pub fn parked(awaiter: A) -> Self {
+    pub(crate) fn parked(awaiter: A) -> Self {
         AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: PARKED, _record: PhantomData }
     }
 }
