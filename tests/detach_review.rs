@@ -194,3 +194,58 @@ fn a_send_task_awaited_by_a_send_task_still_reports_it_in_its_backtrace() {
     let names: Vec<_> = bt.frames().iter().map(|p| p.function()).collect();
     assert!(names.starts_with(&["send_leaf", "send_middle"]), "{names:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Finding 2: `WhenAny::drop` frees the unstarted children before the
+// started ones; it used to free them all in child order (a `Task`'s
+// observable drop order changed).
+// ---------------------------------------------------------------------------
+
+mod local_order {
+    use std::rc::Rc;
+
+    use super::common::{Counted, Log};
+    use coro::sync::local::Event;
+    use coro::{co_await, co_return, sync_wait, when_any, Task};
+
+    #[coro::coroutine]
+    fn waits(e: Rc<Event>, c: Counted) -> Task<Counted> {
+        co_await!(e.wait());
+        co_return!(c)
+    }
+
+    /// Wins `waits` the race from inside, then finishes itself: a loser
+    /// that was running when the winner arrived, holding its result.
+    #[coro::coroutine]
+    fn sets(e: Rc<Event>, c: Counted) -> Task<Counted> {
+        e.set();
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn never_started(c: Counted) -> Task<Counted> {
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn race(log: Log) -> Task<usize> {
+        let e = Rc::new(Event::new());
+        let tasks =
+            vec![waits(e.clone(), log.counted("a")), sets(e, log.counted("b")), never_started(log.counted("c"))];
+        let (w, v) = co_await!(when_any(tasks));
+        log.push(format!("won {}", v.name()));
+        drop(v);
+        co_return!(w)
+    }
+
+    #[test]
+    fn a_local_when_any_frees_its_children_in_child_order() {
+        let log = Log::new();
+        assert_eq!(sync_wait(race(log.clone())), 0);
+        // With the combinator: `b`, the finished loser's result, then `c`,
+        // the parameter of the one never started (child order, as before
+        // the detaching change); then the winner's value.
+        assert_eq!(log.drop_order(), ["b", "c", "a"]);
+        log.assert_each_dropped_once();
+    }
+}

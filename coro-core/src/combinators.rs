@@ -828,12 +828,13 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
             }
             (children, unstarted)
         };
-        drop(unstarted);
         // A child given up now never comes to its stub: the counter cannot
         // reach zero, and nobody resumes the hop either.
         if give_up_children(&shared, started) > 0 {
             self.hop.retract();
         }
+        // After the started ones: children are freed in child order.
+        drop(unstarted);
     }
 }
 
