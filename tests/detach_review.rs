@@ -249,3 +249,368 @@ mod local_order {
         log.assert_each_dropped_once();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Stress: owners going away while their SendTasks finish on a two-worker
+// pool. Each test runs rounds until a time budget is spent (so that it
+// stays bounded under valgrind too), then checks that every `Counted` was
+// dropped exactly once.
+// ---------------------------------------------------------------------------
+
+mod stress {
+    use super::*;
+    use common::quiet_planned_panics;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    /// Rounds per test at most, and the time they may take.
+    const ROUNDS: u32 = 3000;
+    const BUDGET: Duration = Duration::from_millis(1500);
+
+    /// A small deterministic generator (xorshift), one per round.
+    pub struct Rng(u64);
+    impl Rng {
+        pub fn new(seed: u32) -> Rng {
+            Rng(0x9E37_79B9_7F4A_7C15 ^ (u64::from(seed) + 1).wrapping_mul(0x2545_F491_4F6C_DD1D))
+        }
+        pub fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 32) as u32
+        }
+        pub fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+
+    pub fn spin(n: u32) -> u32 {
+        let mut x = 0u32;
+        for i in 0..n {
+            x = std::hint::black_box(x.wrapping_add(i));
+        }
+        x
+    }
+
+    /// Runs `round` until `ROUNDS` are done or the budget is spent; returns
+    /// how many ran.
+    pub fn rounds(mut round: impl FnMut(u32)) -> u32 {
+        let start = Instant::now();
+        let mut n = 0;
+        while n < ROUNDS && (n < 8 || start.elapsed() < BUDGET) {
+            round(n);
+            n += 1;
+        }
+        n
+    }
+
+    /// What a child does: finish at once, hop onto the pool (and maybe
+    /// spin and hop again), maybe panic at the end.
+    #[derive(Clone, Copy)]
+    pub struct Plan {
+        pub hops: u32,
+        pub spins: u32,
+        pub panics: bool,
+    }
+
+    impl Plan {
+        pub fn random(rng: &mut Rng, may_panic: bool) -> Plan {
+            Plan { hops: rng.below(3), spins: rng.below(4000), panics: may_panic && rng.below(5) == 0 }
+        }
+    }
+
+    #[coro::coroutine]
+    pub fn child(pool: Arc<ThreadPool>, c: Counted, plan: Plan) -> SendTask<Counted> {
+        for _ in 0..plan.hops {
+            co_await!(pool.schedule());
+            spin(plan.spins);
+        }
+        if plan.panics {
+            panic!("[planned] child panics");
+        }
+        co_return!(c)
+    }
+
+    /// Polls `fut` once, lets the pool run for a random while (polling
+    /// again now and then), then drops it: before, while or after its
+    /// tasks finish.
+    pub fn poll_then_drop<F: Future + Unpin>(mut fut: F, rng: &mut Rng) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut ready = catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(&mut cx).is_ready())).unwrap_or(true);
+        let wait = rng.below(3);
+        for _ in 0..wait {
+            if ready {
+                break;
+            }
+            spin(rng.below(6000));
+            ready = catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(&mut cx).is_ready())).unwrap_or(true);
+        }
+        drop(fut);
+    }
+
+    pub fn settle(log: &Log, pool: &ThreadPool) {
+        eventually("every value dropped", || log.dropped() == log.created());
+        log.assert_each_dropped_once();
+        assert_eq!(pool.panics(), 0);
+    }
+
+    // -- TaskAwaiter: a Task awaiting a SendTask through its hop ------------
+
+    #[coro::coroutine]
+    fn task_awaits(pool: Arc<ThreadPool>, c: Counted, plan: Plan) -> Task<usize> {
+        let v = co_await!(child(pool, c, plan));
+        co_return!(v.name().len())
+    }
+
+    #[test]
+    fn a_task_dropped_while_the_send_task_it_awaits_finishes() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        let n = rounds(|round| {
+            let mut rng = Rng::new(round);
+            let plan = Plan::random(&mut rng, true);
+            let fut = Box::pin(task_awaits(pool.clone(), log.counted(format!("t{round}")), plan).into_future());
+            poll_then_drop(fut, &mut rng);
+        });
+        settle(&log, &pool);
+        assert_eq!(log.created(), n as usize);
+    }
+
+    // -- SendTask awaiting SendTask: the awaiting one detached too -----------
+
+    #[coro::coroutine]
+    fn send_awaits(pool: Arc<ThreadPool>, c: Counted, inner: Counted, plan: Plan) -> SendTask<Counted> {
+        co_await!(pool.schedule());
+        let v = co_await!(child(pool, inner, plan));
+        drop(v);
+        co_return!(c)
+    }
+
+    #[test]
+    fn a_send_task_future_dropped_while_its_chain_finishes() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        let (to_dropper, dropper_rx) = channel::<Pin<Box<dyn Future<Output = Counted> + Send>>>();
+        // Half the futures are dropped on another thread than the one that
+        // polled them.
+        let dropper = std::thread::spawn(move || {
+            for fut in dropper_rx {
+                drop(fut);
+            }
+        });
+        rounds(|round| {
+            let mut rng = Rng::new(round);
+            let plan = Plan::random(&mut rng, true);
+            let task = if rng.below(2) == 0 {
+                send_awaits(pool.clone(), log.counted(format!("o{round}")), log.counted(format!("i{round}")), plan)
+            } else {
+                child(pool.clone(), log.counted(format!("c{round}")), plan)
+            };
+            let mut fut: Pin<Box<dyn Future<Output = Counted> + Send>> = Box::pin(task.into_future());
+            let mut cx = Context::from_waker(Waker::noop());
+            let _ = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx).is_ready()));
+            spin(rng.below(6000));
+            if rng.below(2) == 0 {
+                to_dropper.send(fut).unwrap();
+            } else {
+                drop(fut);
+            }
+        });
+        drop(to_dropper);
+        dropper.join().unwrap();
+        settle(&log, &pool);
+    }
+
+    // -- when_all: the join block -------------------------------------------
+
+    #[coro::coroutine]
+    fn task_joins(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> Task<usize> {
+        let tasks =
+            plans.into_iter().enumerate().map(|(k, p)| child(pool.clone(), log.counted(format!("j{round}.{k}")), p));
+        let all = co_await!(when_all_ready(tasks.collect::<Vec<_>>()));
+        co_return!(all.len())
+    }
+
+    #[coro::coroutine]
+    fn send_joins(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> SendTask<usize> {
+        let mut tasks =
+            plans.into_iter().enumerate().map(|(k, p)| child(pool.clone(), log.counted(format!("s{round}.{k}")), p));
+        let (a, b, c) = (tasks.next().unwrap(), tasks.next().unwrap(), tasks.next().unwrap());
+        let (a, b, c) = co_await!(when_all((a, b, c)));
+        co_return!(a.name().len() + b.name().len() + c.name().len())
+    }
+
+    #[test]
+    fn a_when_all_destroyed_while_its_children_finish() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        rounds(|round| {
+            let mut rng = Rng::new(round);
+            let plans: Vec<Plan> = (0..3).map(|_| Plan::random(&mut rng, true)).collect();
+            if rng.below(2) == 0 {
+                poll_then_drop(Box::pin(task_joins(pool.clone(), log.clone(), round, plans).into_future()), &mut rng);
+            } else {
+                poll_then_drop(Box::pin(send_joins(pool.clone(), log.clone(), round, plans).into_future()), &mut rng);
+            }
+        });
+        settle(&log, &pool);
+    }
+
+    // -- when_any: the winner racing the awaiter's drop ---------------------
+
+    #[coro::coroutine]
+    fn task_races(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> Task<usize> {
+        let tasks =
+            plans.into_iter().enumerate().map(|(k, p)| child(pool.clone(), log.counted(format!("a{round}.{k}")), p));
+        let (w, v) = co_await!(when_any(tasks.collect::<Vec<_>>()));
+        drop(v);
+        co_return!(w)
+    }
+
+    #[coro::coroutine]
+    fn send_races(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> SendTask<usize> {
+        let tasks =
+            plans.into_iter().enumerate().map(|(k, p)| child(pool.clone(), log.counted(format!("b{round}.{k}")), p));
+        let (w, v) = co_await!(when_any(tasks.collect::<Vec<_>>()));
+        drop(v);
+        co_return!(w)
+    }
+
+    #[test]
+    fn a_when_any_destroyed_while_its_winner_arrives() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        rounds(|round| {
+            let mut rng = Rng::new(round);
+            let n = 1 + rng.below(4);
+            let plans: Vec<Plan> = (0..n).map(|_| Plan::random(&mut rng, true)).collect();
+            if rng.below(2) == 0 {
+                poll_then_drop(Box::pin(task_races(pool.clone(), log.clone(), round, plans).into_future()), &mut rng);
+            } else {
+                poll_then_drop(Box::pin(send_races(pool.clone(), log.clone(), round, plans).into_future()), &mut rng);
+            }
+        });
+        settle(&log, &pool);
+    }
+
+    #[test]
+    fn when_any_races_run_to_the_end_on_every_thread() {
+        // Not dropped early: the awaiting coroutine takes the winner and
+        // gives the losers up, from whichever thread the winner finished on.
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        rounds(|round| {
+            let mut rng = Rng::new(round + 10_000);
+            let n = 1 + rng.below(4);
+            let plans: Vec<Plan> = (0..n).map(|_| Plan::random(&mut rng, false)).collect();
+            let w = if rng.below(2) == 0 {
+                sync_wait(task_races(pool.clone(), log.clone(), round, plans))
+            } else {
+                sync_wait(send_races(pool.clone(), log.clone(), round, plans))
+            };
+            assert!(w < n as usize);
+        });
+        settle(&log, &pool);
+    }
+
+    // -- the hop brought home on its thread, or from elsewhere ---------------
+
+    #[coro::coroutine]
+    fn waits_for(gate: Arc<Event>, c: Counted) -> SendTask<Counted> {
+        co_await!(gate.wait());
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn task_awaits_gate(gate: Arc<Event>, c: Counted) -> Task<usize> {
+        let v = co_await!(waits_for(gate, c));
+        co_return!(v.name().len())
+    }
+
+    #[coro::coroutine]
+    fn opens(gate: Arc<Event>) -> SendTask<()> {
+        gate.set();
+        co_return!(())
+    }
+
+    #[test]
+    fn a_task_dropped_while_its_send_task_is_released_here_or_on_a_worker() {
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        rounds(|round| {
+            let mut rng = Rng::new(round + 20_000);
+            let gate = Arc::new(Event::new());
+            let mut fut = Box::pin(task_awaits_gate(gate.clone(), log.counted(format!("h{round}"))).into_future());
+            assert!(!poll_once(fut.as_mut()));
+            match rng.below(4) {
+                // Released here: the task finishes on the home thread and
+                // its hop transfers straight back.
+                0 => {
+                    gate.set();
+                    assert!(poll_once(fut.as_mut()));
+                }
+                // Released here after the owner went away.
+                1 => {
+                    drop(fut);
+                    gate.set();
+                    return;
+                }
+                // Released on a worker, racing the owner going away.
+                _ => {
+                    pool.spawn(opens(gate.clone()));
+                    spin(rng.below(6000));
+                    if rng.below(2) == 0 {
+                        eventually("the gate opened", || gate.is_set());
+                        // Woken home: the queued wake-up runs in the poll.
+                        let _ = poll_once(fut.as_mut());
+                    }
+                }
+            }
+            drop(fut);
+        });
+        settle(&log, &pool);
+    }
+
+    // -- the unchanged IDLE owners: shared tasks, sync_wait, spawn -----------
+
+    #[coro::coroutine]
+    fn shared_body(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> coro::SendSharedTask<usize> {
+        let tasks =
+            plans.into_iter().enumerate().map(|(k, p)| child(pool.clone(), log.counted(format!("x{round}.{k}")), p));
+        let (w, v) = co_await!(when_any(tasks.collect::<Vec<_>>()));
+        drop(v);
+        co_return!(w)
+    }
+
+    #[test]
+    fn shared_tasks_and_spawned_tasks_racing_on_the_pool() {
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let n = rounds(|round| {
+            let mut rng = Rng::new(round + 30_000);
+            let plans: Vec<Plan> = (0..3).map(|_| Plan::random(&mut rng, false)).collect();
+            let shared = shared_body(pool.clone(), log.clone(), round, plans.clone());
+            let other = {
+                let shared = shared.clone();
+                std::thread::spawn(move || sync_wait(shared))
+            };
+            let here = sync_wait(&shared);
+            assert_eq!(other.join().unwrap(), here);
+            pool.spawn(counts(send_races(pool.clone(), log.clone(), round + 1_000_000, plans), finished.clone()));
+        });
+        eventually("every spawned race finished", || finished.load(Ordering::Relaxed) == n as usize);
+        settle(&log, &pool);
+    }
+
+    #[coro::coroutine]
+    fn counts(race: SendTask<usize>, finished: Arc<AtomicUsize>) -> SendTask<()> {
+        co_await!(race);
+        finished.fetch_add(1, Ordering::Relaxed);
+        co_return!(())
+    }
+}
