@@ -614,3 +614,50 @@ mod stress {
         co_return!(())
     }
 }
+
+// ---------------------------------------------------------------------------
+// Finding 3: a `Task` future dropped while its task is suspended, the
+// task's destruction panicking (a local's drop), leaked the stand-in the
+// task was given (a strong count the future gave back only after the
+// destruction returned), with the waker it holds.
+// ---------------------------------------------------------------------------
+
+mod panicking_destruction {
+    use std::future::{Future, IntoFuture};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::task::Context;
+
+    use super::common::{quiet_planned_panics, WakeCount};
+    use coro::sync::local::Event;
+    use coro::{co_await, co_return, Task};
+
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("[planned] a local's drop panics");
+        }
+    }
+
+    #[coro::coroutine]
+    fn holds_a_panicking_local(e: Rc<Event>) -> Task<()> {
+        let _guard = PanicsOnDrop;
+        co_await!(e.wait());
+        co_return!(())
+    }
+
+    #[test]
+    fn a_task_future_whose_task_panics_while_destroyed_frees_its_stand_in() {
+        quiet_planned_panics();
+        let wakes = WakeCount::new();
+        let waker = wakes.waker();
+        let e = Rc::new(Event::new());
+        let mut fut = Box::pin(holds_a_panicking_local(e).into_future());
+        assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        drop(waker);
+        assert!(catch_unwind(AssertUnwindSafe(|| drop(fut))).is_err());
+        // Neither the stand-in nor the thread's queue keeps the waker.
+        assert_eq!(Arc::strong_count(&wakes), 1);
+    }
+}
