@@ -661,3 +661,111 @@ mod panicking_destruction {
         assert_eq!(Arc::strong_count(&wakes), 1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Finding 4 (older than the detaching change, on the paths it rewrote): a
+// combinator destroyed with its awaiting coroutine frees its children;
+// a finished child's result (or a destroyed child's local) may, in its
+// drop, release a sibling, which finishes at once and is the last one:
+// its stand-in then resumed the awaiting coroutine in the middle of its
+// destruction.
+// ---------------------------------------------------------------------------
+
+mod reentrant_last_child {
+    use std::future::IntoFuture;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    use super::common::{quiet_planned_panics, Counted, Log};
+    use super::poll_once;
+    use coro::{co_await, co_return, when_all, SendTask, Task};
+
+    /// Sets its event when dropped.
+    struct SetsOnDrop<E: Setter>(E);
+    trait Setter {
+        fn set_it(&self);
+    }
+    impl Setter for Rc<coro::sync::local::Event> {
+        fn set_it(&self) {
+            self.set()
+        }
+    }
+    impl Setter for Arc<coro::sync::Event> {
+        fn set_it(&self) {
+            self.set()
+        }
+    }
+    impl<E: Setter> Drop for SetsOnDrop<E> {
+        fn drop(&mut self) {
+            self.0.set_it();
+        }
+    }
+
+    type LocalEvent = Rc<coro::sync::local::Event>;
+
+    #[coro::coroutine]
+    fn finishes_with(e: LocalEvent) -> Task<SetsOnDrop<LocalEvent>> {
+        co_return!(SetsOnDrop(e))
+    }
+
+    #[coro::coroutine]
+    fn waits(e: LocalEvent, c: Counted) -> Task<Counted> {
+        co_await!(e.wait());
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn joins(e: LocalEvent, log: Log) -> Task<()> {
+        let (a, b) = co_await!(when_all((finishes_with(e.clone()), waits(e, log.counted("b")))));
+        log.push("resumed");
+        drop((a, b));
+        co_return!(())
+    }
+
+    #[test]
+    fn a_when_all_destroyed_is_not_resumed_by_a_child_its_destruction_releases() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let e = Rc::new(coro::sync::local::Event::new());
+        let mut fut = Box::pin(joins(e, log.clone()).into_future());
+        assert!(!poll_once(fut.as_mut()));
+        // The first child has finished; destroying the join drops its
+        // result, which releases the second, the last one.
+        drop(fut);
+        assert!(!log.events().contains(&"resumed".to_owned()), "{:?}", log.events());
+        log.assert_each_dropped_once();
+    }
+
+    type SendEvent = Arc<coro::sync::Event>;
+
+    #[coro::coroutine]
+    fn send_finishes_with(e: SendEvent) -> SendTask<SetsOnDrop<SendEvent>> {
+        co_return!(SetsOnDrop(e))
+    }
+
+    #[coro::coroutine]
+    fn send_waits(e: SendEvent, c: Counted) -> SendTask<Counted> {
+        co_await!(e.wait());
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn joins_send_tasks(e: SendEvent, log: Log) -> Task<()> {
+        let (a, b) = co_await!(when_all((send_finishes_with(e.clone()), send_waits(e, log.counted("b")))));
+        log.push("resumed");
+        drop((a, b));
+        co_return!(())
+    }
+
+    #[test]
+    fn a_when_all_of_send_tasks_destroyed_is_not_resumed_through_its_hop() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let e = Arc::new(coro::sync::Event::new());
+        let mut fut = Box::pin(joins_send_tasks(e, log.clone()).into_future());
+        assert!(!poll_once(fut.as_mut()));
+        drop(fut);
+        assert!(!log.events().contains(&"resumed".to_owned()), "{:?}", log.events());
+        log.assert_each_dropped_once();
+    }
+}
