@@ -517,6 +517,65 @@ mod stress {
         settle(&log, &pool);
     }
 
+    // -- when_any with cancellation: losers resumed by the winner's stub ----
+
+    #[coro::coroutine]
+    fn cooperative(
+        pool: Arc<ThreadPool>,
+        token: coro::CancellationToken,
+        c: Counted,
+        plan: Plan,
+        waits: bool,
+    ) -> SendTask<Counted> {
+        co_await!(pool.schedule());
+        if waits {
+            // Resumed by the winner's cancellation request, on its thread.
+            co_await!(token.cancelled());
+        } else {
+            while !token.is_cancellation_requested() && spin(plan.spins) != 1 {
+                co_await!(pool.schedule());
+            }
+        }
+        co_return!(c)
+    }
+
+    #[coro::coroutine]
+    fn cancelling_race(
+        pool: Arc<ThreadPool>,
+        log: Log,
+        source: coro::CancellationSource,
+        round: u32,
+        plans: Vec<Plan>,
+    ) -> Task<usize> {
+        let mut tasks = vec![child(pool.clone(), log.counted(format!("k{round}.w")), plans[0])];
+        for (k, p) in plans.iter().enumerate().skip(1) {
+            let c = log.counted(format!("k{round}.{k}"));
+            tasks.push(cooperative(pool.clone(), source.token(), c, *p, k % 2 == 0));
+        }
+        let (w, v) = co_await!(when_any(tasks).cancel_on_completion(&source));
+        drop(v);
+        co_return!(w)
+    }
+
+    #[test]
+    fn a_cancelling_when_any_destroyed_while_its_losers_stop() {
+        quiet_planned_panics();
+        let log = Log::new();
+        let pool = Arc::new(ThreadPool::new(2));
+        rounds(|round| {
+            let mut rng = Rng::new(round + 40_000);
+            let n = 2 + rng.below(3);
+            let plans: Vec<Plan> = (0..n).map(|_| Plan::random(&mut rng, false)).collect();
+            let source = coro::CancellationSource::new();
+            let fut = Box::pin(cancelling_race(pool.clone(), log.clone(), source.clone(), round, plans).into_future());
+            poll_then_drop(fut, &mut rng);
+            // Detached losers that wait for the token (the race was
+            // destroyed before a winner cancelled them) are let go.
+            source.request_cancellation();
+        });
+        settle(&log, &pool);
+    }
+
     // -- the hop brought home on its thread, or from elsewhere ---------------
 
     #[coro::coroutine]
