@@ -499,10 +499,11 @@ impl<T, K: TaskKind> Owned<T, K> {
         self.handle.done()
     }
 
-    /// Before the task starts: the coroutine (or stand-in) its final
-    /// awaiter transfers to. From now on a `SendTask` is in flight: if this
-    /// owner goes away before it finishes, it is detached, and will not
-    /// resume `cont`.
+    /// Before the task starts: the stand-in its final awaiter transfers
+    /// to (a `SendTask`'s async backtrace stops there; see
+    /// [`set_awaiting`](Self::set_awaiting) for the awaiting coroutine
+    /// itself). From now on a `SendTask` is in flight: if this owner goes
+    /// away before it finishes, it is detached, and will not resume `cont`.
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
         // SAFETY: unstarted and owned here: nobody else uses the promise.
         unsafe { self.handle.promise_mut() }.continuation = Some(cont);
