@@ -176,7 +176,7 @@ fn local_root() -> Task<Vec<&'static str>> {
 }
 
 #[test]
-fn an_async_backtrace_stops_at_a_send_task() {
+fn an_async_backtrace_stops_where_a_task_awaits_a_send_task() {
     // The `Task` awaiting the `SendTask` could be destroyed on its own
     // thread while the `SendTask` walks the chain on another one: the walk
     // does not cross that link.

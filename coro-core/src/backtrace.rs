@@ -8,6 +8,12 @@
 //! column, function), and promises that know who awaits them report it
 //! ([`Promise::continuation`](crate::Promise::continuation)), so the chain
 //! can be walked without any per-frame cost.
+//!
+//! A [`SendTask`](crate::SendTask) reports its awaiting coroutine only when
+//! that is a `SendTask` too: a `Task`, a combinator or a Rust future
+//! awaiting it gives it a stand-in, which its owner may free while the
+//! task still runs on another thread (a detached task), so the walk stops
+//! at the `SendTask`.
 
 use core::fmt;
 

@@ -447,10 +447,16 @@ impl<S: JoinSet> Join<S> {
 impl<S: JoinSet> Drop for Join<S> {
     fn drop(&mut self) {
         // Still here if the awaiting coroutine is destroyed while waiting
-        // (or the combinator was never awaited): children that will never
-        // transfer to their stub give their strong count back, and then the
-        // counter cannot reach zero, so nobody resumes the hop either.
+        // (or the combinator was never awaited). The counter is held first:
+        // freeing the children runs their drops, which may release a child
+        // that then finishes here, the last one; its stub must not resume
+        // the coroutine being destroyed (or its hop). Unless the counter
+        // had already reached zero (the hop was resumed, and its wake-up is
+        // detached), nobody resumes the hop now: its count is taken back.
+        // Children that will never transfer to their stub give their
+        // strong count back.
         if let Some(set) = self.set.take() {
+            let resumed = self.shared.as_ref().is_some_and(|s| s.counter.remaining.fetch_add(1, Ordering::AcqRel) == 0);
             let given_up = set.release_all();
             if let Some(shared) = &self.shared {
                 for _ in 0..given_up {
@@ -458,7 +464,7 @@ impl<S: JoinSet> Drop for Join<S> {
                     // (`suspend`), which its stub will not take back now.
                     unsafe { Arc::decrement_strong_count(Arc::as_ptr(shared)) };
                 }
-                if given_up > 0 {
+                if !resumed {
                     self.hop.retract();
                 }
             }
@@ -820,8 +826,13 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
         // the awaiting coroutine gives up finished ones; destroyed while
         // waiting, it also gives up the running ones (a `Task` is suspended
         // then; a `SendTask` may be running elsewhere and is detached).
-        let (started, unstarted) = {
+        let (started, unstarted, resumed) = {
             let mut st = shared.lock();
+            // Held from here (see `Join`'s drop): freeing the children runs
+            // their drops, which may release one that then finishes here;
+            // its stub must not resume the coroutine being destroyed.
+            let resumed = st.remaining == 0;
+            st.remaining += 1;
             let started = st.started;
             let mut children: Vec<Child<T, K>> = Vec::new();
             let mut unstarted = Vec::new();
@@ -834,14 +845,16 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
                     }
                 }
             }
-            (children, unstarted)
+            (children, unstarted, resumed)
         };
-        drop(unstarted);
-        // A child given up now never comes to its stub: the counter cannot
-        // reach zero, and nobody resumes the hop either.
-        if give_up_children(&shared, started) > 0 {
+        give_up_children(&shared, started);
+        // The counter, held, cannot reach zero any more: unless it had (the
+        // hop was resumed), nobody resumes the hop.
+        if !resumed {
             self.hop.retract();
         }
+        // After the started ones: children are freed in child order.
+        drop(unstarted);
     }
 }
 

@@ -173,6 +173,26 @@ impl<T, K: TaskKind> TaskFuture<T, K> {
     fn take_result(&mut self) -> T {
         self.task.take_outcome().unwrap_or_else(|p| resume_unwind(p))
     }
+
+    /// The task was started and will never transfer to its stand-in: takes
+    /// back the strong count it owned.
+    fn give_back_stand_in(&self) {
+        if let Some(waiter) = &self.waiter {
+            // SAFETY: the started task owned one strong count of the
+            // stand-in, which it will never take back now.
+            unsafe { Arc::decrement_strong_count(Arc::as_ptr(waiter)) };
+        }
+    }
+}
+
+/// Withdraws a dropped future's waker from its queue ([`TaskFuture::withdraw`])
+/// when dropped: also when giving its task up unwinds.
+struct WithdrawOnDrop<'a, T, K: TaskKind>(&'a mut TaskFuture<T, K>);
+
+impl<T, K: TaskKind> Drop for WithdrawOnDrop<'_, T, K> {
+    fn drop(&mut self) {
+        self.0.withdraw();
+    }
 }
 
 impl<T, K: TaskKind> Future for TaskFuture<T, K> {
@@ -266,14 +286,28 @@ impl<T, K: TaskKind> Drop for TaskFuture<T, K> {
         // A `SendTask` still running elsewhere is detached instead.
         // SAFETY: taken once, here, and not used afterwards.
         let task = unsafe { ManuallyDrop::take(&mut self.task) };
-        if task.release() {
-            if let Some(waiter) = &self.waiter {
-                // SAFETY: the started task owned one strong count of the
-                // stand-in, which it will never take back now.
-                unsafe { Arc::decrement_strong_count(Arc::as_ptr(waiter)) };
+        // The queue is withdrawn even if destroying the task panics (a
+        // local's drop), and the stand-in's count given back first.
+        let this = WithdrawOnDrop(self);
+        let gives_back = if K::THREAD_BOUND {
+            // Destroyed here; unfinished, it will never transfer to the
+            // stand-in. Counted before the destruction, which runs drops.
+            let unfinished = !task.is_ready();
+            if unfinished {
+                this.0.give_back_stand_in();
             }
+            drop(task);
+            false
+        } else {
+            // Detached, no user code runs; destroyed (unstarted, or
+            // finished), it owes no count: unstarted, it was given none;
+            // finished, it has transferred to the stand-in.
+            task.release()
+        };
+        if gives_back {
+            this.0.give_back_stand_in();
         }
-        self.withdraw();
+        drop(this);
         // Not rethrown during an unwind (that would abort).
         if let Some(p) = self.deferred.take() {
             if !std::thread::panicking() {

@@ -187,7 +187,7 @@ impl TaskKind for Sendable {
     type State = Flight;
     #[inline]
     fn new_state() -> Flight {
-        Flight(AtomicU8::new(Flight::IDLE))
+        Flight { word: AtomicU8::new(Flight::IDLE), reports_continuation: false }
     }
 }
 
@@ -213,7 +213,17 @@ pub struct LocalState(HomeThread);
 ///   of resuming the (gone) continuation.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Flight(AtomicU8);
+pub struct Flight {
+    word: AtomicU8,
+    /// Whether an async backtrace may walk to the continuation: only if it
+    /// is the awaiting coroutine itself, a `Sendable` frame that cannot be
+    /// freed before this task transfers to it. A stand-in (a hop, a
+    /// combinator's block, a future's waiter) may be freed by the owner
+    /// going away while this task still runs (detached), and a hop leads
+    /// to a thread-bound coroutine that its own thread may be destroying.
+    /// Written before the task starts, by its owner.
+    reports_continuation: bool,
+}
 
 impl Flight {
     const IDLE: u8 = 0;
@@ -261,7 +271,7 @@ impl<T, K: TaskKind> Default for TaskPromise<T, K> {
 unsafe fn flight<'a, T>(h: CoroutineHandle<TaskPromise<T, Sendable>>) -> &'a AtomicU8 {
     // SAFETY: live frame of this promise type (caller); only the atomic
     // field is borrowed.
-    unsafe { &(*addr_of!((*h.promise_ptr()).state)).0 }
+    unsafe { &(*addr_of!((*h.promise_ptr()).state)).word }
 }
 
 impl<T, K: TaskKind> TaskPromise<T, K> {
@@ -356,14 +366,17 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         self.outcome = Outcome::Panicked(payload);
     }
     fn continuation(&self) -> Option<CoroutineHandle> {
-        // An async backtrace stops at a `SendTask`: it may run on another
-        // thread than its awaiter, which may go away (detaching it) while
-        // the chain is walked.
-        if K::THREAD_BOUND {
-            self.continuation
-        } else {
-            None
+        if !K::THREAD_BOUND {
+            // SAFETY: `Sendable` is the only kind that is not thread-bound,
+            // and its state is a `Flight`; `reports_continuation` is not
+            // written once the task has started.
+            let flight = unsafe { &*(&self.state as *const K::State as *const Flight) };
+            if !flight.reports_continuation {
+                // A stand-in: it may be gone (see `Flight`).
+                return None;
+            }
         }
+        self.continuation
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
     #[inline(always)]
@@ -486,10 +499,11 @@ impl<T, K: TaskKind> Owned<T, K> {
         self.handle.done()
     }
 
-    /// Before the task starts: the coroutine (or stand-in) its final
-    /// awaiter transfers to. From now on a `SendTask` is in flight: if this
-    /// owner goes away before it finishes, it is detached, and will not
-    /// resume `cont`.
+    /// Before the task starts: the stand-in its final awaiter transfers
+    /// to (a `SendTask`'s async backtrace stops there; see
+    /// [`set_awaiting`](Self::set_awaiting) for the awaiting coroutine
+    /// itself). From now on a `SendTask` is in flight: if this owner goes
+    /// away before it finishes, it is detached, and will not resume `cont`.
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
         // SAFETY: unstarted and owned here: nobody else uses the promise.
         unsafe { self.handle.promise_mut() }.continuation = Some(cont);
@@ -498,6 +512,21 @@ impl<T, K: TaskKind> Owned<T, K> {
             // `Local`). `Relaxed`: the task starts from this thread, and a
             // thread that finishes it is ordered after that start.
             unsafe { flight::<T>(self.handle.handle().erase().cast()) }.store(Flight::AWAITED, Ordering::Relaxed);
+        }
+    }
+
+    /// As [`set_continuation`](Self::set_continuation), `awaiting` being
+    /// the awaiting coroutine itself rather than a stand-in: an async
+    /// backtrace of a `SendTask` walks on to it (see [`Flight`]).
+    pub(crate) fn set_awaiting(&mut self, awaiting: CoroutineHandle) {
+        self.set_continuation(awaiting);
+        if !K::THREAD_BOUND {
+            // SAFETY: unstarted and owned here: nobody else uses the
+            // promise; `Sendable`'s state is a `Flight`.
+            unsafe {
+                let state = &mut self.handle.promise_mut().state;
+                (*(state as *mut K::State as *mut Flight)).reports_continuation = true;
+            }
         }
     }
 
@@ -680,7 +709,11 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         let continuation = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
         // The task is suspended at its initial point and owned by this
         // awaiter. A hop owns a reference to itself, given to the task.
-        self.task.set_continuation(continuation);
+        if continuation == awaiting {
+            self.task.set_awaiting(continuation);
+        } else {
+            self.task.set_continuation(continuation);
+        }
         self.task.handle()
     }
     fn await_resume(mut self) -> T {
