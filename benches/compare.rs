@@ -181,6 +181,12 @@ fn rows(s: Sizes, peers: &Peers) -> Vec<Row> {
                 "`co_await!(std::future::ready(i))` in a `Task`: a Rust future, no allocation",
                 coro_cases::ready_future,
             )
+            .rust(
+                "coro async block",
+                Peer,
+                "`co_await!(async move { i })` in a `Task`: a future that is not `Unpin`, no allocation",
+                coro_cases::ready_async_block,
+            )
             .rust("async inline", Peer, "`ready(i).await`", async_cases::ready_inline)
             .rust("async boxed", Peer, "the same, the async fn boxed", async_cases::ready_boxed)
             .peer("g++", "g++", "ready", "`co_await ready{i}` in a `task<T>`")

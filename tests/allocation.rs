@@ -261,8 +261,8 @@ fn a_future_that_waits_allocates_one_block_per_co_await_unpin_or_not() {
         for _ in 0..n {
             // `Unpin`: first polled in `await_ready`.
             co_await!(WakeInPoll { done: false, keep });
-            // Not `Unpin` (an `async fn`'s future): first polled in
-            // `await_suspend`.
+            // Not `Unpin` (an `async fn`'s future): first polled once
+            // pinned in the frame, before the coroutine suspends.
             co_await!(not_unpin(WakeInPoll { done: false, keep }));
         }
         co_return!(n)
@@ -274,6 +274,28 @@ fn a_future_that_waits_allocates_one_block_per_co_await_unpin_or_not() {
         assert_eq!((s.allocs, s.frees), (201, 201), "keep {keep}: the frame, and one waker block per co_await!: {s:?}");
         s.assert_balanced();
     }
+}
+
+#[test]
+fn awaiting_1000_async_blocks_that_complete_at_once_allocates_only_the_frame() {
+    #[coro::coroutine]
+    fn awaits(n: u64) -> Task<u64> {
+        let mut s = 0;
+        let one = 1;
+        for i in 0..n {
+            // Not `Unpin`: polled once pinned in the frame, where it
+            // completes without suspending the coroutine, the waker lent
+            // from the stack.
+            s += co_await!(async move { i });
+            s += co_await!(async { std::future::ready(one).await + one });
+        }
+        co_return!(s)
+    }
+    sync_wait(awaits(1));
+    let (v, s) = measure(|| sync_wait(awaits(1000)));
+    assert_eq!(v, 999 * 1000 / 2 + 2000);
+    assert_eq!((s.allocs, s.frees), (1, 1), "{s:?}");
+    s.assert_balanced();
 }
 
 #[test]

@@ -355,6 +355,87 @@ fn a_panic_in_poll_reaches_the_coroutine_at_its_co_await() {
     log.assert_each_dropped_once();
 }
 
+/// Clones its waker, hands the clone to `kept`, then panics: the panic
+/// comes after the shared waker state was made.
+struct ClonesThenExplodes {
+    kept: Arc<Mutex<Option<Waker>>>,
+    _c: Counted,
+}
+impl Future for ClonesThenExplodes {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        *self.kept.lock().unwrap() = Some(cx.waker().clone());
+        panic!("{PLANNED} poll failed after cloning its waker")
+    }
+}
+
+#[coro::coroutine]
+fn await_exploding_pinned(local: Counted, captured: Counted, reached: Rc<Cell<bool>>) -> Task<()> {
+    let _keep = local;
+    // Not `Unpin`: first polled once pinned, before suspending. The panic
+    // unwinds from the `co_await!`: nothing after it runs.
+    co_await!(async move {
+        let _inside = captured;
+        Exploding.await
+    });
+    reached.set(true);
+    co_return!(())
+}
+
+#[coro::coroutine]
+fn await_clones_then_explodes(local: Counted, kept: Arc<Mutex<Option<Waker>>>, clones: Counted) -> Task<u32> {
+    let _keep = local;
+    co_return!(co_await!(not_unpin(ClonesThenExplodes { kept, _c: clones })))
+}
+
+#[test]
+fn a_panic_in_the_first_poll_of_a_future_that_is_not_unpin_reaches_the_coroutine_at_its_co_await() {
+    let log = Log::new();
+    let kept = Arc::new(Mutex::new(None));
+    let reached = Rc::new(Cell::new(false));
+    let task = await_exploding_pinned(log.counted("local"), log.counted("captured"), reached.clone());
+    let msg = expect_panic(|| sync_wait(task));
+    assert!(msg.contains("poll failed"), "{msg}");
+    assert!(!reached.get(), "the panic came out of the first co_await!");
+    log.assert_each_dropped_once();
+
+    // The same when the future made the shared waker state first: it is
+    // detached, the awaiter's drop does not abort, and the kept waker does
+    // nothing.
+    let log = Log::new();
+    let msg =
+        expect_panic(|| sync_wait(await_clones_then_explodes(log.counted("local"), kept.clone(), log.counted("f"))));
+    assert!(msg.contains("after cloning its waker"), "{msg}");
+    log.assert_each_dropped_once();
+    let waker = kept.lock().unwrap().take().expect("the future kept a clone");
+    waker.wake_by_ref();
+    thread::spawn(move || waker.wake()).join().unwrap();
+    assert_eq!(coro::resume_woken(), 0, "nothing was queued");
+}
+
+#[coro::coroutine]
+fn hold_and_wait_pinned(fut: CountedFuture, local: Counted) -> Task<u32> {
+    let _keep = local;
+    co_return!(co_await!(not_unpin(fut)))
+}
+
+#[test]
+fn destroying_a_task_suspended_on_a_future_that_is_not_unpin_after_its_first_poll() {
+    let log = Log::new();
+    let gate = Gate::default();
+    let mut f =
+        hold_and_wait_pinned(CountedFuture { inner: gate.wait(), _c: log.counted("future") }, log.counted("local"))
+            .into_future_for_test();
+    assert!(f.poll_once().is_pending());
+    assert_eq!(gate.polls(), 1, "polled once, before suspending; not again when suspending");
+    gate.nudge(); // queued for this thread
+    drop(f);
+    log.assert_each_dropped_once();
+    assert_eq!(coro::resume_woken(), 1, "the stale wake-up ran and did nothing");
+    gate.open();
+    assert_eq!(gate.polls(), 1);
+}
+
 #[coro::coroutine]
 fn gated(fut: CountedFuture) -> Task<u32> {
     co_return!(co_await!(fut))
@@ -589,9 +670,10 @@ fn the_first_polls_waker_can_be_cloned_and_woken_from_other_threads_during_the_p
 }
 
 // ---------------------------------------------------------------------------
-// The first poll: in `await_ready` for an `Unpin` future (so one that is
-// ready at once does not suspend the coroutine), in `await_suspend`, once
-// the future is pinned in the frame, for any other.
+// The first poll, before the coroutine suspends, so that a future that is
+// ready at once does not suspend it: in `await_ready` for an `Unpin`
+// future, once the awaiter is pinned in the frame (`await_ready_pinned`)
+// for any other.
 // ---------------------------------------------------------------------------
 
 /// Suspends and resumes at once, giving the coroutine its own handle.
@@ -669,10 +751,11 @@ async fn not_unpin<F: Future>(future: F) -> F::Output {
 }
 
 /// Awaits a `Probe` as it is (`Unpin`), behind an `async fn` (not
-/// `Unpin`), boxed (`Unpin` again), and through a hand-made
-/// `FutureAwaiter`; returns the sum of their poll counts.
+/// `Unpin`), boxed (`Unpin` again), through a hand-made `FutureAwaiter`,
+/// and inside an `async` block borrowing a local of the coroutine (not
+/// `Unpin`); returns the sum of their poll counts.
 #[coro::coroutine]
-fn probe_every_way(first: FirstPoll, seen: [Seen; 4]) -> Task<u32> {
+fn probe_every_way(first: FirstPoll, seen: [Seen; 5]) -> Task<u32> {
     let handle = co_await!(OwnHandle(None));
     let probe = |seen: &Seen| Probe { handle, first, suspended_at_poll: seen.clone(), kept: None };
     let a = co_await!(probe(&seen[0]));
@@ -681,11 +764,16 @@ fn probe_every_way(first: FirstPoll, seen: [Seen; 4]) -> Task<u32> {
     let inner = probe(&seen[2]);
     let c = co_await!(Box::pin(not_unpin(inner)));
     let d = co_await!(coro::FutureAwaiter::new(probe(&seen[3])));
-    co_return!(a + b + c + d)
+    let offset = vec![0u32];
+    let e = co_await!(async {
+        let borrowed = &offset;
+        probe(&seen[4]).await + borrowed[0]
+    });
+    co_return!(a + b + c + d + e)
 }
 
-fn probe_all(first: FirstPoll) -> (u32, [Vec<bool>; 4]) {
-    let seen: [Seen; 4] = Default::default();
+fn probe_all(first: FirstPoll) -> (u32, [Vec<bool>; 5]) {
+    let seen: [Seen; 5] = Default::default();
     // One poll of the task: whatever the probes do, no wake-up has to wait
     // for the driver.
     let polls = match probe_every_way(first, seen.clone()).into_future_for_test().poll_once() {
@@ -696,28 +784,63 @@ fn probe_all(first: FirstPoll) -> (u32, [Vec<bool>; 4]) {
 }
 
 #[test]
-fn an_unpin_future_that_is_ready_at_once_completes_without_suspending_the_coroutine() {
-    let (polls, [unpin, pinned, boxed, by_hand]) = probe_all(FirstPoll::Ready);
-    assert_eq!(polls, 4);
+fn a_future_that_is_ready_at_once_completes_without_suspending_the_coroutine() {
+    let (polls, [unpin, pinned, boxed, by_hand, block]) = probe_all(FirstPoll::Ready);
+    assert_eq!(polls, 5);
     assert_eq!(unpin, [false], "polled in await_ready, while the coroutine runs");
-    assert_eq!(pinned, [true], "an async fn's future is polled once the coroutine is suspended");
+    assert_eq!(pinned, [false], "an async fn's future is polled once pinned, before the coroutine suspends");
     assert_eq!(boxed, [false], "a boxed future is Unpin");
-    assert_eq!(by_hand, [true], "a FutureAwaiter made by hand never polls in await_ready");
+    assert_eq!(by_hand, [false], "a FutureAwaiter made by hand polls once pinned too");
+    assert_eq!(block, [false], "an async block borrowing a local is polled once pinned");
 }
 
 #[test]
 fn a_future_that_wakes_itself_in_its_first_poll_is_polled_again_before_suspending() {
     for first in [FirstPoll::WakeByRef, FirstPoll::CloneAndWake, FirstPoll::WakeByRefThenKeep] {
-        let (polls, [unpin, pinned, boxed, by_hand]) = probe_all(first);
-        assert_eq!(polls, 8, "{first:?}");
-        // The wake-up came before the coroutine suspended: not lost, and
+        let (polls, seen) = probe_all(first);
+        assert_eq!(polls, 10, "{first:?}");
+        // The first poll runs before the coroutine suspends, Unpin or not;
+        // its wake-up came before the coroutine suspended: not lost, and
         // not a resumption inside `wake()` (the second poll runs from
         // `await_suspend`, the coroutine parked).
+        let [unpin, pinned, boxed, by_hand, block] = seen;
         assert_eq!(unpin, [false, true], "{first:?}");
         assert_eq!(boxed, [false, true], "{first:?}");
-        assert_eq!(pinned, [true, true], "{first:?}");
-        assert_eq!(by_hand, [true, true], "{first:?}");
+        assert_eq!(pinned, [false, true], "{first:?}");
+        assert_eq!(by_hand, [false, true], "{first:?}");
+        assert_eq!(block, [false, true], "{first:?}");
     }
+}
+
+/// An `async fn` awaiting a probe, for a future that is not `Unpin`.
+async fn add_to_probe(probe: Probe, n: &u32) -> u32 {
+    probe.await + *n
+}
+
+#[coro::coroutine]
+fn ready_not_unpin(seen: [Seen; 2]) -> Task<u32> {
+    let handle = co_await!(OwnHandle(None));
+    let probe = |seen: &Seen| Probe { handle, first: FirstPoll::Ready, suspended_at_poll: seen.clone(), kept: None };
+    let data = [10u32, 20];
+    // An `async` block borrowing the coroutine's local, and holding a
+    // borrow of its own across its `.await`.
+    let a = co_await!(async {
+        let own = [1u32, 2];
+        let mine = &own;
+        probe(&seen[0]).await + data.iter().sum::<u32>() + mine.iter().sum::<u32>()
+    });
+    let b = co_await!(add_to_probe(probe(&seen[1]), &data[0]));
+    co_return!(a + b)
+}
+
+#[test]
+fn a_ready_async_block_or_async_fn_does_not_suspend_the_coroutine() {
+    let seen: [Seen; 2] = Default::default();
+    let mut f = ready_not_unpin(seen.clone()).into_future_for_test();
+    assert_eq!(f.poll_once(), Poll::Ready((1 + 30 + 3) + (1 + 10)));
+    let [block, async_fn] = seen.map(|s| s.take());
+    assert_eq!(block, [false], "polled once, the coroutine running");
+    assert_eq!(async_fn, [false], "polled once, the coroutine running");
 }
 
 #[coro::coroutine]
@@ -740,9 +863,10 @@ fn the_awaiter_is_chosen_by_the_bounds_of_a_generic_future() {
         let seen = seen.clone();
         move |handle| Probe { handle, first: FirstPoll::Ready, suspended_at_poll: seen, kept: None }
     };
+    // It compiles: `G`, which may not be `Unpin`, gets a `FutureAwaiter`.
     assert_eq!(sync_wait(unpin_or_not(probe(&a), probe(&b))), 2);
     assert_eq!(a.take(), [false], "F: Unpin: polled in await_ready");
-    assert_eq!(b.take(), [true], "G may not be Unpin: polled in await_suspend");
+    assert_eq!(b.take(), [false], "G may not be Unpin: polled once pinned, before suspending");
 }
 
 /// A thread that wakes, as soon as it can, every waker handed to it: it
@@ -810,12 +934,30 @@ fn woken_elsewhere_anywhere(relay: Arc<Relay>, n: u32) -> SendTask<u32> {
 }
 
 #[coro::coroutine]
-fn woken_elsewhere_pinned(relay: Arc<Relay>, n: u32) -> Task<u32> {
-    let mut total = 0;
+fn woken_elsewhere_pinned(relay: Arc<Relay>, n: u32, rc: Rc<Cell<u32>>) -> Task<u32> {
+    let home = thread::current().id();
     for _ in 0..n {
-        // The same behind an `async fn` (polled in `await_suspend`).
+        // The same behind an `async fn` (first polled once pinned, in
+        // `await_ready_pinned`): the route to this thread is set when the
+        // coroutine suspends, after that poll.
         let fut = WokenElsewhere { relay: relay.clone(), polled: false };
-        total += co_await!(not_unpin(fut));
+        let v = co_await!(not_unpin(fut));
+        assert_eq!(thread::current().id(), home, "a thread-bound task resumes on its own thread");
+        rc.set(rc.get() + v);
+    }
+    co_return!(rc.get())
+}
+
+#[coro::coroutine]
+fn woken_elsewhere_pinned_anywhere(relay: Arc<Relay>, n: u32) -> SendTask<u32> {
+    let mut total = 0;
+    for i in 0..n {
+        // An `async` block borrowing a local: not `Unpin`.
+        let one = i % 2;
+        total += co_await!(async {
+            let v = WokenElsewhere { relay: relay.clone(), polled: false }.await;
+            v + one - one
+        });
     }
     co_return!(total)
 }
@@ -825,7 +967,8 @@ fn a_waker_cloned_in_the_first_poll_and_woken_at_once_from_another_thread_is_nev
     let (relay, thread) = Relay::start();
     assert_eq!(sync_wait(woken_elsewhere_on_home(relay.clone(), 2000, Rc::default())), 2000);
     assert_eq!(sync_wait(woken_elsewhere_anywhere(relay.clone(), 2000)), 2000);
-    assert_eq!(sync_wait(woken_elsewhere_pinned(relay.clone(), 2000)), 2000);
+    assert_eq!(sync_wait(woken_elsewhere_pinned(relay.clone(), 2000, Rc::default())), 2000);
+    assert_eq!(sync_wait(woken_elsewhere_pinned_anywhere(relay.clone(), 2000)), 2000);
     relay.stop.store(true, Ordering::Release);
     thread.join().unwrap();
 }

@@ -81,6 +81,24 @@ pub fn ready_future(n: u64) -> u64 {
     sync_wait(ready_future_loop(n))
 }
 
+/// The same loop awaiting an `async` block that is ready at once: not
+/// `Unpin`, so a `FutureAwaiter`, which first polls it once it is pinned in
+/// the frame, before the coroutine suspends.
+#[coro::coroutine]
+fn ready_async_block_loop(n: u64) -> Task<u64> {
+    let mut s = 0u64;
+    let mut i = 0;
+    while i < n {
+        s = s.wrapping_add(black_box(co_await!(async move { i })));
+        i += 1;
+    }
+    co_return!(s)
+}
+
+pub fn ready_async_block(n: u64) -> u64 {
+    sync_wait(ready_async_block_loop(n))
+}
+
 /// The same coroutine with a direct call in place of the `co_await!`.
 #[coro::coroutine]
 fn direct_loop(n: u64) -> Task<u64> {

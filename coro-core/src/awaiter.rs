@@ -91,6 +91,40 @@ pub trait Awaiter {
     /// rule: C++ calls `await_ready` once. The default, `false`, resumes
     /// straight into `await_resume`.
     const RECHECK_READY_ON_RESUME: bool = false;
+
+    /// Set to `true` by an awaiter that can tell whether its result is
+    /// ready only once it is pinned (a [`FutureAwaiter`] polls a future
+    /// that may not move once polled): the frame then calls
+    /// [`await_ready_pinned`](Self::await_ready_pinned) before suspending.
+    /// The default, `false`, leaves the call out. Not a C++ rule.
+    ///
+    /// [`FutureAwaiter`]: crate::FutureAwaiter
+    #[doc(hidden)]
+    const READY_WHEN_PINNED: bool = false;
+
+    /// Asked, only when [`READY_WHEN_PINNED`](Self::READY_WHEN_PINNED) is
+    /// set, after `await_ready` has returned `false` and the awaiter has
+    /// been moved to its place in the coroutine's frame, but before the
+    /// coroutine suspends: `true` completes the `co_await!` at once
+    /// (`await_resume` follows, and the coroutine does not suspend),
+    /// `false` suspends it (`await_suspend` follows). Unlike `await_ready`
+    /// it may rely on the awaiter's address, and so poll a future that
+    /// must not move.
+    ///
+    /// # Safety
+    /// Only the coroutine frame calls this, once per `co_await!`, and it
+    /// guarantees: `await_ready` returned `false` just before, and nothing
+    /// else was called on the awaiter since; the awaiter is neither moved
+    /// nor forgotten until `await_resume` is called on it or it is dropped;
+    /// the coroutine is running, not yet suspended at this `co_await!`. If
+    /// this returns `false`, `await_suspend` is called next, once the
+    /// coroutine has suspended, unless the awaiter is dropped first (only
+    /// if the coroutine unwinds before suspending).
+    #[doc(hidden)]
+    #[inline(always)]
+    unsafe fn await_ready_pinned(&mut self) -> bool {
+        false
+    }
 }
 
 /// C++ `operator co_await`: how a value becomes an [`Awaiter`].

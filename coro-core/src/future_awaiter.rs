@@ -1,23 +1,31 @@
 //! `co_await!` of a `std::future::Future`: the coroutine is resumed by the
 //! future's waker.
 //!
-//! Where the future is first polled depends on whether it may move once
-//! polled; the lowering picks the awaiter at compile time, from the
-//! operand's type:
+//! The future is first polled before the coroutine suspends, whatever its
+//! type: a future that is ready at once completes there, and the coroutine
+//! goes on without suspending. Where that first poll runs depends on
+//! whether the future may move once polled; the lowering picks the awaiter
+//! at compile time, from the operand's type:
 //! - an [`Unpin`] future (`std::future::ready`, a `futures` channel, a
 //!   `Pin<Box<dyn Future>>`, most hand-written futures) gets an
 //!   [`UnpinFutureAwaiter`], which polls it in
-//!   [`await_ready`](Awaiter::await_ready): a future that is ready at once
-//!   completes there and the coroutine does not suspend at all, which costs
-//!   what a ready awaiter costs (`co_await!(std::future::ready(i))`: 11
-//!   instructions, see BENCHMARKS.md). `await_ready` runs while the awaiter
-//!   is still a local of the body, which moves it into the frame only if it
-//!   suspends: that move is why only an `Unpin` future may be polled there;
+//!   [`await_ready`](Awaiter::await_ready): a ready one costs what a ready
+//!   awaiter costs (`co_await!(std::future::ready(i))`: 11 instructions,
+//!   see BENCHMARKS.md). `await_ready` runs while the awaiter is still a
+//!   local of the body, which moves it into the frame only if it suspends:
+//!   that move is why only an `Unpin` future may be polled there;
 //! - any other future (an `async` block or `async fn`'s future, which may
-//!   borrow from itself) gets a [`FutureAwaiter`], which first polls it in
-//!   `await_suspend`, once the coroutine is parked and the future pinned in
-//!   its frame: a future that is ready at once still costs a suspension and
-//!   a resumption.
+//!   borrow from itself) gets a [`FutureAwaiter`], which first polls it
+//!   once the awaiter has been moved to its place in the frame, where it
+//!   stays pinned, but before the coroutine suspends: the `co_await!`'s
+//!   point asks the awaiter's hidden `await_ready_pinned` hook (see
+//!   `Awaiter::READY_WHEN_PINNED`) before it parks. A ready one costs the
+//!   move and the poll (`co_await!(async move { i })`: 48 instructions,
+//!   where a first poll in `await_suspend`, after a suspension, cost 93).
+//!
+//! A future still pending after that first poll is handled alike by both:
+//! the coroutine suspends, and `await_suspend` does not poll it again
+//! unless a wake-up came since.
 //!
 //! The awaiter is made before `await_transform` is asked: a promise with an
 //! [`await_transform`](crate::AwaitTransform) receives a `co_await!`ed
@@ -30,12 +38,21 @@
 //! [`Awaiter::RECHECK_READY_ON_RESUME`]) and, the output not being there
 //! yet, suspends once more and re-polls. So a spurious or early wake-up
 //! costs one extra poll, never a wrong result. A wake-up that comes before
-//! the coroutine has suspended — during a poll, or, for a poll in
-//! `await_ready`, from another thread before `await_suspend` has run — is
-//! recorded in the waker state (`NOTIFIED`), never acted on: `await_suspend`
-//! finds it and polls again instead of suspending, so it is not lost, and
-//! the coroutine is not resumed by it. Until the coroutine has suspended for
-//! the first time, a waker does not even know the coroutine's handle.
+//! the coroutine has suspended — during a poll, or, after the first poll,
+//! from another thread before `await_suspend` has run — is recorded in the
+//! waker state (`NOTIFIED`), never acted on: `await_suspend` finds it and
+//! polls again instead of suspending, so it is not lost, and the coroutine
+//! is not resumed by it. Until the coroutine has suspended for the first
+//! time, a waker does not even know the coroutine's handle (the route,
+//! which also says which thread's queue a thread-bound coroutine's
+//! wake-ups go to, is set at that first suspension).
+//!
+//! A panic from the future's `poll` reaches the coroutine at its
+//! `co_await!` wherever the poll ran: unwinding from the first poll goes
+//! straight through the body, a later one's is caught in `await_suspend`
+//! and rethrown in the body when it is resumed. The waker state is
+//! detached first, so the awaiter's drop, during that unwinding, finds
+//! nothing to wait for.
 //!
 //! Where the coroutine is resumed: never inside `wake()` itself when a
 //! driver runs it. Rust futures call `wake()` wherever they like, often
@@ -77,8 +94,8 @@ use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::handle::CoroutineHandle;
 use crate::home::{current_driver, WakeQueue, WakeTarget, Wakeup};
 
-/// Being polled, or pending and not yet suspended (after a poll in
-/// `await_ready`).
+/// Being polled, or pending and not yet suspended (after the first poll,
+/// which runs before the coroutine suspends).
 const POLLING: u8 = 0;
 /// Woken while being polled, or before the coroutine suspended: poll again
 /// before suspending.
@@ -102,11 +119,14 @@ const DETACHED: u8 = 5;
 /// [`await_transform`](crate::AwaitTransform) or an
 /// [`IntoAwaiter`](crate::IntoAwaiter) implementation.
 ///
-/// The future is first polled in `await_suspend`, once the awaiter is in the
-/// suspended coroutine's frame, where it stays pinned: so even a future that
-/// is ready at once costs a suspension and a resumption (an `Unpin` one need
-/// not, see [`UnpinFutureAwaiter`]). It is polled only on the thread running
-/// the coroutine, and it is dropped in place (pinned, as `Pin` requires) as
+/// The future is first polled once the awaiter has been moved to its place
+/// in the coroutine's frame, where it stays pinned, but before the
+/// coroutine suspends: a future that is ready at once completes there and
+/// the coroutine goes on without suspending (it costs a little more than
+/// with an [`UnpinFutureAwaiter`], which polls before the move). A future
+/// still pending then is not polled again when the coroutine suspends,
+/// unless it was woken since. It is polled only on the thread running the
+/// coroutine, and it is dropped in place (pinned, as `Pin` requires) as
 /// soon as it completes or the coroutine is destroyed.
 ///
 /// ```
@@ -175,15 +195,12 @@ impl<F: Future> fmt::Debug for FutureAwaiter<F> {
 /// ```
 pub struct UnpinFutureAwaiter<F: Future + Unpin> {
     core: Core<F>,
-    /// `await_ready` polled the future and it was pending: the next
-    /// `await_suspend` need not poll again, unless it was woken since.
-    polled_early: bool,
 }
 
 impl<F: Future + Unpin> UnpinFutureAwaiter<F> {
     /// Wraps an `Unpin` future (or anything [`IntoFuture`] into one).
     pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
-        UnpinFutureAwaiter { core: Core::new(future.into_future()), polled_early: false }
+        UnpinFutureAwaiter { core: Core::new(future.into_future()) }
     }
 }
 
@@ -200,6 +217,12 @@ struct Core<F: Future> {
     output: Option<F::Output>,
     /// Made once the future keeps a waker (or wakes during its first poll).
     wake: Option<(Arc<FutureWake>, Waker)>,
+    /// The first poll ran before the coroutine suspended (in
+    /// `UnpinFutureAwaiter::await_ready` or
+    /// `FutureAwaiter::await_ready_pinned`) and left the future pending:
+    /// the next `await_suspend` need not poll again, unless it was woken
+    /// since.
+    polled_early: bool,
 }
 
 /// Where a wake-up sends this coroutine (see [`Route`]). Asked on the
@@ -246,7 +269,7 @@ fn keep_waker(shared: Option<Arc<FutureWake>>, woken: bool) -> Option<(Arc<Futur
 impl<F: Future> Core<F> {
     #[inline]
     fn new(future: F) -> Self {
-        Core { future: Some(future), output: None, wake: None }
+        Core { future: Some(future), output: None, wake: None, polled_early: false }
     }
 
     fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -266,7 +289,7 @@ impl<F: Future> Core<F> {
     ///
     /// # Safety
     /// The future is pinned, as [`poll_in_place`] requires.
-    #[inline]
+    #[inline(always)]
     unsafe fn lazy_poll(&mut self) -> bool {
         let lazy = LazyWake { shared: OnceLock::new(), woken: AtomicBool::new(false) };
         let raw = RawWaker::new(&lazy as *const LazyWake as *const (), &LAZY_WAKER_VTABLE);
@@ -295,10 +318,55 @@ impl<F: Future> Core<F> {
         false
     }
 
+    /// The first poll, before the coroutine suspends at this `co_await!`
+    /// (from `UnpinFutureAwaiter::await_ready`, or
+    /// `FutureAwaiter::await_ready_pinned`): `true` if the future has
+    /// completed. Polls only once: asked again (on a resume), it answers
+    /// from the output, and the later polls are `await_suspend`'s.
+    ///
+    /// If the future is pending, the state it leaves is the one
+    /// `await_suspend` expects after a poll (see [`lazy_poll`](Self::lazy_poll)):
+    /// `polled_early` is set, so `await_suspend` does not poll again unless
+    /// a wake-up came since (`NOTIFIED`), and sets the route at the first
+    /// suspension; no waker knows the coroutine before that.
+    ///
+    /// # Safety
+    /// The future is pinned, as [`poll_in_place`] requires.
+    #[inline(always)]
+    unsafe fn poll_early(&mut self) -> bool {
+        if self.output.is_some() {
+            return true;
+        }
+        if self.polled_early || self.wake.is_some() {
+            return false;
+        }
+        // SAFETY: forwarded contract; not polled yet.
+        unsafe { self.first_poll() }
+    }
+
+    /// [`poll_early`](Self::poll_early) when the future has not been polled
+    /// yet (so neither its output nor a waker state is there).
+    ///
+    /// # Safety
+    /// As `poll_early`; and the future has not been polled yet: no
+    /// `await_suspend` ran, so no waker state exists that a waker could
+    /// use to resume the coroutine (replacing it would lose track of it).
+    #[inline(always)]
+    unsafe fn first_poll(&mut self) -> bool {
+        debug_assert!(self.output.is_none() && self.wake.is_none() && !self.polled_early);
+        // SAFETY: forwarded contract.
+        if unsafe { self.lazy_poll() } {
+            return true;
+        }
+        self.polled_early = true;
+        false
+    }
+
     /// `await_suspend`: polls the future unless `polled_early` (the last
-    /// poll, in `await_ready`, left it pending and the coroutine has not
-    /// suspended since); returns `false` (resume at once) if it completed,
-    /// `true` (stay suspended until the waker fires) if it is pending.
+    /// poll, in [`poll_early`](Self::poll_early), left it pending and the
+    /// coroutine has not suspended since); returns `false` (resume at once)
+    /// if it completed, `true` (stay suspended until the waker fires) if it
+    /// is pending.
     ///
     /// # Safety
     /// As `await_suspend`: `handle` is the coroutine, suspended at this
@@ -307,8 +375,8 @@ impl<F: Future> Core<F> {
     /// Once this returns `true`, the core must not be touched (a waker may
     /// resume the coroutine, or its owner destroy it, at any time).
     #[inline]
-    unsafe fn await_suspend(&mut self, handle: CoroutineHandle, polled_early: bool) -> bool {
-        let just_polled = if polled_early {
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> bool {
+        let just_polled = if core::mem::take(&mut self.polled_early) {
             true
         } else if self.wake.is_none() {
             // No waker kept yet: the first poll (or a coroutine resumed by
@@ -484,13 +552,13 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
         self.core.output.is_some()
     }
 
-    /// Polls the future, now pinned in the frame; returns `false` (resume
-    /// at once) if it completed, `true` (stay suspended until the waker
-    /// fires) if it is pending.
+    /// Polls the future, unless `await_ready_pinned` just did and nothing
+    /// woke it since; returns `false` (resume at once) if it completed,
+    /// `true` (stay suspended until the waker fires) if it is pending.
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: forwarded contract; the awaiter lives in the suspended
         // frame, so the future is pinned.
-        unsafe { self.core.await_suspend(handle, false) }
+        unsafe { self.core.await_suspend(handle) }
     }
 
     fn await_resume(mut self) -> F::Output {
@@ -498,6 +566,23 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
     }
 
     const RECHECK_READY_ON_RESUME: bool = true;
+
+    const READY_WHEN_PINNED: bool = true;
+
+    /// The first poll, once the awaiter is pinned in the frame and before
+    /// the coroutine suspends: `true` if the future completed (the
+    /// coroutine goes on without suspending).
+    #[inline(always)]
+    unsafe fn await_ready_pinned(&mut self) -> bool {
+        // SAFETY: the awaiter stays where it is until `await_resume` or its
+        // drop (the caller's contract), and the future is dropped in place
+        // as soon as it completes (`poll_in_place`), before `await_resume`
+        // moves the awaiter: the future is pinned. Only the frame calls
+        // this, once per `co_await!`, just after `await_ready` (which never
+        // polls) returned `false`, and before any `await_suspend` (the
+        // same contract): the future has not been polled yet.
+        unsafe { self.core.first_poll() }
+    }
 }
 
 impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
@@ -508,27 +593,16 @@ impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
     /// later polls are `await_suspend`'s.
     #[inline(always)]
     fn await_ready(&mut self) -> bool {
-        if self.core.output.is_some() {
-            return true;
-        }
-        if self.polled_early || self.core.wake.is_some() {
-            return false;
-        }
         // SAFETY: `F: Unpin`: the future may move after this poll.
-        if unsafe { self.core.lazy_poll() } {
-            return true;
-        }
-        self.polled_early = true;
-        false
+        unsafe { self.core.poll_early() }
     }
 
     /// Polls the future, unless `await_ready` just did and nothing woke it
     /// since; returns `false` (resume at once) if it completed, `true`
     /// (stay suspended until the waker fires) if it is pending.
     unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
-        let polled_early = core::mem::take(&mut self.polled_early);
         // SAFETY: forwarded contract; `F: Unpin`.
-        unsafe { self.core.await_suspend(handle, polled_early) }
+        unsafe { self.core.await_suspend(handle) }
     }
 
     fn await_resume(mut self) -> F::Output {
@@ -547,8 +621,11 @@ impl<F: Future> Drop for Core<F> {
                 // could still resume it. Continuing would free the frame
                 // under that thread. (Only once the coroutine has suspended
                 // on this future, which sets the route first: before that, a
-                // future polled in `await_ready` leaves the state `POLLING`
-                // or `NOTIFIED`, and no waker can resume the coroutine.)
+                // future polled before the suspension leaves the state
+                // `POLLING` or `NOTIFIED`, and no waker can resume the
+                // coroutine. So an awaiter dropped between that first poll
+                // and `await_suspend` (driven by hand, or in a coroutine
+                // that unwinds before suspending) is detached quietly.)
                 // SAFETY: this thread owns the coroutine (it is dropping its
                 // awaiter), so it is the route's only writer.
                 WOKEN | POLLING | NOTIFIED if unsafe { wake.routed() } => {
@@ -583,8 +660,8 @@ struct FutureWake {
     state: AtomicU8,
     /// Set by the thread running the coroutine when it first suspends on
     /// the future, before the state first becomes `IDLE` (a waker cloned
-    /// during a poll in `await_ready`, before the coroutine suspended,
-    /// cannot know it; nor can one cloned on another thread).
+    /// during the first poll, before the coroutine suspended, cannot know
+    /// it; nor can one cloned on another thread).
     ///
     /// Written once, by the thread running the coroutine, before the state
     /// first becomes `IDLE` (whose releasing compare-exchange publishes

@@ -4,8 +4,10 @@
 //!
 //! The body of a coroutine becomes a private `async` block polled by the
 //! frame's resume loop. A `co_await!` becomes an [`AwaitPoint`] future: on its
-//! first poll it asks `await_ready`, and if the coroutine must suspend it
-//! records itself in the resume loop's [`Slot`] and returns `Pending`. The
+//! first poll it asks `await_ready` (and, for an awaiter that sets
+//! `READY_WHEN_PINNED`, `await_ready_pinned`, now that it is pinned in the
+//! body), and if the coroutine must suspend it records itself in the resume
+//! loop's [`Slot`] and returns `Pending`. The
 //! body is then fully parked, and only then does the resume loop call
 //! `await_suspend` through the slot. The slot is reached through the poll
 //! `Context`'s waker, whose data pointer is the slot (checked by vtable
@@ -205,9 +207,25 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         match this.state {
             NEW | PARKED => {
                 if this.state == PARKED || !this.awaiter.await_ready() {
-                    this.park(cx);
-                    this.state = SUSPENDED;
-                    return Poll::Pending;
+                    // `READY_WHEN_PINNED`: the awaiter may find its result
+                    // ready now that it is pinned here; then the coroutine
+                    // does not suspend.
+                    // SAFETY: `await_ready` has just returned `false` (here,
+                    // or in `await_point` before the point was made
+                    // `PARKED`), and the point is pinned (only the body
+                    // `.await`s it, in its own state, pinned in the frame:
+                    // see `new`): its awaiter stays in place, never moved
+                    // nor forgotten, until it is moved out into
+                    // `await_resume` or dropped in place (see `Drop`). The
+                    // body is running this poll, so the
+                    // coroutine has not suspended here yet; if the point
+                    // parks, the resume loop calls `await_suspend` next.
+                    let ready = A::READY_WHEN_PINNED && unsafe { this.awaiter.await_ready_pinned() };
+                    if !ready {
+                        this.park(cx);
+                        this.state = SUSPENDED;
+                        return Poll::Pending;
+                    }
                 }
             }
             SUSPENDED => {
