@@ -885,7 +885,9 @@ impl Relay {
             while !r.stop.load(Ordering::Acquire) {
                 let wakers = std::mem::take(&mut *r.slot.lock().unwrap());
                 if wakers.is_empty() {
-                    std::hint::spin_loop();
+                    // Not a bare spin: under valgrind, which runs one thread
+                    // at a time, that would starve the coroutine's thread.
+                    thread::yield_now();
                 }
                 wakers.into_iter().for_each(Waker::wake);
             }
