@@ -39,9 +39,9 @@
 //! to its end, so cancelling a [`Task`] means destroying its frame (dropping
 //! its live locals, its parameters and its promise, exactly as `destroy()`
 //! would) — a [`SendTask`], which another thread may be running, is
-//! detached instead and runs on to its end — plus, optionally, requesting cancellation on a [`CancellationSource`]
-//! (see [`WhenAny::cancel_on_completion`]) that cooperative children
-//! observe. See [`when_any`] for the details.
+//! detached instead and destroyed at its next resumption — plus,
+//! optionally, requesting cancellation on a [`CancellationSource`] (see
+//! [`WhenAny::cancel_on_completion`]) that cooperative children observe. See [`when_any`] for the details.
 //!
 //! # Dropping a combinator
 //!
@@ -50,7 +50,8 @@
 //! destroyed with it (they are suspended: nothing else can run on their
 //! thread at that moment); its [`SendTask`] children that have not finished
 //! are detached, as when a `SendTask`'s owner goes away (one may be running
-//! on another thread): each runs on to its end and frees itself. A
+//! on another thread): each is destroyed at its next resumption (or frees
+//! itself if it finishes first). A
 //! combinator that is never awaited drops its children unstarted.
 //!
 //! The stand-ins live in one shared block that each started child holds a
@@ -871,7 +872,8 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
 ///    its frame is freed and its live locals are dropped, as by
 ///    `destroy()`; every other [`SendTask`] child that has not finished is
 ///    **detached** (another thread may be running it: see [`SendTask`],
-///    "Dropping"): it runs on to its end and frees itself;
+///    "Dropping"): it is destroyed at its next resumption, or frees itself
+///    if it finishes first;
 /// 3. the awaiting coroutine is resumed (by symmetric transfer) once every
 ///    child has finished, been destroyed or been detached. A `Task` loser
 ///    that is *running* at that moment (it resumed the winner synchronously)

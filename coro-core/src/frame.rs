@@ -331,6 +331,12 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
     // (a thread-bound coroutine on a foreign thread) before anything moves.
     unsafe { (*frame).head.promise.before_resume() };
+    // SAFETY: as above.
+    if unsafe { (*frame).head.promise.abandoned() } {
+        // SAFETY: the frame is alive and idle, and this resumer had the
+        // right to run it: nobody else uses it.
+        return unsafe { abandon::<P, F>(hdr) };
+    }
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
     header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
@@ -480,6 +486,42 @@ fn destroy_running(may_run_elsewhere: bool) -> ! {
         std::process::abort();
     }
     panic!("coroutine destroyed while it is running (undefined behaviour in C++)");
+}
+
+/// A coroutine whose promise says it is [abandoned](Promise::abandoned):
+/// destroyed in place of the resume, with this thread marked as the one
+/// abandoning it ([`is_abandoning`]) so that the awaiter it was suspended
+/// on knows that the resumption it granted is not going on elsewhere.
+///
+/// # Safety
+/// As for [`destroy_frame`]; the caller had the right to resume it.
+#[cold]
+#[inline(never)]
+unsafe fn abandon<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonNull<Header>> {
+    struct Mark(*const Header);
+    impl Drop for Mark {
+        fn drop(&mut self) {
+            ABANDONING.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = Mark(ABANDONING.with(|a| a.replace(hdr.as_ptr())));
+    // SAFETY: forwarded contract.
+    unsafe { destroy_frame::<P, F>(hdr) };
+    None
+}
+
+std::thread_local! {
+    /// The frame this thread is destroying in place of a resume (see
+    /// [`abandon`]), or null.
+    static ABANDONING: core::cell::Cell<*const Header> = const { core::cell::Cell::new(ptr::null()) };
+}
+
+/// Whether this thread is destroying `handle`'s coroutine in place of
+/// resuming it (its promise said it was [abandoned](Promise::abandoned)):
+/// the awaiter it was suspended on may then be dropped while its own state
+/// says "being resumed".
+pub(crate) fn is_abandoning(handle: CoroutineHandle) -> bool {
+    ABANDONING.with(|a| ptr::eq(a.get(), handle.header().as_ptr()))
 }
 
 /// Resuming a coroutine from inside itself; kept out of line.

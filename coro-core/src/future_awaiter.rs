@@ -628,6 +628,12 @@ impl<F: Future> Drop for Core<F> {
                 // that unwinds before suspending) is detached quietly.)
                 // SAFETY: this thread owns the coroutine (it is dropping its
                 // awaiter), so it is the route's only writer.
+                // `WOKEN` by this very thread, which destroys the coroutine
+                // in place of resuming it (an abandoned `SendTask`), is fine:
+                // nothing else will use the frame.
+                // SAFETY: routed (checked first); this thread won `WOKEN`,
+                // after the route's one write, and nothing writes it again.
+                WOKEN if unsafe { wake.routed() } && crate::frame::is_abandoning(wake.route().handle) => {}
                 WOKEN | POLLING | NOTIFIED if unsafe { wake.routed() } => {
                     eprintln!(
                         "coro: a coroutine awaiting a future was destroyed while another thread was resuming it \

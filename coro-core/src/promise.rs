@@ -166,6 +166,20 @@ pub trait Promise: Sized {
     #[inline(always)]
     fn before_resume(&self) {}
 
+    /// Whether nobody wants this coroutine any more: asked by the frame
+    /// before every resume (after [`before_resume`](Promise::before_resume));
+    /// if `true`, the coroutine is destroyed instead of resumed, on the
+    /// resuming thread, as by `destroy()` (its live locals, parameters and
+    /// promise dropped; the awaiter it was suspended on sees its resumption
+    /// abandoned and hands on what it was granted). Not a C++ member: how a
+    /// [`SendTask`](crate::SendTask) whose owner went away while another
+    /// thread might run it (so that the owner could not destroy it) stops at
+    /// its next resumption. The default is `false`.
+    #[inline(always)]
+    fn abandoned(&self) -> bool {
+        false
+    }
+
     /// Whether the coroutine must only run on the thread that created it
     /// (its frame may hold data that is not `Send`, like a
     /// [`Task`](crate::Task)'s). Not a C++ member.

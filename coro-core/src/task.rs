@@ -92,10 +92,17 @@ pub struct Task<T> {
 /// polled as a future) and has not finished may be running on another
 /// thread at that moment, so its owner — the awaiting coroutine being
 /// destroyed, a `when_any` that lost interest in it, an executor dropping
-/// its future — **detaches** it instead: it runs on wherever it runs and
-/// frees itself at its final suspend point, dropping its result (a panic
-/// in it is dropped too). The owner and the finishing thread decide who
-/// frees the frame with one atomic swap each.
+/// its future — **detaches** it instead. A detached task that is running
+/// runs on until it next suspends; the next time it is resumed (by
+/// whoever its awaiter granted the resumption: a pool worker, a
+/// `coro::sync` release, a future's waker, a task it awaited finishing) it
+/// is destroyed instead, on that thread, as by `destroy()` (its live locals
+/// dropped; what its awaiter was granted — a lock, a permit, a channel
+/// value — handed on). One that finishes first frees itself at its final
+/// suspend point, dropping its result (a panic in it is dropped too). One
+/// suspended on something that never resumes it is leaked. The owner, the
+/// resumer and the finishing thread decide who frees the frame with one
+/// atomic operation each.
 ///
 /// ```
 /// use std::sync::{mpsc, Arc};
@@ -103,22 +110,31 @@ pub struct Task<T> {
 /// use std::task::{Context, Waker};
 /// use coro::{co_await, co_return, SendTask, ThreadPool};
 ///
+/// struct Guard(mpsc::Sender<&'static str>);
+/// impl Drop for Guard {
+///     fn drop(&mut self) { self.0.send("dropped").unwrap(); }
+/// }
+///
 /// #[coro::coroutine]
-/// fn slow(pool: Arc<ThreadPool>, go: mpsc::Receiver<()>, done: mpsc::Sender<u32>) -> SendTask<()> {
+/// fn slow(pool: Arc<ThreadPool>, running: mpsc::Sender<()>, go: mpsc::Receiver<()>, g: Guard) -> SendTask<()> {
 ///     co_await!(pool.schedule());
+///     running.send(()).unwrap();
 ///     go.recv().unwrap();          // blocks its worker
-///     done.send(7).unwrap();
+///     co_await!(pool.schedule());  // the next resumption destroys it
+///     g.0.send("ran on").unwrap(); // not reached
 ///     co_return!(())
 /// }
 ///
 /// let pool = Arc::new(ThreadPool::new(1));
+/// let (running_tx, running_rx) = mpsc::channel();
 /// let (go_tx, go_rx) = mpsc::channel();
-/// let (done_tx, done_rx) = mpsc::channel();
-/// let mut fut = Box::pin(slow(pool, go_rx, done_tx).into_future());
-/// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())); // on the worker now
+/// let (log_tx, log_rx) = mpsc::channel();
+/// let mut fut = Box::pin(slow(pool.clone(), running_tx, go_rx, Guard(log_tx)).into_future());
+/// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+/// running_rx.recv().unwrap();      // it runs on the worker now
 /// drop(fut);                       // detached, not freed under the worker
-/// go_tx.send(()).unwrap();
-/// assert_eq!(done_rx.recv().unwrap(), 7); // it ran on to its end
+/// go_tx.send(()).unwrap();         // it goes on, suspends, and is destroyed
+/// assert_eq!(log_rx.recv().unwrap(), "dropped"); // not "ran on"
 /// ```
 ///
 /// ```compile_fail
@@ -209,8 +225,10 @@ pub struct LocalState(HomeThread);
 ///   `Release`, after the result is stored): the frame is the owner's to
 ///   read and free;
 /// - `ORPHANED`: the owner went away while it was `AWAITED`: the frame
-///   belongs to whoever runs it, and its final awaiter destroys it instead
-///   of resuming the (gone) continuation.
+///   belongs to whoever runs it. Its next resumption destroys it instead
+///   ([`Promise::abandoned`], read by the frame before every resume), and
+///   if it reaches its final suspend point first, its final awaiter
+///   destroys it instead of resuming the (gone) continuation.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Flight {
@@ -379,6 +397,19 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         self.continuation
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
+    /// A detached `SendTask` (its owner went away while it was suspended)
+    /// is destroyed at its next resumption instead of running on.
+    #[inline(always)]
+    fn abandoned(&self) -> bool {
+        if K::THREAD_BOUND {
+            return false;
+        }
+        // SAFETY: `Sendable` is the only kind that is not thread-bound, and
+        // its state is a `Flight`; only its atomic word is read.
+        let flight = unsafe { &*(&self.state as *const K::State as *const Flight) };
+        // `Acquire`: pairs with the owner's swap.
+        flight.word.load(Ordering::Acquire) == Flight::ORPHANED
+    }
     #[inline(always)]
     fn before_resume(&self) {
         if K::THREAD_BOUND {

@@ -432,14 +432,15 @@ pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnc
         HOME => unsafe { node.detach_home() },
         RESUMING => {
             // The awaiter of the coroutine this thread is resuming, dropped
-            // after its `await_resume` did not mark the node `IDLE` (a
-            // wrapping awaiter that does not forward it): nothing to undo.
-            // Any other `RESUMING` node belongs to a coroutine that another
-            // thread is about to resume.
+            // before its `await_resume` took the grant: the coroutine was
+            // destroyed in place of the resume (an abandoned `SendTask`), or
+            // a wrapping awaiter did not forward `await_resume`. The grant
+            // is handed on. Any other `RESUMING` node belongs to a coroutine
+            // that another thread is about to resume.
             if !ready::is_resuming_here(node.handle()) {
                 destroyed_while_resumed();
             }
-            false
+            true
         }
         _ => false,
     }
