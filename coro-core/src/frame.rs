@@ -505,8 +505,17 @@ unsafe fn abandon<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonN
         }
     }
     let _restore = Mark(ABANDONING.with(|a| a.replace(hdr.as_ptr())));
+    // A panic from a destructor (a live local's) is dropped, as a detached
+    // coroutine's panics are: the resumer is not its owner (it may be a
+    // release of a primitive, a future's waker, a pool worker) and must not
+    // receive it. (`destroy_in_place` still frees everything else.)
     // SAFETY: forwarded contract.
-    unsafe { destroy_frame::<P, F>(hdr) };
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_frame::<P, F>(hdr) })) {
+        // A payload whose own drop panics is leaked rather than let out.
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            mem::forget(again);
+        }
+    }
     None
 }
 

@@ -171,7 +171,9 @@ pub trait Promise: Sized {
     /// if `true`, the coroutine is destroyed instead of resumed, on the
     /// resuming thread, as by `destroy()` (its live locals, parameters and
     /// promise dropped; the awaiter it was suspended on sees its resumption
-    /// abandoned and hands on what it was granted). Not a C++ member: how a
+    /// abandoned and hands on what it was granted); a panic from that
+    /// destruction (a local's drop) is dropped, not passed to the resumer,
+    /// which is not the coroutine's owner. Not a C++ member: how a
     /// [`SendTask`](crate::SendTask) whose owner went away while another
     /// thread might run it (so that the owner could not destroy it) stops at
     /// its next resumption. The default is `false`.

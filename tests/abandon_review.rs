@@ -1,0 +1,524 @@
+//! Review of "a detached `SendTask` is destroyed at its next resumption":
+//! every kind of resumer must survive the frame being destroyed inside its
+//! `resume()`, and the awaiter the task was suspended on must hand its grant
+//! on exactly once. Run under valgrind and AddressSanitizer too.
+
+mod common;
+
+use std::future::{Future, IntoFuture};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::task::{Context, Waker};
+
+use common::{eventually, Counted, Log};
+use coro::sync::{Channel, Event, Mutex, Semaphore};
+use coro::{
+    co_await, co_return, sync_wait, when_all, when_any, CancellationSource, SendSharedTask, SendTask, Task, ThreadPool,
+};
+
+fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> bool {
+    f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
+}
+
+#[coro::coroutine]
+fn quick() -> SendTask<u32> {
+    co_return!(1)
+}
+
+/// Runs `loser` against `quick()` in a `when_any` on this thread: `quick`
+/// wins, `loser` (suspended) is detached.
+#[coro::coroutine]
+fn race(loser: SendTask<u32>) -> Task<u32> {
+    let (i, v) = co_await!(when_any(vec![loser, quick()]));
+    assert_eq!(i, 1);
+    co_return!(v)
+}
+
+// ---------------------------------------------------------------------------
+// Channel: receiver granted a value, sender whose value was taken
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn receives(ch: Arc<Channel<Counted>>, log: Log, c: Counted) -> SendTask<u32> {
+    let v = co_await!(ch.recv());
+    log.push("received");
+    drop((v, c));
+    co_return!(2)
+}
+
+#[coro::coroutine]
+fn receives_one(ch: Arc<Channel<Counted>>) -> SendTask<Option<String>> {
+    let v = co_await!(ch.recv());
+    co_return!(v.map(|c| c.name().to_string()))
+}
+
+#[test]
+fn a_detached_receiver_granted_a_value_hands_it_on() {
+    let log = Log::new();
+    let ch = Arc::new(Channel::new(0));
+    assert_eq!(sync_wait(race(receives(ch.clone(), log.clone(), log.counted("loser")))), 1);
+    ch.try_send(log.counted("value")).unwrap(); // granted to the detached receiver
+    assert_eq!(log.count("received"), 0, "{:?}", log.events());
+    // The value went back into the channel: the next receiver gets it.
+    assert_eq!(sync_wait(receives_one(ch.clone())).as_deref(), Some("value"));
+    assert_eq!(log.dropped(), 2);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn sends(ch: Arc<Channel<Counted>>, log: Log, v: Counted) -> SendTask<u32> {
+    let r = co_await!(ch.send(v));
+    log.push("sent");
+    assert!(r.is_ok());
+    co_return!(2)
+}
+
+#[test]
+fn a_detached_sender_whose_value_was_taken_does_not_send_it_twice() {
+    let log = Log::new();
+    let ch = Arc::new(Channel::new(0));
+    assert_eq!(sync_wait(race(sends(ch.clone(), log.clone(), log.counted("value")))), 1);
+    let v = ch.try_recv().expect("the waiting sender's value");
+    assert_eq!(v.name(), "value");
+    assert_eq!(log.count("sent"), 0, "{:?}", log.events());
+    assert!(ch.try_recv().is_err(), "the value was not duplicated");
+    drop(v);
+    log.assert_each_dropped_once();
+}
+
+#[test]
+fn a_detached_sender_released_by_a_closed_channel_drops_its_value_once() {
+    let log = Log::new();
+    let ch = Arc::new(Channel::new(0));
+    assert_eq!(sync_wait(race(sends(ch.clone(), log.clone(), log.counted("value")))), 1);
+    ch.close();
+    assert_eq!(log.count("sent"), 0, "{:?}", log.events());
+    assert_eq!(log.dropped(), 1);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// Semaphore
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn acquires(s: Arc<Semaphore>, log: Log, c: Counted) -> SendTask<u32> {
+    let p = co_await!(s.acquire());
+    log.push("acquired");
+    drop((p, c));
+    co_return!(2)
+}
+
+#[test]
+fn a_detached_waiter_granted_a_permit_releases_it() {
+    let log = Log::new();
+    let s = Arc::new(Semaphore::new(0));
+    assert_eq!(sync_wait(race(acquires(s.clone(), log.clone(), log.counted("loser")))), 1);
+    s.release(1);
+    assert_eq!(log.count("acquired"), 0, "{:?}", log.events());
+    assert_eq!(s.available_permits(), 1, "the permit was handed back");
+    assert!(s.try_acquire().is_some());
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// Cancellation token (a wrapping awaiter over an event wait)
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn waits_cancel(src: Arc<CancellationSource>, log: Log, c: Counted) -> SendTask<u32> {
+    let t = src.token();
+    co_await!(t.cancelled());
+    log.push("ran on");
+    drop(c);
+    co_return!(2)
+}
+
+#[test]
+fn a_detached_task_waiting_for_cancellation_is_destroyed_by_the_request() {
+    let log = Log::new();
+    let src = Arc::new(CancellationSource::new());
+    assert_eq!(sync_wait(race(waits_cancel(src.clone(), log.clone(), log.counted("loser")))), 1);
+    src.request_cancellation();
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    assert_eq!(log.dropped(), 1);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// A child finishing transfers to an orphaned parent
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn child_on_pool(pool: Arc<ThreadPool>, c: Counted, running: Sender<()>, release: Receiver<()>) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    running.send(()).unwrap();
+    release.recv().unwrap();
+    drop(c);
+    co_return!(5)
+}
+
+#[coro::coroutine]
+fn parent(pool: Arc<ThreadPool>, log: Log, running: Sender<()>, release: Receiver<()>) -> SendTask<u32> {
+    let c = log.counted("parent");
+    let v = co_await!(child_on_pool(pool, log.counted("child"), running, release));
+    log.push("parent ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[test]
+fn a_child_finishing_into_an_orphaned_parent_frees_both() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(parent(pool.clone(), log.clone(), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    drop(fut); // the parent is orphaned, suspended on its child
+    release_tx.send(()).unwrap();
+    eventually("both frames freed", || log.dropped() == 2);
+    assert_eq!(log.count("parent ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[coro::coroutine]
+fn parent_all(pool: Arc<ThreadPool>, log: Log, running: Sender<()>, release: Receiver<()>) -> SendTask<u32> {
+    let c = log.counted("parent");
+    let (a, b) = co_await!(when_all((child_on_pool(pool.clone(), log.counted("child"), running, release), quick())));
+    log.push("parent ran on");
+    drop(c);
+    co_return!(a + b)
+}
+
+#[test]
+fn when_all_finishing_into_an_orphaned_parent_frees_everything() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(parent_all(pool.clone(), log.clone(), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    drop(fut);
+    release_tx.send(()).unwrap();
+    eventually("both frames freed", || log.dropped() == 2);
+    assert_eq!(log.count("parent ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[coro::coroutine]
+fn parent_any(pool: Arc<ThreadPool>, log: Log, running: Sender<()>, release: Receiver<()>) -> SendTask<u32> {
+    let c = log.counted("parent");
+    let (_, v) = co_await!(when_any(vec![child_on_pool(pool.clone(), log.counted("child"), running, release)]));
+    log.push("parent ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[test]
+fn when_any_finishing_into_an_orphaned_parent_frees_everything() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(parent_any(pool.clone(), log.clone(), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    drop(fut);
+    release_tx.send(()).unwrap();
+    eventually("both frames freed", || log.dropped() == 2);
+    assert_eq!(log.count("parent ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// SendSharedTask waiters
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn shared_source(ev: Arc<Event>) -> SendTask<u32> {
+    co_await!(ev.wait());
+    co_return!(9)
+}
+
+#[coro::coroutine]
+fn awaits_shared(s: SendSharedTask<u32>, log: Log, c: Counted) -> SendTask<u32> {
+    let v = co_await!(s);
+    log.push("ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[coro::coroutine]
+fn awaits_shared_too(s: SendSharedTask<u32>) -> SendTask<u32> {
+    co_return!(co_await!(s))
+}
+
+#[test]
+fn a_detached_waiter_of_a_shared_task_is_destroyed_when_it_finishes() {
+    let log = Log::new();
+    let ev = Arc::new(Event::new());
+    let s = shared_source(ev.clone()).shared();
+    let mut other = Box::pin(awaits_shared_too(s.clone()).into_future());
+    assert_eq!(sync_wait(race(awaits_shared(s.clone(), log.clone(), log.counted("loser")))), 1);
+    assert!(!poll_once(other.as_mut()));
+    ev.set();
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    assert_eq!(log.dropped(), 1);
+    assert!(poll_once(other.as_mut()));
+    assert_eq!(sync_wait(awaits_shared_too(s)), 9);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// A future woken into a pool worker's driver queue
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn awaits_future_on_pool(
+    pool: Arc<ThreadPool>,
+    rx: futures::channel::oneshot::Receiver<u32>,
+    log: Log,
+    c: Counted,
+    running: Sender<()>,
+) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    running.send(()).unwrap();
+    let v = co_await!(rx).unwrap_or(0);
+    log.push("ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[test]
+fn a_detached_task_woken_into_a_pool_queue_is_destroyed_there() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let (running_tx, running_rx) = channel();
+    let mut fut =
+        Box::pin(awaits_future_on_pool(pool.clone(), rx, log.clone(), log.counted("loser"), running_tx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    // Suspended on the future (or about to): orphan it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    drop(fut);
+    tx.send(3).unwrap();
+    eventually("destroyed by the wake-up", || log.dropped() == 1);
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// A when_any child given up before its first resume
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn never_first(log: Log, c: Counted) -> SendTask<u32> {
+    log.push("started");
+    drop(c);
+    co_return!(7)
+}
+
+#[coro::coroutine]
+fn race_first(log: Log) -> Task<u32> {
+    let (i, v) = co_await!(when_any(vec![quick(), never_first(log.clone(), log.counted("second"))]));
+    assert_eq!(i, 0);
+    co_return!(v)
+}
+
+#[test]
+fn a_when_any_child_given_up_before_its_first_resume_is_dropped_once() {
+    let log = Log::new();
+    assert_eq!(sync_wait(race_first(log.clone())), 1);
+    assert_eq!(log.dropped(), 1);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// Stress: owners go away while each kind of resumer resumes
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn locks_on_pool(pool: Arc<ThreadPool>, m: Arc<Mutex<u32>>, c: Counted) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let mut g = co_await!(m.lock());
+    *g += 1;
+    co_await!(pool.schedule());
+    drop(c);
+    co_return!(*g)
+}
+
+#[coro::coroutine]
+fn acquires_on_pool(pool: Arc<ThreadPool>, s: Arc<Semaphore>, c: Counted) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let p = co_await!(s.acquire());
+    co_await!(pool.schedule());
+    drop((p, c));
+    co_return!(1)
+}
+
+#[coro::coroutine]
+fn recv_on_pool(pool: Arc<ThreadPool>, ch: Arc<Channel<Counted>>, c: Counted) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let v = co_await!(ch.recv());
+    co_await!(pool.schedule());
+    drop((v, c));
+    co_return!(1)
+}
+
+#[coro::coroutine]
+fn future_on_pool(pool: Arc<ThreadPool>, rx: futures::channel::oneshot::Receiver<u32>, c: Counted) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let v = co_await!(rx).unwrap_or(0);
+    co_await!(pool.schedule());
+    drop(c);
+    co_return!(v)
+}
+
+#[test]
+fn stress_owners_go_away_while_resumers_resume() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let m = Arc::new(Mutex::new(0u32));
+    let s = Arc::new(Semaphore::new(0));
+    let ch: Arc<Channel<Counted>> = Arc::new(Channel::new(0));
+    let start = std::time::Instant::now();
+    let mut i = 0usize;
+    while start.elapsed() < std::time::Duration::from_millis(1500) && i < 300 {
+        i += 1;
+        let held = m.try_lock();
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let mut futs: Vec<std::pin::Pin<Box<dyn Future<Output = u32> + Send>>> = vec![
+            Box::pin(locks_on_pool(pool.clone(), m.clone(), log.counted("m")).into_future()),
+            Box::pin(acquires_on_pool(pool.clone(), s.clone(), log.counted("s")).into_future()),
+            Box::pin(recv_on_pool(pool.clone(), ch.clone(), log.counted("c")).into_future()),
+            Box::pin(future_on_pool(pool.clone(), rx, log.counted("f")).into_future()),
+        ];
+        for f in &mut futs {
+            let _ = poll_once(f.as_mut());
+        }
+        if i % 3 == 0 {
+            std::thread::yield_now();
+        }
+        // Release every resource from another thread while the owners go.
+        let (m2, s2, ch2, v) = (m.clone(), s.clone(), ch.clone(), log.counted("v"));
+        std::thread::scope(|sc| {
+            let releaser = sc.spawn(move || {
+                drop(held);
+                s2.release(1);
+                let _ = tx.send(1);
+                // The receiver may not be registered yet: retry until it takes it.
+                let mut v = v;
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(50);
+                loop {
+                    match ch2.try_send(v) {
+                        Ok(()) => break,
+                        Err(e) => {
+                            v = e.into_inner();
+                            if std::time::Instant::now() > until {
+                                break;
+                            }
+                            std::thread::yield_now();
+                        }
+                    }
+                }
+                drop(m2);
+            });
+            if i % 2 == 0 {
+                drop(futs);
+                releaser.join().unwrap();
+            } else {
+                releaser.join().unwrap();
+                drop(futs);
+            }
+        });
+        // A value handed back into the channel by a destroyed receiver.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        eventually("the channel settles", || {
+            while let Ok(v) = ch.try_recv() {
+                drop(v);
+            }
+            log.dropped() == 5 * i
+        });
+        // Every resource is eventually free again: 4 task counters + value.
+        let want = 5 * i;
+        eventually("everything of this round dropped", || log.dropped() == want);
+        eventually("the lock handed on", || !m.is_locked());
+        eventually("the permit handed back", || s.available_permits() == 1);
+        if let Some(p) = s.try_acquire() {
+            p.forget();
+        }
+    }
+    assert_eq!(pool.panics(), 0);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// A local whose drop panics, dropped by the abandoning resumer
+// ---------------------------------------------------------------------------
+
+struct PanicsOnDrop(#[allow(dead_code)] Counted);
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("[planned] a detached task's local panicked in its drop");
+    }
+}
+
+#[coro::coroutine]
+fn waits_with_bomb(ev: Arc<Event>, log: Log, c: Counted) -> SendTask<u32> {
+    let bomb = PanicsOnDrop(c);
+    co_await!(ev.wait());
+    log.push("ran on");
+    std::mem::forget(bomb);
+    co_return!(2)
+}
+
+#[test]
+fn a_panic_destroying_a_detached_task_does_not_reach_the_releasing_thread() {
+    common::quiet_planned_panics();
+    let log = Log::new();
+    let ev = Arc::new(Event::new());
+    assert_eq!(sync_wait(race(waits_with_bomb(ev.clone(), log.clone(), log.counted("loser")))), 1);
+    // Setting an event is not where a detached task's panic belongs: a
+    // detached task's panics are dropped with it (`SendTask`, "Dropping").
+    let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev.set()));
+    assert!(set.is_ok(), "Event::set panicked with the detached task's drop panic");
+    assert_eq!(log.dropped(), 1);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn future_with_bomb(rx: futures::channel::oneshot::Receiver<u32>, log: Log, c: Counted) -> SendTask<u32> {
+    let bomb = PanicsOnDrop(c);
+    let v = co_await!(rx).unwrap_or(0);
+    log.push("ran on");
+    std::mem::forget(bomb);
+    co_return!(v)
+}
+
+#[test]
+fn a_panic_destroying_a_detached_task_does_not_reach_a_wakers_caller() {
+    common::quiet_planned_panics();
+    let log = Log::new();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    // Resumed by hand, outside any driver: the waker resumes it itself.
+    let mut t = Box::pin(race_by_hand(future_with_bomb(rx, log.clone(), log.counted("loser"))).into_future());
+    assert!(poll_once(t.as_mut()));
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.send(4)));
+    assert!(sent.is_ok(), "the future's sender panicked with the detached task's drop panic");
+    eventually("destroyed", || log.dropped() == 1);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn race_by_hand(loser: SendTask<u32>) -> SendTask<u32> {
+    let (_, v) = co_await!(when_any(vec![loser, quick()]));
+    co_return!(v)
+}
