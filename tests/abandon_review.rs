@@ -522,3 +522,81 @@ fn race_by_hand(loser: SendTask<u32>) -> SendTask<u32> {
     let (_, v) = co_await!(when_any(vec![loser, quick()]));
     co_return!(v)
 }
+
+// ---------------------------------------------------------------------------
+// A task future dropped with its task's wake-up still in its own queue
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn awaits_future(rx: futures::channel::oneshot::Receiver<u32>, log: Log, c: Counted) -> SendTask<u32> {
+    let v = co_await!(rx).unwrap_or(0);
+    log.push("ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[test]
+fn a_task_future_dropped_with_its_wake_up_queued_destroys_the_task_in_its_drop() {
+    let log = Log::new();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let mut fut = Box::pin(awaits_future(rx, log.clone(), log.counted("task")).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    // Woken on another thread: queued on the future's own driver queue.
+    std::thread::spawn(move || tx.send(8).unwrap()).join().unwrap();
+    drop(fut); // detached, then the queued wake-up runs it: destroyed
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    assert_eq!(log.dropped(), 1);
+    log.assert_each_dropped_once();
+}
+
+// ---------------------------------------------------------------------------
+// Stress: when_any children given up around their first resume
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn hop_and_win(pool: Arc<ThreadPool>) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    co_return!(0)
+}
+
+#[coro::coroutine]
+fn slow_child(pool: Arc<ThreadPool>, log: Log, c: Counted) -> SendTask<u32> {
+    log.push("child started");
+    co_await!(pool.schedule());
+    drop(c);
+    co_return!(1)
+}
+
+#[coro::coroutine]
+fn races_on_pool(pool: Arc<ThreadPool>, log: Log, n: usize) -> SendTask<u32> {
+    let mut children = vec![hop_and_win(pool.clone())];
+    for i in 0..n {
+        children.push(slow_child(pool.clone(), log.clone(), log.counted(format!("child {i}"))));
+    }
+    let (_, v) = co_await!(when_any(children));
+    co_return!(v)
+}
+
+#[test]
+fn stress_when_any_losers_given_up_around_their_first_resume() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let start = std::time::Instant::now();
+    let mut made = 0;
+    let mut rounds = 0;
+    while start.elapsed() < std::time::Duration::from_millis(1000) && rounds < 400 {
+        rounds += 1;
+        made += 8;
+        let mut fut = Box::pin(races_on_pool(pool.clone(), log.clone(), 8).into_future());
+        if rounds % 2 == 0 {
+            // Run to completion on this thread.
+            let _ = futures::executor::block_on(fut);
+        } else {
+            let _ = poll_once(fut.as_mut());
+            drop(fut);
+        }
+        eventually("every child of the round dropped", || log.dropped() == made);
+    }
+    assert_eq!(pool.panics(), 0);
+    log.assert_each_dropped_once();
+}

@@ -177,6 +177,12 @@ pub trait Promise: Sized {
     /// [`SendTask`](crate::SendTask) whose owner went away while another
     /// thread might run it (so that the owner could not destroy it) stops at
     /// its next resumption. The default is `false`.
+    ///
+    /// As with a final awaiter that does not suspend, the frame is gone
+    /// when such a resume returns: whoever resumes a coroutine whose promise
+    /// may say `true` (an owner holding a
+    /// [`UniqueCoroutineHandle`](crate::UniqueCoroutineHandle), say) must
+    /// not use or destroy it afterwards.
     #[inline(always)]
     fn abandoned(&self) -> bool {
         false

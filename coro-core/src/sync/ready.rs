@@ -54,7 +54,9 @@
 //! node `IDLE`, and its awaiter's `Drop` then has nothing to check. An
 //! awaiter's `Drop` that finds `RESUMING` is legitimate only inside that
 //! very resume (a wrapping awaiter that drops the inner one without calling
-//! its `await_resume`): the coroutine is the one this thread is resuming.
+//! its `await_resume`, or an abandoned `SendTask` destroyed in place of the
+//! resume): the coroutine is the one this thread is resuming, and the grant
+//! is handed on.
 //! Anywhere else — another thread, or this thread before the resume — it is
 //! destroying a coroutine that another thread has the right to resume: its
 //! owner dropped it while a release could still resume it. Like a `READY`
