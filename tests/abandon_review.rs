@@ -600,3 +600,64 @@ fn stress_when_any_losers_given_up_around_their_first_resume() {
     assert_eq!(pool.panics(), 0);
     log.assert_each_dropped_once();
 }
+
+// ---------------------------------------------------------------------------
+// Long chains of detached waiters: the grant is handed along all of them
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn locks_detached(m: Arc<Mutex<u32>>, log: Log, c: Counted) -> SendTask<u32> {
+    let mut g = co_await!(m.lock());
+    log.push("locked");
+    *g += 1;
+    drop(c);
+    co_return!(2)
+}
+
+#[test]
+fn a_lock_handed_along_many_detached_waiters_ends_free() {
+    let log = Log::new();
+    let m = Arc::new(Mutex::new(0));
+    let held = m.try_lock().unwrap();
+    for i in 0..300 {
+        assert_eq!(sync_wait(race(locks_detached(m.clone(), log.clone(), log.counted(format!("w{i}"))))), 1);
+    }
+    // Handed to each detached waiter in turn, each destroyed instead of
+    // resumed (nested hand-ons, bounded by the ready queue's nesting).
+    std::thread::scope(|sc| sc.spawn(move || drop(held)).join().unwrap());
+    assert_eq!(log.dropped(), 300);
+    assert_eq!(log.count("locked"), 0);
+    assert!(!m.is_locked());
+    assert_eq!(*m.try_lock().unwrap(), 0);
+    log.assert_each_dropped_once();
+}
+
+#[test]
+fn a_value_handed_along_many_detached_receivers_stays_in_the_channel() {
+    let log = Log::new();
+    let ch = Arc::new(Channel::new(0));
+    for i in 0..300 {
+        assert_eq!(sync_wait(race(receives(ch.clone(), log.clone(), log.counted(format!("r{i}"))))), 1);
+    }
+    let ch2 = ch.clone();
+    let v = log.counted("value");
+    std::thread::spawn(move || ch2.try_send(v).map_err(|_| ()).unwrap()).join().unwrap();
+    assert_eq!(log.dropped(), 300);
+    assert_eq!(log.count("received"), 0);
+    assert_eq!(ch.try_recv().expect("the value is still there").name(), "value");
+    log.assert_each_dropped_once();
+}
+
+#[test]
+fn permits_handed_along_many_detached_waiters_come_back() {
+    let log = Log::new();
+    let s = Arc::new(Semaphore::new(0));
+    for i in 0..300 {
+        assert_eq!(sync_wait(race(acquires(s.clone(), log.clone(), log.counted(format!("a{i}"))))), 1);
+    }
+    let s2 = s.clone();
+    std::thread::spawn(move || s2.release(3)).join().unwrap();
+    assert_eq!(log.dropped(), 300);
+    assert_eq!(s.available_permits(), 3);
+    log.assert_each_dropped_once();
+}
