@@ -1,7 +1,8 @@
 //! Giving up a `SendTask` that another thread may be running: its owner (the
 //! awaiting coroutine, a combinator, a task future) goes away, the task is
-//! detached, runs on to its end and frees itself there. Nothing is freed
-//! under the running thread: the suite runs these under valgrind and
+//! detached: destroyed at its next resumption, by whoever resumes it, or
+//! freed by itself at its end if it finishes first. Nothing is freed under
+//! the running thread: the suite runs these under valgrind and
 //! AddressSanitizer.
 
 mod common;

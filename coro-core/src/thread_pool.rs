@@ -294,8 +294,13 @@ impl fmt::Debug for ThreadPool {
 // `resumes_on_posting_thread` declares.
 unsafe impl Scheduler for ThreadPool {
     unsafe fn post(&self, handle: CoroutineHandle) {
-        self.shared.lock().jobs.push_back(Job::Resume(handle));
+        let mut q = self.shared.lock();
+        q.jobs.push_back(Job::Resume(handle));
+        // Notified under the lock: once it is released, a worker may run
+        // the coroutine, which may drop the last handle to this pool, so
+        // `self` is not touched afterwards.
         self.shared.available.notify_one();
+        drop(q);
     }
 
     fn resumes_on_posting_thread(&self) -> bool {
