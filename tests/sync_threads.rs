@@ -1181,3 +1181,48 @@ fn a_guard_dropped_by_a_thread_local_destructor_hands_the_lock_to_a_waiter() {
     assert!(waiter.done());
     assert_eq!(*TLS_MUTEX.try_lock().unwrap(), 1);
 }
+
+// ---------------------------------------------------------------------------
+// A wrapping awaiter that does not forward `await_resume`
+// ---------------------------------------------------------------------------
+
+/// Forwards everything but `await_resume`: the inner awaiter is dropped
+/// after its coroutine was resumed, without taking what it was granted.
+struct NoForward<A>(A);
+
+impl<A: Awaiter> Awaiter for NoForward<A> {
+    type Output = ();
+    fn await_ready(&mut self) -> bool {
+        self.0.await_ready()
+    }
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded contract: the inner awaiter lives in this one.
+        unsafe { self.0.await_suspend(h) }
+    }
+    fn await_resume(self) {}
+}
+
+#[coro::coroutine]
+fn locks_without_taking(m: Arc<Mutex<u32>>, log: Log) -> Task<()> {
+    log.push("waiting");
+    co_await!(NoForward(m.lock()));
+    co_return!(())
+}
+
+#[test]
+fn a_lock_granted_home_to_an_awaiter_that_never_takes_it_is_handed_on() {
+    // The lock is released on another thread, so a thread-bound waiter's
+    // grant travels home (`HOME`); its wrapper then drops the awaiter
+    // without `await_resume`: the lock must not stay taken by nobody.
+    let log = Log::new();
+    let m = Arc::new(Mutex::new(0));
+    let guard = m.try_lock().unwrap();
+    let mut task = Driven::start(locks_without_taking(m.clone(), log.clone()));
+    assert_eq!(task.poll(), None, "waits for the lock");
+    thread::scope(|s| {
+        s.spawn(move || drop(guard)); // granted on another thread: sent home
+    });
+    assert!(m.is_locked(), "granted to the waiting task");
+    assert_eq!(task.poll(), Some(()), "resumed at home, finished");
+    assert!(!m.is_locked(), "the grant was lost: the mutex stays locked");
+}

@@ -202,20 +202,21 @@ impl WaitNode {
     }
 
     /// The `HOME` case of an awaiter's `Drop`: a release on another thread
-    /// granted the coroutine something and posted its wake-up home. If the
-    /// wake-up has not run, the coroutine is being destroyed first: the
-    /// wake-up is detached (it will do nothing) and this returns `true`, so
-    /// the caller hands the grant on. If it has run, the coroutine was
-    /// resumed (this is the awaiter going away after its `await_resume`, had
-    /// that not marked the node `IDLE` — a wrapping awaiter may not forward
-    /// it): `false`.
+    /// granted the coroutine something and posted its wake-up home, and the
+    /// awaiter goes away without its `await_resume` having taken the grant
+    /// (which would have marked the node `IDLE`). Either the wake-up has not
+    /// run (the coroutine is destroyed first: the wake-up is detached and
+    /// will do nothing), or it has and a wrapping awaiter dropped this one
+    /// without forwarding `await_resume`. In both cases the grant was never
+    /// taken: `true`, so the caller hands it on.
     ///
     /// # Safety
     /// The node is `HOME` and alive.
     unsafe fn detach_home(&self) -> bool {
         // SAFETY: a `HOME` node has its `home`, no longer written (caller).
         let home = unsafe { (*self.home.get()).as_ref() }.expect("a node handed home without its wake-up");
-        home.detach()
+        home.detach();
+        true
     }
 }
 
