@@ -177,9 +177,19 @@ pub trait TaskKind: sealed::Sealed {
     /// What the promise keeps for its kind: the home thread of a [`Local`]
     /// task, the ownership word of a [`Sendable`] one.
     #[doc(hidden)]
-    type State: fmt::Debug;
+    type State: fmt::Debug + 'static;
     #[doc(hidden)]
     fn new_state() -> Self::State;
+    /// The ownership word, for the kind that has one ([`Sendable`]).
+    #[doc(hidden)]
+    fn flight(state: &Self::State) -> Option<&Flight>;
+    /// The same, mutably (before the task starts).
+    #[doc(hidden)]
+    fn flight_mut(state: &mut Self::State) -> Option<&mut Flight>;
+    /// Refuses a resume on a foreign thread, for the kind that is
+    /// thread-bound ([`Local`]).
+    #[doc(hidden)]
+    fn check_home(state: &Self::State);
 }
 
 impl TaskKind for Local {
@@ -189,6 +199,18 @@ impl TaskKind for Local {
     #[inline]
     fn new_state() -> LocalState {
         LocalState(HomeThread::current())
+    }
+    #[inline(always)]
+    fn flight(_: &LocalState) -> Option<&Flight> {
+        None
+    }
+    #[inline(always)]
+    fn flight_mut(_: &mut LocalState) -> Option<&mut Flight> {
+        None
+    }
+    #[inline(always)]
+    fn check_home(state: &LocalState) {
+        state.0.check("Task");
     }
 }
 
@@ -205,6 +227,16 @@ impl TaskKind for Sendable {
     fn new_state() -> Flight {
         Flight { word: AtomicU8::new(Flight::IDLE), reports_continuation: false }
     }
+    #[inline(always)]
+    fn flight(state: &Flight) -> Option<&Flight> {
+        Some(state)
+    }
+    #[inline(always)]
+    fn flight_mut(state: &mut Flight) -> Option<&mut Flight> {
+        Some(state)
+    }
+    #[inline(always)]
+    fn check_home(_: &Flight) {}
 }
 
 /// A [`Task`]'s home thread, checked before every resume. Not a public API.
@@ -279,17 +311,17 @@ impl<T, K: TaskKind> Default for TaskPromise<T, K> {
     }
 }
 
-/// The ownership word of a `SendTask`'s frame, reached without a reference
-/// to the whole promise: the owner's thread and the finishing thread use
-/// it at the same time.
+/// The ownership word of a `SendTask`'s frame (`None` for a `Task`),
+/// reached without a reference to the whole promise: the owner's thread and
+/// the finishing thread use it at the same time.
 ///
 /// # Safety
-/// `h` is a live `TaskPromise<T, Sendable>` frame.
+/// `h` is a live frame of this promise type.
 #[inline(always)]
-unsafe fn flight<'a, T>(h: CoroutineHandle<TaskPromise<T, Sendable>>) -> &'a AtomicU8 {
-    // SAFETY: live frame of this promise type (caller); only the atomic
-    // field is borrowed.
-    unsafe { &(*addr_of!((*h.promise_ptr()).state)).word }
+unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a AtomicU8> {
+    // SAFETY: live frame of this promise type (caller); only the state is
+    // borrowed, whose other field is not written once the task started.
+    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.word)
 }
 
 impl<T, K: TaskKind> TaskPromise<T, K> {
@@ -384,40 +416,23 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         self.outcome = Outcome::Panicked(payload);
     }
     fn continuation(&self) -> Option<CoroutineHandle> {
-        if !K::THREAD_BOUND {
-            // SAFETY: `Sendable` is the only kind that is not thread-bound,
-            // and its state is a `Flight`; `reports_continuation` is not
-            // written once the task has started.
-            let flight = unsafe { &*(&self.state as *const K::State as *const Flight) };
-            if !flight.reports_continuation {
-                // A stand-in: it may be gone (see `Flight`).
-                return None;
-            }
+        match K::flight(&self.state) {
+            // A stand-in: it may be gone (see `Flight`).
+            Some(flight) if !flight.reports_continuation => None,
+            _ => self.continuation,
         }
-        self.continuation
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
     /// A detached `SendTask` (its owner went away while it was suspended)
     /// is destroyed at its next resumption instead of running on.
     #[inline(always)]
     fn abandoned(&self) -> bool {
-        if K::THREAD_BOUND {
-            return false;
-        }
-        // SAFETY: `Sendable` is the only kind that is not thread-bound, and
-        // its state is a `Flight`; only its atomic word is read.
-        let flight = unsafe { &*(&self.state as *const K::State as *const Flight) };
         // `Acquire`: pairs with the owner's swap.
-        flight.word.load(Ordering::Acquire) == Flight::ORPHANED
+        K::flight(&self.state).is_some_and(|f| f.word.load(Ordering::Acquire) == Flight::ORPHANED)
     }
     #[inline(always)]
     fn before_resume(&self) {
-        if K::THREAD_BOUND {
-            // SAFETY: `Local` is the only thread-bound kind, and its state
-            // is a `LocalState`.
-            let home = unsafe { &*(&self.state as *const K::State as *const LocalState) };
-            home.0.check("Task");
-        }
+        K::check_home(&self.state);
     }
 }
 
@@ -475,10 +490,9 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
     }
     unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
         let next = self.continuation.unwrap_or_else(noop_coroutine);
-        if !K::THREAD_BOUND {
-            // SAFETY: the frame calls this with its own, live handle; its
-            // promise is a `TaskPromise<T, Sendable>` (`K` is not `Local`).
-            let flight = unsafe { flight::<T>(me.cast()) };
+        // SAFETY: the frame calls this with its own, live handle; its
+        // promise is a `TaskPromise<T, K>`.
+        if let Some(flight) = unsafe { flight(me.cast::<TaskPromise<T, K>>()) } {
             // The claim is the last use of the frame: once `DONE` is seen,
             // the owner may free it. `Release`: the result is visible to
             // it; `Acquire`: what the owner did before going away is
@@ -538,11 +552,11 @@ impl<T, K: TaskKind> Owned<T, K> {
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
         // SAFETY: unstarted and owned here: nobody else uses the promise.
         unsafe { self.handle.promise_mut() }.continuation = Some(cont);
-        if !K::THREAD_BOUND {
-            // SAFETY: a live `TaskPromise<T, Sendable>` frame (`K` is not
-            // `Local`). `Relaxed`: the task starts from this thread, and a
-            // thread that finishes it is ordered after that start.
-            unsafe { flight::<T>(self.handle.handle().erase().cast()) }.store(Flight::AWAITED, Ordering::Relaxed);
+        // SAFETY: a live frame of this promise type. `Relaxed`: the task
+        // starts from this thread, and a thread that finishes it is ordered
+        // after that start.
+        if let Some(flight) = unsafe { flight(self.handle.handle()) } {
+            flight.store(Flight::AWAITED, Ordering::Relaxed);
         }
     }
 
@@ -551,13 +565,9 @@ impl<T, K: TaskKind> Owned<T, K> {
     /// backtrace of a `SendTask` walks on to it (see [`Flight`]).
     pub(crate) fn set_awaiting(&mut self, awaiting: CoroutineHandle) {
         self.set_continuation(awaiting);
-        if !K::THREAD_BOUND {
-            // SAFETY: unstarted and owned here: nobody else uses the
-            // promise; `Sendable`'s state is a `Flight`.
-            unsafe {
-                let state = &mut self.handle.promise_mut().state;
-                (*(state as *mut K::State as *mut Flight)).reports_continuation = true;
-            }
+        // SAFETY: unstarted and owned here: nobody else uses the promise.
+        if let Some(flight) = K::flight_mut(unsafe { &mut self.handle.promise_mut().state }) {
+            flight.reports_continuation = true;
         }
     }
 
@@ -593,10 +603,9 @@ impl<T, K: TaskKind> Owned<T, K> {
     }
 
     fn release_in_place(&mut self) -> bool {
-        if !K::THREAD_BOUND {
-            // SAFETY: a live `TaskPromise<T, Sendable>` frame: only this
-            // owner frees it, unless it says `ORPHANED` below.
-            let flight = unsafe { flight::<T>(self.handle.handle().erase().cast()) };
+        // SAFETY: a live frame of this promise type: only this owner frees
+        // it, unless it says `ORPHANED` below.
+        if let Some(flight) = unsafe { flight(self.handle.handle()) } {
             // `Acquire`: after `DONE`, the finishing thread's writes (the
             // result, the frame's final state) are visible.
             if flight.swap(Flight::ORPHANED, Ordering::AcqRel) == Flight::AWAITED {
