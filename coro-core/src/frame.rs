@@ -99,6 +99,26 @@ impl Header {
     }
 }
 
+/// The handle of a stand-in frame `T` (a `#[repr(C)]` record whose first
+/// field is its [`Header`]) kept in an `Arc`: the handle owns one strong
+/// count, taken back by [`take_counted`] when the stand-in is resumed (or
+/// by `Arc::decrement_strong_count` if it never will be). Derived from the
+/// `Arc`'s own pointer, so that the resume can rebuild the `Arc`.
+pub(crate) fn counted_handle<T>(this: &std::sync::Arc<T>) -> CoroutineHandle {
+    let raw = std::sync::Arc::into_raw(this.clone()) as *mut T;
+    CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast())
+}
+
+/// The strong count a [`counted_handle`] owned, as an `Arc`.
+///
+/// # Safety
+/// `h` is the header of a handle [`counted_handle::<T>`] made, whose count
+/// has not been taken back yet.
+pub(crate) unsafe fn take_counted<T>(h: NonNull<Header>) -> std::sync::Arc<T> {
+    // SAFETY: the pointer came from `Arc::into_raw` for a `T` (caller).
+    unsafe { std::sync::Arc::from_raw(h.cast::<T>().as_ptr()) }
+}
+
 /// # Safety
 /// `hdr` is a live, suspended frame whose promise type is `P`.
 unsafe fn continuation_of<P: Promise>(hdr: NonNull<Header>) -> Option<CoroutineHandle> {

@@ -24,7 +24,7 @@
 use core::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::frame::{no_destroy, Header, VTable};
+use crate::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::home::{HomeResume, Wakeup};
 
@@ -47,15 +47,6 @@ impl HomeHop {
     /// A hop for `parent`, made on its home thread (in its `await_suspend`).
     pub(crate) fn new(parent: CoroutineHandle) -> Arc<HomeHop> {
         Arc::new(HomeHop { header: Header::stand_in(&HOME_HOP_VTABLE), parent: HomeResume::new(parent) })
-    }
-
-    /// The handle to give the awaited task(s) as their continuation: it
-    /// owns one strong count of `this`, taken back by `hop_resume` (or by
-    /// [`HopSlot::retract`]). Derived from the `Arc`'s own pointer so that
-    /// `hop_resume` may rebuild the `Arc` from it.
-    fn counted_handle(this: &Arc<HomeHop>) -> CoroutineHandle {
-        let raw = Arc::into_raw(this.clone()) as *mut HomeHop;
-        CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast())
     }
 
     /// The awaiting coroutine is being destroyed (its awaiter is dropped):
@@ -90,7 +81,7 @@ impl HopSlot {
     ) -> CoroutineHandle {
         // SAFETY: live (caller).
         if may_finish_elsewhere && unsafe { awaiting.is_thread_bound() } {
-            HomeHop::counted_handle(self.hop.insert(HomeHop::new(awaiting)))
+            counted_handle(self.hop.insert(HomeHop::new(awaiting)))
         } else {
             awaiting
         }
@@ -121,7 +112,7 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `HomeHop::counted_handle` makes handles with this
     // vtable, each owning one strong count, taken back here: the task
     // transfers here once (and its owner then does not retract it).
-    let hop = unsafe { Arc::from_raw(h.cast::<HomeHop>().as_ptr()) };
+    let hop: Arc<HomeHop> = unsafe { take_counted(h) };
     if hop.parent.is_home_thread() {
         // Nothing was posted, so no wake-up will race the awaiter, which
         // keeps the coroutine alive until it is resumed.

@@ -27,8 +27,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use crate::frame::{no_destroy, Header, VTable};
-use crate::handle::CoroutineHandle;
+use crate::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
 use crate::home::{DriverScope, WakeQueue};
 use crate::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 
@@ -118,7 +117,7 @@ unsafe fn future_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // `Arc`'s own pointer, giving the task one strong count, taken back
     // here: the task transfers here once (and its future then does not
     // give it back). So the stand-in outlives a future dropped meanwhile.
-    let waiter = unsafe { Arc::from_raw(h.cast::<FutureWaiter>().as_ptr()) };
+    let waiter: Arc<FutureWaiter> = unsafe { take_counted(h) };
     let waker = {
         let mut slot = waiter.waker.lock().unwrap_or_else(|e| e.into_inner());
         waiter.finishing.store(true, Ordering::Relaxed);
@@ -222,9 +221,7 @@ impl<T, K: TaskKind> Future for TaskFuture<T, K> {
                 let h = this.task.handle();
                 // The task owns one strong count of the stand-in, taken back
                 // when it transfers there (or by `drop` if it never will).
-                let raw = Arc::into_raw(waiter.clone()) as *mut FutureWaiter;
-                let stand_in = CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast());
-                this.task.set_continuation(stand_in);
+                this.task.set_continuation(counted_handle(&waiter));
                 this.waiter = Some(waiter);
                 // SAFETY: the task is owned here and suspended at its
                 // initial point.

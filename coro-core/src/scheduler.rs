@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::combinators::IntoTask;
-use crate::frame::{Header, VTable};
+use crate::frame::{counted_handle, take_counted, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::task::{TaskKind, TaskPromise};
 
@@ -277,7 +277,7 @@ static HOP_VTABLE: VTable = VTable::stand_in(hop_resume, hop_destroy);
 unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // SAFETY: only `post_hop` posts hops, giving the scheduler one strong
     // count (`Arc::into_raw`), taken back here or in `hop_destroy`, once.
-    let hop = unsafe { Arc::from_raw(h.cast::<Hop>().as_ptr()) };
+    let hop: Arc<Hop> = unsafe { take_counted(h) };
     // The target was written before the hop was posted (the scheduler's
     // queue orders that); the swap only decides against `cancel_hop`.
     NonNull::new(hop.target.swap(ptr::null_mut(), Ordering::Acquire))
@@ -285,7 +285,7 @@ unsafe fn hop_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
 
 unsafe fn hop_destroy(h: NonNull<Header>) {
     // SAFETY: as in `hop_resume`.
-    drop(unsafe { Arc::from_raw(h.cast::<Hop>().as_ptr()) });
+    drop(unsafe { take_counted::<Hop>(h) });
 }
 
 /// A hop to `awaiting`: the `Arc` the awaiter keeps (to cancel it with
@@ -297,10 +297,8 @@ unsafe fn hop_destroy(h: NonNull<Header>) {
 fn new_hop(awaiting: CoroutineHandle) -> (Arc<Hop>, CoroutineHandle) {
     let hop =
         Arc::new(Hop { header: Header::stand_in(&HOP_VTABLE), target: AtomicPtr::new(awaiting.header().as_ptr()) });
-    let raw = Arc::into_raw(hop.clone()) as *mut Hop;
-    // The handle comes from the `Arc`'s own pointer, so that `hop_resume`
-    // may turn it back into the `Arc`.
-    (hop, CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast()))
+    let stand_in = counted_handle(&hop);
+    (hop, stand_in)
 }
 
 /// The `await_suspend` of an awaiter that hops to `scheduler`: refuses a

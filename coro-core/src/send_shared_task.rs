@@ -31,7 +31,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
-use crate::frame::{no_destroy, Header, VTable};
+use crate::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
 use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::shared_task::message;
@@ -221,7 +221,7 @@ unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
     // after leaking one strong count for it (`Arc::into_raw`) and deriving
     // the handle from that very pointer; the count is taken back here, once,
     // and keeps the state alive while waiters run.
-    let state: Arc<State<T>> = unsafe { Arc::from_raw(h.cast::<State<T>>().as_ptr()) };
+    let state: Arc<State<T>> = unsafe { take_counted(h) };
     let frame = {
         let mut inner = state.lock();
         let Status::Running(mut frame) = core::mem::replace(&mut inner.status, Status::Taken) else {
@@ -455,10 +455,8 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
         match core::mem::replace(&mut inner.status, Status::Taken) {
             Status::Unstarted(mut frame) => {
                 // The running task owns one strong count, given back by
-                // `finished`; the handle is derived from the `Arc`'s own
-                // pointer so that `finished` may rebuild the `Arc` from it.
-                let raw = Arc::into_raw(self.state.clone()) as *mut State<T>;
-                let stand_in = CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast());
+                // `finished`.
+                let stand_in = counted_handle(&self.state);
                 // SAFETY: unstarted and owned by the state: nobody else uses it.
                 unsafe { frame.promise_mut() }.continuation = Some(stand_in);
                 let h = frame.handle().erase();
