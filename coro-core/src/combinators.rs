@@ -67,7 +67,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
 use crate::cancellation::CancellationSource;
-use crate::frame::{no_destroy, Header, VTable};
+use crate::frame::{give_back_count, lend_count, no_destroy, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::home_hop::HopSlot;
 use crate::promise::Payload;
@@ -424,7 +424,7 @@ impl<S: JoinSet> Join<S> {
         for i in 0..n {
             // The child's strong count, taken back by its stub (or by
             // `drop` if it is given up first).
-            core::mem::forget(shared.clone());
+            lend_count(shared);
             // SAFETY: the stubs never move (the vector is not touched again)
             // and live as long as `shared`, which the child keeps alive;
             // each child is unstarted.
@@ -463,7 +463,7 @@ impl<S: JoinSet> Drop for Join<S> {
                 for _ in 0..given_up {
                     // SAFETY: each started child owned one strong count
                     // (`suspend`), which its stub will not take back now.
-                    unsafe { Arc::decrement_strong_count(Arc::as_ptr(shared)) };
+                    unsafe { give_back_count(shared) };
                 }
                 if !resumed {
                     self.hop.retract();
@@ -595,8 +595,9 @@ struct AnyState<T, K: TaskKind> {
     children: Vec<Option<Child<T, K>>>,
     /// Children started so far.
     started: usize,
-    /// Children not yet accounted for (finished or destroyed), plus one
-    /// held by the starting loop and one by a winner cancelling the others.
+    /// Children not yet accounted for (finished, given up or never
+    /// started), plus one held by the starting loop. The winner counts
+    /// itself only once it has given up the others.
     remaining: usize,
     winner: Option<usize>,
 }
@@ -633,17 +634,19 @@ unsafe fn any_stub_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<
         let stub = Stub::from_header(h);
         (Arc::from_raw(stub.ctx as *const AnyShared<T, K>), stub.index)
     };
-    let first = {
+    let last = {
         let mut st = shared.lock();
-        if st.winner.is_none() {
-            st.winner = Some(index);
-            st.remaining += 1; // held while cancelling the others
-            true
+        if st.winner.is_some() {
+            // A loser, or a child finishing after the race: counted here.
+            st.remaining -= 1;
+            Some(st.remaining == 0)
         } else {
-            false
+            // The winner: its own count is held while it cancels the others.
+            st.winner = Some(index);
+            None
         }
     };
-    if first {
+    let last = last.unwrap_or_else(|| {
         // Cooperative losers waiting on the token are resumed now (and may
         // finish: they are counted then, like any child). No lock is held.
         if let Some(src) = &shared.cancel {
@@ -679,12 +682,8 @@ unsafe fn any_stub_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<
         let given_up = give_up_children(&shared, losers);
         let mut st = shared.lock();
         st.remaining -= given_up + 1;
-    }
-    let last = {
-        let mut st = shared.lock();
-        st.remaining -= 1;
         st.remaining == 0
-    };
+    });
     // `shared` may be freed as soon as the awaiting coroutine runs.
     if last {
         Some(shared.awaiting.header())
@@ -702,7 +701,7 @@ fn give_up_children<T, K: TaskKind>(shared: &Arc<AnyShared<T, K>>, children: Vec
             given_up += 1;
             // SAFETY: a started child owned one strong count, which its stub
             // will not take back now.
-            unsafe { Arc::decrement_strong_count(Arc::as_ptr(shared)) };
+            unsafe { give_back_count(shared) };
         }
     }
     given_up
@@ -782,7 +781,7 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
                 st.started = i + 1;
                 // The child's strong count, taken back by its stub (or when
                 // it is given up).
-                core::mem::forget(shared.clone());
+                lend_count(shared);
                 let c = st.children[i].as_mut().unwrap();
                 c.set_continuation(cont);
                 c.handle()

@@ -102,11 +102,30 @@ impl Header {
 /// The handle of a stand-in frame `T` (a `#[repr(C)]` record whose first
 /// field is its [`Header`]) kept in an `Arc`: the handle owns one strong
 /// count, taken back by [`take_counted`] when the stand-in is resumed (or
-/// by `Arc::decrement_strong_count` if it never will be). Derived from the
+/// by [`give_back_count`] if it never will be). Derived from the
 /// `Arc`'s own pointer, so that the resume can rebuild the `Arc`.
 pub(crate) fn counted_handle<T>(this: &std::sync::Arc<T>) -> CoroutineHandle {
     let raw = std::sync::Arc::into_raw(this.clone()) as *mut T;
     CoroutineHandle::from_header(NonNull::new(raw).expect("Arc is non-null").cast())
+}
+
+/// Takes back, without resuming the stand-in, the strong count a handle
+/// from [`counted_handle`] (or [`Arc::as_ptr`] plus [`lend_count`]) owned:
+/// the coroutine given that handle will never resume it.
+///
+/// # Safety
+/// One such count of `this` is outstanding and nothing else takes it back.
+pub(crate) unsafe fn give_back_count<T>(this: &std::sync::Arc<T>) {
+    // SAFETY: the count was leaked for the handle (caller), so the pointer
+    // comes from the `Arc` and the count is one the caller may drop.
+    unsafe { std::sync::Arc::decrement_strong_count(std::sync::Arc::as_ptr(this)) }
+}
+
+/// Leaks one strong count of `this` for a handle that points into it by
+/// `Arc::as_ptr` (a stub inside the shared block): taken back by the
+/// stand-in's resume with `Arc::from_raw`, or by [`give_back_count`].
+pub(crate) fn lend_count<T>(this: &std::sync::Arc<T>) {
+    mem::forget(this.clone());
 }
 
 /// The strong count a [`counted_handle`] owned, as an `Arc`.

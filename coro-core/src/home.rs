@@ -123,11 +123,10 @@ impl HomeResume {
     }
 
     /// The awaiter's side: `true` if the wake-up had not run (it now never
-    /// will); `false` if the home thread has taken it and is resuming the
-    /// coroutine.
+    /// will), or it has and the home thread resumed the coroutine.
     #[inline]
-    pub(crate) fn detach(&self) -> bool {
-        self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
+    pub(crate) fn detach(&self) {
+        self.state.swap(DETACHED, Ordering::AcqRel);
     }
 
     /// Posts `wakeup` (whose [`Wakeup::run`] calls [`run`](Self::run) on

@@ -24,7 +24,7 @@
 use core::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
+use crate::frame::{counted_handle, give_back_count, no_destroy, take_counted, Header, VTable};
 use crate::handle::CoroutineHandle;
 use crate::home::{HomeResume, Wakeup};
 
@@ -95,7 +95,7 @@ impl HopSlot {
         if let Some(hop) = self.hop.take() {
             // SAFETY: `counted_handle` leaked one strong count for the
             // continuation, which nothing will take back now.
-            unsafe { Arc::decrement_strong_count(Arc::as_ptr(&hop)) };
+            unsafe { give_back_count(&hop) };
         }
     }
 }

@@ -27,7 +27,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use crate::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
+use crate::frame::{counted_handle, give_back_count, no_destroy, take_counted, Header, VTable};
 use crate::home::{DriverScope, WakeQueue};
 use crate::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 
@@ -179,7 +179,7 @@ impl<T, K: TaskKind> TaskFuture<T, K> {
         if let Some(waiter) = &self.waiter {
             // SAFETY: the started task owned one strong count of the
             // stand-in, which it will never take back now.
-            unsafe { Arc::decrement_strong_count(Arc::as_ptr(waiter)) };
+            unsafe { give_back_count(waiter) };
         }
     }
 }

@@ -139,10 +139,8 @@ impl HomeWake {
         self.home.is_home_thread()
     }
 
-    /// The awaiter's side: `true` if the wake-up had not run (it now never
-    /// will); `false` if the home thread has taken it and is resuming the
-    /// coroutine.
-    pub(crate) fn detach(&self) -> bool {
+    /// The awaiter's side: a wake-up that has not run never will.
+    pub(crate) fn detach(&self) {
         self.home.detach()
     }
 
