@@ -615,7 +615,14 @@ impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
 impl<F: Future> Drop for Core<F> {
     fn drop(&mut self) {
         if let Some((wake, _)) = &self.wake {
+            // SAFETY: this thread owns the coroutine (it is dropping its
+            // awaiter), so it is the route's only writer.
+            let routed = unsafe { wake.routed() };
             match wake.state.swap(DETACHED, Ordering::AcqRel) {
+                // `WOKEN` by this very thread, which destroys the coroutine
+                // in place of resuming it (an abandoned `SendTask`), is fine:
+                // nothing else will use the frame.
+                WOKEN if routed && crate::frame::is_abandoning(wake.route().handle) => {}
                 // Another thread is resuming or polling the coroutine that is
                 // being destroyed here: its owner destroyed it while a waker
                 // could still resume it. Continuing would free the frame
@@ -626,15 +633,7 @@ impl<F: Future> Drop for Core<F> {
                 // coroutine. So an awaiter dropped between that first poll
                 // and `await_suspend` (driven by hand, or in a coroutine
                 // that unwinds before suspending) is detached quietly.)
-                // SAFETY: this thread owns the coroutine (it is dropping its
-                // awaiter), so it is the route's only writer.
-                // `WOKEN` by this very thread, which destroys the coroutine
-                // in place of resuming it (an abandoned `SendTask`), is fine:
-                // nothing else will use the frame.
-                // SAFETY: routed (checked first); this thread won `WOKEN`,
-                // after the route's one write, and nothing writes it again.
-                WOKEN if unsafe { wake.routed() } && crate::frame::is_abandoning(wake.route().handle) => {}
-                WOKEN | POLLING | NOTIFIED if unsafe { wake.routed() } => {
+                WOKEN | POLLING | NOTIFIED if routed => {
                     eprintln!(
                         "coro: a coroutine awaiting a future was destroyed while another thread was resuming it \
                          (its owner must not destroy it while the future's waker may resume it); aborting"
