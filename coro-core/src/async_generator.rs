@@ -12,7 +12,7 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::awaiter::{AwaitSuspend, Awaiter};
-use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+use crate::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
 use crate::home::HomeThread;
 use crate::point::SuspendPoint;
 use crate::promise::{
@@ -61,7 +61,7 @@ use crate::suspend::SuspendAlways;
 /// assert_eq!(sync_wait(sum(4)), 0 + 1 + 4 + 9);
 /// ```
 pub struct AsyncGenerator<T, B = ()> {
-    handle: UniqueCoroutineHandle<AsyncGeneratorPromise<T>>,
+    handle: OwningHandle<AsyncGeneratorPromise<T>>,
     /// The body has finished (or panicked, and the panic was delivered).
     finished: bool,
     _borrows: PhantomData<B>,
@@ -178,7 +178,7 @@ impl<T, B> CoroutineTraits for AsyncGenerator<T, B> {
 
 impl<T, B, F> FromReturnObject<UniqueCoroutineHandle<AsyncGeneratorPromise<T>>, F> for AsyncGenerator<T, B> {
     fn from_return_object(handle: UniqueCoroutineHandle<AsyncGeneratorPromise<T>>) -> Self {
-        AsyncGenerator { handle, finished: false, _borrows: PhantomData }
+        AsyncGenerator { handle: OwningHandle::new(handle), finished: false, _borrows: PhantomData }
     }
 }
 

@@ -711,7 +711,9 @@ pub struct RampCtx<P: Promise> {
     layout: Layout,
     frame: Option<NonNull<u8>>,
     promise_built: bool,
-    _promise: core::marker::PhantomData<P>,
+    /// Invariant in `P`: the promise is built here from the parameters
+    /// (`FromParams`), and [`co`](Self::co) hands the body its `Co<P>`.
+    _promise: core::marker::PhantomData<fn(P) -> P>,
 }
 
 impl<P: Promise> RampCtx<P> {

@@ -4,7 +4,7 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::frame::{FrameBody, VTableFor};
-use crate::handle::{CoroutineHandle, ResumeFn, UniqueCoroutineHandle};
+use crate::handle::{CoroutineHandle, OwningHandle, ResumeFn, UniqueCoroutineHandle};
 use crate::point::SuspendPoint;
 use crate::promise::{
     AwaitTransformed, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
@@ -40,7 +40,7 @@ use crate::suspend::SuspendAlways;
 /// assert_eq!(chars("abc").collect::<String>(), "abc");
 /// ```
 pub struct Generator<T, B = ()> {
-    handle: UniqueCoroutineHandle<GeneratorPromise<T>>,
+    handle: OwningHandle<GeneratorPromise<T>>,
     /// The frame's resume entry point, read once: a generator never
     /// transfers control (its body cannot `co_await!`, and its initial, yield
     /// and final awaiters all just suspend), so `next` calls it directly
@@ -121,7 +121,7 @@ impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::OWNED_RESUME;
-        Generator { handle, resume, finished: false, _borrows: PhantomData }
+        Generator { handle: OwningHandle::new(handle), resume, finished: false, _borrows: PhantomData }
     }
 }
 

@@ -40,7 +40,12 @@ pub(crate) type ResumeFn = unsafe fn(NonNull<Header>) -> Option<NonNull<Header>>
 /// ```
 pub struct CoroutineHandle<P = ()> {
     ptr: NonNull<Header>,
-    _promise: PhantomData<fn() -> P>,
+    /// Invariant in `P`, as C++'s `coroutine_handle<P>` is exact: the
+    /// handle reaches a `&mut P` ([`promise`](Self::promise)), and a
+    /// covariant handle would let `CoroutineHandle<Gen<&'static str>>` pass
+    /// for `CoroutineHandle<Gen<&'short str>>` and store a short-lived
+    /// reference where the frame's owner reads a `'static` one.
+    _promise: PhantomData<fn(P) -> P>,
 }
 
 // SAFETY: a handle is an address. Every operation that dereferences it is an
@@ -213,9 +218,15 @@ impl<P> CoroutineHandle<P> {
     ///
     /// The result is only meaningful if `promise` lives in a coroutine frame;
     /// every use of the handle is `unsafe` and requires that.
+    ///
+    /// Takes `&mut P`, as C++ takes `Promise&`: through a shared reference
+    /// `P`'s lifetimes could be shortened on the way in (`&T` is covariant),
+    /// and the handle would name a promise type the frame does not have.
+    /// Call it from [`Promise::get_return_object`](crate::Promise::get_return_object),
+    /// which has `&mut self`.
     #[inline(always)]
-    pub fn from_promise(promise: &P) -> Self {
-        let addr = (promise as *const P as usize).wrapping_sub(core::mem::offset_of!(Head<P>, promise));
+    pub fn from_promise(promise: &mut P) -> Self {
+        let addr = (promise as *mut P as usize).wrapping_sub(core::mem::offset_of!(Head<P>, promise));
         // Frames expose their provenance when they are allocated, so the
         // header is reachable from the promise's address.
         let ptr = core::ptr::with_exposed_provenance_mut::<Header>(addr);
@@ -380,5 +391,73 @@ impl<P> fmt::Debug for UniqueCoroutineHandle<P> {
             .field("handle", &self.handle)
             .field("suspend_point", &self.suspend_point())
             .finish()
+    }
+}
+
+/// The handle an owning library type (`Generator`, `AsyncGenerator`, `Task`,
+/// `SendTask`, their awaiters and futures) keeps: a [`UniqueCoroutineHandle`]
+/// that is **covariant** in `P`, so that the owner is covariant in its item
+/// or result type as `std`'s iterators are (`Generator<&'static str>` passes
+/// for `Generator<&'a str>`).
+///
+/// Sound because an owner only takes values *out* of the promise (an item, a
+/// result, a panic) and writes only values whose type does not mention
+/// `P`'s parameters (a continuation, a state word): reading a `&'static str`
+/// as a `&'a str` is always allowed. Values flow *into* a promise only from
+/// the coroutine's body, through the invariant `Co<P>`, and from
+/// [`CoroutineHandle<P>`], which is invariant too. Every use of the typed
+/// handle this gives is in this crate and keeps that rule.
+pub(crate) struct OwningHandle<P> {
+    frame: UniqueCoroutineHandle,
+    _promise: PhantomData<fn() -> P>,
+}
+
+impl<P> OwningHandle<P> {
+    #[inline(always)]
+    pub(crate) fn new(handle: UniqueCoroutineHandle<P>) -> Self {
+        // SAFETY: ownership moves from `handle` to the erased wrapper.
+        let frame = unsafe { UniqueCoroutineHandle::from_raw(handle.into_raw().erase()) };
+        OwningHandle { frame, _promise: PhantomData }
+    }
+
+    /// The typed handle, for this crate's owners: see the type's rule.
+    #[inline(always)]
+    pub(crate) fn handle(&self) -> CoroutineHandle<P> {
+        CoroutineHandle::from_header(self.frame.handle().header())
+    }
+
+    /// Gives up ownership without destroying the frame.
+    #[inline(always)]
+    pub(crate) fn into_unique(self) -> UniqueCoroutineHandle<P> {
+        // SAFETY: ownership moves from `self` to the typed wrapper.
+        unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_header(self.frame.into_raw().header())) }
+    }
+
+    #[inline(always)]
+    pub(crate) fn done(&self) -> bool {
+        self.frame.done()
+    }
+
+    #[inline(always)]
+    pub(crate) fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        self.frame.suspend_point()
+    }
+
+    /// See [`UniqueCoroutineHandle::promise_mut`]; nothing whose type
+    /// mentions `P`'s parameters may be written through it (see the type).
+    ///
+    /// # Safety
+    /// The coroutine is not running, and no other reference to the promise
+    /// is used while the returned one is.
+    #[inline(always)]
+    pub(crate) unsafe fn promise_mut(&mut self) -> &mut P {
+        // SAFETY: forwarded contract; the frame lives as long as `self`.
+        unsafe { self.handle().promise() }
+    }
+}
+
+impl<P> fmt::Debug for OwningHandle<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.frame.fmt(f)
     }
 }

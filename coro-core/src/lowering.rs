@@ -263,6 +263,12 @@ impl<A, R> Drop for AwaitPoint<A, R> {
 /// `await_transform` reach the promise. Only the ramp creates one.
 pub struct Co<P> {
     frame: NonNull<Head<P>>,
+    /// Invariant in `P`: values flow *into* the promise through this token
+    /// (`yield_value`, `return_value`, `await_transform`), so a
+    /// `Co<GeneratorPromise<&'static str>>` must never pass for a
+    /// `Co<GeneratorPromise<&'short str>>` (a `NonNull` alone is covariant,
+    /// and that let a reference to a frame local escape as `'static`).
+    _invariant: PhantomData<fn(P) -> P>,
 }
 
 impl<P> Clone for Co<P> {
@@ -283,7 +289,7 @@ impl<P> Co<P> {
     /// # Safety
     /// `frame` is a frame whose promise is initialised and outlives the token.
     pub(crate) unsafe fn new(frame: NonNull<Head<P>>) -> Self {
-        Co { frame }
+        Co { frame, _invariant: PhantomData }
     }
 
     #[inline(always)]
@@ -597,7 +603,9 @@ pub fn return_void<P: ReturnVoid>(co: Co<P>) {
 /// implemented for the probe, the `ViaDefault` ones for a reference to it).
 pub struct ParamProbe<P, A> {
     args: Cell<Option<A>>,
-    _promise: PhantomData<fn() -> P>,
+    /// Invariant in `P`: the parameters flow into `P`'s constructor or
+    /// allocator, so `P`'s lifetimes must be exactly the frame's.
+    _promise: PhantomData<fn(P) -> P>,
 }
 
 impl<P, A> ParamProbe<P, A> {

@@ -24,7 +24,7 @@ use std::thread::{self, Thread};
 
 use crate::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
 use crate::frame::{Header, VTable};
-use crate::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+use crate::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
 use crate::home::{DriverScope, HomeThread};
 use crate::home_hop::HopSlot;
 use crate::point::SuspendPoint;
@@ -515,7 +515,7 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
 /// that may be running on another thread, so it is detached instead
 /// ([`Flight`]) and destroys itself when it finishes.
 pub(crate) struct Owned<T, K: TaskKind> {
-    handle: ManuallyDrop<UniqueCoroutineHandle<TaskPromise<T, K>>>,
+    handle: ManuallyDrop<OwningHandle<TaskPromise<T, K>>>,
 }
 
 impl<T, K: TaskKind> Drop for Owned<T, K> {
@@ -533,7 +533,7 @@ impl<T, K: TaskKind> Drop for Owned<T, K> {
 
 impl<T, K: TaskKind> Owned<T, K> {
     pub(crate) fn new(handle: UniqueCoroutineHandle<TaskPromise<T, K>>) -> Self {
-        Owned { handle: ManuallyDrop::new(handle) }
+        Owned { handle: ManuallyDrop::new(OwningHandle::new(handle)) }
     }
 
     pub(crate) fn handle(&self) -> CoroutineHandle<TaskPromise<T, K>> {
@@ -588,7 +588,7 @@ impl<T, K: TaskKind> Owned<T, K> {
     pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, K>> {
         let mut me = ManuallyDrop::new(self);
         // SAFETY: `me` is never dropped, so the handle is taken once.
-        unsafe { ManuallyDrop::take(&mut me.handle) }
+        unsafe { ManuallyDrop::take(&mut me.handle) }.into_unique()
     }
 
     /// Gives the task up (what dropping does); returns whether it will

@@ -405,9 +405,12 @@ impl VisitMut for BodyLowering<'_> {
     }
 }
 
-/// The hygienic name of the `Co` token: user code cannot name it.
+/// The hygienic name of the `Co` token: user code cannot name it. Plain
+/// `promise` because rustc names it in borrow errors ("lifetime `'1`
+/// appears in the type of `promise`" when a yielded or returned reference
+/// does not live long enough), where a generated-looking name would puzzle.
 fn co_ident() -> Ident {
-    Ident::new("__coro_co", Span::mixed_site())
+    Ident::new("promise", Span::mixed_site())
 }
 
 /// The name of the function's `CoroutineInfo` static.

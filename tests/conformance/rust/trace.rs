@@ -357,7 +357,7 @@ impl<P: Promise> CoroutineTraits for Co<P> {
 }
 
 impl<P> Co<P> {
-    pub fn from_promise(p: &P) -> Co<P> {
+    pub fn from_promise(p: &mut P) -> Co<P> {
         Co { h: CoroutineHandle::from_promise(p) }
     }
     pub fn resume(&self) {
