@@ -38,7 +38,7 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
             (&mut self, &mut __coro_arg1),
         ))
             .construct(::coro::__private::at(&mut *__coro_ramp));
-        let __coro_co = __coro_ramp.co();
+        let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             let _ = &self;
             let __coro_arg1 = __coro_arg1;
@@ -71,7 +71,7 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                                         .wrap(__coro_operand)
                                 }
                             },
-                            ::coro::__private::at(__coro_co),
+                            ::coro::__private::at(promise),
                             __CoroPoint1,
                         ) {
                             ::coro::__private::Awaited::Ready(__coro_value) => {
@@ -87,10 +87,10 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_void(::coro::__private::at(__coro_co));
+                    ::coro::__private::return_void(::coro::__private::at(promise));
                     return;
                 };
-                #[allow(unreachable_code)] __coro_co.fall_off_end();
+                #[allow(unreachable_code)] promise.fall_off_end();
                 __coro_tail
             };
         })

@@ -42,7 +42,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             (&mut path,),
         ))
             .construct(::coro::__private::at(&mut *__coro_ramp));
-        let __coro_co = __coro_ramp.co();
+        let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             #[allow(unused_mut)]
             let mut path = path;
@@ -76,7 +76,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                                         .wrap(__coro_operand)
                                 }
                             },
-                            ::coro::__private::at(__coro_co),
+                            ::coro::__private::at(promise),
                             __CoroPoint1,
                         ) {
                             ::coro::__private::Awaited::Ready(__coro_value) => {
@@ -95,7 +95,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                             ::coro::__private::FromResidual::from_residual(
                                 __coro_residual,
                             ),
-                            ::coro::__private::at(__coro_co),
+                            ::coro::__private::at(promise),
                         );
                         return;
                     }
@@ -107,11 +107,11 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                     co_return!(@ __coro_lowered);
                     ::coro::__private::return_value(
                         Ok(text.len()),
-                        ::coro::__private::at(__coro_co),
+                        ::coro::__private::at(promise),
                     );
                     return;
                 };
-                #[allow(unreachable_code)] __coro_co.fall_off_end();
+                #[allow(unreachable_code)] promise.fall_off_end();
                 __coro_tail
             };
         })
