@@ -17,67 +17,55 @@
 //!   detached tasks ([`spawn_detached`]).
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
-mod async_generator;
-mod awaiter;
-mod backtrace;
-pub mod cancellation;
-pub mod combinators;
-mod frame;
-mod future_awaiter;
-mod generator;
-mod handle;
+// The layers, bottom to top; a layer imports only from the ones below it
+// (see ARCHITECTURE.md, and tests/layers.rs, which checks it).
 mod home;
-mod home_hop;
 mod interop;
-mod lowering;
-mod point;
-mod promise;
-mod recursive_generator;
-mod scheduler;
-mod send_generator;
-mod send_shared_task;
-mod shared_task;
-mod suspend;
-pub mod sync;
-mod task;
-mod thread_pool;
+mod language;
+mod library;
+mod schedule;
 
-pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
-pub use awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
-pub use backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
-pub use cancellation::{CancellationSource, CancellationToken, Cancelled};
-pub use combinators::{
-    when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
-};
-pub use future_awaiter::{FutureAwaiter, UnpinFutureAwaiter};
-pub use generator::{Generator, GeneratorPromise};
-pub use handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+pub use library::{cancellation, combinators, sync};
+
 pub use home::{notify_when_woken, resume_woken};
-pub use interop::TaskFuture;
-pub use point::{CoroutineInfo, SuspendKind, SuspendPoint};
-pub use promise::{
+pub use interop::future_awaiter::{FutureAwaiter, UnpinFutureAwaiter};
+pub use interop::task_future::TaskFuture;
+pub use language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+pub use language::backtrace::{AsyncBacktrace, CurrentBacktrace, CurrentBacktraceAwaiter};
+pub use language::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
+pub use language::point::{CoroutineInfo, SuspendKind, SuspendPoint};
+pub use language::promise::{
     AllocateFrameWith, AwaitDirect, AwaitKind, AwaitTransform, AwaitTransformed, CoroutineTraits, FrameMemory,
     FromParams, FromReturnObject, MissingCoReturn, Payload, Promise, ReturnKind, ReturnValue, ReturnVoid, ReturnsValue,
     ReturnsVoid, ThreadAffinity, YieldValue,
 };
-pub use recursive_generator::{
+pub use language::suspend::{Suspend, SuspendAlways, SuspendNever};
+pub use library::cancellation::{CancellationSource, CancellationToken, Cancelled};
+pub use library::combinators::{
+    when_all, when_all_ready, when_any, IntoJoinSet, IntoTask, JoinSet, WhenAll, WhenAllReady, WhenAny,
+};
+pub use library::generator::async_gen::{
+    AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next,
+};
+pub use library::generator::recursive::{
     elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
 };
-pub use scheduler::{spawn_detached, LocalScheduler, Schedule, Scheduler};
-pub use send_generator::SendGenerator;
-pub use send_shared_task::{SendSharedTask, SendSharedTaskAwaiter};
-pub use shared_task::{SharedTask, SharedTaskAwaiter};
-pub use suspend::{Suspend, SuspendAlways, SuspendNever};
-pub use task::{
+pub use library::generator::send::SendGenerator;
+pub use library::generator::{Generator, GeneratorPromise};
+pub use library::task::send_shared::{SendSharedTask, SendSharedTaskAwaiter};
+pub use library::task::shared::{SharedTask, SharedTaskAwaiter};
+pub use library::task::{
     sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
 };
-pub use thread_pool::{PoolSchedule, ThreadPool};
+pub use schedule::thread_pool::{PoolSchedule, ThreadPool};
+pub use schedule::{spawn_detached, LocalScheduler, Schedule, Scheduler};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
 /// here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::lowering::*;
+    pub use crate::interop::future_awaiter::{AsFuture, AsUnpinFuture, ViaFuture};
+    pub use crate::language::lowering::*;
 }
 
 /// `co_await!(expr)`: suspends the coroutine until `expr`'s awaiter resumes

@@ -1,0 +1,914 @@
+//! Awaiting several tasks at once: [`when_all`], [`when_all_ready`] and
+//! [`when_any`] (cppcoro's `when_all` / `when_all_ready`, folly's
+//! `collectAll` / `collectAny`).
+//!
+//! # What they accept
+//!
+//! Each combinator takes [`Task`]s and [`SendTask`]s ([`IntoTask`]): either a
+//! tuple of tasks of *different* result types (up to 8), or a `Vec` of tasks
+//! of one type. To combine any other awaitable, wrap it in a small task
+//! coroutine (`co_return!(co_await!(x))`).
+//!
+//! # How they run
+//!
+//! `co_await!(when_all(...))` suspends the awaiting coroutine, then starts
+//! the children one after the other, in order, from its `await_suspend`
+//! (each child runs until its first real suspension). Each child's
+//! continuation is a small stand-in frame owned by the combinator, which
+//! counts completions: a shared counter starts at `n + 1` (the `+ 1` is the
+//! starting loop itself), each finishing child decrements it, and whoever
+//! brings it to zero resumes the awaiting coroutine — the last child by
+//! **symmetric transfer** from its final suspend point, or the starting
+//! loop by not suspending at all when every child finished synchronously.
+//! So any number of children runs in bounded stack, and no child is ever
+//! resumed from inside another one. The counter is atomic: a [`SendTask`]
+//! child may finish on another thread.
+//!
+//! # Panics
+//!
+//! A panic in a child does not disturb its siblings: as in cppcoro, every
+//! child still runs to completion, then [`when_all`] rethrows the **first**
+//! panic (in child order) at the `co_await!`, after dropping the other
+//! results. [`when_all_ready`] never rethrows: it returns one
+//! `Result<T, Payload>` per child.
+//!
+//! # Cancellation in `when_any`
+//!
+//! [`when_any`] resumes the awaiting coroutine with the first result; the
+//! losers are **cancelled**: a suspended coroutine cannot be forced to run
+//! to its end, so cancelling a [`Task`] means destroying its frame (dropping
+//! its live locals, its parameters and its promise, exactly as `destroy()`
+//! would) — a [`SendTask`], which another thread may be running, is
+//! detached instead and destroyed at its next resumption — plus,
+//! optionally, requesting cancellation on a [`CancellationSource`] (see
+//! [`WhenAny::cancel_on_completion`]) that cooperative children observe. See [`when_any`] for the details.
+//!
+//! # Dropping a combinator
+//!
+//! The combinator's awaiter owns the children. If the awaiting coroutine is
+//! destroyed while suspended in a combinator, its [`Task`] children are
+//! destroyed with it (they are suspended: nothing else can run on their
+//! thread at that moment); its [`SendTask`] children that have not finished
+//! are detached, as when a `SendTask`'s owner goes away (one may be running
+//! on another thread): each is destroyed at its next resumption (or frees
+//! itself if it finishes first). A
+//! combinator that is never awaited drops its children unstarted.
+//!
+//! The stand-ins live in one shared block that each started child holds a
+//! reference to until it has transferred to its stand-in (or is given up),
+//! so a child finishing on another thread never touches freed memory.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::panic::resume_unwind;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::home::hop::HopSlot;
+use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::frame::{give_back_count, lend_count, no_destroy, Header, VTable};
+use crate::language::handle::CoroutineHandle;
+use crate::language::promise::Payload;
+use crate::library::cancellation::CancellationSource;
+use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
+
+// ===========================================================================
+// Children
+// ===========================================================================
+
+/// A task, as a child of a combinator, a shared task
+/// or a detached launch. Implemented for [`Task<T>`] and [`SendTask<T>`];
+/// sealed.
+pub trait IntoTask: sealed::Sealed {
+    /// The value the task produces.
+    type Output;
+    /// [`Local`] or [`Sendable`].
+    type Kind: TaskKind;
+    #[doc(hidden)]
+    fn into_child(self) -> Child<Self::Output, Self::Kind>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T> Sealed for crate::library::task::Task<T> {}
+    impl<T> Sealed for crate::library::task::SendTask<T> {}
+}
+
+impl<T> IntoTask for Task<T> {
+    type Output = T;
+    type Kind = Local;
+    fn into_child(self) -> Child<T, Local> {
+        Child { task: self.into_owned() }
+    }
+}
+
+impl<T> IntoTask for SendTask<T> {
+    type Output = T;
+    type Kind = Sendable;
+    fn into_child(self) -> Child<T, Sendable> {
+        Child { task: self.into_owned() }
+    }
+}
+
+/// An owned task frame, as held by a combinator. Not a public API.
+#[doc(hidden)]
+pub struct Child<T, K: TaskKind> {
+    pub(crate) task: Owned<T, K>,
+}
+
+// SAFETY: a `Child<T, Sendable>` owns a `SendTask`'s frame, which is `Send`
+// (see `SendTask`).
+#[diagnostic::do_not_recommend]
+unsafe impl<T: Send> Send for Child<T, Sendable> {}
+
+impl<T, K: TaskKind> fmt::Debug for Child<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Child").field("handle", &self.task.handle()).finish()
+    }
+}
+
+impl<T, K: TaskKind> Child<T, K> {
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        self.task.handle().erase()
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.task.is_ready()
+    }
+
+    /// Makes `cont` the task's continuation and starts it; returns when it
+    /// first suspends without transferring (or has finished and transferred
+    /// to `cont`, which returned).
+    ///
+    /// # Safety
+    /// The task is unstarted and owned here; `cont` is a live frame that the
+    /// task may resume once, from its final suspend point.
+    pub(crate) unsafe fn start(&mut self, cont: CoroutineHandle) {
+        self.set_continuation(cont);
+        // SAFETY: the task is unstarted (suspended at its initial point) and
+        // nobody else resumes it (caller's contract).
+        unsafe { self.task.handle().resume() }
+    }
+
+    /// Before the task starts (see `Owned::set_continuation`).
+    pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
+        self.task.set_continuation(cont);
+    }
+
+    /// The task's result, once it is done.
+    pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
+        self.task.take_outcome()
+    }
+
+    /// Gives the child up: `true` if it will never resume its continuation
+    /// (see `Owned::release`).
+    pub(crate) fn release(self) -> bool {
+        self.task.release()
+    }
+}
+
+// ===========================================================================
+// Stand-in frames
+// ===========================================================================
+
+/// A stand-in coroutine frame: a header with its own vtable, so that a
+/// task's final awaiter can transfer to it. `ctx` and `index` say what it
+/// stands for.
+#[repr(C)]
+pub(crate) struct Stub {
+    header: Header,
+    pub(crate) ctx: *const (),
+    pub(crate) index: usize,
+}
+
+impl Stub {
+    pub(crate) fn new(vtable: &'static VTable, ctx: *const (), index: usize) -> Stub {
+        Stub { header: Header::stand_in(vtable), ctx, index }
+    }
+
+    /// The stand-in's handle. Valid while the stub stays where it is.
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        CoroutineHandle::from_header(NonNull::from(&self.header))
+    }
+
+    /// # Safety
+    /// `h` is the handle of a live `Stub`.
+    pub(crate) unsafe fn from_header<'a>(h: NonNull<Header>) -> &'a Stub {
+        // SAFETY: `Stub` is `repr(C)` with the header first (caller's contract).
+        unsafe { &*h.cast::<Stub>().as_ptr() }
+    }
+}
+
+// ===========================================================================
+// Sets of children
+// ===========================================================================
+
+/// A set of children: a `Vec` of one task type or a tuple. Not a public API.
+#[doc(hidden)]
+pub trait JoinSet {
+    /// `when_all`'s result.
+    type All;
+    /// `when_all_ready`'s result.
+    type Ready;
+    /// Some child may finish on another thread (a `SendTask` can move): a
+    /// thread-bound awaiting coroutine is then brought home through a
+    /// `HomeHop`.
+    #[doc(hidden)]
+    const MAY_FINISH_ELSEWHERE: bool;
+    #[doc(hidden)]
+    fn count(&self) -> usize;
+    /// # Safety
+    /// See `Child::start`.
+    #[doc(hidden)]
+    unsafe fn start(&mut self, i: usize, cont: CoroutineHandle);
+    #[doc(hidden)]
+    fn take_all(self) -> Self::All;
+    #[doc(hidden)]
+    fn take_ready(self) -> Self::Ready;
+    /// Gives every child up; returns how many will never resume their
+    /// continuation (see `Owned::release`).
+    #[doc(hidden)]
+    fn release_all(self) -> usize;
+}
+
+/// What [`when_all`] and [`when_all_ready`] accept: a `Vec` of tasks of one
+/// type, or a tuple of up to 8 tasks of any types.
+pub trait IntoJoinSet {
+    /// The set of children. Not a public API.
+    #[doc(hidden)]
+    type Set: JoinSet;
+    #[doc(hidden)]
+    fn into_set(self) -> Self::Set;
+}
+
+impl<C: IntoTask> IntoJoinSet for Vec<C> {
+    type Set = Vec<Child<C::Output, C::Kind>>;
+    fn into_set(self) -> Self::Set {
+        self.into_iter().map(IntoTask::into_child).collect()
+    }
+}
+
+impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
+    type All = Vec<T>;
+    type Ready = Vec<Result<T, Payload>>;
+    const MAY_FINISH_ELSEWHERE: bool = !K::THREAD_BOUND;
+    fn count(&self) -> usize {
+        Vec::len(self)
+    }
+    unsafe fn start(&mut self, i: usize, cont: CoroutineHandle) {
+        // SAFETY: forwarded contract.
+        unsafe { self[i].start(cont) }
+    }
+    fn take_all(self) -> Vec<T> {
+        let mut first_panic = None;
+        let mut values = Vec::with_capacity(self.len());
+        for mut c in self {
+            match c.take_outcome() {
+                Ok(v) => values.push(v),
+                Err(p) => {
+                    first_panic.get_or_insert(p);
+                }
+            }
+        }
+        if let Some(p) = first_panic {
+            drop(values);
+            resume_unwind(p);
+        }
+        values
+    }
+    fn take_ready(self) -> Vec<Result<T, Payload>> {
+        self.into_iter().map(|mut c| c.take_outcome()).collect()
+    }
+    fn release_all(self) -> usize {
+        self.into_iter().map(|c| usize::from(c.release())).sum()
+    }
+}
+
+macro_rules! tuple_set {
+    ($($C:ident $T:ident $K:ident $i:tt),+) => {
+        impl<$($C: IntoTask),+> IntoJoinSet for ($($C,)+) {
+            type Set = ($(Child<$C::Output, $C::Kind>,)+);
+            fn into_set(self) -> Self::Set {
+                ($(self.$i.into_child(),)+)
+            }
+        }
+
+        impl<$($T, $K: TaskKind),+> JoinSet for ($(Child<$T, $K>,)+) {
+            type All = ($($T,)+);
+            type Ready = ($(Result<$T, Payload>,)+);
+            const MAY_FINISH_ELSEWHERE: bool = false $(|| !$K::THREAD_BOUND)+;
+            fn count(&self) -> usize {
+                [$($i),+].len()
+            }
+            unsafe fn start(&mut self, i: usize, cont: CoroutineHandle) {
+                match i {
+                    // SAFETY: forwarded contract.
+                    $($i => unsafe { self.$i.start(cont) },)+
+                    _ => unreachable!(),
+                }
+            }
+            fn take_all(self) -> Self::All {
+                let r = self.take_ready();
+                let mut first_panic: Option<Payload> = None;
+                let r = ($(match r.$i {
+                    Ok(v) => Some(v),
+                    Err(p) => {
+                        first_panic.get_or_insert(p);
+                        None
+                    }
+                },)+);
+                if let Some(p) = first_panic {
+                    drop(r);
+                    resume_unwind(p);
+                }
+                ($(r.$i.unwrap(),)+)
+            }
+            fn take_ready(mut self) -> Self::Ready {
+                ($(self.$i.take_outcome(),)+)
+            }
+            fn release_all(self) -> usize {
+                0 $(+ usize::from(self.$i.release()))+
+            }
+        }
+    };
+}
+
+tuple_set!(C0 T0 K0 0);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2, C3 T3 K3 3);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2, C3 T3 K3 3, C4 T4 K4 4);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2, C3 T3 K3 3, C4 T4 K4 4, C5 T5 K5 5);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2, C3 T3 K3 3, C4 T4 K4 4, C5 T5 K5 5, C6 T6 K6 6);
+tuple_set!(C0 T0 K0 0, C1 T1 K1 1, C2 T2 K2 2, C3 T3 K3 3, C4 T4 K4 4, C5 T5 K5 5, C6 T6 K6 6, C7 T7 K7 7);
+
+// ===========================================================================
+// The join counter
+// ===========================================================================
+
+/// The counter and the awaiting coroutine, shared with the stand-ins.
+struct Counter {
+    remaining: AtomicUsize,
+    awaiting: AtomicPtr<Header>,
+}
+
+static JOIN_STUB_VTABLE: VTable = VTable::stand_in(join_stub_resume, no_destroy);
+
+/// A child finished: count it; the last one transfers to the awaiting coroutine.
+unsafe fn join_stub_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `Join` makes stubs with this vtable, their `ctx` being
+    // the `Arc<Shared>`'s pointer; each started child owns one strong
+    // count, taken back here: the child transfers to its stub once.
+    let shared = unsafe { Arc::from_raw(Stub::from_header(h).ctx as *const Shared) };
+    let awaiting = shared.counter.awaiting.load(Ordering::Relaxed);
+    if shared.counter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        NonNull::new(awaiting)
+    } else {
+        None
+    }
+}
+
+/// The state behind [`WhenAll`] and [`WhenAllReady`], allocated when the
+/// awaiting coroutine suspends; shared by the awaiter and the started
+/// children that have not yet transferred to their stub.
+struct Shared {
+    counter: Counter,
+    stubs: Vec<Stub>,
+}
+
+struct Join<S: JoinSet> {
+    set: Option<S>,
+    shared: Option<Arc<Shared>>,
+    /// The awaiting coroutine's way home, if the children may finish on
+    /// another thread and it is thread-bound.
+    hop: HopSlot,
+}
+
+// SAFETY: `shared` is only reached by the awaiting coroutine and, through
+// the stubs, by children finishing (atomically); the set decides.
+#[diagnostic::do_not_recommend]
+unsafe impl<S: JoinSet + Send> Send for Join<S> {}
+
+impl<S: JoinSet> Join<S> {
+    fn new(set: S) -> Self {
+        Join { set: Some(set), shared: None, hop: HopSlot::default() }
+    }
+
+    fn ready(&self) -> bool {
+        self.set.as_ref().is_none_or(|s| s.count() == 0)
+    }
+
+    /// # Safety
+    /// As `Awaiter::await_suspend`.
+    unsafe fn suspend(&mut self, awaiting: CoroutineHandle) -> bool {
+        let set = self.set.as_mut().expect("combinator awaited twice");
+        let n = set.count();
+        // SAFETY: the frame calls this with its own, live handle.
+        let awaiting = unsafe { self.hop.continuation(awaiting, S::MAY_FINISH_ELSEWHERE) };
+        // Shared with children that may finish on other threads; what they
+        // touch there is atomic (`Counter`), the stubs are read-only.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let mut shared = Arc::new(Shared {
+            counter: Counter {
+                remaining: AtomicUsize::new(n + 1),
+                awaiting: AtomicPtr::new(awaiting.header().as_ptr()),
+            },
+            stubs: (0..n).map(|i| Stub::new(&JOIN_STUB_VTABLE, ptr::null(), i)).collect(),
+        });
+        let ctx = Arc::as_ptr(&shared) as *const ();
+        for stub in &mut Arc::get_mut(&mut shared).expect("not shared yet").stubs {
+            stub.ctx = ctx;
+        }
+        let shared = &*self.shared.insert(shared);
+        for i in 0..n {
+            // The child's strong count, taken back by its stub (or by
+            // `drop` if it is given up first).
+            lend_count(shared);
+            // SAFETY: the stubs never move (the vector is not touched again)
+            // and live as long as `shared`, which the child keeps alive;
+            // each child is unstarted.
+            unsafe { set.start(i, shared.stubs[i].handle()) };
+        }
+        // The starting loop's own count; if it is the last, every child
+        // finished synchronously: do not suspend, and no stub will resume
+        // the awaiting coroutine (or its hop).
+        let last = shared.counter.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
+            self.hop.retract();
+        }
+        !last
+    }
+
+    fn take(&mut self) -> S {
+        self.set.take().expect("combinator result taken twice")
+    }
+}
+
+impl<S: JoinSet> Drop for Join<S> {
+    fn drop(&mut self) {
+        // Still here if the awaiting coroutine is destroyed while waiting
+        // (or the combinator was never awaited). The counter is held first:
+        // freeing the children runs their drops, which may release a child
+        // that then finishes here, the last one; its stub must not resume
+        // the coroutine being destroyed (or its hop). Unless the counter
+        // had already reached zero (the hop was resumed, and its wake-up is
+        // detached), nobody resumes the hop now: its count is taken back.
+        // Children that will never transfer to their stub give their
+        // strong count back.
+        if let Some(set) = self.set.take() {
+            let resumed = self.shared.as_ref().is_some_and(|s| s.counter.remaining.fetch_add(1, Ordering::AcqRel) == 0);
+            let given_up = set.release_all();
+            if let Some(shared) = &self.shared {
+                for _ in 0..given_up {
+                    // SAFETY: each started child owned one strong count
+                    // (`suspend`), which its stub will not take back now.
+                    unsafe { give_back_count(shared) };
+                }
+                if !resumed {
+                    self.hop.retract();
+                }
+            }
+        }
+    }
+}
+
+/// Awaits every task; the `co_await!` gives their results in order, or
+/// rethrows the first panic. Made by [`when_all`].
+#[must_use = "a combinator does nothing unless awaited"]
+pub struct WhenAll<S: JoinSet> {
+    join: Join<S>,
+}
+
+/// Awaits every task; the `co_await!` gives one `Result<T, Payload>` per
+/// task, in order, and never rethrows. Made by [`when_all_ready`].
+#[must_use = "a combinator does nothing unless awaited"]
+pub struct WhenAllReady<S: JoinSet> {
+    join: Join<S>,
+}
+
+impl<S: JoinSet> fmt::Debug for WhenAll<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhenAll").finish_non_exhaustive()
+    }
+}
+impl<S: JoinSet> fmt::Debug for WhenAllReady<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhenAllReady").finish_non_exhaustive()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: JoinSet> Awaiter for WhenAll<S> {
+    type Output = S::All;
+    fn await_ready(&mut self) -> bool {
+        self.join.ready()
+    }
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded contract.
+        unsafe { self.join.suspend(h) }
+    }
+    fn await_resume(mut self) -> S::All {
+        self.join.take().take_all()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: JoinSet> Awaiter for WhenAllReady<S> {
+    type Output = S::Ready;
+    fn await_ready(&mut self) -> bool {
+        self.join.ready()
+    }
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded contract.
+        unsafe { self.join.suspend(h) }
+    }
+    fn await_resume(mut self) -> S::Ready {
+        self.join.take().take_ready()
+    }
+}
+
+/// Runs every task and resumes the awaiting coroutine when all have
+/// finished; the `co_await!` gives their results, in order (cppcoro
+/// `when_all`, folly `collectAll`).
+///
+/// Takes a tuple of tasks of different types (the result is a tuple) or a
+/// `Vec` of tasks of one type (the result is a `Vec`). Children start in
+/// order, each running until it first suspends. If a child panics, the
+/// others still run to completion, then the first panic (in child order) is
+/// rethrown at the `co_await!`. See the [module docs](self) for the design.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, when_all, Task};
+///
+/// #[coro::coroutine]
+/// fn num(n: u32) -> Task<u32> { co_return!(n) }
+/// #[coro::coroutine]
+/// fn text(s: &'static str) -> Task<String> { co_return!(s.to_string()) }
+///
+/// #[coro::coroutine]
+/// fn both() -> Task<(u32, String, Vec<u32>)> {
+///     let (a, b) = co_await!(when_all((num(1), text("two"))));
+///     let v = co_await!(when_all(vec![num(3), num(4)]));
+///     co_return!((a, b, v))
+/// }
+///
+/// assert_eq!(sync_wait(both()), (1, "two".to_string(), vec![3, 4]));
+/// ```
+pub fn when_all<S: IntoJoinSet>(tasks: S) -> WhenAll<S::Set> {
+    WhenAll { join: Join::new(tasks.into_set()) }
+}
+
+/// Like [`when_all`], but the `co_await!` never rethrows: it gives one
+/// `Result<T, Payload>` per task (cppcoro `when_all_ready`, folly
+/// `collectAllTry`).
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, when_all_ready, Task};
+///
+/// #[coro::coroutine]
+/// fn check(n: i32) -> Task<i32> {
+///     if n < 0 { panic!("negative"); }
+///     co_return!(n)
+/// }
+///
+/// #[coro::coroutine]
+/// fn all() -> Task<Vec<bool>> {
+///     let r = co_await!(when_all_ready(vec![check(1), check(-1), check(2)]));
+///     co_return!(r.iter().map(Result::is_ok).collect())
+/// }
+///
+/// # std::panic::set_hook(Box::new(|_| {}));
+/// assert_eq!(sync_wait(all()), [true, false, true]);
+/// ```
+pub fn when_all_ready<S: IntoJoinSet>(tasks: S) -> WhenAllReady<S::Set> {
+    WhenAllReady { join: Join::new(tasks.into_set()) }
+}
+
+// ===========================================================================
+// when_any
+// ===========================================================================
+
+struct AnyState<T, K: TaskKind> {
+    /// `None` once a loser has been given up (or the awaiter has taken them
+    /// all back, dropped).
+    children: Vec<Option<Child<T, K>>>,
+    /// Children started so far.
+    started: usize,
+    /// Children not yet accounted for (finished, given up or never
+    /// started), plus one held by the starting loop. The winner counts
+    /// itself only once it has given up the others.
+    remaining: usize,
+    winner: Option<usize>,
+}
+
+/// Shared by the awaiter and the started children that have not yet
+/// transferred to their stub (each owns one strong count).
+struct AnyShared<T, K: TaskKind> {
+    state: Mutex<AnyState<T, K>>,
+    awaiting: CoroutineHandle,
+    cancel: Option<CancellationSource>,
+    stubs: Vec<Stub>,
+}
+
+impl<T, K: TaskKind> AnyShared<T, K> {
+    fn lock(&self) -> MutexGuard<'_, AnyState<T, K>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn any_stub_vtable<T, K: TaskKind>() -> &'static VTable {
+    struct V<T, K>(PhantomData<(T, K)>);
+    impl<T, K: TaskKind> V<T, K> {
+        const VT: VTable = VTable::stand_in(any_stub_resume::<T, K>, no_destroy);
+    }
+    &V::<T, K>::VT
+}
+
+/// A child of `when_any` finished.
+unsafe fn any_stub_resume<T, K: TaskKind>(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `WhenAny` makes stubs with this vtable, their `ctx` being
+    // the `Arc<AnyShared>`'s pointer; each started child owns one strong
+    // count, taken back here: the child transfers to its stub once.
+    let (shared, index) = unsafe {
+        let stub = Stub::from_header(h);
+        (Arc::from_raw(stub.ctx as *const AnyShared<T, K>), stub.index)
+    };
+    let last = {
+        let mut st = shared.lock();
+        if st.winner.is_some() {
+            // A loser, or a child finishing after the race: counted here.
+            st.remaining -= 1;
+            Some(st.remaining == 0)
+        } else {
+            // The winner: its own count is held while it cancels the others.
+            st.winner = Some(index);
+            None
+        }
+    };
+    let last = last.unwrap_or_else(|| {
+        // Cooperative losers waiting on the token are resumed now (and may
+        // finish: they are counted then, like any child). No lock is held.
+        if let Some(src) = &shared.cancel {
+            src.request_cancellation();
+        }
+        // Then give up the losers that have not finished: a `Task` that is
+        // suspended is destroyed (one that is running resumed the winner
+        // synchronously: it cannot be, and is counted when it finishes); a
+        // `SendTask` is detached, since another thread may be running it.
+        let losers: Vec<Child<T, K>> = {
+            let mut st = shared.lock();
+            let started = st.started;
+            let mut losers = Vec::new();
+            for (i, slot) in st.children[..started].iter_mut().enumerate() {
+                let give_up = match slot {
+                    Some(c) if i != index && !c.done() => {
+                        // SAFETY: the child's frame is alive (owned here), and
+                        // a `Task` runs on this thread only, so its point is
+                        // stable.
+                        !K::THREAD_BOUND || unsafe { c.handle().suspend_point() }.is_some()
+                    }
+                    _ => false,
+                };
+                if give_up {
+                    losers.extend(slot.take());
+                }
+            }
+            losers
+        };
+        // Outside the lock: a destroyed loser may release a primitive, which
+        // may resume another child. A loser that was finishing at that
+        // moment still comes to its stub and is counted there.
+        let given_up = give_up_children(&shared, losers);
+        let mut st = shared.lock();
+        st.remaining -= given_up + 1;
+        st.remaining == 0
+    });
+    // `shared` may be freed as soon as the awaiting coroutine runs.
+    if last {
+        Some(shared.awaiting.header())
+    } else {
+        None
+    }
+}
+
+/// Gives up started children (see `Owned::release`); returns how many will
+/// never come to their stub, whose strong counts are given back here.
+fn give_up_children<T, K: TaskKind>(shared: &Arc<AnyShared<T, K>>, children: Vec<Child<T, K>>) -> usize {
+    let mut given_up = 0;
+    for child in children {
+        if child.release() {
+            given_up += 1;
+            // SAFETY: a started child owned one strong count, which its stub
+            // will not take back now.
+            unsafe { give_back_count(shared) };
+        }
+    }
+    given_up
+}
+
+/// Awaits the first of several tasks; made by [`when_any`].
+#[must_use = "a combinator does nothing unless awaited"]
+pub struct WhenAny<T, K: TaskKind> {
+    children: Option<Vec<Child<T, K>>>,
+    cancel: Option<CancellationSource>,
+    shared: Option<Arc<AnyShared<T, K>>>,
+    /// The awaiting coroutine's way home (see [`Join`]'s).
+    hop: HopSlot,
+}
+
+// SAFETY: the shared state is behind a mutex and the children are `Send`
+// when `Child<T, K>` is.
+#[diagnostic::do_not_recommend]
+unsafe impl<T, K: TaskKind> Send for WhenAny<T, K> where Child<T, K>: Send {}
+
+impl<T, K: TaskKind> fmt::Debug for WhenAny<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhenAny").finish_non_exhaustive()
+    }
+}
+
+impl<T, K: TaskKind> WhenAny<T, K> {
+    /// Requests cancellation on `source` as soon as a winner is known,
+    /// before the losers still suspended are destroyed: children holding a
+    /// token of `source` can stop cooperatively (and finish normally).
+    pub fn cancel_on_completion(mut self, source: &CancellationSource) -> Self {
+        self.cancel = Some(source.clone());
+        self
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
+    type Output = (usize, T);
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
+        let children = self.children.take().expect("when_any awaited twice");
+        let n = children.len();
+        assert!(n > 0, "when_any of no tasks");
+        // SAFETY: the frame calls this with its own, live handle.
+        let awaiting = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
+        // Shared with children that may finish on other threads; what they
+        // touch there is behind the mutex, the stubs are read-only.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let mut shared = Arc::new(AnyShared {
+            state: Mutex::new(AnyState {
+                children: children.into_iter().map(Some).collect(),
+                started: 0,
+                remaining: n + 1,
+                winner: None,
+            }),
+            awaiting,
+            cancel: self.cancel.take(),
+            stubs: (0..n).map(|i| Stub::new(any_stub_vtable::<T, K>(), ptr::null(), i)).collect(),
+        });
+        let ctx = Arc::as_ptr(&shared) as *const ();
+        for stub in &mut Arc::get_mut(&mut shared).expect("not shared yet").stubs {
+            stub.ctx = ctx;
+        }
+        let shared = &*self.shared.insert(shared);
+        for i in 0..n {
+            let cont = shared.stubs[i].handle();
+            let h = {
+                let mut st = shared.lock();
+                if st.winner.is_some() {
+                    // Already won: leave the rest unstarted (dropped with the awaiter).
+                    st.remaining -= n - i;
+                    break;
+                }
+                st.started = i + 1;
+                // The child's strong count, taken back by its stub (or when
+                // it is given up).
+                lend_count(shared);
+                let c = st.children[i].as_mut().unwrap();
+                c.set_continuation(cont);
+                c.handle()
+            };
+            // SAFETY: the child is unstarted and owned by `shared`, which
+            // it keeps alive; it is resumed here only, without the lock.
+            unsafe { h.resume() };
+        }
+        let mut st = shared.lock();
+        st.remaining -= 1;
+        let last = st.remaining == 0;
+        drop(st);
+        if last {
+            // No stub will resume the awaiting coroutine (or its hop).
+            self.hop.retract();
+        }
+        !last
+    }
+    fn await_resume(self) -> (usize, T) {
+        // The awaiting coroutine runs again, so the counter reached zero:
+        // no stub will run any more.
+        let shared = self.shared.as_ref().expect("when_any resumed before it suspended");
+        let mut st = shared.lock();
+        let w = st.winner.expect("when_any resumed without a winner");
+        let r = st.children[w].as_mut().unwrap().take_outcome();
+        drop(st);
+        match r {
+            Ok(v) => (w, v),
+            Err(p) => {
+                drop(self);
+                resume_unwind(p)
+            }
+        }
+    }
+}
+
+impl<T, K: TaskKind> Drop for WhenAny<T, K> {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.take() else { return };
+        // Every child comes back here, so the shared state, which a child
+        // finishing elsewhere may keep a little longer, holds none: resumed,
+        // the awaiting coroutine gives up finished ones; destroyed while
+        // waiting, it also gives up the running ones (a `Task` is suspended
+        // then; a `SendTask` may be running elsewhere and is detached).
+        let (started, unstarted, resumed) = {
+            let mut st = shared.lock();
+            // Held from here (see `Join`'s drop): freeing the children runs
+            // their drops, which may release one that then finishes here;
+            // its stub must not resume the coroutine being destroyed.
+            let resumed = st.remaining == 0;
+            st.remaining += 1;
+            let started = st.started;
+            let mut children: Vec<Child<T, K>> = Vec::new();
+            let mut unstarted = Vec::new();
+            for (i, slot) in st.children.iter_mut().enumerate() {
+                if let Some(c) = slot.take() {
+                    if i < started {
+                        children.push(c)
+                    } else {
+                        unstarted.push(c)
+                    }
+                }
+            }
+            (children, unstarted, resumed)
+        };
+        give_up_children(&shared, started);
+        // The counter, held, cannot reach zero any more: unless it had (the
+        // hop was resumed), nobody resumes the hop.
+        if !resumed {
+            self.hop.retract();
+        }
+        // After the started ones: children are freed in child order.
+        drop(unstarted);
+    }
+}
+
+/// Runs the tasks and resumes the awaiting coroutine with the first result,
+/// as `(index, value)` (folly `collectAny`); the others are cancelled.
+///
+/// Children start in order; if one finishes synchronously, the later ones
+/// are never started. When the first child finishes:
+/// 1. if a [`CancellationSource`] was given
+///    ([`cancel_on_completion`](WhenAny::cancel_on_completion)), cancellation
+///    is requested on it — children awaiting its token resume now and may
+///    finish normally;
+/// 2. every other [`Task`] child that is still suspended is **destroyed**:
+///    its frame is freed and its live locals are dropped, as by
+///    `destroy()`; every other [`SendTask`] child that has not finished is
+///    **detached** (another thread may be running it: see [`SendTask`],
+///    "Dropping"): it is destroyed at its next resumption, or frees itself
+///    if it finishes first;
+/// 3. the awaiting coroutine is resumed (by symmetric transfer) once every
+///    child has finished, been destroyed or been detached. A `Task` loser
+///    that is *running* at that moment (it resumed the winner synchronously)
+///    cannot be destroyed; `when_any` then waits for it to finish, so it
+///    should observe the token.
+///
+/// If the winner panicked, the panic is rethrown at the `co_await!`.
+/// Panics if `tasks` is empty. The bookkeeping is thread-safe: children may
+/// finish on any thread.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, when_any, Task};
+/// use std::rc::Rc;
+/// use coro::sync::local::Event;
+///
+/// #[coro::coroutine]
+/// fn never(e: Rc<Event>) -> Task<&'static str> {
+///     co_await!(e.wait());
+///     co_return!("never")
+/// }
+/// #[coro::coroutine]
+/// fn now() -> Task<&'static str> { co_return!("now") }
+///
+/// #[coro::coroutine]
+/// fn race(e: Rc<Event>) -> Task<(usize, &'static str)> {
+///     co_return!(co_await!(when_any(vec![never(e), now()])))
+/// }
+///
+/// let e = Rc::new(Event::new());
+/// assert_eq!(sync_wait(race(e)), (1, "now")); // `never` was destroyed
+/// ```
+pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
+    WhenAny {
+        children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
+        cancel: None,
+        shared: None,
+        hop: HopSlot::default(),
+    }
+}

@@ -1,0 +1,261 @@
+//! `AsyncGenerator<T>`: a generator whose body may `co_await!`, consumed
+//! from another coroutine with `co_await!(gen.next())` (cppcoro's
+//! `async_generator`).
+//!
+//! Control moves between consumer and generator by symmetric transfer
+//! only: `next()`'s awaiter records the consumer and transfers into the
+//! generator; the generator's yield awaiter (and its final awaiter) transfer
+//! back to the consumer. While the body awaits something else, the consumer
+//! stays suspended at its `co_await!(gen.next())`.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::home::HomeThread;
+use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
+use crate::language::point::SuspendPoint;
+use crate::language::promise::{
+    AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
+};
+use crate::language::suspend::SuspendAlways;
+
+/// A lazily started sequence of `T` whose body may `co_await!` anything (a
+/// [`Task`](crate::Task), a synchronisation primitive, a custom awaiter).
+///
+/// The consumer is another coroutine, which awaits each element:
+/// `while let Some(x) = co_await!(gen.next()) { .. }`. Awaiting `next()`
+/// resumes the generator by symmetric transfer; it runs until it yields (the
+/// value is moved to the consumer, never cloned) or finishes (`None`), and
+/// then transfers back. A panic in the body reaches the consumer at its
+/// `co_await!`, after which `next()` gives `None`. Dropping a half-consumed
+/// generator destroys its frame, and with it whatever the body holds.
+///
+/// Like [`Generator`](crate::Generator), it may borrow its arguments (name
+/// the borrowed type as the second parameter `B`) and is not `Send`.
+///
+/// ```
+/// use coro::{co_await, co_return, co_yield, sync_wait, AsyncGenerator, Task};
+///
+/// #[coro::coroutine]
+/// fn square(x: u32) -> Task<u32> { co_return!(x * x) }
+///
+/// #[coro::coroutine]
+/// fn squares(n: u32) -> AsyncGenerator<u32> {
+///     for i in 0..n {
+///         let s = co_await!(square(i));      // the body awaits...
+///         co_yield!(s);                      // ...and yields
+///     }
+/// }
+///
+/// #[coro::coroutine]
+/// fn sum(n: u32) -> Task<u32> {
+///     let mut gen = squares(n);
+///     let mut total = 0;
+///     while let Some(s) = co_await!(gen.next()) {
+///         total += s;
+///     }
+///     co_return!(total)
+/// }
+///
+/// assert_eq!(sync_wait(sum(4)), 0 + 1 + 4 + 9);
+/// ```
+pub struct AsyncGenerator<T, B = ()> {
+    handle: OwningHandle<AsyncGeneratorPromise<T>>,
+    /// The body has finished (or panicked, and the panic was delivered).
+    finished: bool,
+    _borrows: PhantomData<B>,
+}
+
+/// The promise of [`AsyncGenerator`].
+pub struct AsyncGeneratorPromise<T> {
+    value: Option<T>,
+    panic: Option<Payload>,
+    /// The coroutine awaiting the next element, while the generator runs.
+    consumer: Option<CoroutineHandle>,
+    /// The creating thread: the frame is not `Send`, so resuming it
+    /// elsewhere panics before the body runs.
+    home: HomeThread,
+}
+
+impl<T> Default for AsyncGeneratorPromise<T> {
+    fn default() -> Self {
+        AsyncGeneratorPromise { value: None, panic: None, consumer: None, home: HomeThread::current() }
+    }
+}
+
+impl<T> fmt::Debug for AsyncGeneratorPromise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncGeneratorPromise")
+            .field("has_value", &self.value.is_some())
+            .field("consumer", &self.consumer)
+            .finish()
+    }
+}
+
+impl<T> Promise for AsyncGeneratorPromise<T> {
+    type ReturnObject = UniqueCoroutineHandle<AsyncGeneratorPromise<T>>;
+    type InitialSuspend = SuspendAlways;
+    type FinalSuspend = AsyncFinalAwaiter;
+    type Return = ReturnsVoid;
+    type Await = AwaitDirect;
+
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the generator becomes the frame's only owner; it is
+        // resumed by `Next` (one at a time, through `&mut`) and by whatever
+        // its body awaits, while the consumer waits.
+        unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+    }
+    fn initial_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn final_suspend(&mut self) -> AsyncFinalAwaiter {
+        AsyncFinalAwaiter { consumer: self.consumer.take() }
+    }
+    fn unhandled_exception(&mut self, payload: Payload) {
+        // Rethrown in the consumer, at its `co_await!(gen.next())`.
+        self.panic = Some(payload);
+    }
+    #[inline(always)]
+    fn before_resume(&self) {
+        self.home.check("AsyncGenerator");
+    }
+    fn continuation(&self) -> Option<CoroutineHandle> {
+        self.consumer
+    }
+}
+
+impl<T> ReturnVoid for AsyncGeneratorPromise<T> {
+    fn return_void(&mut self) {}
+}
+
+impl<T> YieldValue<T> for AsyncGeneratorPromise<T> {
+    type Awaitable = AsyncYieldAwaiter;
+    fn yield_value(&mut self, value: T) -> AsyncYieldAwaiter {
+        self.value = Some(value);
+        AsyncYieldAwaiter { consumer: self.consumer.take() }
+    }
+}
+
+/// What an [`AsyncGenerator`]'s `co_yield!` awaits: suspends and transfers
+/// to the consumer.
+#[derive(Debug)]
+pub struct AsyncYieldAwaiter {
+    consumer: Option<CoroutineHandle>,
+}
+
+impl Awaiter for AsyncYieldAwaiter {
+    type Output = ();
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        self.consumer.take().unwrap_or_else(noop_coroutine)
+    }
+    fn await_resume(self) {}
+}
+
+/// The final awaiter of an [`AsyncGenerator`]: transfers to the consumer.
+#[derive(Debug)]
+pub struct AsyncFinalAwaiter {
+    consumer: Option<CoroutineHandle>,
+}
+
+impl Awaiter for AsyncFinalAwaiter {
+    type Output = ();
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {
+        self.consumer.take().unwrap_or_else(noop_coroutine)
+    }
+    fn await_resume(self) {}
+}
+
+impl<T, B> CoroutineTraits for AsyncGenerator<T, B> {
+    type Promise = AsyncGeneratorPromise<T>;
+}
+
+impl<T, B, F> FromReturnObject<UniqueCoroutineHandle<AsyncGeneratorPromise<T>>, F> for AsyncGenerator<T, B> {
+    fn from_return_object(handle: UniqueCoroutineHandle<AsyncGeneratorPromise<T>>) -> Self {
+        AsyncGenerator { handle: OwningHandle::new(handle), finished: false, _borrows: PhantomData }
+    }
+}
+
+impl<T, B> AsyncGenerator<T, B> {
+    /// The awaitable for the next element: `co_await!(gen.next())` gives
+    /// `Some(value)`, or `None` once the generator has finished. (Named like
+    /// cppcoro's and `Stream`'s `next`, not an `Iterator`: it is awaited.)
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Next<'_, T, B> {
+        Next { generator: self }
+    }
+
+    /// Where the generator is suspended (`None` while running).
+    pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        self.handle.suspend_point()
+    }
+
+    /// The erased handle of the generator's coroutine.
+    pub fn handle(&self) -> CoroutineHandle {
+        self.handle.handle().erase()
+    }
+
+    /// `true` once the body has finished.
+    pub fn done(&self) -> bool {
+        self.handle.done()
+    }
+}
+
+impl<T, B> fmt::Debug for AsyncGenerator<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncGenerator").field("handle", &self.handle).finish()
+    }
+}
+
+/// The awaiter of `co_await!(gen.next())`.
+pub struct Next<'a, T, B> {
+    generator: &'a mut AsyncGenerator<T, B>,
+}
+
+impl<T, B> fmt::Debug for Next<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next").field("generator", &self.generator).finish()
+    }
+}
+
+impl<T, B> Awaiter for Next<'_, T, B> {
+    type Output = Option<T>;
+
+    fn await_ready(&mut self) -> bool {
+        self.generator.finished || self.generator.handle.done()
+    }
+
+    unsafe fn await_suspend(&mut self, consumer: CoroutineHandle) -> impl AwaitSuspend {
+        let h = self.generator.handle.handle();
+        // SAFETY: the generator is owned by `self.generator`, borrowed
+        // mutably for this await, and suspended (at its initial point or a
+        // `co_yield!`: it is not done, see `await_ready`); nothing else
+        // resumes it from there. Short-lived reference.
+        unsafe { h.promise() }.consumer = Some(consumer);
+        h
+    }
+
+    fn await_resume(self) -> Option<T> {
+        let g = self.generator;
+        if g.finished {
+            return None;
+        }
+        // SAFETY: the generator has transferred back (or was done already):
+        // it is suspended, and this is the only reference to its promise.
+        let promise = unsafe { g.handle.promise_mut() };
+        if let Some(value) = promise.value.take() {
+            return Some(value);
+        }
+        g.finished = true;
+        if let Some(payload) = promise.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+        None
+    }
+}

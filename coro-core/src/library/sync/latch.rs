@@ -1,0 +1,214 @@
+//! [`Latch`]: a single-use countdown that coroutines wait on (C++20
+//! `std::latch`, folly's and libcoro's coroutine latches).
+
+use core::fmt;
+
+use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
+use super::ready;
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::language::handle::CoroutineHandle;
+
+/// A countdown latch: created with a count, counted down by any number of
+/// parties; coroutines waiting on it are resumed when the count reaches
+/// zero, and later waits complete at once. It cannot be reset.
+///
+/// `co_await!(latch.wait())` (or `co_await!(&latch)`) waits;
+/// `co_await!(latch.arrive_and_wait())` counts down by one and waits (C++
+/// `arrive_and_wait`). The count down that reaches zero resumes the waiters
+/// on its thread, in the order they started waiting, before it returns (see
+/// the [module docs](super#waking)).
+///
+/// Name it [`coro::sync::Latch`](super::Latch) or
+/// [`coro::sync::local::Latch`](super::local::Latch).
+///
+/// ```
+/// use std::sync::Arc;
+/// use coro::{co_await, co_return, sync_wait, SendTask};
+/// use coro::sync::Latch;
+///
+/// #[coro::coroutine]
+/// fn all_done(latch: Arc<Latch>) -> SendTask<bool> {
+///     co_await!(latch.wait());
+///     co_return!(latch.is_ready())
+/// }
+///
+/// let latch = Arc::new(Latch::new(3));
+/// let workers: Vec<_> = (0..3)
+///     .map(|_| {
+///         let latch = latch.clone();
+///         std::thread::spawn(move || latch.count_down())
+///     })
+///     .collect();
+/// assert!(sync_wait(all_done(latch)));
+/// for w in workers {
+///     w.join().unwrap();
+/// }
+/// ```
+pub struct Latch<F: Flavor = ThreadSafe> {
+    state: Guarded<F::Lock, State>,
+}
+
+struct State {
+    count: usize,
+    /// Non-empty only while `count > 0`.
+    waiters: WaitList,
+}
+
+// SAFETY: the waiter list is only followed under the lock; moving the latch
+// moves no waiter (waiters borrow it).
+unsafe impl<F: Flavor> Send for Latch<F> {}
+// SAFETY: the state is only reached under a spin lock.
+unsafe impl Sync for Latch<ThreadSafe> {}
+
+impl Latch<ThreadSafe> {
+    /// A thread-safe latch that opens after `count` count-downs (at once if
+    /// `count` is 0).
+    pub const fn new(count: usize) -> Self {
+        Latch { state: Guarded::new(State { count, waiters: WaitList::new() }) }
+    }
+}
+
+impl Latch<Local> {
+    /// A single-threaded latch that opens after `count` count-downs.
+    pub const fn new(count: usize) -> Self {
+        Latch { state: Guarded::new(State { count, waiters: WaitList::new() }) }
+    }
+}
+
+impl<F: Flavor> Latch<F> {
+    /// Decrements the count by one; see [`count_down_by`](Self::count_down_by).
+    pub fn count_down(&self) {
+        self.count_down_by(1)
+    }
+
+    /// Decrements the count by `n`. If it reaches zero, resumes every
+    /// waiting coroutine on this thread before returning.
+    ///
+    /// # Panics
+    /// If `n` is greater than the count (undefined behaviour for
+    /// `std::latch`); the count is left unchanged.
+    pub fn count_down_by(&self, n: usize) {
+        if self.state.with(|s| count_down(s, n)) {
+            ready::run();
+        }
+    }
+
+    /// Whether the count has reached zero (C++ `try_wait`).
+    pub fn is_ready(&self) -> bool {
+        self.state.with(|s| s.count == 0)
+    }
+
+    /// The current count.
+    pub fn count(&self) -> usize {
+        self.state.with(|s| s.count)
+    }
+
+    /// An awaiter that completes once the count is zero.
+    pub fn wait(&self) -> Wait<'_, F> {
+        Wait { latch: self, arrive: 0, node: WaitNode::new() }
+    }
+
+    /// An awaiter that decrements the count by one when awaited (resuming
+    /// the others if that opens the latch), then waits for zero (C++
+    /// `arrive_and_wait`).
+    pub fn arrive_and_wait(&self) -> Wait<'_, F> {
+        Wait { latch: self, arrive: 1, node: WaitNode::new() }
+    }
+}
+
+/// Decrements; returns whether waiters were scheduled.
+fn count_down(s: &mut State, n: usize) -> bool {
+    if n > s.count {
+        too_many(n, s.count);
+    }
+    s.count -= n;
+    if s.count > 0 || s.waiters.is_empty() {
+        return false;
+    }
+    // SAFETY: called under the latch's lock, on its wait list.
+    unsafe { ready::schedule_all(&mut s.waiters) };
+    true
+}
+
+#[cold]
+#[inline(never)]
+fn too_many(n: usize, count: usize) -> ! {
+    panic!("Latch counted down by {n} with a count of {count}")
+}
+
+impl<F: Flavor> fmt::Debug for Latch<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Latch").field("count", &self.count()).finish()
+    }
+}
+
+/// The awaiter of [`Latch::wait`] and [`Latch::arrive_and_wait`]. Waiting
+/// allocates nothing.
+#[must_use = "an awaiter does nothing unless `co_await!`ed"]
+pub struct Wait<'a, F: Flavor = ThreadSafe> {
+    latch: &'a Latch<F>,
+    /// How much to count down when awaited (0 or 1).
+    arrive: usize,
+    node: WaitNode,
+}
+
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
+impl<F: Flavor> Awaiter for Wait<'_, F> {
+    type Output = ();
+
+    fn await_ready(&mut self) -> bool {
+        let arrive = core::mem::take(&mut self.arrive);
+        let (woke, ready) = self.latch.state.with(|s| {
+            let woke = arrive > 0 && count_down(s, arrive);
+            (woke, s.count == 0)
+        });
+        if woke {
+            ready::run();
+        }
+        ready
+    }
+
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // once the node is registered (another thread may resume the
+        // coroutine at once).
+        unsafe {
+            wait_on::<F, _, _>(&self.latch.state, &self.node, handle, |s| {
+                if s.count == 0 {
+                    return Err(());
+                }
+                Ok(&mut s.waiters)
+            })
+        }
+        .is_ok()
+    }
+
+    fn await_resume(self) {
+        self.node.finish();
+    }
+}
+
+impl<F: Flavor> Drop for Wait<'_, F> {
+    fn drop(&mut self) {
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this primitive's `waiters` list.
+        // Nothing an event or latch grants needs handing on.
+        unsafe { abandon_wait(&self.latch.state, |s| &mut s.waiters, &self.node) };
+    }
+}
+
+impl<F: Flavor> fmt::Debug for Wait<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("latch::Wait").field("latch", self.latch).field("arrive", &self.arrive).finish()
+    }
+}
+
+impl<'a, F: Flavor> IntoAwaiter for &'a Latch<F> {
+    type Awaiter = Wait<'a, F>;
+    /// `co_await!(&latch)`: the same as `co_await!(latch.wait())`.
+    fn into_awaiter(self) -> Wait<'a, F> {
+        self.wait()
+    }
+}

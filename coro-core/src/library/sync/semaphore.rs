@@ -1,0 +1,235 @@
+//! [`Semaphore`]: a counting semaphore with FIFO hand-off (libcoro's and
+//! folly's coroutine semaphores; the permit guard as in tokio).
+
+use core::fmt;
+
+use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
+use super::ready;
+use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::handle::CoroutineHandle;
+
+/// A counting semaphore for coroutines: at most `permits` holders at a time,
+/// the others suspended until a permit is released.
+///
+/// `co_await!(sem.acquire())` gives a [`SemaphorePermit`], which releases
+/// its permit when dropped (or keeps it consumed with
+/// [`forget`](SemaphorePermit::forget)); [`release`](Self::release) adds
+/// permits, for a semaphore used as a plain counter of available resources.
+///
+/// **Fair (FIFO).** A released permit goes straight to the longest waiter,
+/// so while anyone waits no permit is available
+/// ([`try_acquire`](Self::try_acquire) fails). The release resumes the
+/// waiter on the releasing thread (see the [module docs](super#waking)).
+///
+/// Name it [`coro::sync::Semaphore`](super::Semaphore) or
+/// [`coro::sync::local::Semaphore`](super::local::Semaphore).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+/// use std::sync::Arc;
+/// use coro::{co_await, co_return, sync_wait, SendTask};
+/// use coro::sync::Semaphore;
+///
+/// /// At most two of these run their critical part at the same time.
+/// #[coro::coroutine]
+/// fn limited(sem: Arc<Semaphore>, inside: Arc<AtomicUsize>) -> SendTask<usize> {
+///     let _permit = co_await!(sem.acquire());
+///     let now = inside.fetch_add(1, SeqCst) + 1;
+///     std::thread::yield_now();
+///     inside.fetch_sub(1, SeqCst);
+///     co_return!(now)
+/// }
+///
+/// let sem = Arc::new(Semaphore::new(2));
+/// let inside = Arc::new(AtomicUsize::new(0));
+/// let threads: Vec<_> = (0..4)
+///     .map(|_| {
+///         let (sem, inside) = (sem.clone(), inside.clone());
+///         std::thread::spawn(move || sync_wait(limited(sem, inside)))
+///     })
+///     .collect();
+/// for t in threads {
+///     assert!(t.join().unwrap() <= 2);
+/// }
+/// assert_eq!(sem.available_permits(), 2);
+/// ```
+pub struct Semaphore<F: Flavor = ThreadSafe> {
+    state: Guarded<F::Lock, State>,
+}
+
+struct State {
+    permits: usize,
+    /// Non-empty only while `permits == 0`.
+    waiters: WaitList,
+}
+
+// SAFETY: the waiter list is only followed under the lock; moving the
+// semaphore moves no waiter or permit (both borrow it).
+unsafe impl<F: Flavor> Send for Semaphore<F> {}
+// SAFETY: the state is only reached under a spin lock.
+unsafe impl Sync for Semaphore<ThreadSafe> {}
+
+impl Semaphore<ThreadSafe> {
+    /// A thread-safe semaphore with `permits` permits available.
+    pub const fn new(permits: usize) -> Self {
+        Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
+    }
+}
+
+impl Semaphore<Local> {
+    /// A single-threaded semaphore with `permits` permits available.
+    pub const fn new(permits: usize) -> Self {
+        Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
+    }
+}
+
+impl<F: Flavor> Semaphore<F> {
+    /// An awaiter that completes with a permit (at once if one is
+    /// available and nobody waits).
+    pub fn acquire(&self) -> Acquire<'_, F> {
+        Acquire { semaphore: self, node: WaitNode::new() }
+    }
+
+    /// A permit, if one is available.
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_, F>> {
+        self.state.with(take_permit).then(|| SemaphorePermit { semaphore: self })
+    }
+
+    /// How many permits are available now.
+    pub fn available_permits(&self) -> usize {
+        self.state.with(|s| s.permits)
+    }
+
+    /// Adds `n` permits: each goes to the longest waiter, if any (which is
+    /// resumed on this thread before this returns), else to the count.
+    ///
+    /// # Panics
+    /// If the count would overflow `usize`.
+    pub fn release(&self, n: usize) {
+        let woke = self.state.with(|s| {
+            // Checked before anything changes. While waiters are queued no
+            // permit is free, so this can only fail for absurd `n`.
+            if s.permits.checked_add(n).is_none() {
+                overflow();
+            }
+            let mut n = n;
+            let mut woke = false;
+            while n > 0 {
+                let Some(node) = s.waiters.pop_front() else { break };
+                // SAFETY: just taken out of this semaphore's list, under its lock.
+                unsafe { ready::schedule(node) };
+                woke = true;
+                n -= 1;
+            }
+            s.permits += n;
+            woke
+        });
+        if woke {
+            ready::run();
+        }
+    }
+}
+
+fn take_permit(s: &mut State) -> bool {
+    if s.permits > 0 {
+        s.permits -= 1;
+        true
+    } else {
+        false
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn overflow() -> ! {
+    panic!("Semaphore::release: the number of permits overflows usize")
+}
+
+impl<F: Flavor> fmt::Debug for Semaphore<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore").field("permits", &self.available_permits()).finish()
+    }
+}
+
+/// One permit of a [`Semaphore`]; released when dropped.
+#[must_use = "dropping the permit releases it at once"]
+pub struct SemaphorePermit<'a, F: Flavor = ThreadSafe> {
+    semaphore: &'a Semaphore<F>,
+}
+
+impl<F: Flavor> SemaphorePermit<'_, F> {
+    /// Keeps the permit consumed: the semaphore has one permit fewer until
+    /// someone calls [`release`](Semaphore::release).
+    pub fn forget(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl<F: Flavor> Drop for SemaphorePermit<'_, F> {
+    fn drop(&mut self) {
+        self.semaphore.release(1);
+    }
+}
+
+impl<F: Flavor> fmt::Debug for SemaphorePermit<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit").field("semaphore", self.semaphore).finish()
+    }
+}
+
+/// The awaiter of [`Semaphore::acquire`]. Waiting allocates nothing.
+#[must_use = "an awaiter does nothing unless `co_await!`ed"]
+pub struct Acquire<'a, F: Flavor = ThreadSafe> {
+    semaphore: &'a Semaphore<F>,
+    node: WaitNode,
+}
+
+// Left out of the "other types implement `Awaiter`" list of unrelated errors.
+#[diagnostic::do_not_recommend]
+impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
+    type Output = SemaphorePermit<'a, F>;
+
+    fn await_ready(&mut self) -> bool {
+        self.semaphore.state.with(take_permit)
+    }
+
+    unsafe fn await_suspend(&mut self, handle: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
+        // once the node is registered (another thread may resume the
+        // coroutine at once).
+        unsafe {
+            wait_on::<F, _, _>(&self.semaphore.state, &self.node, handle, |s| {
+                if take_permit(s) {
+                    return Err(());
+                }
+                Ok(&mut s.waiters)
+            })
+        }
+        .is_ok()
+    }
+
+    fn await_resume(self) -> SemaphorePermit<'a, F> {
+        // Taken by `await_ready`/`await_suspend`, or handed over by a release.
+        self.node.finish();
+        SemaphorePermit { semaphore: self.semaphore }
+    }
+}
+
+impl<F: Flavor> Drop for Acquire<'_, F> {
+    fn drop(&mut self) {
+        // SAFETY: the node is this awaiter's, registered (if at all) with
+        // this semaphore's `waiters` list.
+        if unsafe { abandon_wait(&self.semaphore.state, |s| &mut s.waiters, &self.node) } {
+            // A permit was handed to this waiter, destroyed before it ran:
+            // pass the permit on.
+            self.semaphore.release(1);
+        }
+    }
+}
+
+impl<F: Flavor> fmt::Debug for Acquire<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("semaphore::Acquire").field("semaphore", self.semaphore).finish()
+    }
+}

@@ -1,0 +1,448 @@
+//! Intrusive waiter lists: the node every waiting awaiter carries inside
+//! itself (so inside the waiting coroutine's frame), and the doubly linked
+//! FIFO list the nodes are threaded on.
+//!
+//! A node is in at most one list at a time: its primitive's wait list while
+//! it waits ([`QUEUED`]), then, once the primitive has granted it what it
+//! waited for, the ready queue of the thread that will resume it
+//! ([`READY`], see `ready.rs`). Both lists use the same two links. A
+//! thread-bound coroutine granted by another thread is in no list: it is
+//! [`HOME`], handed back to its own thread through a reference-counted
+//! [`HomeWake`] that the node shares with that thread's wake-up queue.
+//!
+//! `SendSharedTask` reuses the node, the list (behind its own mutex) and the
+//! `HOME` hand-off ([`WaitNode::hand_home`], [`abandon_wait_with`]); its
+//! nodes are never in a ready queue.
+//!
+//! Invariants:
+//! - a node in a list is alive and does not move: it lives in an awaiter
+//!   parked in a suspended coroutine's frame, and that awaiter's `Drop`
+//!   takes it out of whichever list it is in before the memory goes;
+//! - the links of a node in a primitive's list are read and written only
+//!   under that primitive's lock; those of a node in a ready queue only by
+//!   the thread owning the queue;
+//! - `home` is written only by the awaiter, before the node is published
+//!   (so before the primitive's lock is taken to register it), and is only
+//!   read afterwards;
+//! - `state` changes
+//!   `IDLE -> QUEUED` (the awaiter, under the lock),
+//!   `QUEUED -> IDLE` (the awaiter's `Drop`, under the lock),
+//!   `QUEUED -> READY` (a release, under the lock, moving the node to the
+//!   releasing thread's ready queue),
+//!   `QUEUED -> HOME` (a release on a thread other than the home thread of
+//!   a thread-bound coroutine, under the lock; the node stays `HOME` until
+//!   it is resumed or dropped),
+//!   `READY -> RESUMING` (the thread owning the ready queue, just before it
+//!   resumes the coroutine),
+//!   `READY -> IDLE` (the awaiter's `Drop`, on the thread owning the ready
+//!   queue, taking the node out of it),
+//!   `RESUMING | HOME -> IDLE` (`await_resume`, in the resumed coroutine:
+//!   from then on nothing refers to the node).
+//!
+//! An awaiter's `Drop` that finds its node `READY` in another thread's ready
+//! queue, or `RESUMING` while this thread is not the one resuming it, is
+//! destroying a coroutine that another thread is about to resume: that
+//! aborts the process (see [`abandon_wait`]).
+
+use core::cell::{Cell, UnsafeCell};
+use core::ptr;
+use core::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use super::flavor::{Flavor, Guarded, RawLock};
+use super::ready::{self, HomeWake};
+use crate::language::handle::CoroutineHandle;
+
+/// Not in any list: never registered, or already resumed.
+pub(crate) const IDLE: u8 = 0;
+/// In its primitive's wait list.
+pub(crate) const QUEUED: u8 = 1;
+/// Granted, in the ready queue of the thread that will resume it.
+pub(crate) const READY: u8 = 2;
+/// Taken out of a ready queue by the thread resuming it; `await_resume`
+/// has not run yet.
+pub(crate) const RESUMING: u8 = 3;
+/// Granted on another thread than the (thread-bound) coroutine's own, and
+/// handed to its home thread's wake-up queue through the node's `home`.
+pub(crate) const HOME: u8 = 4;
+
+/// The part of a waiting awaiter that the lists link together.
+pub(crate) struct WaitNode {
+    prev: Cell<*const WaitNode>,
+    next: Cell<*const WaitNode>,
+    handle: Cell<Option<CoroutineHandle>>,
+    /// One of the states above. Atomic so that a misuse (a waiter destroyed
+    /// while another thread resumes it) is a detected error rather than a
+    /// data race, and so that `HOME` can be read without the lock; every
+    /// other legitimate access is ordered by a primitive's lock or happens
+    /// on one thread.
+    state: AtomicU8,
+    /// For a thread-bound coroutine waiting on a thread-safe primitive: how
+    /// a release on another thread hands it back to its own thread. `None`
+    /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
+    /// allocation-free for them.
+    home: UnsafeCell<Option<Arc<HomeWake>>>,
+}
+
+// SAFETY: the `Cell`s are only accessed under the lock of the list holding
+// the node, or by the single thread owning the ready queue holding it (see
+// the module invariants); an unlinked node is only touched by its awaiter.
+// `home` is written before the node is published and only read after.
+unsafe impl Send for WaitNode {}
+// SAFETY: as above.
+unsafe impl Sync for WaitNode {}
+
+impl WaitNode {
+    pub(crate) const fn new() -> Self {
+        WaitNode {
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            handle: Cell::new(None),
+            state: AtomicU8::new(IDLE),
+            home: UnsafeCell::new(None),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> u8 {
+        self.state.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn set_state(&self, s: u8) {
+        self.state.store(s, Ordering::Relaxed);
+    }
+
+    /// `true` if the node is in no list: its awaiter's `Drop` has nothing
+    /// to undo.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state() == IDLE
+    }
+
+    /// Called by an awaiter's `await_suspend` before it takes its
+    /// primitive's lock to register: if the primitive is thread-safe and
+    /// the waiting coroutine is thread-bound, makes the [`HomeWake`] a
+    /// release on another thread will hand it home with (one allocation;
+    /// none in every other case).
+    ///
+    /// # Safety
+    /// `handle` is the live coroutine suspended on this node's awaiter, and
+    /// the node is not published yet.
+    #[inline]
+    pub(crate) unsafe fn arm_home<F: Flavor>(&self, handle: CoroutineHandle) {
+        // SAFETY: the frame is alive (caller).
+        if F::THREAD_SAFE && unsafe { handle.is_thread_bound() } {
+            // SAFETY: not published yet, so nobody else reads `home`.
+            let home = unsafe { &mut *self.home.get() };
+            if home.is_none() {
+                *home = Some(HomeWake::new(handle));
+            }
+        }
+    }
+
+    /// The hand-off of a thread-bound coroutine whose home is not this
+    /// thread; `None` if it may be resumed here.
+    ///
+    /// # Safety
+    /// The node is registered (`home` is no longer written) and alive.
+    #[inline]
+    pub(crate) unsafe fn foreign_home(&self) -> Option<&Arc<HomeWake>> {
+        // SAFETY: `home` is only written before the node is published (caller).
+        unsafe { (*self.home.get()).as_ref() }.filter(|h| !h.is_home_thread())
+    }
+
+    /// Marks the node handed home (`QUEUED -> HOME`, under the lock). The
+    /// `Release` pairs with the `Acquire` in [`abandon_wait`], which reads
+    /// `HOME` without the lock and then reads what the release granted (a
+    /// channel value in the slot beside the node).
+    #[inline]
+    pub(crate) fn set_home(&self) {
+        self.state.store(HOME, Ordering::Release);
+    }
+
+    /// The release step for a node just taken out of its wait list: if its
+    /// coroutine is thread-bound and this is not its home thread, marks the
+    /// node `HOME` and returns the wake-up to post to that thread
+    /// ([`HomeWake::post`], once the lock is released); `None` if the
+    /// coroutine may be resumed here (the node is left as it was).
+    ///
+    /// # Safety
+    /// The node is alive, registered, and has just been taken out of its
+    /// primitive's wait list under that primitive's lock, still held.
+    #[inline]
+    pub(crate) unsafe fn hand_home(&self) -> Option<Arc<HomeWake>> {
+        // SAFETY: alive and registered (caller).
+        let home = unsafe { self.foreign_home() }?.clone();
+        self.set_home();
+        Some(home)
+    }
+
+    /// Records the coroutine to resume and marks the node `QUEUED`; the
+    /// caller then links it into its primitive's list, under the lock.
+    #[inline]
+    pub(crate) fn prepare(&self, handle: CoroutineHandle) {
+        debug_assert!(self.is_idle(), "an awaiter was registered twice");
+        self.handle.set(Some(handle));
+        self.set_state(QUEUED);
+    }
+
+    /// Called by `await_resume`: the coroutine has been resumed, so nothing
+    /// refers to the node any more and its awaiter's `Drop` has nothing to
+    /// undo (and need not check anything: this only makes it cheaper).
+    #[inline]
+    pub(crate) fn finish(&self) {
+        self.set_state(IDLE);
+    }
+
+    /// The coroutine waiting on this node.
+    #[inline]
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        self.handle.get().expect("a queued node without a coroutine handle")
+    }
+
+    /// The `HOME` case of an awaiter's `Drop`: a release on another thread
+    /// granted the coroutine something and posted its wake-up home, and the
+    /// awaiter goes away without its `await_resume` having taken the grant
+    /// (which would have marked the node `IDLE`). Either the wake-up has not
+    /// run (the coroutine is destroyed first: the wake-up is detached and
+    /// will do nothing), or it has and a wrapping awaiter dropped this one
+    /// without forwarding `await_resume`. In both cases the grant was never
+    /// taken: `true`, so the caller hands it on.
+    ///
+    /// # Safety
+    /// The node is `HOME` and alive.
+    unsafe fn detach_home(&self) -> bool {
+        // SAFETY: a `HOME` node has its `home`, no longer written (caller).
+        let home = unsafe { (*self.home.get()).as_ref() }.expect("a node handed home without its wake-up");
+        home.detach();
+        true
+    }
+}
+
+/// The misuse [`abandon_wait`] detects: freeing a frame that another thread
+/// is resuming, or is about to.
+#[cold]
+#[inline(never)]
+pub(crate) fn destroyed_while_resumed() -> ! {
+    eprintln!(
+        "coro::sync: a coroutine was destroyed while another thread was resuming it \
+         (its owner must not destroy it while a primitive may wake it); aborting"
+    );
+    std::process::abort();
+}
+
+/// A FIFO list of [`WaitNode`]s, linked through the nodes themselves.
+/// `Copy` so that a thread-local queue can live in a `Cell`.
+#[derive(Clone, Copy)]
+pub(crate) struct WaitList {
+    head: *const WaitNode,
+    tail: *const WaitNode,
+}
+
+impl WaitList {
+    pub(crate) const fn new() -> Self {
+        WaitList { head: ptr::null(), tail: ptr::null() }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Appends `node`.
+    ///
+    /// # Safety
+    /// `node` is alive, in no list, and stays alive and in place until it
+    /// is removed (module invariants).
+    #[inline]
+    pub(crate) unsafe fn push_back(&mut self, node: *const WaitNode) {
+        // SAFETY: `node` is alive (caller); `tail`, if any, is a node of
+        // this list, alive by the list invariant.
+        unsafe {
+            (*node).prev.set(self.tail);
+            (*node).next.set(ptr::null());
+            match self.tail.as_ref() {
+                Some(tail) => tail.next.set(node),
+                None => self.head = node,
+            }
+        }
+        self.tail = node;
+    }
+
+    /// Removes and returns the first node.
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<*const WaitNode> {
+        if self.head.is_null() {
+            return None;
+        }
+        let node = self.head;
+        // SAFETY: `node` is in this list, so alive; it is its first node.
+        unsafe { self.remove(node) };
+        Some(node)
+    }
+
+    /// Unlinks `node`.
+    ///
+    /// # Safety
+    /// `node` is in this list.
+    #[inline]
+    pub(crate) unsafe fn remove(&mut self, node: *const WaitNode) {
+        // SAFETY: `node` and its neighbours are in this list, so alive.
+        unsafe {
+            let (prev, next) = ((*node).prev.get(), (*node).next.get());
+            match prev.as_ref() {
+                Some(p) => p.next.set(next),
+                None => self.head = next,
+            }
+            match next.as_ref() {
+                Some(n) => n.prev.set(prev),
+                None => self.tail = prev,
+            }
+            (*node).prev.set(ptr::null());
+            (*node).next.set(ptr::null());
+        }
+    }
+
+    /// The cancellation step of an awaiter's `Drop`: if `node` is `QUEUED`
+    /// (so in this list), unlinks it, marks it `IDLE` and returns `QUEUED`;
+    /// otherwise returns the state it found (`READY`: granted, in a ready
+    /// queue; `HOME`: granted, handed home; `RESUMING`; `IDLE`).
+    ///
+    /// # Safety
+    /// `node` is alive; this is the wait list of the primitive it was
+    /// registered with, accessed under that primitive's lock.
+    pub(crate) unsafe fn unlink_if_queued(&mut self, node: *const WaitNode) -> u8 {
+        // SAFETY: alive (caller); a `QUEUED` node is in this list, and only
+        // a holder of the lock moves it out of `QUEUED`.
+        unsafe {
+            let state = (*node).state();
+            if state == QUEUED {
+                self.remove(node);
+                (*node).set_state(IDLE);
+            }
+            state
+        }
+    }
+
+    /// Whether `node` is in this list (a walk: for rare paths only).
+    pub(crate) fn contains(&self, node: *const WaitNode) -> bool {
+        let mut at = self.head;
+        while !at.is_null() {
+            if at == node {
+                return true;
+            }
+            // SAFETY: `at` is a node of this list, so alive.
+            at = unsafe { (*at).next.get() };
+        }
+        false
+    }
+}
+
+/// What every waiting awaiter's `await_suspend` does: arms `node`'s home
+/// wake-up (a thread-bound coroutine on a thread-safe primitive), then,
+/// under the primitive's lock, `join` either names the wait list to join
+/// (`Ok`: `node` is queued there and this returns `Ok(())`, stay
+/// suspended) or ends the wait at once (`Err(r)`, returned as is; nothing
+/// is registered). Releasing the lock publishes the node: from then on
+/// another thread may resume the coroutine and drop the awaiter, so
+/// nothing after this returns `Ok` may touch it.
+///
+/// # Safety
+/// `node` is the idle node of the awaiter whose `await_suspend(handle)` is
+/// running, and the awaiter stays in place in the suspended frame until it
+/// is resumed or dropped (its `Drop` unlinking the node from the list
+/// `join` named, see [`abandon_wait`]).
+#[inline]
+pub(crate) unsafe fn wait_on<F: Flavor, S, R>(
+    state: &Guarded<F::Lock, S>,
+    node: *const WaitNode,
+    handle: CoroutineHandle,
+    join: impl FnOnce(&mut S) -> Result<&mut WaitList, R>,
+) -> Result<(), R> {
+    // SAFETY: alive; our live coroutine; the node is not published yet
+    // (caller).
+    unsafe { (*node).arm_home::<F>(handle) };
+    // A raw pointer, not a reference: the node may be freed by another
+    // thread as soon as `with` releases the lock, before this returns.
+    state.with(|s| {
+        let list = join(s)?;
+        // SAFETY: the node is idle, and stays in place until resumed or
+        // unlinked by its awaiter's `Drop` (caller).
+        unsafe {
+            (*node).prepare(handle);
+            list.push_back(node);
+        }
+        Ok(())
+    })
+}
+
+/// What every waiting awaiter's `Drop` does when its coroutine is destroyed
+/// while it waits: a node still queued is unlinked (under the primitive's
+/// lock, from the list `list` selects); a node already granted something and
+/// queued to run is taken out of the ready queue; a node granted and handed
+/// to its home thread has its wake-up detached. Returns `true` in those last
+/// two cases, so the caller can hand the grant on (a mutex's lock, a
+/// semaphore's permit, a channel value); `false` if the node was idle (never
+/// registered, or already resumed) or merely queued.
+///
+/// Aborts the process if another thread has the right to resume the
+/// coroutine (see [`destroyed_while_resumed`]): its frame is about to be
+/// freed under that thread.
+///
+/// # Safety
+/// `node` is alive and was registered, if at all, with the primitive whose
+/// state is `state`, in the list `list` returns.
+pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
+    state: &Guarded<L, S>,
+    list: impl FnOnce(&mut S) -> &mut WaitList,
+    node: *const WaitNode,
+) -> bool {
+    // SAFETY: the node belongs to this list (caller); the lock is held.
+    let unlink = || state.with(|s| unsafe { list(s).unlink_if_queued(node) });
+    // SAFETY: alive (caller).
+    unsafe { abandon_wait_with(node, unlink) }
+}
+
+/// [`abandon_wait`] for a wait list behind any lock: `unlink` takes the
+/// lock and calls [`WaitList::unlink_if_queued`] on the node's list (it is
+/// only called if the node may still be queued).
+///
+/// # Safety
+/// `node` is alive; `unlink` does what is said above, on the list the node
+/// was registered with, if at all.
+pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnce() -> u8) -> bool {
+    // SAFETY: alive (caller).
+    let node = unsafe { &*node };
+    // `Acquire`: a `HOME` read here is final (nothing leaves `HOME` but
+    // `await_resume`) and makes the grant visible (see `set_home`).
+    let seen = match node.state.load(Ordering::Acquire) {
+        // The common case: `await_resume` ran (or the awaiter never
+        // waited). No lock taken.
+        IDLE => return false,
+        HOME => HOME,
+        RESUMING => RESUMING,
+        _ => unlink(),
+    };
+    match seen {
+        READY => {
+            ready::cancel(node);
+            true
+        }
+        // SAFETY: `HOME`, alive.
+        HOME => unsafe { node.detach_home() },
+        RESUMING => {
+            // The awaiter of the coroutine this thread is resuming, dropped
+            // before its `await_resume` took the grant: the coroutine was
+            // destroyed in place of the resume (an abandoned `SendTask`), or
+            // a wrapping awaiter did not forward `await_resume`. The grant
+            // is handed on. Any other `RESUMING` node belongs to a coroutine
+            // that another thread is about to resume.
+            if !ready::is_resuming_here(node.handle()) {
+                destroyed_while_resumed();
+            }
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,892 @@
+//! `Task<T>` and `SendTask<T>`: lazily started coroutines that produce one
+//! value and can be `co_await!`ed by another coroutine, with symmetric
+//! transfer both ways.
+//!
+//! The two share one promise, [`TaskPromise<T, K>`], whose kind `K` says
+//! whether the frame may cross threads:
+//!
+//! | type | kind | `Send` | the coroutine's frame |
+//! | --- | --- | --- | --- |
+//! | [`Task<T>`] | [`Local`] | no | may hold anything (`Rc`, `RefCell` borrows, ...) across `co_await!` |
+//! | [`SendTask<T>`] | [`Sendable`] | if `T: Send` | must be `Send`: every value held across a suspension point is `Send` (checked when the coroutine is defined) |
+//!
+//! A coroutine's frame type is only known inside its ramp, so the check is
+//! made there, through [`FromReturnObject`], which sees the body's type: the
+//! frame's contents decide, as for `async` blocks.
+
+pub(crate) mod send_shared;
+pub(crate) mod shared;
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ptr::{addr_of, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::thread::{self, Thread};
+
+use crate::home::hop::HopSlot;
+use crate::home::{DriverScope, HomeThread};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
+use crate::language::frame::{Header, VTable};
+use crate::language::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
+use crate::language::point::SuspendPoint;
+use crate::language::promise::{
+    AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
+};
+use crate::language::suspend::SuspendAlways;
+
+/// A lazily started coroutine producing a `T` (cppcoro's `task<T>`); stays
+/// on the thread that awaits it (not `Send`). See [`SendTask`] for one that
+/// may move between threads.
+///
+/// Nothing runs until the task is awaited (`co_await!(task)`) or driven by
+/// [`sync_wait`]. Awaiting transfers control to the task symmetrically, and
+/// the task's final suspend point transfers back to its awaiter, so chains
+/// of any depth run in constant stack. A panic in the task reaches the
+/// awaiting coroutine at its `co_await!`, with the original payload.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, Task};
+///
+/// #[coro::coroutine]
+/// fn answer() -> Task<u32> { co_return!(42) }
+///
+/// #[coro::coroutine]
+/// fn twice() -> Task<u32> {
+///     let a = co_await!(answer());
+///     co_return!(2 * a)
+/// }
+///
+/// assert_eq!(sync_wait(twice()), 84);
+/// ```
+pub struct Task<T> {
+    inner: Owned<T, Local>,
+}
+
+/// A [`Task`] that may be sent to, awaited on, and finish on another thread.
+///
+/// Defining a coroutine that returns `SendTask<T>` requires its frame to be
+/// `Send`: a value that is not `Send` (an `Rc`, a `RefCell` guard) held
+/// across a suspension point is a compile error at the coroutine.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, SendTask};
+///
+/// #[coro::coroutine]
+/// fn square(x: u64) -> SendTask<u64> { co_return!(x * x) }
+///
+/// #[coro::coroutine]
+/// fn sum_of_squares(n: u64) -> SendTask<u64> {
+///     let mut s = 0;
+///     for i in 0..n { s += co_await!(square(i)); }
+///     co_return!(s)
+/// }
+///
+/// let task = sum_of_squares(4);
+/// let s = std::thread::spawn(move || sync_wait(task)).join().unwrap();
+/// assert_eq!(s, 0 + 1 + 4 + 9);
+/// ```
+///
+/// # Dropping
+///
+/// Dropping a `SendTask` that never started destroys its frame, as does
+/// dropping one that has finished. One that was started (awaited, or
+/// polled as a future) and has not finished may be running on another
+/// thread at that moment, so its owner — the awaiting coroutine being
+/// destroyed, a `when_any` that lost interest in it, an executor dropping
+/// its future — **detaches** it instead. A detached task that is running
+/// runs on until it next suspends; the next time it is resumed (by
+/// whoever its awaiter granted the resumption: a pool worker, a
+/// `coro::sync` release, a future's waker, a task it awaited finishing) it
+/// is destroyed instead, on that thread, as by `destroy()` (its live locals
+/// dropped; what its awaiter was granted — a lock, a permit, a channel
+/// value — handed on). One that finishes first frees itself at its final
+/// suspend point, dropping its result (a panic in it is dropped too). One
+/// suspended on something that never resumes it is leaked. The owner, the
+/// resumer and the finishing thread decide who frees the frame with one
+/// atomic operation each.
+///
+/// ```
+/// use std::sync::{mpsc, Arc};
+/// use std::future::{Future, IntoFuture};
+/// use std::task::{Context, Waker};
+/// use coro::{co_await, co_return, SendTask, ThreadPool};
+///
+/// struct Guard(mpsc::Sender<&'static str>);
+/// impl Drop for Guard {
+///     fn drop(&mut self) { self.0.send("dropped").unwrap(); }
+/// }
+///
+/// #[coro::coroutine]
+/// fn slow(pool: Arc<ThreadPool>, running: mpsc::Sender<()>, go: mpsc::Receiver<()>, g: Guard) -> SendTask<()> {
+///     co_await!(pool.schedule());
+///     running.send(()).unwrap();
+///     go.recv().unwrap();          // blocks its worker
+///     co_await!(pool.schedule());  // the next resumption destroys it
+///     g.0.send("ran on").unwrap(); // not reached
+///     co_return!(())
+/// }
+///
+/// let pool = Arc::new(ThreadPool::new(1));
+/// let (running_tx, running_rx) = mpsc::channel();
+/// let (go_tx, go_rx) = mpsc::channel();
+/// let (log_tx, log_rx) = mpsc::channel();
+/// let mut fut = Box::pin(slow(pool.clone(), running_tx, go_rx, Guard(log_tx)).into_future());
+/// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+/// running_rx.recv().unwrap();      // it runs on the worker now
+/// drop(fut);                       // detached, not freed under the worker
+/// go_tx.send(()).unwrap();         // it goes on, suspends, and is destroyed
+/// assert_eq!(log_rx.recv().unwrap(), "dropped"); // not "ran on"
+/// ```
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// use coro::{co_await, co_return, SendTask, SuspendNever};
+///
+/// #[coro::coroutine]
+/// fn holds_rc() -> SendTask<u32> {
+///     let r = Rc::new(1);
+///     co_await!(SuspendNever);   // `r` is held across this suspension point
+///     co_return!(*r)
+/// }
+/// ```
+pub struct SendTask<T> {
+    inner: Owned<T, Sendable>,
+}
+
+// SAFETY: a `SendTask` can only be made by a ramp whose frame (body and
+// promise) is `Send` (see its `FromReturnObject` impl), and `T: Send`; the
+// frame is owned by the task and used only through `&mut self` or by the one
+// coroutine awaiting it.
+unsafe impl<T: Send> Send for SendTask<T> {}
+
+/// Marks a [`TaskPromise`] whose frames stay on one thread ([`Task`]).
+#[derive(Debug)]
+pub enum Local {}
+
+/// Marks a [`TaskPromise`] whose frames may cross threads ([`SendTask`]).
+#[derive(Debug)]
+pub enum Sendable {}
+
+/// Whether a task kind's coroutines are bound to the thread that created them.
+pub trait TaskKind: sealed::Sealed {
+    /// `true` for [`Local`]: resuming on another thread panics, leaving the
+    /// frame untouched.
+    const THREAD_BOUND: bool;
+    /// The task promise's [`Promise::AFFINITY`].
+    #[doc(hidden)]
+    const AFFINITY: ThreadAffinity;
+    /// What the promise keeps for its kind: the home thread of a [`Local`]
+    /// task, the ownership word of a [`Sendable`] one.
+    #[doc(hidden)]
+    type State: fmt::Debug + 'static;
+    #[doc(hidden)]
+    fn new_state() -> Self::State;
+    /// The ownership word, for the kind that has one ([`Sendable`]).
+    #[doc(hidden)]
+    fn flight(state: &Self::State) -> Option<&Flight>;
+    /// The same, mutably (before the task starts).
+    #[doc(hidden)]
+    fn flight_mut(state: &mut Self::State) -> Option<&mut Flight>;
+    /// Refuses a resume on a foreign thread, for the kind that is
+    /// thread-bound ([`Local`]).
+    #[doc(hidden)]
+    fn check_home(state: &Self::State);
+}
+
+impl TaskKind for Local {
+    const THREAD_BOUND: bool = true;
+    const AFFINITY: ThreadAffinity = ThreadAffinity::THREAD_BOUND;
+    type State = LocalState;
+    #[inline]
+    fn new_state() -> LocalState {
+        LocalState(HomeThread::current())
+    }
+    #[inline(always)]
+    fn flight(_: &LocalState) -> Option<&Flight> {
+        None
+    }
+    #[inline(always)]
+    fn flight_mut(_: &mut LocalState) -> Option<&mut Flight> {
+        None
+    }
+    #[inline(always)]
+    fn check_home(state: &LocalState) {
+        state.0.check("Task");
+    }
+}
+
+impl TaskKind for Sendable {
+    const THREAD_BOUND: bool = false;
+    // SAFETY: a `TaskPromise<T, Sendable>` frame only runs once it has been
+    // made into a `SendTask` or `SendSharedTask`, whose `FromReturnObject`
+    // impls require the frame to be `Send` (`SendFrame`); any other return
+    // object built from
+    // its `TaskReturn` cannot reach the frame and drops it unstarted.
+    const AFFINITY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
+    type State = Flight;
+    #[inline]
+    fn new_state() -> Flight {
+        Flight { word: AtomicU8::new(Flight::IDLE), reports_continuation: false }
+    }
+    #[inline(always)]
+    fn flight(state: &Flight) -> Option<&Flight> {
+        Some(state)
+    }
+    #[inline(always)]
+    fn flight_mut(state: &mut Flight) -> Option<&mut Flight> {
+        Some(state)
+    }
+    #[inline(always)]
+    fn check_home(_: &Flight) {}
+}
+
+/// A [`Task`]'s home thread, checked before every resume. Not a public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LocalState(HomeThread);
+
+/// Who owns a started [`SendTask`]'s frame, decided atomically between its
+/// owner (the `SendTask`'s awaiter, a combinator, a task future) and the
+/// thread that finishes it: a `SendTask` may be running on another thread
+/// when its owner goes away, so the owner cannot free the frame then. Not
+/// a public API.
+///
+/// - `IDLE`: not started by an owner that may go away (unstarted, or driven
+///   by `sync_wait` or a shared task, which wait for it);
+/// - `AWAITED`: started; the owner may still go away;
+/// - `DONE`: the final awaiter has claimed the continuation (with
+///   `Release`, after the result is stored): the frame is the owner's to
+///   read and free;
+/// - `ORPHANED`: the owner went away while it was `AWAITED`: the frame
+///   belongs to whoever runs it. Its next resumption destroys it instead
+///   ([`Promise::abandoned`], read by the frame before every resume), and
+///   if it reaches its final suspend point first, its final awaiter
+///   destroys it instead of resuming the (gone) continuation.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Flight {
+    word: AtomicU8,
+    /// Whether an async backtrace may walk to the continuation: only if it
+    /// is the awaiting coroutine itself, a `Sendable` frame that cannot be
+    /// freed before this task transfers to it. A stand-in (a hop, a
+    /// combinator's block, a future's waiter) may be freed by the owner
+    /// going away while this task still runs (detached), and a hop leads
+    /// to a thread-bound coroutine that its own thread may be destroying.
+    /// Written before the task starts, by its owner.
+    reports_continuation: bool,
+}
+
+impl Flight {
+    const IDLE: u8 = 0;
+    const AWAITED: u8 = 1;
+    const DONE: u8 = 2;
+    const ORPHANED: u8 = 3;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Local {}
+    impl Sealed for super::Sendable {}
+}
+
+enum Outcome<T> {
+    Empty,
+    Value(T),
+    Panicked(Payload),
+}
+
+/// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
+pub struct TaskPromise<T, K: TaskKind = Local> {
+    outcome: Outcome<T>,
+    pub(crate) continuation: Option<CoroutineHandle>,
+    /// A `Local` task's home thread, checked before every resume; a
+    /// `Sendable` one's ownership word ([`Flight`]), used only through
+    /// [`flight`] (the owner and the finishing thread may race on it).
+    state: K::State,
+    _kind: PhantomData<K>,
+}
+
+impl<T, K: TaskKind> Default for TaskPromise<T, K> {
+    fn default() -> Self {
+        TaskPromise { outcome: Outcome::Empty, continuation: None, state: K::new_state(), _kind: PhantomData }
+    }
+}
+
+/// The ownership word of a `SendTask`'s frame (`None` for a `Task`),
+/// reached without a reference to the whole promise: the owner's thread and
+/// the finishing thread use it at the same time.
+///
+/// # Safety
+/// `h` is a live frame of this promise type.
+#[inline(always)]
+unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a AtomicU8> {
+    // SAFETY: live frame of this promise type (caller); only the state is
+    // borrowed, whose other field is not written once the task started.
+    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.word)
+}
+
+impl<T, K: TaskKind> TaskPromise<T, K> {
+    /// Takes the finished task's outcome: its value, or the payload of the
+    /// panic that escaped it. The one place every task owner reads it from.
+    ///
+    /// # Panics
+    /// If the outcome was already taken (or the task has not finished).
+    pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
+        match core::mem::replace(&mut self.outcome, Outcome::Empty) {
+            Outcome::Value(v) => Ok(v),
+            Outcome::Panicked(p) => Err(p),
+            Outcome::Empty => panic!("task result taken twice, or before the task finished"),
+        }
+    }
+
+    /// Takes the finished task's value, or resumes the panic that escaped
+    /// it here: what awaiting, `sync_wait` and `.await` give.
+    ///
+    /// # Panics
+    /// As [`take_outcome`](Self::take_outcome), or with the task's panic.
+    pub(crate) fn take_result(&mut self) -> T {
+        self.take_outcome().unwrap_or_else(|p| resume_unwind(p))
+    }
+}
+
+impl<T, K: TaskKind> fmt::Debug for TaskPromise<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = match self.outcome {
+            Outcome::Empty => "empty",
+            Outcome::Value(_) => "value",
+            Outcome::Panicked(_) => "panicked",
+        };
+        f.debug_struct("TaskPromise").field("outcome", &outcome).finish()
+    }
+}
+
+/// What a task's `get_return_object` makes: the owned frame, before the
+/// ramp turns it into a [`Task`] or [`SendTask`] (and checks the frame).
+pub struct TaskReturn<T, K: TaskKind> {
+    inner: Owned<T, K>,
+}
+
+impl<T, K: TaskKind> fmt::Debug for TaskReturn<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskReturn").finish_non_exhaustive()
+    }
+}
+
+impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
+    fn from_return_object(ro: TaskReturn<T, Local>) -> Self {
+        Task { inner: ro.inner }
+    }
+}
+
+#[diagnostic::on_unimplemented(
+    message = "a `SendTask` coroutine's frame must be `Send`",
+    label = "this coroutine holds something that is not `Send` across a suspension point",
+    note = "return `Task<T>` instead (it stays on one thread), or make sure no `Rc`, `RefCell` guard or other \
+            non-`Send` value is alive across a `co_await!`"
+)]
+#[doc(hidden)]
+pub trait SendFrame {}
+impl<F: Send> SendFrame for F {}
+
+impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for SendTask<T> {
+    fn from_return_object(ro: TaskReturn<T, Sendable>) -> Self {
+        SendTask { inner: ro.inner }
+    }
+}
+
+impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
+    type ReturnObject = TaskReturn<T, K>;
+    type InitialSuspend = SuspendAlways;
+    type FinalSuspend = FinalAwaiter<T, K>;
+    type Return = ReturnsValue;
+    type Await = AwaitDirect;
+
+    unsafe fn get_return_object(&mut self) -> TaskReturn<T, K> {
+        // SAFETY: the task is the frame's only owner; it is resumed only by
+        // whoever awaits it (one at a time) through `TaskAwaiter`.
+        let handle = unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) };
+        TaskReturn { inner: Owned::new(handle) }
+    }
+    fn initial_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn final_suspend(&mut self) -> FinalAwaiter<T, K> {
+        FinalAwaiter { continuation: self.continuation.take(), _task: PhantomData }
+    }
+    fn unhandled_exception(&mut self, payload: Payload) {
+        self.outcome = Outcome::Panicked(payload);
+    }
+    fn continuation(&self) -> Option<CoroutineHandle> {
+        match K::flight(&self.state) {
+            // A stand-in: it may be gone (see `Flight`).
+            Some(flight) if !flight.reports_continuation => None,
+            _ => self.continuation,
+        }
+    }
+    const AFFINITY: ThreadAffinity = K::AFFINITY;
+    /// A detached `SendTask` (its owner went away while it was suspended)
+    /// is destroyed at its next resumption instead of running on.
+    #[inline(always)]
+    fn abandoned(&self) -> bool {
+        // `Acquire`: pairs with the owner's swap.
+        K::flight(&self.state).is_some_and(|f| f.word.load(Ordering::Acquire) == Flight::ORPHANED)
+    }
+    #[inline(always)]
+    fn before_resume(&self) {
+        K::check_home(&self.state);
+    }
+}
+
+impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
+    #[inline]
+    fn return_value(&mut self, value: T) {
+        if let Outcome::Empty = self.outcome {
+            // Nothing to drop: no drop glue on the resume path.
+            // SAFETY: overwriting `Empty`, which owns nothing.
+            unsafe { core::ptr::write(&mut self.outcome, Outcome::Value(value)) }
+        } else {
+            replace_outcome(&mut self.outcome, Outcome::Value(value));
+        }
+    }
+}
+
+/// Assigns an outcome over one that is not `Empty` (which the lowering never
+/// does), dropping the old one; kept out of the resume path.
+#[cold]
+#[inline(never)]
+fn replace_outcome<T>(slot: &mut Outcome<T>, outcome: Outcome<T>) {
+    *slot = outcome;
+}
+
+impl<T> CoroutineTraits for Task<T> {
+    type Promise = TaskPromise<T, Local>;
+}
+
+impl<T> CoroutineTraits for SendTask<T> {
+    type Promise = TaskPromise<T, Sendable>;
+}
+
+/// The final awaiter of a task: transfers to the awaiting coroutine, or
+/// returns to the resumer if there is none.
+///
+/// A [`SendTask`] whose owner went away while it ran (see [`SendTask`],
+/// "Dropping") has nobody to transfer to: its final awaiter does not
+/// suspend, so the frame is destroyed on the spot, on the thread that
+/// finished it.
+pub struct FinalAwaiter<T, K: TaskKind = Local> {
+    continuation: Option<CoroutineHandle>,
+    _task: PhantomData<fn() -> (T, K)>,
+}
+
+impl<T, K: TaskKind> fmt::Debug for FinalAwaiter<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinalAwaiter").field("continuation", &self.continuation).finish()
+    }
+}
+
+impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
+    type Output = ();
+    fn await_ready(&mut self) -> bool {
+        false
+    }
+    unsafe fn await_suspend(&mut self, me: CoroutineHandle) -> impl AwaitSuspend {
+        let next = self.continuation.unwrap_or_else(noop_coroutine);
+        // SAFETY: the frame calls this with its own, live handle; its
+        // promise is a `TaskPromise<T, K>`.
+        if let Some(flight) = unsafe { flight(me.cast::<TaskPromise<T, K>>()) } {
+            // The claim is the last use of the frame: once `DONE` is seen,
+            // the owner may free it. `Release`: the result is visible to
+            // it; `Acquire`: what the owner did before going away is
+            // visible here.
+            if flight.swap(Flight::DONE, Ordering::AcqRel) == Flight::ORPHANED {
+                // Nobody will take the result: destroyed at once.
+                return SuspendOutcome::Resume;
+            }
+        }
+        SuspendOutcome::Transfer(next)
+    }
+    fn await_resume(self) {}
+}
+
+/// The owned frame of a task that is not shared: held by [`Task`] and
+/// [`SendTask`], their awaiter, the combinators and task futures.
+///
+/// Dropping it destroys the frame, except for a `SendTask` that was started
+/// ([`set_continuation`](Self::set_continuation)) and has not finished:
+/// that may be running on another thread, so it is detached instead
+/// ([`Flight`]) and destroys itself when it finishes.
+pub(crate) struct Owned<T, K: TaskKind> {
+    handle: ManuallyDrop<OwningHandle<TaskPromise<T, K>>>,
+}
+
+impl<T, K: TaskKind> Drop for Owned<T, K> {
+    #[inline]
+    fn drop(&mut self) {
+        if K::THREAD_BOUND {
+            // SAFETY: dropped once; a `Local` task runs on this thread
+            // only, so it is not running now.
+            unsafe { ManuallyDrop::drop(&mut self.handle) }
+        } else {
+            self.release_in_place();
+        }
+    }
+}
+
+impl<T, K: TaskKind> Owned<T, K> {
+    pub(crate) fn new(handle: UniqueCoroutineHandle<TaskPromise<T, K>>) -> Self {
+        Owned { handle: ManuallyDrop::new(OwningHandle::new(handle)) }
+    }
+
+    pub(crate) fn handle(&self) -> CoroutineHandle<TaskPromise<T, K>> {
+        self.handle.handle()
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.handle.done()
+    }
+
+    /// Before the task starts: the stand-in its final awaiter transfers
+    /// to (a `SendTask`'s async backtrace stops there; see
+    /// [`set_awaiting`](Self::set_awaiting) for the awaiting coroutine
+    /// itself). From now on a `SendTask` is in flight: if this owner goes
+    /// away before it finishes, it is detached, and will not resume `cont`.
+    pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
+        // SAFETY: unstarted and owned here: nobody else uses the promise.
+        unsafe { self.handle.promise_mut() }.continuation = Some(cont);
+        // SAFETY: a live frame of this promise type. `Relaxed`: the task
+        // starts from this thread, and a thread that finishes it is ordered
+        // after that start.
+        if let Some(flight) = unsafe { flight(self.handle.handle()) } {
+            flight.store(Flight::AWAITED, Ordering::Relaxed);
+        }
+    }
+
+    /// As [`set_continuation`](Self::set_continuation), `awaiting` being
+    /// the awaiting coroutine itself rather than a stand-in: an async
+    /// backtrace of a `SendTask` walks on to it (see [`Flight`]).
+    pub(crate) fn set_awaiting(&mut self, awaiting: CoroutineHandle) {
+        self.set_continuation(awaiting);
+        // SAFETY: unstarted and owned here: nobody else uses the promise.
+        if let Some(flight) = K::flight_mut(unsafe { &mut self.handle.promise_mut().state }) {
+            flight.reports_continuation = true;
+        }
+    }
+
+    /// The finished task's value or panic payload.
+    pub(crate) fn take_outcome(&mut self) -> Result<T, Payload> {
+        debug_assert!(self.is_ready());
+        // SAFETY: the task is done, so not running; this is the only reference.
+        unsafe { self.handle.promise_mut() }.take_outcome()
+    }
+
+    fn take_result(&mut self) -> T {
+        // SAFETY: the task is done, so not running; this is the only reference.
+        unsafe { self.handle.promise_mut() }.take_result()
+    }
+
+    /// The frame, owned without the detaching rule (for shared tasks and
+    /// detached launches, which never give a started task up).
+    pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, K>> {
+        let mut me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never dropped, so the handle is taken once.
+        unsafe { ManuallyDrop::take(&mut me.handle) }.into_unique()
+    }
+
+    /// Gives the task up (what dropping does); returns whether it will
+    /// never resume the continuation it was given: `true` if it never
+    /// started, was destroyed before finishing, or was detached; `false`
+    /// if it has transferred, or is transferring, to it. An owner that
+    /// gave a stand-in holding a reference frees that reference when
+    /// `true`.
+    pub(crate) fn release(self) -> bool {
+        let mut me = ManuallyDrop::new(self);
+        me.release_in_place()
+    }
+
+    fn release_in_place(&mut self) -> bool {
+        // SAFETY: a live frame of this promise type: only this owner frees
+        // it, unless it says `ORPHANED` below.
+        if let Some(flight) = unsafe { flight(self.handle.handle()) } {
+            // `Acquire`: after `DONE`, the finishing thread's writes (the
+            // result, the frame's final state) are visible.
+            if flight.swap(Flight::ORPHANED, Ordering::AcqRel) == Flight::AWAITED {
+                // Started and not finished: whoever runs it now owns it.
+                return true;
+            }
+        }
+        let finished = self.handle.done();
+        // SAFETY: dropped once (here, or never after `release`); the frame
+        // is not running: unstarted, at its final point (a `DONE` claim is
+        // the finishing thread's last use of it), or a `Local` task, which
+        // runs on this thread only.
+        unsafe { ManuallyDrop::drop(&mut self.handle) };
+        !finished
+    }
+
+    fn sync_wait(mut self) -> T {
+        if !self.is_ready() {
+            // This thread drives the task: coroutines it runs that suspend on
+            // a Rust future come back to this thread's queue when woken.
+            let _driver = DriverScope::this_thread();
+            let waiter = SyncWaiter::new();
+            let h = self.handle.handle();
+            // SAFETY: the task is owned here and suspended at its initial
+            // point; the waiter lives on this stack until `done` is set,
+            // which is the last thing the task's final awaiter does with it.
+            // (Not `set_continuation`: this owner waits for the task, so it
+            // stays `IDLE`.)
+            unsafe {
+                h.promise().continuation = Some(waiter.handle());
+                h.resume();
+            }
+            waiter.wait();
+        }
+        self.take_result()
+    }
+}
+
+macro_rules! task_common {
+    ($task:ident, $kind:ty) => {
+        impl<T> $task<T> {
+            /// The owned frame (used by `SharedTask`, the combinators and
+            /// detached launch).
+            pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, $kind>> {
+                self.inner.into_handle()
+            }
+
+            /// The owned frame, with the detaching rule (see [`Owned`]).
+            pub(crate) fn into_owned(self) -> Owned<T, $kind> {
+                self.inner
+            }
+
+            /// `true` once the task has finished (its result is ready).
+            pub fn is_ready(&self) -> bool {
+                self.inner.is_ready()
+            }
+
+            /// Where the task is suspended.
+            pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+                self.inner.handle.suspend_point()
+            }
+        }
+
+        impl<T> fmt::Debug for $task<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($task)).field("handle", &self.inner.handle).finish()
+            }
+        }
+
+        impl<T> IntoAwaiter for $task<T> {
+            type Awaiter = TaskAwaiter<T, $kind>;
+            fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
+                TaskAwaiter { task: ManuallyDrop::new(self.inner), hop: HopSlot::default() }
+            }
+        }
+
+        impl<T> SyncWait for $task<T> {
+            type Output = T;
+            fn sync_wait(self) -> T {
+                self.inner.sync_wait()
+            }
+        }
+    };
+}
+
+task_common!(Task, Local);
+task_common!(SendTask, Sendable);
+
+/// Awaiting a task: starts it with a symmetric transfer, resumes the awaiter
+/// when it finishes.
+pub struct TaskAwaiter<T, K: TaskKind> {
+    /// Released in `drop`, which learns whether the task will still
+    /// transfer to the hop.
+    task: ManuallyDrop<Owned<T, K>>,
+    /// The continuation stand-in of a thread-bound coroutine awaiting a
+    /// `SendTask`, which may finish on another thread.
+    hop: HopSlot,
+}
+
+// SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
+// `SendTask`); it lives in the awaiting coroutine's frame, which decides.
+unsafe impl<T: Send> Send for TaskAwaiter<T, Sendable> {}
+
+impl<T, K: TaskKind> fmt::Debug for TaskAwaiter<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle()).finish()
+    }
+}
+
+impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; `self.task` is not used afterwards.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        // Resumed, the task has transferred to its continuation; destroyed
+        // while waiting for a `SendTask` running elsewhere, the awaiting
+        // coroutine detaches it, and the hop it was given is never used.
+        // (A `Task` is given no hop: nothing to take back.)
+        if K::THREAD_BOUND {
+            drop(task);
+        } else if task.release() {
+            self.hop.retract();
+        }
+    }
+}
+
+impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
+    type Output = T;
+    #[inline]
+    fn await_ready(&mut self) -> bool {
+        // A `Task` is never started before it is awaited: nothing but
+        // awaiting it, `sync_wait` or `into_handle` (each consuming it) can
+        // resume it, and its coroutine is lazy. So it is never done here
+        // (C++ asks `done()`, which is false for the same reason).
+        debug_assert!(!self.task.is_ready(), "an awaited task had already run");
+        false
+    }
+    unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
+        // A `SendTask` may finish on another thread: a thread-bound awaiting
+        // coroutine is then brought home rather than resumed there.
+        // SAFETY: the frame calls this with its own, live handle.
+        let continuation = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
+        // The task is suspended at its initial point and owned by this
+        // awaiter. A hop owns a reference to itself, given to the task.
+        if continuation == awaiting {
+            self.task.set_awaiting(continuation);
+        } else {
+            self.task.set_continuation(continuation);
+        }
+        self.task.handle()
+    }
+    fn await_resume(mut self) -> T {
+        self.task.take_result()
+    }
+}
+
+/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and the
+/// shared tasks [`SharedTask`](crate::SharedTask) and
+/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
+///
+/// ```
+/// use coro::{co_return, SendTask, SyncWait};
+/// #[coro::coroutine]
+/// fn seven() -> SendTask<i32> { co_return!(7) }
+/// assert_eq!(seven().sync_wait(), 7);
+/// ```
+pub trait SyncWait {
+    /// The value produced.
+    type Output;
+    /// Runs to completion on the current thread.
+    fn sync_wait(self) -> Self::Output;
+}
+
+/// Runs a task to completion on the current thread and returns its value
+/// (cppcoro's `sync_wait`). If the task suspends on something that resumes
+/// it from another thread, this thread sleeps until it finishes.
+///
+/// A panic in the task propagates from here.
+///
+/// ```
+/// use coro::{co_return, sync_wait, Task};
+/// #[coro::coroutine]
+/// fn seven() -> Task<i32> { co_return!(7) }
+/// assert_eq!(sync_wait(seven()), 7);
+/// ```
+pub fn sync_wait<W: SyncWait>(task: W) -> W::Output {
+    task.sync_wait()
+}
+
+/// A stand-in frame that wakes a thread blocked in `sync_wait` when the task
+/// transfers to it from its final suspend point.
+#[repr(C)]
+struct SyncWaiter {
+    header: Header,
+    done: AtomicBool,
+    thread: Thread,
+    _pinned: PhantomData<*const ()>,
+}
+
+static SYNC_WAITER_VTABLE: VTable = VTable::stand_in(sync_waiter_resume, crate::language::frame::no_destroy);
+impl SyncWaiter {
+    fn new() -> Self {
+        SyncWaiter {
+            header: Header::stand_in(&SYNC_WAITER_VTABLE),
+            done: AtomicBool::new(false),
+            thread: thread::current(),
+            _pinned: PhantomData,
+        }
+    }
+
+    /// The stand-in's handle: resuming it wakes this thread. It must not be
+    /// resumed after `self` is gone.
+    fn handle(&self) -> CoroutineHandle {
+        CoroutineHandle::from_header(NonNull::from(&self.header))
+    }
+
+    /// Sleeps until the stand-in has been resumed, running meanwhile the
+    /// coroutines of this thread that wakers on other threads queue here
+    /// (they unpark it).
+    ///
+    /// A panic escaping one of those (a detached task's) propagates only
+    /// once the stand-in has been resumed: unwinding earlier would destroy
+    /// the awaited task while another thread may be running it, and leave
+    /// it to resume this stand-in on an unwound stack.
+    fn wait(&self) {
+        let mut panic = None;
+        while !self.done.load(Ordering::Acquire) {
+            let woken = match catch_unwind(AssertUnwindSafe(crate::home::resume_woken)) {
+                Ok(n) => n,
+                Err(p) => {
+                    panic.get_or_insert(p);
+                    1
+                }
+            };
+            if woken == 0 && !self.done.load(Ordering::Acquire) {
+                thread::park();
+            }
+        }
+        if let Some(p) = panic {
+            resume_unwind(p);
+        }
+    }
+}
+
+/// Drives one awaiter from a thread that is no coroutine (the shared tasks'
+/// `sync_wait`): a [`SyncWaiter`] on this stack stands for the awaiting
+/// coroutine, and this thread sleeps until the awaiter resumes it.
+pub(crate) fn sync_wait_awaiter<A: Awaiter>(awaiter: A) -> A::Output {
+    // Declared before the awaiter, so dropped after it: an awaiter that is
+    // dropped while registered (a panic) unregisters the stand-in first.
+    let waiter = SyncWaiter::new();
+    let mut awaiter = awaiter;
+    let _driver = DriverScope::this_thread();
+    if !awaiter.await_ready() {
+        // SAFETY: the handle stands for a suspended awaiting coroutine: it
+        // stays valid, and the awaiter stays on this stack unmoved, until
+        // `await_resume` or the awaiter's drop, both after the stand-in has
+        // been resumed (`wait`) or the awaiter has unregistered it (unwind).
+        let outcome = unsafe { awaiter.await_suspend(waiter.handle()) }.into_outcome();
+        match outcome {
+            SuspendOutcome::Suspend => {}
+            SuspendOutcome::Resume => waiter.done.store(true, Ordering::Relaxed),
+            // SAFETY: an awaiter hands out a handle that the awaiting
+            // coroutine may resume now (C++ symmetric transfer): this thread
+            // is that coroutine.
+            SuspendOutcome::Transfer(next) => unsafe { next.resume() },
+        }
+        waiter.wait();
+    }
+    awaiter.await_resume()
+}
+
+unsafe fn sync_waiter_resume(h: NonNull<Header>) -> Option<NonNull<Header>> {
+    // SAFETY: only `sync_wait` builds frames with this vtable; the header is
+    // the first field of a live `SyncWaiter`.
+    let waiter = unsafe { &*h.cast::<SyncWaiter>().as_ptr() };
+    let thread = waiter.thread.clone();
+    waiter.done.store(true, Ordering::Release);
+    // `waiter` may be gone now: only the cloned thread handle is used.
+    thread.unpark();
+    None
+}
