@@ -390,7 +390,13 @@ impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
 pub trait SendFrame {}
 impl<F: Send> SendFrame for F {}
 
-impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for SendTask<T> {
+/// The frame must be `Send` and `'static`: a started `SendTask` whose owner
+/// goes away while it runs on another thread is detached (see "Dropping"
+/// above) and runs on, so it must not borrow anything its owner's scope
+/// could free meanwhile. A `SendTask` cannot borrow its parameters (pass
+/// them owned, or in an `Arc`); a [`Task`], destroyed at once when dropped,
+/// can.
+impl<T: Send, F: SendFrame + 'static> FromReturnObject<TaskReturn<T, Sendable>, F> for SendTask<T> {
     fn from_return_object(ro: TaskReturn<T, Sendable>) -> Self {
         SendTask { inner: ro.inner }
     }

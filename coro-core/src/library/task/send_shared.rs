@@ -331,8 +331,8 @@ impl<T> From<SendTask<T>> for SendSharedTask<T> {
 }
 
 /// A coroutine may return `SendSharedTask<T>` directly; its frame is then
-/// checked `Send` (`F` is its body), as for [`SendTask`].
-impl<T: Send, F: SendFrame> FromReturnObject<TaskReturn<T, Sendable>, F> for SendSharedTask<T> {
+/// checked `Send` and `'static` (`F` is its body), as for [`SendTask`].
+impl<T: Send, F: SendFrame + 'static> FromReturnObject<TaskReturn<T, Sendable>, F> for SendSharedTask<T> {
     fn from_return_object(ro: TaskReturn<T, Sendable>) -> Self {
         <SendTask<T> as FromReturnObject<TaskReturn<T, Sendable>, F>>::from_return_object(ro).into()
     }

@@ -1,0 +1,9 @@
+// CoroutineHandle<P> is invariant in P: it reaches a &mut P (promise()).
+#![allow(dead_code)]
+use coro::{CoroutineHandle, GeneratorPromise};
+
+fn shorten<'a>(h: CoroutineHandle<GeneratorPromise<&'static str>>) -> CoroutineHandle<GeneratorPromise<&'a str>> {
+    h
+}
+
+fn main() {}

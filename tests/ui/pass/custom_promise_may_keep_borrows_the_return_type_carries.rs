@@ -1,0 +1,73 @@
+// A user promise may keep borrows its return type carries: from FromParams, AllocateFrameWith and await_transform.
+use std::alloc::Layout;
+
+use coro::{
+    co_await, AllocateFrameWith, AwaitTransform, AwaitTransformed, CoroutineHandle, FrameMemory, FromParams, Payload,
+    Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+};
+
+#[derive(Default)]
+struct Keep<'x> {
+    kept: Vec<&'x str>,
+}
+
+impl<'x> Promise for Keep<'x> {
+    type ReturnObject = UniqueCoroutineHandle<Keep<'x>>;
+    type InitialSuspend = SuspendNever;
+    type FinalSuspend = SuspendAlways;
+    type Return = ReturnsVoid;
+    type Await = AwaitTransformed;
+    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
+        // SAFETY: the return object is the frame's only owner.
+        unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
+    }
+    fn initial_suspend(&mut self) -> SuspendNever {
+        SuspendNever
+    }
+    fn final_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
+    }
+    fn unhandled_exception(&mut self, payload: Payload) {
+        std::panic::resume_unwind(payload)
+    }
+}
+
+impl ReturnVoid for Keep<'_> {
+    fn return_void(&mut self) {}
+}
+
+impl<'x> AwaitTransform<&'x str> for Keep<'x> {
+    type Awaitable = SuspendNever;
+    fn await_transform(&mut self, s: &'x str) -> SuspendNever {
+        self.kept.push(s);
+        SuspendNever
+    }
+}
+
+impl<'x> FromParams<(&mut &'x str, &mut u32)> for Keep<'x> {
+    fn from_params((s, _): (&mut &'x str, &mut u32)) -> Self {
+        Keep { kept: vec![*s] }
+    }
+}
+
+impl<'x> AllocateFrameWith<(&&'x str, &u32)> for Keep<'x> {
+    fn allocate_frame_with(layout: Layout, (s, n): (&&'x str, &u32)) -> Option<FrameMemory> {
+        assert_eq!(s.len() as u32, *n);
+        FrameMemory::global(layout)
+    }
+}
+
+#[coro::coroutine(promise = Keep<'a>)]
+fn keeper<'a>(s: &'a str, n: u32) -> UniqueCoroutineHandle<Keep<'a>> {
+    co_await!(&s[..1]);
+    co_await!("static");
+    let _ = n;
+}
+
+fn main() {
+    let text = String::from("abc");
+    let h = keeper(&text, 3);
+    assert!(h.done());
+    // SAFETY: done, so not running.
+    assert_eq!(unsafe { h.promise() }.kept, ["abc", "a", "static"]);
+}
