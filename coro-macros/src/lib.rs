@@ -29,7 +29,8 @@ use proc_macro::TokenStream;
 /// Arguments: `promise = Type` (the promise type), `crate = path` (where the
 /// `coro` facade is, for code inside coro's own crates).
 ///
-/// See the `coro` crate documentation for the full semantics.
+/// See the `coro` crate documentation, and its guide's chapter for C++
+/// programmers (`docs/guide/from-cpp.md`), for the full semantics.
 #[proc_macro_attribute]
 pub fn coroutine(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()

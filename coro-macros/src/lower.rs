@@ -1,6 +1,6 @@
 //! Lowering: the body's `co_await!`/`co_yield!`/`co_return!`/`?` become
 //! calls into `coro::__private`, and the function becomes a ramp around a
-//! private `async` block (design section 4).
+//! private `async` block.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};

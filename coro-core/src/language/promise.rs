@@ -397,7 +397,7 @@ pub trait AwaitTransform<E>: Promise<Await = AwaitTransformed> {
 }
 
 /// The promise constructor taking the coroutine's parameters (C++
-/// `promise_type(Args&...)`, seed 002's `promise_type(int& i)`).
+/// `promise_type(Args&...)`, such as `promise_type(int& i)`).
 ///
 /// `Args` is a tuple of `&mut` references to the frame's copies of the
 /// parameters (`self` first for methods), so the constructor sees — and may
