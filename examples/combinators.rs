@@ -5,7 +5,8 @@ use std::rc::Rc;
 
 use coro::sync::local::Event;
 use coro::{
-    co_await, co_return, sync_wait, when_all, when_all_ready, when_any, CancellationSource, CancellationToken, Task,
+    cancellation::CancellationSource, cancellation::CancellationToken, co_await, co_return, sync_wait, when_all,
+    when_all_ready, when_any, Task,
 };
 
 #[coro::coroutine]

@@ -23,8 +23,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use coro::{
-    co_await, co_return, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, Payload, Promise, ReturnValue,
-    ReturnsValue, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnsValue,
+    AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 // --- counting allocator ----------------------------------------------------

@@ -29,8 +29,8 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 
 use coro::{
-    co_return, AwaitDirect, CoroutineHandle, CoroutineTraits, FromParams, Payload, Promise, ReturnVoid, ReturnsVoid,
-    SuspendNever,
+    co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
+    CoroutineHandle, CoroutineTraits, Promise, SuspendNever,
 };
 
 thread_local! {

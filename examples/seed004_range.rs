@@ -22,8 +22,8 @@
 use std::cell::Cell;
 
 use coro::{
-    co_yield, AwaitDirect, CoroutineHandle, CoroutineTraits, Generator, Payload, Promise, ReturnVoid, ReturnsVoid,
-    SuspendAlways, SuspendNever, UniqueCoroutineHandle, YieldValue,
+    co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, promise::YieldValue,
+    CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 // --- part 1: the seed's hand-written task<T> ---------------------------------

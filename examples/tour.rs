@@ -26,9 +26,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use coro::{
-    co_await, co_return, co_yield, noop_coroutine, sync_wait, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle,
-    FromParams, Generator, Payload, Promise, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid, SuspendAlways,
-    SuspendKind, SuspendPoint, Task, UniqueCoroutineHandle,
+    co_await, co_return, co_yield, handle::SuspendKind, handle::SuspendPoint, noop_coroutine, promise::AwaitDirect,
+    promise::FromParams, promise::Payload, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue,
+    promise::ReturnsVoid, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise, SuspendAlways, Task,
+    UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------
@@ -131,12 +132,12 @@ impl Promise for Traced {
     fn unhandled_exception(&mut self, payload: Payload) {
         panic::resume_unwind(payload)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         say(
             "frame",
             why(format_args!("operator new({} bytes)", layout.size()), "one allocation: the whole coroutine state"),
         );
-        ::coro::FrameMemory::global(layout)
+        ::coro::promise::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         say("frame", "operator delete()");
@@ -535,13 +536,13 @@ fn suspend_points() {
 }
 
 #[coro::coroutine]
-fn backtrace_inner() -> Task<coro::AsyncBacktrace> {
-    let bt = co_await!(coro::CurrentBacktrace);
+fn backtrace_inner() -> Task<coro::handle::AsyncBacktrace> {
+    let bt = co_await!(coro::handle::CurrentBacktrace);
     co_return!(bt)
 }
 
 #[coro::coroutine]
-fn backtrace_outer() -> Task<coro::AsyncBacktrace> {
+fn backtrace_outer() -> Task<coro::handle::AsyncBacktrace> {
     let bt = co_await!(backtrace_inner());
     co_return!(bt)
 }

@@ -13,7 +13,8 @@ use std::task::{Context, Waker};
 use common::{eventually, Counted, Log};
 use coro::sync::{Channel, Event, Mutex, Semaphore};
 use coro::{
-    co_await, co_return, sync_wait, when_all, when_any, CancellationSource, SendSharedTask, SendTask, Task, ThreadPool,
+    cancellation::CancellationSource, co_await, co_return, sync_wait, when_all, when_any, SendSharedTask, SendTask,
+    Task, ThreadPool,
 };
 
 fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> bool {

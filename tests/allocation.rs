@@ -13,8 +13,9 @@ use std::ptr::NonNull;
 
 use common::{Pause, Ready, SuspendFalse, TransferToSelf};
 use coro::{
-    co_await, co_return, co_yield, sync_wait, AwaitDirect, CoroutineHandle, CoroutineTraits, Generator, Payload,
-    Promise, ReturnVoid, ReturnsVoid, SuspendAlways, Task, UniqueCoroutineHandle, YieldValue,
+    co_await, co_return, co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
+    promise::YieldValue, sync_wait, CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways, Task,
+    UniqueCoroutineHandle,
 };
 
 // ===========================================================================
@@ -306,8 +307,8 @@ fn a_ready_future_awaited_through_a_hand_made_awaiter_allocates_nothing() {
         for i in 0..n {
             // Through an `UnpinFutureAwaiter` made by hand, and a plain
             // `FutureAwaiter` made by hand for the same `Unpin` future.
-            s += co_await!(coro::UnpinFutureAwaiter::new(std::future::ready(i)));
-            s += co_await!(coro::FutureAwaiter::new(std::future::ready(1)));
+            s += co_await!(coro::awaiter::UnpinFutureAwaiter::new(std::future::ready(i)));
+            s += co_await!(coro::awaiter::FutureAwaiter::new(std::future::ready(1)));
         }
         co_return!(s)
     }
@@ -441,10 +442,10 @@ impl Promise for Fragile {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         let (a, f) = FRAGILE_FRAMES.get();
         FRAGILE_FRAMES.set((a + 1, f));
-        ::coro::FrameMemory::global(layout)
+        ::coro::promise::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         let (a, f) = FRAGILE_FRAMES.get();
@@ -597,10 +598,10 @@ impl<T> Promise for PooledPromise<T> {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         // SAFETY: the helper hands out a fresh block of this layout, exclusively
         // ours until `deallocate_frame` returns it.
-        pool::allocate(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
+        pool::allocate(layout).map(|p| unsafe { ::coro::promise::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: from `allocate_frame` with this layout.
@@ -699,7 +700,7 @@ impl Promise for InBuffer {
     type ReturnObject = UniqueCoroutineHandle<InBuffer>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = SuspendAlways;
-    type Return = coro::ReturnsValue;
+    type Return = coro::promise::ReturnsValue;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
@@ -714,10 +715,10 @@ impl Promise for InBuffer {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         // SAFETY: the helper hands out a fresh block of this layout, exclusively
         // ours until `deallocate_frame` returns it.
-        static_buffer::allocate(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
+        static_buffer::allocate(layout).map(|p| unsafe { ::coro::promise::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, _: Layout) {
         static_buffer::deallocate(ptr)
@@ -727,7 +728,7 @@ impl Promise for InBuffer {
     }
 }
 
-impl coro::ReturnValue<u64> for InBuffer {
+impl coro::promise::ReturnValue<u64> for InBuffer {
     fn return_value(&mut self, v: u64) {
         self.result = v;
     }
@@ -798,9 +799,9 @@ impl Promise for Minimal {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         MINIMAL_LAYOUT.set(Some(layout));
-        ::coro::FrameMemory::global(layout)
+        ::coro::promise::FrameMemory::global(layout)
     }
 }
 

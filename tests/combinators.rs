@@ -9,8 +9,8 @@ use std::rc::Rc;
 use common::{expect_panic, on_small_stack, Counted, Log, PLANNED};
 use coro::sync::local::Event;
 use coro::{
-    co_await, co_return, sync_wait, when_all, when_all_ready, when_any, CancellationSource, CancellationToken,
-    SendTask, Task,
+    cancellation::CancellationSource, cancellation::CancellationToken, co_await, co_return, sync_wait, when_all,
+    when_all_ready, when_any, SendTask, Task,
 };
 
 #[coro::coroutine]

@@ -167,7 +167,7 @@ fn a_send_task_racing_send_tasks_on_a_pool_detaches_its_losers() {
 
 #[coro::coroutine]
 fn send_leaf() -> SendTask<Vec<&'static str>> {
-    let bt = co_await!(coro::CurrentBacktrace);
+    let bt = co_await!(coro::handle::CurrentBacktrace);
     co_return!(bt.frames().iter().map(|p| p.function()).collect())
 }
 

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use common::{eventually, Counted, Log};
 use coro::sync::Event;
 use coro::{
-    co_await, co_return, sync_wait, when_all, when_all_ready, when_any, AsyncBacktrace, CurrentBacktrace, SendTask,
-    Task, ThreadPool,
+    co_await, co_return, handle::AsyncBacktrace, handle::CurrentBacktrace, sync_wait, when_all, when_all_ready,
+    when_any, SendTask, Task, ThreadPool,
 };
 
 fn poll_once<F: Future + ?Sized>(f: Pin<&mut F>) -> bool {
@@ -522,7 +522,7 @@ mod stress {
     #[coro::coroutine]
     fn cooperative(
         pool: Arc<ThreadPool>,
-        token: coro::CancellationToken,
+        token: coro::cancellation::CancellationToken,
         c: Counted,
         plan: Plan,
         waits: bool,
@@ -543,7 +543,7 @@ mod stress {
     fn cancelling_race(
         pool: Arc<ThreadPool>,
         log: Log,
-        source: coro::CancellationSource,
+        source: coro::cancellation::CancellationSource,
         round: u32,
         plans: Vec<Plan>,
     ) -> Task<usize> {
@@ -566,7 +566,7 @@ mod stress {
             let mut rng = Rng::new(round + 40_000);
             let n = 2 + rng.below(3);
             let plans: Vec<Plan> = (0..n).map(|_| Plan::random(&mut rng, false)).collect();
-            let source = coro::CancellationSource::new();
+            let source = coro::cancellation::CancellationSource::new();
             let fut = Box::pin(cancelling_race(pool.clone(), log.clone(), source.clone(), round, plans).into_future());
             poll_then_drop(fut, &mut rng);
             // Detached losers that wait for the token (the race was

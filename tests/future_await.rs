@@ -127,7 +127,7 @@ trait PollOnce {
     fn into_future_for_test(self) -> Self::F;
 }
 impl<T> PollOnce for Task<T> {
-    type F = coro::TaskFuture<T, coro::Local>;
+    type F = coro::task::TaskFuture<T, coro::task::Local>;
     fn into_future_for_test(self) -> Self::F {
         std::future::IntoFuture::into_future(self)
     }
@@ -266,7 +266,7 @@ fn a_task_polled_by_an_async_executor_is_woken_when_its_future_completes_elsewhe
 
 #[test]
 fn a_local_scheduler_runs_tasks_woken_from_other_threads() {
-    let s = coro::LocalScheduler::new();
+    let s = coro::schedule::LocalScheduler::new();
     let (tx, rx) = oneshot::channel();
     let out = Rc::new(Cell::new(0));
     #[coro::coroutine]
@@ -274,7 +274,7 @@ fn a_local_scheduler_runs_tasks_woken_from_other_threads() {
         out.set(co_await!(rx).unwrap());
         co_return!(())
     }
-    coro::spawn_detached(job(rx, out.clone()), &s);
+    coro::schedule::spawn_detached(job(rx, out.clone()), &s);
     assert_eq!(s.run_until_idle(), 1);
     assert_eq!(out.get(), 0);
     thread::spawn(move || tx.send(3).unwrap()).join().unwrap();
@@ -763,7 +763,7 @@ fn probe_every_way(first: FirstPoll, seen: [Seen; 5]) -> Task<u32> {
     let b = co_await!(not_unpin(inner));
     let inner = probe(&seen[2]);
     let c = co_await!(Box::pin(not_unpin(inner)));
-    let d = co_await!(coro::FutureAwaiter::new(probe(&seen[3])));
+    let d = co_await!(coro::awaiter::FutureAwaiter::new(probe(&seen[3])));
     let offset = vec![0u32];
     let e = co_await!(async {
         let borrowed = &offset;
@@ -1002,14 +1002,14 @@ fn a_future_that_is_not_unpin_borrowing_across_a_pending_await_still_works() {
 
 #[test]
 fn an_unpin_future_awaiter_driven_by_hand() {
-    let mut ready_now = coro::UnpinFutureAwaiter::new(ready(5));
+    let mut ready_now = coro::awaiter::UnpinFutureAwaiter::new(ready(5));
     assert!(ready_now.await_ready(), "polled in await_ready");
     assert_eq!(ready_now.await_resume(), 5);
 
     // Pending in `await_ready`, woken, then dropped without ever suspending:
     // no coroutine was ever exposed to the waker, and it is detached.
     let gate = Gate::default();
-    let mut waiting = coro::UnpinFutureAwaiter::new(gate.wait());
+    let mut waiting = coro::awaiter::UnpinFutureAwaiter::new(gate.wait());
     assert!(!waiting.await_ready());
     assert!(!waiting.await_ready(), "asked again: no second poll");
     assert_eq!(gate.polls(), 1);
@@ -1020,7 +1020,7 @@ fn an_unpin_future_awaiter_driven_by_hand() {
 
     // Dropped without a wake-up.
     let gate = Gate::default();
-    let mut waiting = coro::UnpinFutureAwaiter::new(gate.wait());
+    let mut waiting = coro::awaiter::UnpinFutureAwaiter::new(gate.wait());
     assert!(!waiting.await_ready());
     drop(waiting);
     gate.open();

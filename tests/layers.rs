@@ -1,7 +1,7 @@
 //! coro-core's layers, bottom to top: `language` (what C++'s `<coroutine>`
 //! and compiler give), `home` (which thread a woken thread-bound coroutine
 //! runs on), `library` (tasks, generators, combinators, cancellation,
-//! sync), then `schedule` and `interop` side by side. Code imports only from
+//! sync), then `scheduling` and `interop` side by side. Code imports only from
 //! its own layer or the ones below, and names the layer it imports from
 //! (never a crate-root re-export). ARCHITECTURE.md describes the same
 //! picture; this test keeps it true.
@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const LAYERS: &[(&str, u32)] = &[("language", 0), ("home", 1), ("library", 2), ("schedule", 3), ("interop", 3)];
+const LAYERS: &[(&str, u32)] = &[("language", 0), ("home", 1), ("library", 2), ("scheduling", 3), ("interop", 3)];
 
 fn rank(layer: &str) -> Option<u32> {
     LAYERS.iter().find(|(name, _)| *name == layer).map(|(_, r)| *r)

@@ -13,9 +13,9 @@ use common::{
     expect_panic, on_small_stack, pause, quiet_planned_panics, Counted, Job, Log, Pause, Ready, TransferTo, PLANNED,
 };
 use coro::{
-    co_await, co_return, co_yield, noop_coroutine, sync_wait, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle,
-    CoroutineTraits, FromParams, IntoAwaiter, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendKind,
-    Task, YieldValue,
+    co_await, co_return, co_yield, handle::SuspendKind, noop_coroutine, promise::AwaitDirect, promise::FromParams,
+    promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, promise::YieldValue, sync_wait, AwaitSuspend, Awaiter,
+    CoroutineHandle, CoroutineTraits, IntoAwaiter, Promise, SuspendAlways, Task,
 };
 
 // ===========================================================================
@@ -147,7 +147,7 @@ impl ProbeRo {
         // SAFETY: tests ask only while the frame is alive.
         unsafe { self.h.done() }
     }
-    fn point(&self) -> Option<&'static coro::SuspendPoint> {
+    fn point(&self) -> Option<&'static coro::handle::SuspendPoint> {
         // SAFETY: as above.
         unsafe { self.h.suspend_point() }
     }
@@ -237,11 +237,11 @@ impl Promise for Probe {
             std::panic::resume_unwind(payload);
         }
     }
-    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::promise::FrameMemory> {
         ev("allocate");
         maybe_panic(Hook::Allocate);
         FRAMES_ALLOCATED.set(FRAMES_ALLOCATED.get() + 1);
-        ::coro::FrameMemory::global(layout)
+        ::coro::promise::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
         ev("free");
@@ -473,7 +473,7 @@ impl Promise for Valued {
     type ReturnObject = coro::UniqueCoroutineHandle<Valued>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = SuspendAlways;
-    type Return = coro::ReturnsValue;
+    type Return = coro::promise::ReturnsValue;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
@@ -490,7 +490,7 @@ impl Promise for Valued {
         std::panic::resume_unwind(p)
     }
 }
-impl coro::ReturnValue<u32> for Valued {
+impl coro::promise::ReturnValue<u32> for Valued {
     fn return_value(&mut self, v: u32) {
         ev(format!("return_value {v}"));
     }
@@ -1479,7 +1479,7 @@ impl Promise for ChainPromise {
     type ReturnObject = Chain;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = ChainFinal;
-    type Return = coro::ReturnsValue;
+    type Return = coro::promise::ReturnsValue;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Chain {
         Chain {
@@ -1497,7 +1497,7 @@ impl Promise for ChainPromise {
         std::panic::resume_unwind(p)
     }
 }
-impl coro::ReturnValue<u64> for ChainPromise {
+impl coro::promise::ReturnValue<u64> for ChainPromise {
     fn return_value(&mut self, v: u64) {
         self.value = v;
     }
@@ -1781,7 +1781,7 @@ impl Promise for AlignedPromise {
     type ReturnObject = coro::UniqueCoroutineHandle<AlignedPromise>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = SuspendAlways;
-    type Return = coro::ReturnsValue;
+    type Return = coro::promise::ReturnsValue;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         assert_eq!(self as *mut Self as usize % 256, 0, "promise misaligned");
@@ -1799,7 +1799,7 @@ impl Promise for AlignedPromise {
     }
 }
 
-impl coro::ReturnValue<u64> for AlignedPromise {
+impl coro::promise::ReturnValue<u64> for AlignedPromise {
     fn return_value(&mut self, v: u64) {
         self.value = v;
     }
@@ -1917,13 +1917,13 @@ fn panics_in_await_ready_and_await_resume_in_the_body_go_to_unhandled_exception(
 // ---------------------------------------------------------------------------
 
 #[coro::coroutine]
-fn bt_leaf() -> Task<coro::AsyncBacktrace> {
-    let bt = co_await!(coro::CurrentBacktrace);
+fn bt_leaf() -> Task<coro::handle::AsyncBacktrace> {
+    let bt = co_await!(coro::handle::CurrentBacktrace);
     co_return!(bt)
 }
 
 #[coro::coroutine]
-fn bt_middle(depth: u32) -> Task<coro::AsyncBacktrace> {
+fn bt_middle(depth: u32) -> Task<coro::handle::AsyncBacktrace> {
     let bt = if depth == 0 { co_await!(bt_leaf()) } else { co_await!(bt_middle(depth - 1)) };
     co_return!(bt)
 }
@@ -1931,15 +1931,15 @@ fn bt_middle(depth: u32) -> Task<coro::AsyncBacktrace> {
 #[test]
 fn an_async_backtrace_lists_every_awaiting_task_innermost_first_with_its_line() {
     let bt = sync_wait(bt_middle(2));
-    let frames: Vec<(&str, coro::SuspendKind, u32)> =
+    let frames: Vec<(&str, coro::handle::SuspendKind, u32)> =
         bt.frames().iter().map(|p| (p.function(), p.kind(), p.index())).collect();
     assert_eq!(
         frames,
         [
-            ("bt_leaf", coro::SuspendKind::Await, 1),
-            ("bt_middle", coro::SuspendKind::Await, 1),
-            ("bt_middle", coro::SuspendKind::Await, 2),
-            ("bt_middle", coro::SuspendKind::Await, 2),
+            ("bt_leaf", coro::handle::SuspendKind::Await, 1),
+            ("bt_middle", coro::handle::SuspendKind::Await, 1),
+            ("bt_middle", coro::handle::SuspendKind::Await, 2),
+            ("bt_middle", coro::handle::SuspendKind::Await, 2),
         ]
     );
     assert!(bt.frames().iter().all(|p| p.file().ends_with("lifecycle.rs") && p.line() > 0));
@@ -1981,13 +1981,13 @@ impl Promise for OwnsThenPanics {
     fn final_suspend(&mut self) -> coro::SuspendAlways {
         coro::SuspendAlways
     }
-    fn unhandled_exception(&mut self, p: coro::Payload) {
+    fn unhandled_exception(&mut self, p: coro::promise::Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: std::alloc::Layout) -> Option<coro::FrameMemory> {
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<coro::promise::FrameMemory> {
         let (a, f) = OWNER_FRAMES.get();
         OWNER_FRAMES.set((a + 1, f));
-        coro::FrameMemory::global(layout)
+        coro::promise::FrameMemory::global(layout)
     }
     unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
         let (a, f) = OWNER_FRAMES.get();
@@ -1997,7 +1997,7 @@ impl Promise for OwnsThenPanics {
     }
 }
 
-impl coro::ReturnVoid for OwnsThenPanics {
+impl coro::promise::ReturnVoid for OwnsThenPanics {
     fn return_void(&mut self) {}
 }
 

@@ -14,9 +14,10 @@ use std::ptr::NonNull;
 
 use common::{pause, Counted, Job, Log, Pause, Ready, SuspendFalse};
 use coro::{
-    co_await, co_return, co_yield, sync_wait, AllocateFrameWith, AwaitDirect, AwaitSuspend, AwaitTransform,
-    AwaitTransformed, Awaiter, CoroutineHandle, FromParams, Generator, IntoAwaiter, Payload, Promise, ReturnVoid,
-    ReturnsVoid, SuspendAlways, SuspendNever, Task, UniqueCoroutineHandle, YieldValue,
+    co_await, co_return, co_yield, promise::AllocateFrameWith, promise::AwaitDirect, promise::AwaitTransform,
+    promise::AwaitTransformed, promise::FromParams, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
+    promise::YieldValue, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, IntoAwaiter, Promise,
+    SuspendAlways, SuspendNever, Task, UniqueCoroutineHandle,
 };
 
 // ===========================================================================
@@ -755,7 +756,7 @@ impl Promise for Recorder {
     type ReturnObject = UniqueCoroutineHandle<Recorder>;
     type InitialSuspend = SuspendAlways;
     type FinalSuspend = SuspendAlways;
-    type Return = coro::ReturnsValue;
+    type Return = coro::promise::ReturnsValue;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: sole owner.
@@ -772,7 +773,7 @@ impl Promise for Recorder {
     }
 }
 
-impl coro::ReturnValue<String> for Recorder {
+impl coro::promise::ReturnValue<String> for Recorder {
     fn return_value(&mut self, v: String) {
         self.seen.push_str(" / ");
         self.seen.push_str(&v);
@@ -856,14 +857,14 @@ impl Promise for Arena {
     fn unhandled_exception(&mut self, p: Payload) {
         std::panic::resume_unwind(p)
     }
-    fn allocate_frame(layout: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: Layout) -> Option<::coro::promise::FrameMemory> {
         alog(format!("allocate_frame({})", layout.size() > 0));
         if FAIL_ALLOC.get() {
             return None;
         }
         // SAFETY: the helper hands out a fresh block of this layout, exclusively
         // ours until `deallocate_frame` returns it.
-        raw_alloc(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
+        raw_alloc(layout).map(|p| unsafe { ::coro::promise::FrameMemory::from_raw(p) })
     }
     unsafe fn deallocate_frame(ptr: NonNull<u8>, layout: Layout) {
         let known = LIVE.with(|l| l.borrow_mut().remove(&(ptr.as_ptr() as usize)));
@@ -883,14 +884,14 @@ impl ReturnVoid for Arena {
 }
 
 impl<'x> AllocateFrameWith<(&'x u32, &'x Counted)> for Arena {
-    fn allocate_frame_with(layout: Layout, (n, c): (&'x u32, &'x Counted)) -> Option<::coro::FrameMemory> {
+    fn allocate_frame_with(layout: Layout, (n, c): (&'x u32, &'x Counted)) -> Option<::coro::promise::FrameMemory> {
         alog(format!("allocate_frame_with({n}, {})", c.name()));
         if FAIL_ALLOC.get() {
             return None;
         }
         // SAFETY: the helper hands out a fresh block of this layout, exclusively
         // ours until `deallocate_frame` returns it.
-        raw_alloc(layout).map(|p| unsafe { ::coro::FrameMemory::from_raw(p) })
+        raw_alloc(layout).map(|p| unsafe { ::coro::promise::FrameMemory::from_raw(p) })
     }
 }
 

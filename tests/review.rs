@@ -13,7 +13,10 @@ use std::thread::{self, ThreadId};
 
 use common::{panic_message, WakeCount};
 use coro::sync::Event;
-use coro::{co_await, co_return, AwaitDirect, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendNever, Task};
+use coro::{
+    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, Promise,
+    SuspendNever, Task,
+};
 use futures::channel::oneshot;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -150,7 +153,7 @@ fn notify_when_woken_keeps_every_registered_waker() {
     let second = WakeCount::new();
     let (tx, rx) = oneshot::channel::<u32>();
     let mut fut = std::pin::pin!(receive(rx).into_future());
-    coro::notify_when_woken(&first.waker());
+    coro::schedule::notify_when_woken(&first.waker());
     assert!(fut.as_mut().poll(&mut Context::from_waker(&second.waker())).is_pending());
     thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
     assert_eq!(first.count(), 1, "the driver's waker was pushed out");

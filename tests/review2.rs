@@ -82,7 +82,7 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
 /// resume) must not lose the wake-ups queued after it in the same batch.
 #[test]
 fn panicking_wakeup_keeps_the_rest_of_the_batch() {
-    use coro::{spawn_detached, LocalScheduler, Task};
+    use coro::{schedule::spawn_detached, schedule::LocalScheduler, Task};
     use std::cell::Cell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::rc::Rc;
@@ -168,7 +168,7 @@ fn send_task_future_wakes_the_latest_waker() {
 /// stand-in on the unwound stack). It propagates once the task is done.
 #[test]
 fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
-    use coro::{spawn_detached, sync_wait, LocalScheduler, Task, ThreadPool};
+    use coro::{schedule::spawn_detached, schedule::LocalScheduler, sync_wait, Task, ThreadPool};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};
@@ -216,7 +216,7 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
 /// It propagates from the poll that finds the task done.
 #[test]
 fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
-    use coro::{spawn_detached, LocalScheduler, Task, ThreadPool};
+    use coro::{schedule::spawn_detached, schedule::LocalScheduler, Task, ThreadPool};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};

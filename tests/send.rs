@@ -198,7 +198,7 @@ mod send_shared_task {
         assert!(is_send!(SendSharedTask<String>) && is_sync!(SendSharedTask<String>));
         assert!(is_send!(SendSharedTask<std::cell::Cell<u32>>) && is_sync!(SendSharedTask<std::cell::Cell<u32>>));
         assert!(!is_send!(SendSharedTask<Rc<u32>>) && !is_sync!(SendSharedTask<Rc<u32>>));
-        assert!(is_send!(coro::SendSharedTaskAwaiter<String>));
+        assert!(is_send!(coro::task::SendSharedTaskAwaiter<String>));
     }
 
     #[test]
@@ -281,7 +281,7 @@ mod send_shared_task {
             panic!("boom {PLANNED}");
         }
         #[coro::coroutine]
-        fn run(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<Vec<Result<String, coro::Payload>>> {
+        fn run(log: Log, s: SendSharedTask<Arc<Counted>>) -> SendTask<Vec<Result<String, coro::promise::Payload>>> {
             co_return!(co_await!(when_all_ready(vec![
                 waiter(log.clone(), "a".into(), s.clone()),
                 waiter(log, "b".into(), s),
@@ -452,7 +452,9 @@ mod send_shared_task {
 
 mod thread_pool {
     use super::*;
-    use coro::{co_await, co_return, spawn_detached, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool};
+    use coro::{
+        co_await, co_return, schedule::spawn_detached, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool,
+    };
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc, Weak};
     use std::time::Duration;
@@ -473,7 +475,7 @@ mod thread_pool {
     #[test]
     fn thread_pool_is_send_and_sync() {
         assert!(is_send!(ThreadPool) && is_sync!(ThreadPool));
-        assert!(is_send!(coro::PoolSchedule<'static>));
+        assert!(is_send!(coro::schedule::PoolSchedule<'static>));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use common::{expect_panic, on_small_stack, panic_message, Counted, Log, PLANNED};
 use coro::sync::local::Event;
 use coro::{
-    co_await, co_return, spawn_detached, sync_wait, when_all, when_all_ready, when_any, LocalScheduler, Scheduler,
-    SharedTask, Task,
+    co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, sync_wait, when_all,
+    when_all_ready, when_any, SharedTask, Task,
 };
 
 /// A shared task that waits for `e`, then gives a value that counts its drops.
@@ -48,7 +48,9 @@ fn every_awaiter_gets_a_clone_of_the_value_and_they_resume_in_fifo_order() {
         setter(e),
     ]);
     #[coro::coroutine]
-    fn run(all: coro::WhenAll<Vec<coro::combinators::Child<String, coro::Local>>>) -> Task<Vec<String>> {
+    fn run(
+        all: coro::combinators::WhenAll<Vec<coro::combinators::Child<String, coro::task::Local>>>,
+    ) -> Task<Vec<String>> {
         co_return!(co_await!(all))
     }
     assert_eq!(sync_wait(run(all)), ["value", "value", "value", ""]);
@@ -115,7 +117,7 @@ fn a_panic_in_the_task_reaches_every_awaiter() {
     let e = Rc::new(Event::new());
     let s = boom(log.counted("frame"), e.clone());
     #[coro::coroutine]
-    fn run(log: Log, s: SharedTask<Rc<Counted>>, e: Rc<Event>) -> Task<Vec<Result<String, coro::Payload>>> {
+    fn run(log: Log, s: SharedTask<Rc<Counted>>, e: Rc<Event>) -> Task<Vec<Result<String, coro::promise::Payload>>> {
         co_return!(co_await!(when_all_ready(vec![
             waiter(log.clone(), "a", s.clone()),
             waiter(log.clone(), "b", s),
@@ -344,5 +346,5 @@ fn a_shared_task_can_be_awaited_by_detached_tasks() {
     assert_eq!(total.get(), 42);
     log.assert_each_dropped_once();
     let d: &dyn Scheduler = &*s;
-    let _ = coro::Schedule::new(d);
+    let _ = coro::schedule::Schedule::new(d);
 }

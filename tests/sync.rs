@@ -22,8 +22,8 @@ use coro::sync::semaphore::Semaphore;
 use coro::sync::single_consumer_event::SingleConsumerEvent;
 use coro::sync::{Flavor, Local, ThreadSafe};
 use coro::{
-    co_await, co_return, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, Payload, Promise, ReturnVoid,
-    ReturnsVoid, SuspendAlways, UniqueCoroutineHandle,
+    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
+    AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, UniqueCoroutineHandle,
 };
 
 // ===========================================================================
@@ -1290,7 +1290,7 @@ fn waiting_and_waking_allocate_nothing<F: Make>() {
     let ch = Rc::new(F::channel(1));
     let held = m.try_lock().unwrap();
     let job = busy(m.clone(), s.clone(), ev.clone(), sc.clone(), l.clone(), ch.clone());
-    coro::notify_when_woken(std::task::Waker::noop()); // makes this thread's wake-up queue
+    coro::schedule::notify_when_woken(std::task::Waker::noop()); // makes this thread's wake-up queue
     let before = allocations();
     job.resume();
     drop(held); // lock

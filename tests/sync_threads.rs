@@ -1075,8 +1075,8 @@ impl coro::Promise for SlowResume {
     type ReturnObject = coro::UniqueCoroutineHandle<SlowResume>;
     type InitialSuspend = coro::SuspendNever;
     type FinalSuspend = coro::SuspendAlways;
-    type Return = coro::ReturnsVoid;
-    type Await = coro::AwaitDirect;
+    type Return = coro::promise::ReturnsVoid;
+    type Await = coro::promise::AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
         // SAFETY: the returned owner is the frame's only owner.
         unsafe { coro::UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
@@ -1087,12 +1087,12 @@ impl coro::Promise for SlowResume {
     fn final_suspend(&mut self) -> coro::SuspendAlways {
         coro::SuspendAlways
     }
-    fn unhandled_exception(&mut self, p: coro::Payload) {
+    fn unhandled_exception(&mut self, p: coro::promise::Payload) {
         std::panic::resume_unwind(p)
     }
     // SAFETY: its only coroutine, `slow_victim`, holds an `Arc<Event>`:
     // the frame is `Send`.
-    const AFFINITY: coro::ThreadAffinity = unsafe { coro::ThreadAffinity::any_thread() };
+    const AFFINITY: coro::promise::ThreadAffinity = unsafe { coro::promise::ThreadAffinity::any_thread() };
     fn before_resume(&self) {
         if SLOW_ARMED.load(SeqCst) {
             SLOW_ENTERED.store(true, SeqCst);
@@ -1101,7 +1101,7 @@ impl coro::Promise for SlowResume {
     }
 }
 
-impl coro::ReturnVoid for SlowResume {
+impl coro::promise::ReturnVoid for SlowResume {
     fn return_void(&mut self) {}
 }
 

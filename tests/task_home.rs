@@ -65,7 +65,7 @@ fn a_task_destroyed_while_queued_home_is_freed_once_and_the_stale_wake_up_does_n
     let log = Log::new();
     let pool = Arc::new(ThreadPool::new(1));
     let flag = WakeCount::new();
-    coro::notify_when_woken(&flag.waker());
+    coro::schedule::notify_when_woken(&flag.waker());
     {
         let mut fut = pin!(holding(pool.clone(), log.counted("local")).into_future());
         let mut cx = Context::from_waker(Waker::noop());

@@ -340,7 +340,7 @@ fn a_coroutine_destroyed_by_another_thread_while_its_await_suspend_still_runs_10
 fn coroutine_handles_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<CoroutineHandle>();
-    assert_send_sync::<CoroutineHandle<coro::TaskPromise<u32>>>();
+    assert_send_sync::<CoroutineHandle<coro::task::TaskPromise<u32>>>();
 }
 
 #[test]

@@ -8,8 +8,9 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use coro::{
-    co_await, co_return, co_yield, sync_wait, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, FrameMemory,
-    Generator, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, Task, UniqueCoroutineHandle,
+    co_await, co_return, co_yield, promise::AwaitDirect, promise::FrameMemory, promise::Payload, promise::ReturnVoid,
+    promise::ReturnsVoid, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise, SuspendAlways, Task,
+    UniqueCoroutineHandle,
 };
 
 use crate::consume;

@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use coro::{
-    co_await, co_return, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, FromParams, Payload,
-    Promise, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_await, co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnValue,
+    promise::ReturnVoid, promise::ReturnsValue, promise::ReturnsVoid, AwaitSuspend, Awaiter, CoroutineHandle,
+    CoroutineTraits, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 use crate::alloc;

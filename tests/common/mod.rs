@@ -19,8 +19,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use coro::{
-    AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnsValue,
-    SuspendAlways, SuspendPoint, Task, ThreadAffinity, UniqueCoroutineHandle,
+    handle::SuspendPoint, promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnsValue,
+    promise::ThreadAffinity, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways, Task,
+    UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // await_transform's operand: a promise that keeps its operand cannot be handed a body local's borrow for `'static`.
 use coro::{
-    co_await, AwaitTransform, AwaitTransformed, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever,
+    co_await, promise::AwaitTransform, promise::AwaitTransformed, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever,
     UniqueCoroutineHandle,
 };
 

@@ -1,7 +1,7 @@
 //! A promise whose `await_transform` accepts only `Ticket`s: awaiting
 //! anything else is ill-formed, as in C++.
 use coro::{
-    co_await, AwaitTransform, AwaitTransformed, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways,
+    co_await, promise::AwaitTransform, promise::AwaitTransformed, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways,
     SuspendNever, UniqueCoroutineHandle,
 };
 

@@ -1,7 +1,7 @@
 //! C++ [dcl.fct.def.coroutine]: a promise type may not have both
 //! `return_void` and `return_value`. `Promise::Return` names one of them.
 use coro::{
-    AwaitDirect, Payload, Promise, ReturnValue, ReturnVoid, ReturnsValue, SuspendAlways, UniqueCoroutineHandle,
+    promise::AwaitDirect, promise::Payload, Promise, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue, SuspendAlways, UniqueCoroutineHandle,
 };
 
 #[derive(Default)]

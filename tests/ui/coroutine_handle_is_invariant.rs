@@ -1,6 +1,6 @@
 // CoroutineHandle<P> is invariant in P: it reaches a &mut P (promise()).
 #![allow(dead_code)]
-use coro::{CoroutineHandle, GeneratorPromise};
+use coro::{CoroutineHandle, generator::GeneratorPromise};
 
 fn shorten<'a>(h: CoroutineHandle<GeneratorPromise<&'static str>>) -> CoroutineHandle<GeneratorPromise<&'a str>> {
     h

@@ -3,7 +3,7 @@ use std::alloc::Layout;
 use std::cell::Cell;
 
 use coro::{
-    AllocateFrameWith, AwaitTransformed, FrameMemory, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever,
+    promise::AllocateFrameWith, promise::AwaitTransformed, promise::FrameMemory, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever,
     UniqueCoroutineHandle,
 };
 

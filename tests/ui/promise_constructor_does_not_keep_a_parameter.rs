@@ -1,6 +1,6 @@
 // FromParams: a promise constructor that keeps a borrow of a by-value parameter cannot make it `'static`.
 use coro::{
-    AwaitTransformed, FromParams, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever,
+    promise::AwaitTransformed, promise::FromParams, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever,
     UniqueCoroutineHandle,
 };
 

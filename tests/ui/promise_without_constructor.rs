@@ -1,6 +1,6 @@
 //! No promise constructor for these parameters (C++: no viable
 //! `promise_type(Args&...)` and no default constructor).
-use coro::{co_return, AwaitDirect, Payload, Promise, ReturnValue, ReturnsValue, SuspendAlways, UniqueCoroutineHandle};
+use coro::{co_return, promise::AwaitDirect, promise::Payload, Promise, promise::ReturnValue, promise::ReturnsValue, SuspendAlways, UniqueCoroutineHandle};
 
 struct Needs(u32);
 

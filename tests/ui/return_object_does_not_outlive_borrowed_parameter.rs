@@ -1,6 +1,6 @@
 // get_return_object: the return object carries the frame's borrow and cannot outlive the borrowed data.
 use coro::{
-    AwaitTransformed, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever,
+    promise::AwaitTransformed, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever,
     UniqueCoroutineHandle,
 };
 

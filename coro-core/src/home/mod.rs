@@ -174,7 +174,7 @@ pub(crate) struct WakeQueue {
     pending: Mutex<Option<Vec<Arc<dyn Wakeup>>>>,
     /// The drivers to wake at the next post: each one registered once
     /// (several drivers may share a thread: the futures of two `Task`s
-    /// under one executor, an event loop). A [`TaskFuture`](crate::TaskFuture)
+    /// under one executor, an event loop). A [`TaskFuture`](crate::task::TaskFuture)
     /// registers under its own key and withdraws when done; the key of
     /// [`notify_when_woken`] is [`ANY_DRIVER`].
     notify: Mutex<Vec<(usize, Waker)>>,
@@ -414,7 +414,7 @@ pub(crate) fn current_driver() -> Option<Arc<dyn WakeTarget>> {
 /// the next post, one per distinct waker.
 const ANY_DRIVER: usize = 0;
 
-/// Registers a [`TaskFuture`](crate::TaskFuture)'s waker under `key` (an
+/// Registers a [`TaskFuture`](crate::task::TaskFuture)'s waker under `key` (an
 /// address it owns, never 0): woken at the next post on this thread.
 pub(crate) fn register_driver(key: usize, waker: &Waker) {
     WakeQueue::current().register_waker(key, waker);
@@ -450,7 +450,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// its own thread, which resumes it the next time something there calls
 /// this function:
 /// [`sync_wait`](crate::sync_wait) does, a [`Task`](crate::Task) polled as a
-/// future does, [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+/// future does, [`LocalScheduler::run_until_idle`](crate::schedule::LocalScheduler::run_until_idle)
 /// does, and so should any event loop that drives coroutines (use
 /// [`notify_when_woken`] to be told when there is work). A future's waker
 /// comes through here even on the coroutine's own thread (a coroutine is
@@ -505,7 +505,7 @@ pub fn resume_woken() -> usize {
 ///     fn wake(self: Arc<Self>) { self.0.store(true, Ordering::SeqCst) }
 /// }
 /// let flag = Arc::new(Flag(AtomicBool::new(false)));
-/// coro::notify_when_woken(&Waker::from(flag.clone()));
+/// coro::schedule::notify_when_woken(&Waker::from(flag.clone()));
 /// // ... later, a wake-up from another thread sets the flag; the loop then
 /// // calls `coro::resume_woken()`.
 /// ```

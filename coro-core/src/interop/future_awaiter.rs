@@ -28,7 +28,7 @@
 //! unless a wake-up came since.
 //!
 //! The awaiter is made before `await_transform` is asked: a promise with an
-//! [`await_transform`](crate::AwaitTransform) receives a `co_await!`ed
+//! [`await_transform`](crate::promise::AwaitTransform) receives a `co_await!`ed
 //! future as a `FutureAwaiter<F>` or an `UnpinFutureAwaiter<F>`, depending
 //! on `F`, and needs an implementation for each it accepts.
 //!
@@ -62,7 +62,7 @@
 //! - a thread-bound coroutine (a [`Task`](crate::Task)) on its own thread's
 //!   queue, run by [`resume_woken`](crate::resume_woken), which
 //!   [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
-//!   [`LocalScheduler`](crate::LocalScheduler) call;
+//!   [`LocalScheduler`](crate::schedule::LocalScheduler) call;
 //! - a `Send` coroutine (a [`SendTask`](crate::SendTask)) on the queue of
 //!   the driver that was running it when it suspended: `sync_wait`'s
 //!   thread, the `SendTask` future's own queue (drained wherever the
@@ -117,7 +117,7 @@ const DETACHED: u8 = 5;
 /// implementation before either). Its output is the future's.
 ///
 /// Made by `co_await!` itself; build one by hand only to return it from an
-/// [`await_transform`](crate::AwaitTransform) or an
+/// [`await_transform`](crate::promise::AwaitTransform) or an
 /// [`IntoAwaiter`](crate::IntoAwaiter) implementation.
 ///
 /// The future is first polled once the awaiter has been moved to its place
@@ -184,7 +184,7 @@ impl<F: Future> fmt::Debug for FutureAwaiter<F> {
 /// are queued for the coroutine's driver.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, Task, UnpinFutureAwaiter};
+/// use coro::{co_await, co_return, sync_wait, Task, awaiter::UnpinFutureAwaiter};
 ///
 /// #[coro::coroutine]
 /// fn add() -> Task<u32> {

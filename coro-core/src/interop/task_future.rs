@@ -14,7 +14,7 @@
 //! asks for its waker to be woken when that queue gets work, so a `Task`
 //! that `co_await!`s a future completed on another thread makes progress
 //! under any executor. The other direction, `co_await!` of a future, is
-//! [`FutureAwaiter`](crate::FutureAwaiter).
+//! [`FutureAwaiter`](crate::awaiter::FutureAwaiter).
 
 use core::fmt;
 use core::future::{Future, IntoFuture};

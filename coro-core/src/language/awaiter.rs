@@ -98,7 +98,7 @@ pub trait Awaiter {
     /// [`await_ready_pinned`](Self::await_ready_pinned) before suspending.
     /// The default, `false`, leaves the call out. Not a C++ rule.
     ///
-    /// [`FutureAwaiter`]: crate::FutureAwaiter
+    /// [`FutureAwaiter`]: crate::awaiter::FutureAwaiter
     #[doc(hidden)]
     const READY_WHEN_PINNED: bool = false;
 

@@ -24,7 +24,7 @@ use crate::language::point::SuspendPoint;
 /// The suspension points of a chain of awaiting coroutines, innermost first.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, AsyncBacktrace, CurrentBacktrace, Task};
+/// use coro::{co_await, co_return, sync_wait, handle::AsyncBacktrace, handle::CurrentBacktrace, Task};
 ///
 /// #[coro::coroutine]
 /// fn leaf() -> Task<AsyncBacktrace> {
@@ -93,7 +93,7 @@ impl CoroutineHandle {
 /// the chain to be walked, then resumes at once.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, CurrentBacktrace, SuspendKind, Task};
+/// use coro::{co_await, co_return, sync_wait, handle::CurrentBacktrace, handle::SuspendKind, Task};
 ///
 /// #[coro::coroutine]
 /// fn here() -> Task<String> {

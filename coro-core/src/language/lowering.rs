@@ -347,7 +347,7 @@ impl<P> Co<P> {
 }
 
 /// The type a coroutine body block must have: `()` when the promise has
-/// `return_void`, [`MissingCoReturn`](crate::MissingCoReturn) (uninhabited)
+/// `return_void`, [`MissingCoReturn`](crate::promise::MissingCoReturn) (uninhabited)
 /// when every path must `co_return!(v)`.
 pub type FallOff<P> = <<P as Promise>::Return as ReturnKind<P>>::FallOff;
 
@@ -420,9 +420,9 @@ pub enum Awaited<F, O> {
 
 /// Which `operator co_await` an operand of `co_await!` gets: its own
 /// [`IntoAwaiter`] if it has one, else, for a [`Future`] (or `IntoFuture`),
-/// an [`UnpinFutureAwaiter`](crate::UnpinFutureAwaiter) if the future is
+/// an [`UnpinFutureAwaiter`](crate::awaiter::UnpinFutureAwaiter) if the future is
 /// `Unpin` (it polls in `await_ready`, before the awaiter moves into the
-/// frame) or a [`FutureAwaiter`](crate::FutureAwaiter) (which polls only
+/// frame) or a [`FutureAwaiter`](crate::awaiter::FutureAwaiter) (which polls only
 /// once pinned in the frame); anything
 /// else is passed on as it is, so that [`await_point`] reports it as not
 /// awaitable. Autoref specialisation: the lowering calls
@@ -637,7 +637,7 @@ impl<P: Promise, A> ConstructViaDefault<P, A> for &ParamProbe<P, A> {
     message = "the promise type `{Self}` cannot be constructed: it has no constructor taking this coroutine's \
                parameters and no default constructor",
     label = "no constructor for the promise type `{Self}`",
-    note = "implement `Default` for `{Self}`, or `coro::FromParams<{A}>` to build it from the coroutine's \
+    note = "implement `Default` for `{Self}`, or `coro::promise::FromParams<{A}>` to build it from the coroutine's \
             parameters (C++ `promise_type(Args&...)`)"
 )]
 pub trait DefaultPromise<A>: Default {}

@@ -11,7 +11,7 @@ use core::fmt;
 /// What kind of suspension point a coroutine is stopped at.
 ///
 /// ```
-/// use coro::SuspendKind;
+/// use coro::handle::SuspendKind;
 /// assert_ne!(SuspendKind::Initial, SuspendKind::Final);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +46,7 @@ pub struct CoroutineInfo {
 /// final suspend point.
 ///
 /// ```
-/// use coro::{co_yield, Generator, SuspendKind};
+/// use coro::{co_yield, Generator, handle::SuspendKind};
 ///
 /// #[coro::coroutine]
 /// fn two() -> Generator<u32> {

@@ -17,7 +17,7 @@ use crate::language::awaiter::IntoAwaiter;
 ///
 /// ```
 /// use std::alloc::Layout;
-/// use coro::FrameMemory;
+/// use coro::promise::FrameMemory;
 ///
 /// let layout = Layout::from_size_align(64, 8).unwrap();
 /// let mem = FrameMemory::global(layout).expect("allocation");
@@ -73,8 +73,8 @@ pub type Payload = Box<dyn Any + Send + 'static>;
 /// end need [`ReturnVoid`], `co_yield!(v)` needs [`YieldValue`].
 ///
 /// ```
-/// use coro::{co_return, CoroutineHandle, Payload, Promise, ReturnValue,
-///            ReturnsValue, AwaitDirect, SuspendAlways, UniqueCoroutineHandle};
+/// use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnsValue};
+/// use coro::{co_return, CoroutineHandle, Promise, SuspendAlways, UniqueCoroutineHandle};
 ///
 /// #[derive(Default)]
 /// struct Answer(Option<i32>);
@@ -258,7 +258,7 @@ pub trait Promise: Sized {
 /// `async` blocks.
 ///
 /// ```
-/// use coro::FromReturnObject;
+/// use coro::promise::FromReturnObject;
 /// struct Handle;
 /// struct Owner;
 /// impl From<Handle> for Owner { fn from(_: Handle) -> Owner { Owner } }
@@ -281,7 +281,7 @@ impl<RO: Into<R>, R, F> FromReturnObject<RO, F> for R {
 /// threads: [`Promise::AFFINITY`].
 ///
 /// ```
-/// use coro::ThreadAffinity;
+/// use coro::promise::ThreadAffinity;
 ///
 /// assert!(ThreadAffinity::THREAD_BOUND.is_thread_bound());
 /// // SAFETY: (for a promise whose every frame is `Send`)
@@ -343,7 +343,7 @@ pub trait CoroutineTraits {
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_void`: `co_return!()` and falling off the end of the body need one",
     label = "`{Self}` has no `return_void()`",
-    note = "implement `coro::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)` \
+    note = "implement `coro::promise::ReturnVoid` for `{Self}`, or end the coroutine with `co_return!(value)` \
             (C++ [stmt.return.coroutine])"
 )]
 pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
@@ -357,7 +357,7 @@ pub trait ReturnVoid: Promise<Return = ReturnsVoid> {
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `return_value` for `{T}`: `co_return!(value)` needs one",
     label = "`{Self}` has no `return_value({T})`",
-    note = "implement `coro::ReturnValue<{T}>` for `{Self}`, or use `co_return!()` if the promise has `return_void` \
+    note = "implement `coro::promise::ReturnValue<{T}>` for `{Self}`, or use `co_return!()` if the promise has `return_void` \
             (C++ [stmt.return.coroutine])"
 )]
 pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
@@ -370,7 +370,7 @@ pub trait ReturnValue<T>: Promise<Return = ReturnsValue> {
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has no `yield_value` for `{T}`: `co_yield!` needs one",
     label = "`{Self}` has no `yield_value({T})`",
-    note = "implement `coro::YieldValue<{T}>` for `{Self}` (C++ [expr.yield]); to produce a sequence of values, \
+    note = "implement `coro::promise::YieldValue<{T}>` for `{Self}` (C++ [expr.yield]); to produce a sequence of values, \
             return a `coro::Generator<{T}>`"
 )]
 pub trait YieldValue<T>: Promise {
@@ -386,7 +386,7 @@ pub trait YieldValue<T>: Promise {
 #[diagnostic::on_unimplemented(
     message = "the promise type `{Self}` has an `await_transform`, but none for `{E}`: this `co_await!` is ill-formed",
     label = "`{Self}` has no `await_transform({E})`",
-    note = "implement `coro::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts \
+    note = "implement `coro::promise::AwaitTransform<{E}>` for `{Self}`, or await something its `await_transform` accepts \
             (C++ [expr.await]); a `Generator` accepts nothing: like C++23 `std::generator`, it cannot `co_await!`"
 )]
 pub trait AwaitTransform<E>: Promise<Await = AwaitTransformed> {
@@ -405,7 +405,7 @@ pub trait AwaitTransform<E>: Promise<Await = AwaitTransformed> {
 /// coroutine's parameter list, the promise is built with `Default`.
 ///
 /// ```
-/// use coro::FromParams;
+/// use coro::promise::FromParams;
 /// #[derive(Default)]
 /// struct P;
 /// impl FromParams<(&mut i32,)> for P {

@@ -52,7 +52,7 @@ impl Awaiter for SuspendNever {
 /// run time.
 ///
 /// ```
-/// use coro::{Awaiter, Suspend};
+/// use coro::{Awaiter, awaiter::Suspend};
 /// assert!(Suspend(false).await_ready());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

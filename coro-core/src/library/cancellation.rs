@@ -33,7 +33,7 @@ struct State {
 /// Requests cancellation; hands out [`CancellationToken`]s.
 ///
 /// ```
-/// use coro::{CancellationSource, co_await, co_return, sync_wait, Task};
+/// use coro::{cancellation::CancellationSource, co_await, co_return, sync_wait, Task};
 ///
 /// let source = CancellationSource::new();
 /// let token = source.token();
@@ -42,7 +42,7 @@ struct State {
 /// assert!(token.is_cancellation_requested());
 ///
 /// #[coro::coroutine]
-/// fn wait(token: coro::CancellationToken) -> Task<&'static str> {
+/// fn wait(token: coro::cancellation::CancellationToken) -> Task<&'static str> {
 ///     co_await!(token.cancelled()); // already requested: does not suspend
 ///     co_return!("stopped")
 /// }

@@ -2,7 +2,10 @@
 use std::alloc::Layout;
 
 use super::trace::*;
-use coro::{co_return, AwaitDirect, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid};
+use coro::{
+    co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, CoroutineHandle,
+    Promise,
+};
 
 pub struct FailPromise {
     error: Option<Payload>,
@@ -41,7 +44,7 @@ impl Promise for FailPromise {
     fn unhandled_exception(&mut self, payload: Payload) {
         unhandled_exception(&mut self.error, payload)
     }
-    fn allocate_frame(_: Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(_: Layout) -> Option<::coro::promise::FrameMemory> {
         ev("alloc -> null");
         None
     }

@@ -3,8 +3,8 @@
 use super::operator_co_await::Wrapper;
 use super::trace::*;
 use coro::{
-    co_await, co_return, co_yield, AwaitTransform, AwaitTransformed, Payload, Promise, ReturnValue, ReturnsValue,
-    YieldValue,
+    co_await, co_return, co_yield, promise::AwaitTransform, promise::AwaitTransformed, promise::Payload,
+    promise::ReturnValue, promise::ReturnsValue, promise::YieldValue, Promise,
 };
 
 pub struct TransformPromise {

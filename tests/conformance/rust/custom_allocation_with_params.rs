@@ -3,7 +3,10 @@
 use std::alloc::Layout;
 
 use super::trace::*;
-use coro::{co_return, AllocateFrameWith, AwaitDirect, Payload, Promise, ReturnValue, ReturnsValue};
+use coro::{
+    co_return, promise::AllocateFrameWith, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
+    promise::ReturnsValue, Promise,
+};
 
 pub struct ArenaPromise {
     value: i32,
@@ -29,9 +32,9 @@ impl Promise for ArenaPromise {
 }
 
 impl AllocateFrameWith<(&i32, &Param)> for ArenaPromise {
-    fn allocate_frame_with(layout: Layout, (arena, p): (&i32, &Param)) -> Option<::coro::FrameMemory> {
+    fn allocate_frame_with(layout: Layout, (arena, p): (&i32, &Param)) -> Option<::coro::promise::FrameMemory> {
         ev(format!("alloc with params (arena={arena}, p={})", p.value));
-        ::coro::FrameMemory::global(layout)
+        ::coro::promise::FrameMemory::global(layout)
     }
 }
 

@@ -1,6 +1,9 @@
 //! The range generator of the generator scenarios (mirror of gen.hpp).
 use super::trace::*;
-use coro::{co_return, co_yield, AwaitDirect, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue};
+use coro::{
+    co_return, co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
+    promise::YieldValue, Promise,
+};
 
 pub struct GenPromise {
     current: i32,

@@ -1,6 +1,9 @@
 //! A promise built from the parameters (FromParams) sees and changes them.
 use super::trace::*;
-use coro::{co_return, AwaitDirect, FromParams, Payload, Promise, ReturnValue, ReturnsValue};
+use coro::{
+    co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnValue,
+    promise::ReturnsValue, Promise,
+};
 
 pub struct ParamsPromise {
     value: i32,

@@ -2,8 +2,8 @@
 //! untraced task promise, the mirror of the C++ program's.
 use super::trace::*;
 use coro::{
-    co_await, co_return, noop_coroutine, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload,
-    Promise, ReturnValue, ReturnsValue, SuspendAlways,
+    co_await, co_return, noop_coroutine, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
+    promise::ReturnsValue, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways,
 };
 
 #[derive(Default)]

@@ -1,8 +1,8 @@
 //! A task awaiting a child task: symmetric transfer in and back out.
 use super::trace::*;
 use coro::{
-    co_await, co_return, noop_coroutine, AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, Payload, Promise,
-    ReturnValue, ReturnsValue,
+    co_await, co_return, noop_coroutine, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
+    promise::ReturnsValue, AwaitSuspend, Awaiter, CoroutineHandle, Promise,
 };
 
 pub struct FinalTransfer {
@@ -60,7 +60,7 @@ impl Promise for TaskPromise {
     fn unhandled_exception(&mut self, payload: Payload) {
         unhandled_exception(&mut self.error, payload)
     }
-    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::FrameMemory> {
+    fn allocate_frame(layout: std::alloc::Layout) -> Option<::coro::promise::FrameMemory> {
         alloc(layout)
     }
     unsafe fn deallocate_frame(ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {

@@ -14,8 +14,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use coro::{
-    AwaitDirect, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Payload, Promise, ReturnValue, ReturnVoid,
-    ReturnsValue, ReturnsVoid, UniqueCoroutineHandle,
+    promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue,
+    promise::ReturnsVoid, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, UniqueCoroutineHandle,
 };
 
 thread_local! {
@@ -299,12 +299,12 @@ impl Drop for PromiseTrace {
 }
 
 /// C++ `PromiseBase::operator new`.
-pub fn alloc(layout: Layout) -> Option<::coro::FrameMemory> {
+pub fn alloc(layout: Layout) -> Option<::coro::promise::FrameMemory> {
     ev("alloc");
     if fails(Fail::Alloc) {
         throw_boom("alloc");
     }
-    ::coro::FrameMemory::global(layout)
+    ::coro::promise::FrameMemory::global(layout)
 }
 
 /// C++ `PromiseBase::operator delete`.
@@ -438,10 +438,10 @@ macro_rules! traced_promise_base {
         fn final_suspend(&mut self) -> $crate::scenarios::trace::FinalSus {
             $crate::scenarios::trace::final_suspend()
         }
-        fn unhandled_exception(&mut self, payload: ::coro::Payload) {
+        fn unhandled_exception(&mut self, payload: ::coro::promise::Payload) {
             $crate::scenarios::trace::unhandled_exception(&mut self.error, payload)
         }
-        fn allocate_frame(layout: ::std::alloc::Layout) -> Option<::coro::FrameMemory> {
+        fn allocate_frame(layout: ::std::alloc::Layout) -> Option<::coro::promise::FrameMemory> {
             $crate::scenarios::trace::alloc(layout)
         }
         unsafe fn deallocate_frame(ptr: ::std::ptr::NonNull<u8>, layout: ::std::alloc::Layout) {

@@ -2,8 +2,8 @@
 use std::alloc::Layout;
 
 use coro::{
-    co_await, AllocateFrameWith, AwaitTransform, AwaitTransformed, CoroutineHandle, FrameMemory, FromParams, Payload,
-    Promise, ReturnVoid, ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_await, promise::AllocateFrameWith, promise::AwaitTransform, promise::AwaitTransformed, CoroutineHandle, promise::FrameMemory, promise::FromParams, promise::Payload,
+    Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 #[derive(Default)]

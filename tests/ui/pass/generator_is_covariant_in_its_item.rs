@@ -1,5 +1,5 @@
 // The owners of a generator frame are covariant in their item and borrow types (values only flow out).
-use coro::{AsyncGenerator, Generator, GeneratorPromise, AsyncGeneratorPromise, SendGenerator};
+use coro::{AsyncGenerator, Generator, generator::GeneratorPromise, generator::AsyncGeneratorPromise, SendGenerator};
 
 fn generator_item<'a>(g: Generator<&'static str>) -> Generator<&'a str> {
     g

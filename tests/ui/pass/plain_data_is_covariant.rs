@@ -1,6 +1,6 @@
 // Plain-data wrappers that only carry a value out are covariant in it.
 use coro::sync::SendError;
-use coro::{ElementsOf, SuspendNever};
+use coro::{generator::ElementsOf, SuspendNever};
 
 fn elements_of<'a>(e: ElementsOf<&'static str>) -> ElementsOf<&'a str> {
     e

@@ -1,6 +1,6 @@
 // The owners of a task frame and the awaiters and futures of its result are covariant in the result type (values only flow out).
 use coro::combinators::Child;
-use coro::{FinalAwaiter, Local, SendTask, Task, TaskAwaiter, TaskFuture, TaskPromise, TaskReturn};
+use coro::{task::FinalAwaiter, task::Local, SendTask, Task, task::TaskAwaiter, task::TaskFuture, task::TaskPromise, task::TaskReturn};
 
 fn task<'a>(t: Task<&'static str>) -> Task<&'a str> {
     t

@@ -97,7 +97,7 @@ impl<T, B> SendGenerator<T, B> {
     /// Where the generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, SendGenerator, SuspendKind};
+    /// use coro::{co_yield, SendGenerator, handle::SuspendKind};
     /// #[coro::coroutine]
     /// fn one() -> SendGenerator<u8> { co_yield!(1); }
     /// let mut g = one();

@@ -57,7 +57,7 @@
 //! thread's wake-up queue and resumed by
 //! [`resume_woken`](crate::resume_woken) on that thread, which
 //! [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
-//! [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+//! [`LocalScheduler::run_until_idle`](crate::schedule::LocalScheduler::run_until_idle)
 //! call (an event loop of your own should too). So it runs a little later,
 //! when its thread gets to it, rather than inside the release; released on
 //! its own thread, it is resumed inline as above. The hand-off needs one
@@ -155,7 +155,7 @@
 //! ```
 //! use std::rc::Rc;
 //! use coro::sync::local::{Event, Mutex};
-//! use coro::{co_await, AwaitDirect, CoroutineHandle, Payload, Promise, ReturnVoid, ReturnsVoid,
+//! use coro::{co_await, promise::AwaitDirect, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid,
 //!            SuspendAlways, SuspendNever, UniqueCoroutineHandle};
 //!
 //! /// Runs at once; keeps the frame at the end so that `done()` can be asked.

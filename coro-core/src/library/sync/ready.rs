@@ -147,7 +147,7 @@ impl HomeWake {
     /// Posts the wake-up to the home thread (from [`run`], or a
     /// `SendSharedTask` finishing, on the releasing thread, no lock held).
     /// Nothing to do if that thread has exited. May wake a waker that
-    /// [`notify_when_woken`](crate::notify_when_woken) registered: user code.
+    /// [`notify_when_woken`](crate::schedule::notify_when_woken) registered: user code.
     pub(crate) fn post(self: Arc<Self>) {
         self.home.post(self.clone());
     }

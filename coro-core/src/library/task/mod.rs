@@ -775,7 +775,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
 /// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
 ///
 /// ```
-/// use coro::{co_return, SendTask, SyncWait};
+/// use coro::{co_return, SendTask, task::SyncWait};
 /// #[coro::coroutine]
 /// fn seven() -> SendTask<i32> { co_return!(7) }
 /// assert_eq!(seven().sync_wait(), 7);

@@ -62,7 +62,7 @@ use crate::library::task::{sync_wait_awaiter, SendFrame, SendTask, Sendable, Syn
 ///   is not resumed there but posted to its own thread's wake-up queue and
 ///   resumed by [`resume_woken`](crate::resume_woken) on that thread (which
 ///   [`sync_wait`](crate::sync_wait), a `Task` polled as a future and
-///   [`LocalScheduler::run_until_idle`](crate::LocalScheduler::run_until_idle)
+///   [`LocalScheduler::run_until_idle`](crate::schedule::LocalScheduler::run_until_idle)
 ///   call); it gets its clone of the value, or the panic, there. Such a wait
 ///   allocates one small block; queuing a [`SendTask`] allocates nothing.
 ///   If it is destroyed while posted home, the wake-up does nothing.

@@ -46,7 +46,7 @@ use crate::library::task::{TaskKind, TaskPromise};
 ///
 /// ```
 /// use std::cell::RefCell;
-/// use coro::{CoroutineHandle, Scheduler};
+/// use coro::{CoroutineHandle, schedule::Scheduler};
 ///
 /// /// A LIFO scheduler, driven by hand.
 /// #[derive(Default)]
@@ -90,7 +90,7 @@ pub unsafe trait Scheduler {
     /// its own ([`ThreadPool`](crate::ThreadPool)).
     ///
     /// ```
-    /// use coro::{LocalScheduler, Scheduler, ThreadPool};
+    /// use coro::{schedule::LocalScheduler, schedule::Scheduler, ThreadPool};
     /// assert!(LocalScheduler::new().resumes_on_posting_thread());
     /// assert!(!ThreadPool::new(1).resumes_on_posting_thread());
     /// ```
@@ -106,7 +106,7 @@ pub unsafe trait Scheduler {
     /// coroutine.
     ///
     /// ```
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Scheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, Task};
     /// use std::cell::Cell;
     /// use std::rc::Rc;
     ///
@@ -147,7 +147,7 @@ pub unsafe trait Scheduler {
 /// leaked — its frame is never freed).
 ///
 /// ```
-/// use coro::{co_return, spawn_detached, LocalScheduler, Task};
+/// use coro::{co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 ///
@@ -177,7 +177,7 @@ impl LocalScheduler {
     /// An empty run queue.
     ///
     /// ```
-    /// let s = coro::LocalScheduler::new();
+    /// let s = coro::schedule::LocalScheduler::new();
     /// assert_eq!(s.run_until_idle(), 0);
     /// ```
     pub fn new() -> Self {
@@ -193,7 +193,7 @@ impl LocalScheduler {
     /// propagates from here; the rest of the queue stays queued.
     ///
     /// ```
-    /// let s = coro::LocalScheduler::new();
+    /// let s = coro::schedule::LocalScheduler::new();
     /// assert_eq!(s.run_until_idle(), 0);
     /// ```
     pub fn run_until_idle(&self) -> usize {
@@ -222,7 +222,7 @@ impl LocalScheduler {
     /// How many handles are queued.
     ///
     /// ```
-    /// assert_eq!(coro::LocalScheduler::new().len(), 0);
+    /// assert_eq!(coro::schedule::LocalScheduler::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.queue.borrow().len()
@@ -231,7 +231,7 @@ impl LocalScheduler {
     /// `true` if nothing is queued.
     ///
     /// ```
-    /// assert!(coro::LocalScheduler::new().is_empty());
+    /// assert!(coro::schedule::LocalScheduler::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -349,7 +349,7 @@ impl<'s> Schedule<'s> {
     /// [`Scheduler::schedule`] for a `dyn Scheduler`.
     ///
     /// ```
-    /// use coro::{LocalScheduler, Schedule, Scheduler};
+    /// use coro::{schedule::LocalScheduler, schedule::Schedule, schedule::Scheduler};
     /// let s = LocalScheduler::new();
     /// let d: &dyn Scheduler = &s;
     /// let _awaiter = Schedule::new(d);
@@ -445,7 +445,7 @@ unsafe fn detached_destroy<T, K: TaskKind>(h: NonNull<Header>) {
 /// ([`ThreadPool::spawn`](crate::ThreadPool::spawn) only accepts those).
 ///
 /// ```
-/// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Scheduler, Task};
+/// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, Task};
 /// use std::cell::RefCell;
 /// use std::rc::Rc;
 ///

@@ -22,7 +22,7 @@ use std::thread::{self, JoinHandle};
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
 use crate::language::handle::CoroutineHandle;
 use crate::library::task::SendTask;
-use crate::schedule::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
+use crate::scheduling::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
 
 /// A fixed set of worker threads resuming the coroutines posted to it, in
 /// FIFO order: the multi-threaded [`Scheduler`], for [`SendTask`]s.
@@ -43,7 +43,7 @@ use crate::schedule::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
 ///   never started is destroyed with its parameters; a coroutine that hopped
 ///   onto the pool is not resumed (its owner destroys it as usual; a
 ///   *started* detached task suspended there is leaked, as with
-///   [`LocalScheduler`](crate::LocalScheduler)). Dropped from one of its own
+///   [`LocalScheduler`](crate::schedule::LocalScheduler)). Dropped from one of its own
 ///   workers (the last `Arc` held by a coroutine), it joins the others and
 ///   that worker exits when its coroutine returns.
 ///
