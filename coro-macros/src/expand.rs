@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn question_mark_co_returns_the_residual() {
         let out = expands(quote!(), quote! { fn f() -> Task<Result<u32, E>> { let v = g()?; co_return!(Ok(v)) } });
-        assert!(out.contains("Branch :: branch"), "{out}");
+        assert!(out.contains("__private :: branch"), "{out}");
         assert!(out.contains("from_residual"), "{out}");
     }
 

@@ -189,16 +189,25 @@ impl<'a> BodyLowering<'a> {
                         apostrophe: Span::mixed_site(),
                         ident: format_ident!("__coro_await{}", index, span = Span::mixed_site()),
                     };
+                    // The value leaves through one method call that spans
+                    // the user's whole `co_await!(..)` (from the `co_await`
+                    // token to the closing delimiter): a value of the wrong
+                    // type is one error there, not one per path out of the
+                    // labeled block, and rustc's `.to_string()`-style
+                    // suggestion lands after the user's `co_await!(..)`.
+                    let close = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
+                    let mut close = close;
+                    close.set_span(mac.delimiter.span().close());
                     (
                         quote!(Await),
                         quote_spanned! {span=>
-                            #label: {
+                            #krate::__private::Resumed(#label: {
                                 let #parked = match #krate::__private::await_point(#awaitable, #co, #record) {
                                     #krate::__private::Awaited::Ready(#value) => break #label #value,
                                     #krate::__private::Awaited::Suspend(#parked) => #parked,
                                 };
                                 #parked.await
-                            }
+                            }).value #close
                         },
                     )
                 } else {
@@ -237,10 +246,14 @@ impl<'a> BodyLowering<'a> {
         let value = Ident::new("__coro_value", Span::mixed_site());
         let residual = Ident::new("__coro_residual", Span::mixed_site());
         parse_expr(quote_spanned! {span=>
-            match #krate::__private::Branch::branch(#operand) {
+            match #krate::__private::branch(#operand) {
                 ::core::ops::ControlFlow::Continue(#value) => #value,
                 ::core::ops::ControlFlow::Break(#residual) => {
-                    #krate::__private::return_value(#krate::__private::FromResidual::from_residual(#residual), #co);
+                    // `at(..)` spans the argument rustc blames at the `?`.
+                    #krate::__private::return_value(
+                        #krate::__private::FromResidual::from_residual(#krate::__private::at(#residual)),
+                        #co,
+                    );
                     return;
                 }
             }

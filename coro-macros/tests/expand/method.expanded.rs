@@ -38,7 +38,7 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
             (&mut self, &mut __coro_arg1),
         ))
             .construct(::coro::__private::at(&mut *__coro_ramp));
-        let __coro_co = __coro_ramp.co();
+        let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             let _ = &self;
             let __coro_arg1 = __coro_arg1;
@@ -58,39 +58,40 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    '__coro_await1: {
-                        let __coro_parked = match ::coro::__private::await_point(
-                            match ::coro::__private::operand(SuspendAlways) {
-                                __coro_operand => {
-                                    #[allow(unused_imports)]
-                                    use ::coro::__private::{
-                                        ViaAwaiter as _, ViaFuture as _, ViaOther as _,
-                                    };
-                                    (&&::coro::__private::AwaitProbe::of(&__coro_operand))
-                                        .__coro_await_kind()
-                                        .wrap(__coro_operand)
+                    ::coro::__private::Resumed('__coro_await1: {
+                            let __coro_parked = match ::coro::__private::await_point(
+                                match ::coro::__private::operand(SuspendAlways) {
+                                    __coro_operand => {
+                                        #[allow(unused_imports)]
+                                        use ::coro::__private::{
+                                            ViaAwaiter as _, ViaFuture as _, ViaOther as _,
+                                        };
+                                        (&&::coro::__private::AwaitProbe::of(&__coro_operand))
+                                            .__coro_await_kind()
+                                            .wrap(__coro_operand)
+                                    }
+                                },
+                                ::coro::__private::at(promise),
+                                __CoroPoint1,
+                            ) {
+                                ::coro::__private::Awaited::Ready(__coro_value) => {
+                                    break '__coro_await1 __coro_value;
                                 }
-                            },
-                            ::coro::__private::at(__coro_co),
-                            __CoroPoint1,
-                        ) {
-                            ::coro::__private::Awaited::Ready(__coro_value) => {
-                                break '__coro_await1 __coro_value;
-                            }
-                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
-                                __coro_parked
-                            }
-                        };
-                        __coro_parked.await
-                    }
+                                ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                    __coro_parked
+                                }
+                            };
+                            __coro_parked.await
+                        })
+                        .value()
                 };
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {
                     co_return!(@ __coro_lowered);
-                    ::coro::__private::return_void(::coro::__private::at(__coro_co));
+                    ::coro::__private::return_void(::coro::__private::at(promise));
                     return;
                 };
-                #[allow(unreachable_code)] __coro_co.fall_off_end();
+                #[allow(unreachable_code)] promise.fall_off_end();
                 __coro_tail
             };
         })

@@ -42,7 +42,7 @@ fn range(mut n: u32) -> Generator<u32> {
             (&mut n,),
         ))
             .construct(::coro::__private::at(&mut *__coro_ramp));
-        let __coro_co = __coro_ramp.co();
+        let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
             let _ = &n;
             #[allow(unreachable_code)]
@@ -68,13 +68,13 @@ fn range(mut n: u32) -> Generator<u32> {
                         co_yield!(@ __coro_lowered);
                         ::coro::__private::yield_point(
                                 i,
-                                ::coro::__private::at(__coro_co),
+                                ::coro::__private::at(promise),
                                 __CoroPoint1,
                             )
                             .await
                     };
                 };
-                #[allow(unreachable_code)] __coro_co.fall_off_end();
+                #[allow(unreachable_code)] promise.fall_off_end();
                 __coro_tail
             };
         })
