@@ -821,6 +821,41 @@ pub fn at<T>(value: T) -> T {
     value
 }
 
+/// The body's tail expression when it is a path, field or index (`v`,
+/// `s.total`): it is the body's value, `()` in a coroutine whose promise has
+/// `return_void`; anything else is a result that should be `co_return!`ed.
+#[diagnostic::on_unimplemented(
+    message = "this coroutine's body ends in a value of type `{Self}` instead of `co_return!`ing it",
+    label = "the result of a coroutine is given with `co_return!`: write `co_return!(..)` with this value",
+    note = "a coroutine hands its result to its promise with `co_return!`; its body's own value is not the result \
+            (C++ [stmt.return.coroutine]: a coroutine uses co_return, not return)"
+)]
+pub trait TailValue<F> {
+    /// Identity.
+    fn tail_value(self) -> F;
+}
+
+// One impl per fall-off type, not a blanket `impl<F> TailValue<F> for F`:
+// with a single impl rustc would unify the two types and report a plain
+// mismatch instead of this trait's message.
+impl TailValue<()> for () {
+    #[inline(always)]
+    fn tail_value(self) {}
+}
+
+impl TailValue<crate::MissingCoReturn> for crate::MissingCoReturn {
+    #[inline(always)]
+    fn tail_value(self) -> crate::MissingCoReturn {
+        self
+    }
+}
+
+/// The value of a body whose tail is a path, field or index; see [`TailValue`].
+#[inline(always)]
+pub fn tail_value<T: TailValue<F>, F>(tail: T) -> F {
+    tail.tail_value()
+}
+
 /// Pins the promise type of a ramp closure for type inference.
 #[inline(always)]
 pub fn body<P, C, F, A>(make: C) -> C
