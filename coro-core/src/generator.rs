@@ -9,7 +9,9 @@ use crate::point::SuspendPoint;
 use crate::promise::{
     AwaitTransformed, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
 };
+use crate::send_generator::SendGenerator;
 use crate::suspend::SuspendAlways;
+use crate::thread_bound::{ThreadBound, Unsent};
 
 /// A coroutine that produces a sequence of `T` with `co_yield!`; an
 /// [`Iterator`].
@@ -40,7 +42,9 @@ use crate::suspend::SuspendAlways;
 /// assert_eq!(chars("abc").collect::<String>(), "abc");
 /// ```
 pub struct Generator<T, B = ()> {
-    handle: OwningHandle<GeneratorPromise<T>>,
+    /// First, so that the "cannot be sent between threads" error names it.
+    _thread_bound: ThreadBound<Generator<T, B>, SendGenerator<T, B>>,
+    handle: Unsent<OwningHandle<GeneratorPromise<T>>>,
     /// The frame's resume entry point, read once: a generator never
     /// transfers control (its body cannot `co_await!`, and its initial, yield
     /// and final awaiters all just suspend), so `next` calls it directly
@@ -121,7 +125,7 @@ impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::OWNED_RESUME;
-        Generator { handle: OwningHandle::new(handle), resume, finished: false, _borrows: PhantomData }
+        Generator { _thread_bound: PhantomData, handle: Unsent::new(OwningHandle::new(handle)), resume, finished: false, _borrows: PhantomData }
     }
 }
 

@@ -40,6 +40,7 @@ mod shared_task;
 mod suspend;
 pub mod sync;
 mod task;
+mod thread_bound;
 mod thread_pool;
 
 pub use async_generator::{AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next};
@@ -71,6 +72,8 @@ pub use suspend::{Suspend, SuspendAlways, SuspendNever};
 pub use task::{
     sync_wait, FinalAwaiter, Local, SendTask, Sendable, SyncWait, Task, TaskAwaiter, TaskKind, TaskPromise, TaskReturn,
 };
+#[doc(hidden)]
+pub use thread_bound::{ForThreadsReturn, StaysOnItsThread};
 pub use thread_pool::{PoolSchedule, ThreadPool};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
