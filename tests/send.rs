@@ -696,6 +696,6 @@ mod thread_pool {
         let msg = common::panic_message(&*polled.expect_err("the co_await! refuses the hop"));
         let at = format!("{}:{}:", file!(), AWAIT_LINE);
         assert!(msg.starts_with(&at), "expected {at} in: {msg}");
-        assert!(msg.contains("co_await #1 in local"), "{msg}");
+        assert!(msg.contains("at the `co_await!` in `local`"), "{msg}");
     }
 }

@@ -499,7 +499,7 @@ where
 #[inline(never)]
 fn thread_bound_hop(at: Option<&'static SuspendPoint>) -> ! {
     let at = match at {
-        Some(p) => format!("{}:{}:{} (the {}): ", p.file(), p.line(), p.column(), p),
+        Some(p) => format!("{}:{}:{}: at the `co_await!` in `{}`: ", p.file(), p.line(), p.column(), p.function()),
         None => String::new(),
     };
     panic!(
