@@ -125,7 +125,13 @@ impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::OWNED_RESUME;
-        Generator { _thread_bound: PhantomData, handle: Unsent::new(OwningHandle::new(handle)), resume, finished: false, _borrows: PhantomData }
+        Generator {
+            _thread_bound: PhantomData,
+            handle: Unsent::new(OwningHandle::new(handle)),
+            resume,
+            finished: false,
+            _borrows: PhantomData,
+        }
     }
 }
 

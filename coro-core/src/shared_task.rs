@@ -14,8 +14,8 @@ use crate::frame::{no_destroy, Header, VTable};
 use crate::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::send_shared_task::SendSharedTask;
-use crate::thread_bound::{ThreadBound, Unsent};
 use crate::task::{sync_wait_awaiter, Local, SyncWait, Task, TaskPromise, TaskReturn};
+use crate::thread_bound::{ThreadBound, Unsent};
 
 /// A lazily started task whose result can be awaited by any number of
 /// coroutines (cppcoro's `shared_task<T>`); each gets a clone of the value.

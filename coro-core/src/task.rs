@@ -28,11 +28,11 @@ use crate::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCorouti
 use crate::home::{DriverScope, HomeThread};
 use crate::home_hop::HopSlot;
 use crate::point::SuspendPoint;
-use crate::thread_bound::{ThreadBound, Unsent};
 use crate::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
 };
 use crate::suspend::SuspendAlways;
+use crate::thread_bound::{ThreadBound, Unsent};
 
 /// A lazily started coroutine producing a `T` (cppcoro's `task<T>`); stays
 /// on the thread that awaits it (not `Send`). See [`SendTask`] for one that

@@ -304,7 +304,13 @@ mod tests {
     #[test]
     fn a_tail_that_is_certainly_a_value_is_an_error_with_the_co_return_to_write() {
         for (body, fix) in [
-            (quote!({ let v = 1; v + 1 }), "co_return!(v + 1)"),
+            (
+                quote!({
+                    let v = 1;
+                    v + 1
+                }),
+                "co_return!(v + 1)",
+            ),
             (quote!({ Ok(3) == x }), "co_return!(Ok(3) == x)"),
             (quote!({ (a, b.c) }), "co_return!((a, b.c))"),
         ] {
@@ -317,11 +323,25 @@ mod tests {
         for body in [
             quote!({ loop {} }),
             quote!({ panic!() }),
-            quote!({ if x { co_return!(1) } else { co_return!(2) } }),
-            quote!({ match x { _ => co_return!(1) } }),
+            quote!({
+                if x {
+                    co_return!(1)
+                } else {
+                    co_return!(2)
+                }
+            }),
+            quote!({
+                match x {
+                    _ => co_return!(1),
+                }
+            }),
             quote!({ g() }),
             quote!({ x.h() }),
-            quote!({ for i in 0..3 { co_yield!(i); } }),
+            quote!({
+                for i in 0..3 {
+                    co_yield!(i);
+                }
+            }),
             quote!({ total += 1 }),
             quote!({ v }),
             quote!({ () }),
