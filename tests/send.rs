@@ -684,4 +684,20 @@ mod thread_pool {
         drop(fut);
         assert_eq!(Rc::strong_count(&r), 1);
     }
+
+    #[test]
+    fn the_refused_hop_panics_with_the_file_and_line_of_the_users_co_await() {
+        const AWAIT_LINE: u32 = line!() + 3;
+        #[coro::coroutine]
+        fn local(pool: Arc<ThreadPool>) -> Task<()> {
+            co_await!(pool.schedule());
+            co_return!(())
+        }
+        let pool = Arc::new(ThreadPool::new(1));
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sync_wait(local(pool.clone()))));
+        let msg = common::panic_message(&*polled.expect_err("the co_await! refuses the hop"));
+        let at = format!("{}:{}:", file!(), AWAIT_LINE);
+        assert!(msg.starts_with(&at), "expected {at} in: {msg}");
+        assert!(msg.contains("at the `co_await!` in `local`"), "{msg}");
+    }
 }

@@ -230,6 +230,8 @@ pub mod schedule {
     pub use crate::scheduling::thread_pool::{PoolSchedule, ThreadPool};
     pub use crate::scheduling::{spawn_detached, LocalScheduler, Schedule, Scheduler};
 }
+#[doc(hidden)]
+pub use library::thread_bound::{ForThreadsReturn, StaysOnItsThread};
 
 /// Used by the code `#[coro::coroutine]` generates. Not a public API: anything in
 /// here may change in any release.
@@ -258,8 +260,11 @@ macro_rules! co_await {
     };
     ($($t:tt)*) => {
         ::core::compile_error!(
-            "`co_await!` can only be used directly in the body of a `#[coro::coroutine]` function \
-             (not in a closure, nested function or async block inside it)"
+            "`co_await!` can only be used directly in the body of a `#[coro::coroutine]` function: \
+             here it is outside any coroutine, or a `macro_rules!` macro wrote it, and `#[coro::coroutine]` \
+             lowers only what is written in the body itself (it runs before such a macro is expanded)\n\
+             help: write `co_await!` in the coroutine's body and let the macro take or give the value, \
+             e.g. `let v = co_await!(x); my_macro!(v)`"
         )
     };
 }
@@ -280,8 +285,11 @@ macro_rules! co_yield {
     };
     ($($t:tt)*) => {
         ::core::compile_error!(
-            "`co_yield!` can only be used directly in the body of a `#[coro::coroutine]` function \
-             (not in a closure, nested function or async block inside it)"
+            "`co_yield!` can only be used directly in the body of a `#[coro::coroutine]` function: \
+             here it is outside any coroutine, or a `macro_rules!` macro wrote it, and `#[coro::coroutine]` \
+             lowers only what is written in the body itself (it runs before such a macro is expanded)\n\
+             help: write `co_yield!` in the coroutine's body and let the macro take or give the value, \
+             e.g. `co_yield!(my_macro!(..))`"
         )
     };
 }
@@ -304,8 +312,11 @@ macro_rules! co_return {
     };
     ($($t:tt)*) => {
         ::core::compile_error!(
-            "`co_return!` can only be used directly in the body of a `#[coro::coroutine]` function \
-             (not in a closure, nested function or async block inside it)"
+            "`co_return!` can only be used directly in the body of a `#[coro::coroutine]` function: \
+             here it is outside any coroutine, or a `macro_rules!` macro wrote it, and `#[coro::coroutine]` \
+             lowers only what is written in the body itself (it runs before such a macro is expanded)\n\
+             help: write `co_return!` in the coroutine's body and let the macro take or give the value, \
+             e.g. `co_return!(my_macro!(..))`"
         )
     };
 }

@@ -131,6 +131,16 @@ pub const PLAIN_RETURN: &str =
     "`return` is not allowed in a coroutine (C++ [stmt.return.coroutine]: a coroutine uses co_return, not return)\n\
     help: use `co_return!(value)`, or `co_return!()` in a coroutine whose promise has `return_void`";
 
+/// A body that ends in a value instead of `co_return!`ing it.
+pub fn tail_value(snippet: &str) -> String {
+    format!(
+        "this coroutine's body ends in the value `{snippet}` instead of `co_return!`ing it: a coroutine hands its \
+         result to its promise with `co_return!`, its body's own value is not the result \
+         (C++ [stmt.return.coroutine]: a coroutine uses co_return, not return)\n\
+         help: write `co_return!({snippet})`"
+    )
+}
+
 pub const DOT_AWAIT: &str =
     "`.await` is not allowed in a coroutine: it would suspend without going through an awaiter\n\
     help: use `co_await!(awaitable)`";

@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn question_mark_co_returns_the_residual() {
         let out = expands(quote!(), quote! { fn f() -> Task<Result<u32, E>> { let v = g()?; co_return!(Ok(v)) } });
-        assert!(out.contains("Branch :: branch"), "{out}");
+        assert!(out.contains("__private :: branch"), "{out}");
         assert!(out.contains("from_residual"), "{out}");
     }
 
@@ -299,6 +299,56 @@ mod tests {
             assert!(out.contains(used), "{used}: {out}");
         }
         assert!(!out.contains("async fn f"), "{out}");
+    }
+
+    #[test]
+    fn a_tail_that_is_certainly_a_value_is_an_error_with_the_co_return_to_write() {
+        for (body, fix) in [
+            (
+                quote!({
+                    let v = 1;
+                    v + 1
+                }),
+                "co_return!(v + 1)",
+            ),
+            (quote!({ Ok(3) == x }), "co_return!(Ok(3) == x)"),
+            (quote!({ (a, b.c) }), "co_return!((a, b.c))"),
+        ] {
+            let out = expands(quote!(), quote! { fn f() -> Task<u32> #body });
+            assert_eq!(out.matches("compile_error").count(), 1, "{body}: {out}");
+            assert!(out.contains(fix), "{fix}: {out}");
+            assert!(out.contains("__private :: ramp"), "{body}: {out}");
+        }
+        // Tails that may be `()` or diverge are left to the type check.
+        for body in [
+            quote!({ loop {} }),
+            quote!({ panic!() }),
+            quote!({
+                if x {
+                    co_return!(1)
+                } else {
+                    co_return!(2)
+                }
+            }),
+            quote!({
+                match x {
+                    _ => co_return!(1),
+                }
+            }),
+            quote!({ g() }),
+            quote!({ x.h() }),
+            quote!({
+                for i in 0..3 {
+                    co_yield!(i);
+                }
+            }),
+            quote!({ total += 1 }),
+            quote!({ v }),
+            quote!({ () }),
+        ] {
+            let out = expands(quote!(), quote! { fn f() -> Task<u32> #body });
+            assert!(!out.contains("compile_error"), "{body}: {out}");
+        }
     }
 
     #[test]

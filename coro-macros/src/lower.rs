@@ -189,16 +189,25 @@ impl<'a> BodyLowering<'a> {
                         apostrophe: Span::mixed_site(),
                         ident: format_ident!("__coro_await{}", index, span = Span::mixed_site()),
                     };
+                    // The value leaves through one method call that spans
+                    // the user's whole `co_await!(..)` (from the `co_await`
+                    // token to the closing delimiter): a value of the wrong
+                    // type is one error there, not one per path out of the
+                    // labeled block, and rustc's `.to_string()`-style
+                    // suggestion lands after the user's `co_await!(..)`.
+                    let close = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
+                    let mut close = close;
+                    close.set_span(mac.delimiter.span().close());
                     (
                         quote!(Await),
                         quote_spanned! {span=>
-                            #label: {
+                            #krate::__private::Resumed(#label: {
                                 let #parked = match #krate::__private::await_point(#awaitable, #co, #record) {
                                     #krate::__private::Awaited::Ready(#value) => break #label #value,
                                     #krate::__private::Awaited::Suspend(#parked) => #parked,
                                 };
                                 #parked.await
-                            }
+                            }).value #close
                         },
                     )
                 } else {
@@ -237,10 +246,14 @@ impl<'a> BodyLowering<'a> {
         let value = Ident::new("__coro_value", Span::mixed_site());
         let residual = Ident::new("__coro_residual", Span::mixed_site());
         parse_expr(quote_spanned! {span=>
-            match #krate::__private::Branch::branch(#operand) {
+            match #krate::__private::branch(#operand) {
                 ::core::ops::ControlFlow::Continue(#value) => #value,
                 ::core::ops::ControlFlow::Break(#residual) => {
-                    #krate::__private::return_value(#krate::__private::FromResidual::from_residual(#residual), #co);
+                    // `at(..)` spans the argument rustc blames at the `?`.
+                    #krate::__private::return_value(
+                        #krate::__private::FromResidual::from_residual(#krate::__private::at(#residual)),
+                        #co,
+                    );
                     return;
                 }
             }
@@ -454,6 +467,77 @@ fn no_drop_glue(ty: &Type) -> Option<bool> {
     }
 }
 
+/// The body's tail expression, as the user wrote it, when it is certainly
+/// a value (its type can be neither `()` nor `!`): a literal, an operator
+/// that computes a value, a cast, a reference, an array, a tuple, a struct
+/// literal, a range or a closure. Calls, paths, blocks, `if`, `match`,
+/// loops and macros may be `()` or diverge, and are left to the type check.
+fn value_tail(block: &Block) -> Option<&Expr> {
+    fn certain(expr: &Expr) -> bool {
+        use syn::{BinOp, UnOp};
+        match expr {
+            Expr::Lit(_)
+            | Expr::Cast(_)
+            | Expr::Reference(_)
+            | Expr::Array(_)
+            | Expr::Repeat(_)
+            | Expr::Struct(_)
+            | Expr::Range(_)
+            | Expr::Closure(_) => true,
+            Expr::Tuple(t) => !t.elems.is_empty(),
+            Expr::Unary(u) => matches!(u.op, UnOp::Neg(_) | UnOp::Not(_)),
+            Expr::Binary(b) => !matches!(
+                b.op,
+                BinOp::AddAssign(_)
+                    | BinOp::SubAssign(_)
+                    | BinOp::MulAssign(_)
+                    | BinOp::DivAssign(_)
+                    | BinOp::RemAssign(_)
+                    | BinOp::BitXorAssign(_)
+                    | BinOp::BitAndAssign(_)
+                    | BinOp::BitOrAssign(_)
+                    | BinOp::ShlAssign(_)
+                    | BinOp::ShrAssign(_)
+            ),
+            Expr::Paren(p) => certain(&p.expr),
+            _ => false,
+        }
+    }
+    match block.stmts.last() {
+        Some(Stmt::Expr(tail, None)) if certain(tail) => Some(tail),
+        _ => None,
+    }
+}
+
+/// The user's expression as text for a message: its source text when the
+/// compiler has it, else its tokens with the spaces `to_string` puts in
+/// tidied up.
+fn snippet(expr: &Expr) -> String {
+    let tokens = quote!(#expr);
+    let mut trees = tokens.clone().into_iter();
+    let first = trees.next().map(|t| t.span());
+    let last = tokens.into_iter().last().map(|t| t.span());
+    let source = match (first, last) {
+        (Some(a), Some(b)) => a.join(b).and_then(|s| s.source_text()),
+        _ => None,
+    };
+    source.unwrap_or_else(|| {
+        let text = quote!(#expr).to_string();
+        let mut out = String::with_capacity(text.len());
+        for (i, c) in text.char_indices() {
+            let next = text[i + c.len_utf8()..].chars().next();
+            let prev = out.chars().last();
+            let tight = c == ' '
+                && (matches!(next, Some('(' | ')' | '.' | ',' | ']' | '?' | ':'))
+                    || matches!(prev, Some('(' | '[' | '.' | '&' | '!' | ':')));
+            if !tight {
+                out.push(c);
+            }
+        }
+        out
+    })
+}
+
 /// Builds the ramp. `body` has already been lowered by `lowering`.
 pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStream {
     let krate = &args.krate;
@@ -555,11 +639,39 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         // A tail expression is the value of a `return_void` body (`()`,
         // e.g. a trailing `for` loop); anywhere else it is an error,
         // reported once, at the tail.
+        // A tail that is certainly a value (neither `()` nor `!`, e.g.
+        // `v + 1`) is an error in every coroutine: say what to write.
+        Some(tail) if value_tail(&item.block).is_some() => {
+            let original = value_tail(&item.block).unwrap_or(&tail);
+            let message = diagnostics::tail_value(&snippet(original));
+            let error = syn::Error::new_spanned(original, message).to_compile_error();
+            // The tail is still type-checked (never run); the block diverges,
+            // so it causes no second error.
+            stmts.push(Stmt::Expr(
+                syn::parse_quote_spanned! {close_span=> {
+                    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                    let _ = #tail;
+                    #error;
+                    ::core::unreachable!()
+                }},
+                None,
+            ));
+        }
         Some(tail) => {
             let binding = Ident::new("__coro_tail", Span::mixed_site());
+            // A path, field or index (`v`, `s.total`) cannot diverge: it is
+            // checked through a trait whose message says what to write,
+            // rather than as a mismatch with the fall-off type.
+            let value = match &tail {
+                Expr::Path(_) | Expr::Field(_) | Expr::Index(_) => {
+                    let krate = respan_path(krate, tail.span());
+                    quote_spanned! {tail.span()=> #krate::__private::tail_value(#tail) }
+                }
+                _ => quote!(#tail),
+            };
             stmts.push(syn::parse_quote_spanned! {tail.span()=>
                 #[allow(clippy::diverging_sub_expression)]
-                let #binding: #end_ty = #tail;
+                let #binding: #end_ty = #value;
             });
             stmts.push(fall_off);
             stmts.push(Stmt::Expr(syn::parse_quote!(#binding), None));

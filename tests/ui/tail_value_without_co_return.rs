@@ -2,7 +2,8 @@ use coro::Task;
 
 #[coro::coroutine]
 fn double(x: u32) -> Task<u32> {
-    x * 2
+    let v = x;
+    v * 2
 }
 
 fn main() {}

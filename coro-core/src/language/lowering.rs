@@ -409,6 +409,20 @@ where
     }
 }
 
+/// The value of a `co_await!`, leaving the lowered expression through one
+/// method call that spans the user's `co_await!(..)`: a value of the wrong
+/// type is then a single error at the `co_await!`, whichever way (ready or
+/// resumed) the value came.
+pub struct Resumed<O>(pub O);
+
+impl<O> Resumed<O> {
+    /// The value.
+    #[inline(always)]
+    pub fn value(self) -> O {
+        self.0
+    }
+}
+
 /// What [`await_point`] found: the value of a ready `co_await!`, or the
 /// point to suspend at.
 pub enum Awaited<F, O> {
@@ -679,24 +693,46 @@ impl<T> Branch for Option<T> {
     }
 }
 
-/// Builds the value `co_return!` gets from a `?` residual.
-pub trait FromResidual<R> {
-    /// `Err(From::from(e))` or `None`.
-    fn from_residual(residual: R) -> Self;
+/// What `?` short-circuits with, tagged with the type of the operand `O` of
+/// the `?`, so that an operand that does not fit the coroutine's result is
+/// reported with the operand's own type (`Option<u32>`), not its residual.
+pub struct Residual<O: Branch>(O::Residual);
+
+/// `e?` inside the body: the value, or the residual tagged with `e`'s type.
+#[inline(always)]
+pub fn branch<O: Branch>(operand: O) -> ControlFlow<Residual<O>, O::Output> {
+    match operand.branch() {
+        ControlFlow::Continue(value) => ControlFlow::Continue(value),
+        ControlFlow::Break(residual) => ControlFlow::Break(Residual(residual)),
+    }
 }
 
-impl<T, E, F: From<E>> FromResidual<Result<Infallible, E>> for Result<T, F> {
+/// Builds the value `co_return!` gets from the residual of a `?` on an `O`.
+#[diagnostic::on_unimplemented(
+    message = "`?` cannot convert `{O}` into this coroutine's result `{Self}`",
+    label = "`?` on `{O}` here, in a coroutine whose result is `{Self}`",
+    note = "`?` in a coroutine is `co_return!` of the error: it works on a `Result` when the coroutine's result is \
+            a `Result` (with `From` between the error types), and on an `Option` when it is an `Option`",
+    note = "convert the value first, e.g. `.ok_or(error)?` to turn an `Option` into a `Result`, or `.ok()?` for the \
+            other way round"
+)]
+pub trait FromResidual<O: Branch> {
+    /// `Err(From::from(e))` or `None`.
+    fn from_residual(residual: Residual<O>) -> Self;
+}
+
+impl<T, E, U, F: From<E>> FromResidual<Result<T, E>> for Result<U, F> {
     #[inline(always)]
-    fn from_residual(residual: Result<Infallible, E>) -> Self {
-        match residual {
+    fn from_residual(residual: Residual<Result<T, E>>) -> Self {
+        match residual.0 {
             Err(e) => Err(From::from(e)),
         }
     }
 }
 
-impl<T> FromResidual<Option<Infallible>> for Option<T> {
+impl<T, U> FromResidual<Option<T>> for Option<U> {
     #[inline(always)]
-    fn from_residual(_: Option<Infallible>) -> Self {
+    fn from_residual(_: Residual<Option<T>>) -> Self {
         None
     }
 }
@@ -728,6 +764,41 @@ pub fn assert_no_drop_glue<T>() {
 #[inline(always)]
 pub fn at<T>(value: T) -> T {
     value
+}
+
+/// The body's tail expression when it is a path, field or index (`v`,
+/// `s.total`): it is the body's value, `()` in a coroutine whose promise has
+/// `return_void`; anything else is a result that should be `co_return!`ed.
+#[diagnostic::on_unimplemented(
+    message = "this coroutine's body ends in a value of type `{Self}` instead of `co_return!`ing it",
+    label = "the result of a coroutine is given with `co_return!`: write `co_return!(..)` with this value",
+    note = "a coroutine hands its result to its promise with `co_return!`; its body's own value is not the result \
+            (C++ [stmt.return.coroutine]: a coroutine uses co_return, not return)"
+)]
+pub trait TailValue<F> {
+    /// Identity.
+    fn tail_value(self) -> F;
+}
+
+// One impl per fall-off type, not a blanket `impl<F> TailValue<F> for F`:
+// with a single impl rustc would unify the two types and report a plain
+// mismatch instead of this trait's message.
+impl TailValue<()> for () {
+    #[inline(always)]
+    fn tail_value(self) {}
+}
+
+impl TailValue<crate::language::promise::MissingCoReturn> for crate::language::promise::MissingCoReturn {
+    #[inline(always)]
+    fn tail_value(self) -> crate::language::promise::MissingCoReturn {
+        self
+    }
+}
+
+/// The value of a body whose tail is a path, field or index; see [`TailValue`].
+#[inline(always)]
+pub fn tail_value<T: TailValue<F>, F>(tail: T) -> F {
+    tail.tail_value()
 }
 
 /// Pins the promise type of a ramp closure for type inference.

@@ -8,3 +8,4 @@ pub mod combinators;
 pub(crate) mod generator;
 pub mod sync;
 pub(crate) mod task;
+pub(crate) mod thread_bound;

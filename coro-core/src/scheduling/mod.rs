@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
 use crate::language::frame::{counted_handle, take_counted, Header, VTable};
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
+use crate::language::point::SuspendPoint;
 use crate::library::combinators::IntoTask;
 use crate::library::task::{TaskKind, TaskPromise};
 
@@ -320,7 +321,9 @@ pub(crate) unsafe fn post_hop<S: Scheduler + ?Sized>(
 ) {
     // SAFETY: a live handle (caller's contract).
     if unsafe { awaiting.is_thread_bound() } && !scheduler.resumes_on_posting_thread() {
-        thread_bound_hop()
+        // SAFETY: as above; the frame is suspended at the `co_await!` that
+        // awaits this hop, so its record names the user's line.
+        thread_bound_hop(unsafe { awaiting.suspend_point() })
     }
     let (hop, stand_in) = new_hop(awaiting);
     *slot = Some(hop);
@@ -496,9 +499,13 @@ where
 /// leaves it suspended for ever, or run there with its `!Send` data.)
 #[cold]
 #[inline(never)]
-fn thread_bound_hop() -> ! {
+fn thread_bound_hop(at: Option<&'static SuspendPoint>) -> ! {
+    let at = match at {
+        Some(p) => format!("{}:{}:{}: at the `co_await!` in `{}`: ", p.file(), p.line(), p.column(), p.function()),
+        None => String::new(),
+    };
     panic!(
-        "a thread-bound coroutine (a Task, or one whose promise keeps ThreadAffinity::THREAD_BOUND: its frame may \
+        "{at}a thread-bound coroutine (a Task, or one whose promise keeps ThreadAffinity::THREAD_BOUND: its frame may \
          hold data that is not Send) cannot move onto a scheduler that resumes on other threads; \
          make the coroutine return SendTask"
     )

@@ -58,31 +58,32 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    '__coro_await1: {
-                        let __coro_parked = match ::coro::__private::await_point(
-                            match ::coro::__private::operand(SuspendAlways) {
-                                __coro_operand => {
-                                    #[allow(unused_imports)]
-                                    use ::coro::__private::{
-                                        ViaAwaiter as _, ViaFuture as _, ViaOther as _,
-                                    };
-                                    (&&::coro::__private::AwaitProbe::of(&__coro_operand))
-                                        .__coro_await_kind()
-                                        .wrap(__coro_operand)
+                    ::coro::__private::Resumed('__coro_await1: {
+                            let __coro_parked = match ::coro::__private::await_point(
+                                match ::coro::__private::operand(SuspendAlways) {
+                                    __coro_operand => {
+                                        #[allow(unused_imports)]
+                                        use ::coro::__private::{
+                                            ViaAwaiter as _, ViaFuture as _, ViaOther as _,
+                                        };
+                                        (&&::coro::__private::AwaitProbe::of(&__coro_operand))
+                                            .__coro_await_kind()
+                                            .wrap(__coro_operand)
+                                    }
+                                },
+                                ::coro::__private::at(promise),
+                                __CoroPoint1,
+                            ) {
+                                ::coro::__private::Awaited::Ready(__coro_value) => {
+                                    break '__coro_await1 __coro_value;
                                 }
-                            },
-                            ::coro::__private::at(promise),
-                            __CoroPoint1,
-                        ) {
-                            ::coro::__private::Awaited::Ready(__coro_value) => {
-                                break '__coro_await1 __coro_value;
-                            }
-                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
-                                __coro_parked
-                            }
-                        };
-                        __coro_parked.await
-                    }
+                                ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                    __coro_parked
+                                }
+                            };
+                            __coro_parked.await
+                        })
+                        .value()
                 };
                 #[allow(clippy::diverging_sub_expression)]
                 let __coro_tail: ::coro::__private::FallOff<MyPromise> = {

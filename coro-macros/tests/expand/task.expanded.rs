@@ -50,7 +50,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             let __coro_end: ::coro::__private::FallOff<
                 <Task<Result<usize, Error>> as ::coro::CoroutineTraits>::Promise,
             > = {
-                let text = match ::coro::__private::Branch::branch({
+                let text = match ::coro::__private::branch({
                     struct __CoroPoint1;
                     impl ::coro::__private::Record for __CoroPoint1 {
                         const POINT: &'static ::coro::__private::SuspendPoint = &::coro::__private::SuspendPoint::new(
@@ -63,37 +63,38 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
                         );
                     }
                     co_await!(@ __coro_lowered);
-                    '__coro_await1: {
-                        let __coro_parked = match ::coro::__private::await_point(
-                            match ::coro::__private::operand(read(&path)) {
-                                __coro_operand => {
-                                    #[allow(unused_imports)]
-                                    use ::coro::__private::{
-                                        ViaAwaiter as _, ViaFuture as _, ViaOther as _,
-                                    };
-                                    (&&::coro::__private::AwaitProbe::of(&__coro_operand))
-                                        .__coro_await_kind()
-                                        .wrap(__coro_operand)
+                    ::coro::__private::Resumed('__coro_await1: {
+                            let __coro_parked = match ::coro::__private::await_point(
+                                match ::coro::__private::operand(read(&path)) {
+                                    __coro_operand => {
+                                        #[allow(unused_imports)]
+                                        use ::coro::__private::{
+                                            ViaAwaiter as _, ViaFuture as _, ViaOther as _,
+                                        };
+                                        (&&::coro::__private::AwaitProbe::of(&__coro_operand))
+                                            .__coro_await_kind()
+                                            .wrap(__coro_operand)
+                                    }
+                                },
+                                ::coro::__private::at(promise),
+                                __CoroPoint1,
+                            ) {
+                                ::coro::__private::Awaited::Ready(__coro_value) => {
+                                    break '__coro_await1 __coro_value;
                                 }
-                            },
-                            ::coro::__private::at(promise),
-                            __CoroPoint1,
-                        ) {
-                            ::coro::__private::Awaited::Ready(__coro_value) => {
-                                break '__coro_await1 __coro_value;
-                            }
-                            ::coro::__private::Awaited::Suspend(__coro_parked) => {
-                                __coro_parked
-                            }
-                        };
-                        __coro_parked.await
-                    }
+                                ::coro::__private::Awaited::Suspend(__coro_parked) => {
+                                    __coro_parked
+                                }
+                            };
+                            __coro_parked.await
+                        })
+                        .value()
                 }) {
                     ::core::ops::ControlFlow::Continue(__coro_value) => __coro_value,
                     ::core::ops::ControlFlow::Break(__coro_residual) => {
                         ::coro::__private::return_value(
                             ::coro::__private::FromResidual::from_residual(
-                                __coro_residual,
+                                ::coro::__private::at(__coro_residual),
                             ),
                             ::coro::__private::at(promise),
                         );

@@ -14,6 +14,8 @@ use crate::language::promise::{
     AwaitTransformed, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
 };
 use crate::language::suspend::SuspendAlways;
+use crate::library::generator::send::SendGenerator;
+use crate::library::thread_bound::{ThreadBound, Unsent};
 
 /// A coroutine that produces a sequence of `T` with `co_yield!`; an
 /// [`Iterator`].
@@ -44,7 +46,9 @@ use crate::language::suspend::SuspendAlways;
 /// assert_eq!(chars("abc").collect::<String>(), "abc");
 /// ```
 pub struct Generator<T, B = ()> {
-    handle: OwningHandle<GeneratorPromise<T>>,
+    /// First, so that the "cannot be sent between threads" error names it.
+    _thread_bound: ThreadBound<Generator<T, B>, SendGenerator<T, B>>,
+    handle: Unsent<OwningHandle<GeneratorPromise<T>>>,
     /// The frame's resume entry point, read once: a generator never
     /// transfers control (its body cannot `co_await!`, and its initial, yield
     /// and final awaiters all just suspend), so `next` calls it directly
@@ -125,7 +129,13 @@ impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise
     #[inline]
     fn from_return_object(handle: UniqueCoroutineHandle<GeneratorPromise<T>>) -> Self {
         let resume = VTableFor::<GeneratorPromise<T>, F>::OWNED_RESUME;
-        Generator { handle: OwningHandle::new(handle), resume, finished: false, _borrows: PhantomData }
+        Generator {
+            _thread_bound: PhantomData,
+            handle: Unsent::new(OwningHandle::new(handle)),
+            resume,
+            finished: false,
+            _borrows: PhantomData,
+        }
     }
 }
 

@@ -35,6 +35,7 @@ use crate::language::promise::{
     AwaitDirect, CoroutineTraits, FromReturnObject, Payload, Promise, ReturnValue, ReturnsValue, ThreadAffinity,
 };
 use crate::language::suspend::SuspendAlways;
+use crate::library::thread_bound::{ThreadBound, Unsent};
 
 /// A lazily started coroutine producing a `T` (cppcoro's `task<T>`); stays
 /// on the thread that awaits it (not `Send`). See [`SendTask`] for one that
@@ -61,7 +62,9 @@ use crate::language::suspend::SuspendAlways;
 /// assert_eq!(sync_wait(twice()), 84);
 /// ```
 pub struct Task<T> {
-    inner: Owned<T, Local>,
+    /// First, so that the "cannot be sent between threads" error names it.
+    _thread_bound: ThreadBound<Task<T>, SendTask<T>>,
+    inner: Unsent<Owned<T, Local>>,
 }
 
 /// A [`Task`] that may be sent to, awaited on, and finish on another thread.
@@ -152,7 +155,7 @@ pub struct Task<T> {
 /// }
 /// ```
 pub struct SendTask<T> {
-    inner: Owned<T, Sendable>,
+    inner: Unsent<Owned<T, Sendable>>,
 }
 
 // SAFETY: a `SendTask` can only be made by a ramp whose frame (body and
@@ -376,7 +379,7 @@ impl<T, K: TaskKind> fmt::Debug for TaskReturn<T, K> {
 
 impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
     fn from_return_object(ro: TaskReturn<T, Local>) -> Self {
-        Task { inner: ro.inner }
+        Task { _thread_bound: PhantomData, inner: Unsent::new(ro.inner) }
     }
 }
 
@@ -398,7 +401,7 @@ impl<F: Send> SendFrame for F {}
 /// can.
 impl<T: Send, F: SendFrame + 'static> FromReturnObject<TaskReturn<T, Sendable>, F> for SendTask<T> {
     fn from_return_object(ro: TaskReturn<T, Sendable>) -> Self {
-        SendTask { inner: ro.inner }
+        SendTask { inner: Unsent::new(ro.inner) }
     }
 }
 
@@ -659,12 +662,12 @@ macro_rules! task_common {
             /// The owned frame (used by `SharedTask`, the combinators and
             /// detached launch).
             pub(crate) fn into_handle(self) -> UniqueCoroutineHandle<TaskPromise<T, $kind>> {
-                self.inner.into_handle()
+                self.inner.into_inner().into_handle()
             }
 
             /// The owned frame, with the detaching rule (see [`Owned`]).
             pub(crate) fn into_owned(self) -> Owned<T, $kind> {
-                self.inner
+                self.inner.into_inner()
             }
 
             /// `true` once the task has finished (its result is ready).
@@ -687,14 +690,14 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: ManuallyDrop::new(self.inner), hop: HopSlot::default() }
+                TaskAwaiter { task: ManuallyDrop::new(self.inner.into_inner()), hop: HopSlot::default() }
             }
         }
 
         impl<T> SyncWait for $task<T> {
             type Output = T;
             fn sync_wait(self) -> T {
-                self.inner.sync_wait()
+                self.inner.into_inner().sync_wait()
             }
         }
     };

@@ -3,6 +3,7 @@
 
 use core::cell::RefCell;
 use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use std::collections::VecDeque;
 use std::panic::resume_unwind;
@@ -12,7 +13,9 @@ use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::language::frame::{no_destroy, Header, VTable};
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::language::promise::{CoroutineTraits, FromReturnObject, Payload};
+use crate::library::task::send_shared::SendSharedTask;
 use crate::library::task::{sync_wait_awaiter, Local, SyncWait, Task, TaskPromise, TaskReturn};
+use crate::library::thread_bound::{ThreadBound, Unsent};
 
 /// A lazily started task whose result can be awaited by any number of
 /// coroutines (cppcoro's `shared_task<T>`); each gets a clone of the value.
@@ -62,12 +65,14 @@ use crate::library::task::{sync_wait_awaiter, Local, SyncWait, Task, TaskPromise
 /// assert_eq!(sync_wait(main_task()), ["a:debug", "b:debug"]);
 /// ```
 pub struct SharedTask<T> {
-    state: Rc<State<T>>,
+    /// First, so that the "cannot be sent between threads" error names it.
+    _thread_bound: ThreadBound<SharedTask<T>, SendSharedTask<T>>,
+    state: Unsent<Rc<State<T>>>,
 }
 
 impl<T> Clone for SharedTask<T> {
     fn clone(&self) -> Self {
-        SharedTask { state: self.state.clone() }
+        SharedTask { _thread_bound: PhantomData, state: Unsent::new(Rc::clone(&self.state)) }
     }
 }
 
@@ -178,14 +183,15 @@ unsafe fn finished<T>(h: NonNull<Header>) -> Option<NonNull<Header>> {
 impl<T> SharedTask<T> {
     fn from_handle(handle: UniqueCoroutineHandle<TaskPromise<T, Local>>) -> Self {
         SharedTask {
-            state: Rc::new(State {
+            _thread_bound: PhantomData,
+            state: Unsent::new(Rc::new(State {
                 header: Header::stand_in(&State::<T>::VTABLE),
                 inner: RefCell::new(Inner {
                     status: Status::Unstarted(handle),
                     waiters: VecDeque::new(),
                     next_ticket: 0,
                 }),
-            }),
+            })),
         }
     }
 
@@ -245,7 +251,7 @@ impl<T> Task<T> {
 impl<T: Clone> IntoAwaiter for SharedTask<T> {
     type Awaiter = SharedTaskAwaiter<T>;
     fn into_awaiter(self) -> SharedTaskAwaiter<T> {
-        SharedTaskAwaiter { state: self.state, ticket: None }
+        SharedTaskAwaiter { state: self.state.into_inner(), ticket: None }
     }
 }
 
