@@ -797,6 +797,11 @@ impl<P: Promise> RampCtx<P> {
 /// parameters), constructs the promise, and returns the body — or, if
 /// allocation failed, the parameters, which outlive the fallback return
 /// object's creation as they would in the caller.
+///
+/// The body is moved from `make`'s result into the frame by pointer, and
+/// never returned by value, since in a debug build every such move is a
+/// stack copy of the whole body: a call there needs about three times the
+/// body's size of stack (see `build`), an optimised one none.
 #[doc(hidden)]
 pub fn ramp<P, C, F, A, R, I>(_info: I, make: C) -> R
 where
@@ -871,7 +876,11 @@ where
 ///
 /// In a debug build every by-value move of the body is a copy of its whole
 /// size on the stack, so the body is moved once, from `make`'s result
-/// straight into the frame, and never returned.
+/// straight into the frame, and never returned. Three body-sized stack
+/// slots remain there (a 1 MiB local needs 3,136 KiB of stack against
+/// 11,328 KiB when the body was returned through `catch_unwind`): the
+/// `async` block `make` builds before wrapping it in `Ok`, `made`, and the
+/// move into `mem::forget` (a `ManuallyDrop` would cost two).
 #[inline(always)]
 fn build<P, C, F, A, R, I>(ctx: &mut RampCtx<P>, make: C) -> Option<R>
 where
