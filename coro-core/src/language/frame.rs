@@ -797,6 +797,11 @@ impl<P: Promise> RampCtx<P> {
 /// parameters), constructs the promise, and returns the body — or, if
 /// allocation failed, the parameters, which outlive the fallback return
 /// object's creation as they would in the caller.
+///
+/// The body is moved from `make`'s result into the frame by pointer, and
+/// never returned by value, since in a debug build every such move is a
+/// stack copy of the whole body: a call there needs about three times the
+/// body's size of stack (see `build`), an optimised one none.
 #[doc(hidden)]
 pub fn ramp<P, C, F, A, R, I>(_info: I, make: C) -> R
 where
@@ -808,32 +813,27 @@ where
 {
     let layout = Layout::new::<Frame<P, Framed<F, I>>>();
     let mut ctx = RampCtx::<P> { layout, frame: None, promise_built: false, _promise: core::marker::PhantomData };
-    let made = catch_unwind(AssertUnwindSafe(|| make(&mut ctx)));
-    let body = match made {
-        Ok(Ok(body)) => body,
+    // The body is written into the frame inside the closure: it does not
+    // travel back by value through `catch_unwind`, which in a debug build
+    // is one stack copy of the whole body per function it passes.
+    let made = catch_unwind(AssertUnwindSafe(|| build::<P, C, F, A, R, I>(&mut ctx, make)));
+    match made {
+        Ok(None) => {}
+        Ok(Some(fallback)) => return fallback,
         Err(payload) => {
             ctx.unwind();
             std::panic::resume_unwind(payload)
         }
-        Ok(Err(params)) => {
-            let ro =
-                P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-            let ro = R::from_return_object(ro);
-            drop(params);
-            return ro;
-        }
-    };
-    let body = Framed { body, _info: PhantomData::<fn() -> I> };
-    assert!(ctx.promise_built, "coroutine body built without a promise");
-    // SAFETY: `construct_promise` sets `promise_built` only once the frame
-    // is allocated.
+    }
+    debug_assert!(ctx.promise_built);
+    // SAFETY: `build` returned `None` after asserting `promise_built`, which
+    // `construct_promise` sets only once the frame is allocated.
     let frame = unsafe { ctx.frame.unwrap_unchecked() }.cast::<Frame<P, Framed<F, I>>>().as_ptr();
 
     // SAFETY: (for the whole block) `frame` is a fresh allocation of `Frame<P, F>`
     // with header and promise initialised; this ramp is its only user until
     // the initial `await_suspend` hands it over.
     unsafe {
-        addr_of_mut!((*frame).body).write(body);
         let hdr: *mut Header = addr_of_mut!((*frame).head.header);
         // From here a panic destroys the frame: the promise first, then the
         // body, which holds only the parameters (C++ order).
@@ -868,6 +868,56 @@ where
         }
         ro
     }
+}
+
+/// The ramp's `make`, then: the body written into the frame (`None`), or
+/// on allocation failure the fallback return object, made while the
+/// parameters are still alive (`Some`).
+///
+/// In a debug build every by-value move of the body is a copy of its whole
+/// size on the stack, so the body is moved once, from `make`'s result
+/// straight into the frame, and never returned. Three body-sized stack
+/// slots remain there (a 1 MiB local needs 3,136 KiB of stack against
+/// 11,328 KiB when the body was returned through `catch_unwind`): the
+/// `async` block `make` builds before wrapping it in `Ok`, `made`, and the
+/// move into `mem::forget` (a `ManuallyDrop` would cost two).
+#[inline(always)]
+fn build<P, C, F, A, R, I>(ctx: &mut RampCtx<P>, make: C) -> Option<R>
+where
+    P: Promise,
+    C: FnOnce(&mut RampCtx<P>) -> Result<F, A>,
+    F: Future<Output = ()>,
+    I: Info,
+    R: FromReturnObject<P::ReturnObject, Framed<F, I>>,
+{
+    let mut made = make(ctx);
+    let params = match &mut made {
+        Ok(body) => {
+            // A panic here drops `made`, body and all.
+            assert!(ctx.promise_built, "coroutine body built without a promise");
+            // SAFETY: `construct_promise` sets `promise_built` only once the
+            // frame is allocated; its body slot is uninitialised, and
+            // `Framed<F, I>` is a transparent `F`. The body is moved out of
+            // `made`, which is forgotten below.
+            unsafe {
+                let frame = ctx.frame.unwrap_unchecked().cast::<Frame<P, Framed<F, I>>>().as_ptr();
+                ptr::copy_nonoverlapping(body, addr_of_mut!((*frame).body).cast::<F>(), 1);
+            }
+            None
+        }
+        // SAFETY: moved out once; `made` is forgotten below.
+        Err(params) => Some(unsafe { ptr::read(params) }),
+    };
+    // Moved out by pointer above: the one by-value move of `made` left (a
+    // `ManuallyDrop` would be two).
+    mem::forget(made);
+    // Allocation failed: the fallback return object, made while the
+    // parameters are alive.
+    let params = params?;
+    let ro = P::get_return_object_on_allocation_failure().unwrap_or_else(|| std::alloc::handle_alloc_error(ctx.layout));
+    let ro = R::from_return_object(ro);
+    drop(params);
+    Some(ro)
 }
 
 struct DestroyOnUnwind<P: Promise, F: FrameBody>(*mut Frame<P, F>);
