@@ -1,9 +1,9 @@
 //! Helpers shared by the integration tests: an event log, a `Counted` value
 //! that proves every construction is matched by exactly one drop, panic
 //! helpers, `Send`/`Sync` probes, bounded waits for other threads
-//! (`eventually`, `wait_for`), a counting waker (`WakeCount`), a `Task`
-//! polled by hand (`Driven`), a hand-driven coroutine type (`Job`) and a few
-//! small awaiters.
+//! (`eventually`, `wait_for`), a counting waker (`WakeCount`), one poll
+//! with a no-op waker (`poll_once`), a `Task` polled by hand (`Driven`), a
+//! hand-driven coroutine type (`Job`) and a few small awaiters.
 #![allow(dead_code)]
 
 use std::any::Any;
@@ -356,6 +356,11 @@ impl Wake for WakeCount {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Polls `f` once with a no-op waker; whether it is ready.
+pub fn poll_once<F: Future + ?Sized>(f: Pin<&mut F>) -> bool {
+    f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
 }
 
 /// A `Task` driven by hand as a future on this thread, with a no-op waker.

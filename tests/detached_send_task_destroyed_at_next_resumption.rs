@@ -1,25 +1,24 @@
-//! Review of "a detached `SendTask` is destroyed at its next resumption":
-//! every kind of resumer must survive the frame being destroyed inside its
-//! `resume()`, and the awaiter the task was suspended on must hand its grant
-//! on exactly once. Run under valgrind and AddressSanitizer too.
+//! A detached `SendTask` (its owner went away while it was suspended) is
+//! destroyed at its next resumption instead of resumed, by whoever resumes
+//! it: an `Event`, a `Mutex`, a `Semaphore`, a `Channel` (either side), a
+//! cancellation request, a `SendSharedTask`, a Rust future's waker, a child
+//! finishing, a pool worker. Every resumer survives the frame being
+//! destroyed inside its `resume()`, and the awaiter the task was suspended
+//! on hands what it was granted (a lock, a permit, a value) on exactly once.
+//! Run under valgrind and AddressSanitizer too.
 
 mod common;
 
 use std::future::{Future, IntoFuture};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-use std::task::{Context, Waker};
 
-use common::{eventually, Counted, Log};
+use common::{eventually, poll_once, Counted, Log};
 use coro::sync::{Channel, Event, Mutex, Semaphore};
 use coro::{
     cancellation::CancellationSource, co_await, co_return, sync_wait, when_all, when_any, SendSharedTask, SendTask,
     Task, ThreadPool,
 };
-
-fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> bool {
-    f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
-}
 
 #[coro::coroutine]
 fn quick() -> SendTask<u32> {
@@ -33,6 +32,146 @@ fn race(loser: SendTask<u32>) -> Task<u32> {
     let (i, v) = co_await!(when_any(vec![loser, quick()]));
     assert_eq!(i, 1);
     co_return!(v)
+}
+
+// ---------------------------------------------------------------------------
+// Event, Mutex, a future's waker, a pool's queue
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn waits_on_event(ev: Arc<Event>, log: Log, c: Counted) -> SendTask<u32> {
+    co_await!(ev.wait());
+    log.push("ran on");
+    drop(c);
+    co_return!(2)
+}
+
+#[coro::coroutine]
+fn race_event(ev: Arc<Event>, log: Log) -> Task<u32> {
+    let c = log.counted("loser");
+    let (_, v) = co_await!(when_any(vec![waits_on_event(ev, log.clone(), c), quick()]));
+    co_return!(v)
+}
+
+#[test]
+fn a_detached_loser_waiting_on_an_event_is_destroyed_when_the_event_is_set() {
+    let log = Log::new();
+    let ev = Arc::new(Event::new());
+    assert_eq!(sync_wait(race_event(ev.clone(), log.clone())), 1);
+    assert_eq!(log.dropped(), 0, "detached, still waiting");
+    ev.set(); // grants it a resumption: it is destroyed instead
+    assert_eq!(log.dropped(), 1);
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn waits_for_lock(m: Arc<Mutex<u32>>, log: Log, c: Counted) -> SendTask<u32> {
+    let mut g = co_await!(m.lock());
+    log.push("locked");
+    *g += 1;
+    drop(c);
+    co_return!(*g)
+}
+
+#[coro::coroutine]
+fn race_lock(m: Arc<Mutex<u32>>, log: Log) -> Task<u32> {
+    let c = log.counted("loser");
+    let (_, v) = co_await!(when_any(vec![waits_for_lock(m, log.clone(), c), quick()]));
+    co_return!(v)
+}
+
+#[coro::coroutine]
+fn locks(m: Arc<Mutex<u32>>) -> SendTask<u32> {
+    let g = co_await!(m.lock());
+    co_return!(*g)
+}
+
+#[test]
+fn a_detached_loser_granted_a_mutex_hands_the_lock_on() {
+    let log = Log::new();
+    let m = Arc::new(Mutex::new(7));
+    let held = m.try_lock().unwrap();
+    assert_eq!(sync_wait(race_lock(m.clone(), log.clone())), 1);
+    // Unlocking grants the lock to the detached loser, which is
+    // destroyed instead of resumed: the lock goes on to the next one.
+    drop(held);
+    assert_eq!(log.count("locked"), 0, "{:?}", log.events());
+    assert_eq!(log.dropped(), 1);
+    assert!(!m.is_locked());
+    assert_eq!(sync_wait(locks(m)), 7);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn waits_on_future(rx: futures::channel::oneshot::Receiver<u32>, log: Log, c: Counted) -> SendTask<u32> {
+    let v = co_await!(rx).unwrap_or(0);
+    log.push("ran on");
+    drop(c);
+    co_return!(v)
+}
+
+#[coro::coroutine]
+fn race_future(rx: futures::channel::oneshot::Receiver<u32>, log: Log) -> Task<u32> {
+    let c = log.counted("loser");
+    let (_, v) = co_await!(when_any(vec![waits_on_future(rx, log.clone(), c), quick()]));
+    co_return!(v)
+}
+
+#[test]
+fn a_detached_loser_woken_by_a_future_is_destroyed_not_resumed() {
+    let log = Log::new();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    assert_eq!(sync_wait(race_future(rx, log.clone())), 1);
+    let sender = std::thread::spawn(move || tx.send(5).unwrap());
+    sender.join().unwrap();
+    // The wake-up was queued for this thread (the driver that ran it).
+    eventually("the wake-up is queued here and run", || {
+        coro::resume_woken();
+        log.dropped() == 1
+    });
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn hops(pool: Arc<ThreadPool>, log: Log, c: Counted) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    log.push("ran on");
+    drop(c);
+    co_return!(3)
+}
+
+#[coro::coroutine]
+fn awaits_hop(pool: Arc<ThreadPool>, log: Log, c: Counted) -> Task<u32> {
+    co_return!(co_await!(hops(pool, log, c)))
+}
+
+#[coro::coroutine]
+fn blocks(pool: Arc<ThreadPool>, release: Receiver<()>) -> SendTask<()> {
+    co_await!(pool.schedule());
+    release.recv().unwrap();
+    co_return!(())
+}
+
+#[test]
+fn a_task_dropped_while_its_send_task_is_queued_on_a_pool_has_it_destroyed_there() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(1));
+    // Keep the one worker busy, so that the hop below stays queued.
+    let (release_tx, release_rx) = channel();
+    let mut blocker = Box::pin(blocks(pool.clone(), release_rx).into_future());
+    assert!(!poll_once(blocker.as_mut()));
+    let mut fut = Box::pin(awaits_hop(pool.clone(), log.clone(), log.counted("hopper")).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    drop(fut); // detaches the queued `SendTask`
+    release_tx.send(()).unwrap();
+    // The worker takes the hop: the resumption destroys it.
+    eventually("the queued task is destroyed on the worker", || log.dropped() == 1);
+    assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
+    drop(blocker);
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -384,7 +523,7 @@ fn future_on_pool(pool: Arc<ThreadPool>, rx: futures::channel::oneshot::Receiver
 }
 
 #[test]
-fn stress_owners_go_away_while_resumers_resume() {
+fn owners_going_away_while_every_kind_of_resumer_resumes_leave_nothing_behind() {
     let log = Log::new();
     let pool = Arc::new(ThreadPool::new(2));
     let m = Arc::new(Mutex::new(0u32));
@@ -579,7 +718,7 @@ fn races_on_pool(pool: Arc<ThreadPool>, log: Log, n: usize) -> SendTask<u32> {
 }
 
 #[test]
-fn stress_when_any_losers_given_up_around_their_first_resume() {
+fn when_any_losers_given_up_around_their_first_resume_are_each_dropped_once() {
     let log = Log::new();
     let pool = Arc::new(ThreadPool::new(2));
     let start = std::time::Instant::now();

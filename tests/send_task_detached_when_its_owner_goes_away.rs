@@ -1,8 +1,13 @@
-//! Review of the `SendTask` detaching protocol (the `Flight` word, the
-//! reference-counted stand-ins): targeted regressions for what the review
-//! found, and a stress campaign racing owners going away against tasks
-//! finishing on a two-worker pool. Every `Counted` must be dropped exactly
-//! once; the suite is meant to run under AddressSanitizer and valgrind too.
+//! Giving up a `SendTask` that another thread may be running: its owner (the
+//! awaiting coroutine, a combinator, a task future) goes away, the task is
+//! detached: destroyed at its next resumption, by whoever resumes it (see
+//! `detached_send_task_destroyed_at_next_resumption.rs`), or freed by itself
+//! at its end if it finishes first. Nothing is freed under the running
+//! thread, and no async backtrace walks into an owner that is gone; a
+//! combinator destroyed with its awaiting coroutine is not resumed by a child
+//! its destruction releases. A stress campaign races owners going away
+//! against tasks finishing on a two-worker pool. Every `Counted` is dropped
+//! exactly once; the suite runs these under valgrind and AddressSanitizer.
 //!
 //! Detached tasks here always get what they wait for eventually (a detached
 //! task that waits on something never released is leaked by design).
@@ -17,15 +22,157 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
-use common::{eventually, Counted, Log};
+use common::{eventually, poll_once, Counted, Log};
 use coro::sync::Event;
 use coro::{
     co_await, co_return, handle::AsyncBacktrace, handle::CurrentBacktrace, sync_wait, when_all, when_all_ready,
     when_any, SendTask, Task, ThreadPool,
 };
 
-fn poll_once<F: Future + ?Sized>(f: Pin<&mut F>) -> bool {
-    f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
+/// Hops onto the pool, says so, then blocks its worker until released.
+#[coro::coroutine]
+fn blocks_on_pool(pool: Arc<ThreadPool>, c: Counted, running: Sender<()>, release: Receiver<()>) -> SendTask<Counted> {
+    co_await!(pool.schedule());
+    running.send(()).unwrap();
+    release.recv().unwrap();
+    co_return!(c)
+}
+
+#[coro::coroutine]
+fn awaits_blocker(pool: Arc<ThreadPool>, c: Counted, running: Sender<()>, release: Receiver<()>) -> Task<usize> {
+    let v = co_await!(blocks_on_pool(pool, c, running, release));
+    co_return!(v.name().len())
+}
+
+#[test]
+fn dropping_a_task_while_a_worker_runs_the_send_task_it_awaits_detaches_that_task() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(1));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(awaits_blocker(pool.clone(), log.counted("value"), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    // The awaiting `Task` is destroyed here while the worker runs the
+    // `SendTask`: its frame must not be freed under the worker.
+    drop(fut);
+    assert_eq!(log.dropped(), 0, "the running task's value is still alive");
+    release_tx.send(()).unwrap();
+    // It finishes on the worker and frees itself there, dropping its value.
+    eventually("the detached task frees itself", || log.dropped() == 1);
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[test]
+fn dropping_a_send_task_future_while_a_worker_runs_it_detaches_the_task() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(1));
+    let (running_tx, running_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let mut fut = Box::pin(blocks_on_pool(pool.clone(), log.counted("value"), running_tx, release_rx).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    running_rx.recv().unwrap();
+    drop(fut); // a lost `select`: the future goes, the task runs on
+    release_tx.send(()).unwrap();
+    eventually("the detached task frees itself", || log.dropped() == 1);
+    log.assert_each_dropped_once();
+}
+
+#[coro::coroutine]
+fn both_block(pool: Arc<ThreadPool>, log: Log, gates: Vec<(Sender<()>, Receiver<()>)>) -> Task<usize> {
+    let tasks: Vec<_> = gates
+        .into_iter()
+        .enumerate()
+        .map(|(i, (running, release))| blocks_on_pool(pool.clone(), log.counted(format!("v{i}")), running, release))
+        .collect();
+    let all = co_await!(when_all(tasks));
+    co_return!(all.len())
+}
+
+#[test]
+fn destroying_a_when_all_whose_send_tasks_run_on_a_pool_detaches_them() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let (mut releases, mut runnings, mut gates) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let (running_tx, running_rx) = channel();
+        let (release_tx, release_rx) = channel();
+        gates.push((running_tx, release_rx));
+        runnings.push(running_rx);
+        releases.push(release_tx);
+    }
+    let mut fut = Box::pin(both_block(pool.clone(), log.clone(), gates).into_future());
+    assert!(!poll_once(fut.as_mut()));
+    for r in &runnings {
+        r.recv().unwrap();
+    }
+    // Release one: it finishes while the awaiting coroutine goes away, the
+    // other is still blocked.
+    releases[0].send(()).unwrap();
+    drop(fut);
+    releases[1].send(()).unwrap();
+    eventually("both detached children free themselves", || log.dropped() == 2);
+    log.assert_each_dropped_once();
+}
+
+/// Hops onto the pool and spins a little: losers are caught queued,
+/// running, or finishing when the winner arrives.
+#[coro::coroutine]
+fn racer(pool: Arc<ThreadPool>, c: Counted, spins: u32) -> SendTask<u32> {
+    co_await!(pool.schedule());
+    let mut x = 0u32;
+    for i in 0..spins {
+        x = std::hint::black_box(x.wrapping_add(i));
+    }
+    co_await!(pool.schedule());
+    drop(c);
+    co_return!(x)
+}
+
+#[coro::coroutine]
+fn race(pool: Arc<ThreadPool>, log: Log, round: u32) -> Task<usize> {
+    let tasks = (0..4)
+        .map(|k| racer(pool.clone(), log.counted(format!("r{round}.{k}")), (k * 997 + round * 31) % 3000))
+        .collect();
+    let (winner, _) = co_await!(when_any(tasks));
+    co_return!(winner)
+}
+
+#[test]
+fn when_any_losers_running_on_a_pool_are_detached_not_freed_under_the_worker() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let rounds = 200;
+    for round in 0..rounds {
+        let w = sync_wait(race(pool.clone(), log.clone(), round));
+        assert!(w < 4);
+    }
+    // Every loser, detached, finishes on the pool and frees itself.
+    eventually("every racer finished", || log.dropped() == 4 * rounds as usize);
+    log.assert_each_dropped_once();
+    assert_eq!(pool.panics(), 0);
+}
+
+#[coro::coroutine]
+fn send_race(pool: Arc<ThreadPool>, log: Log, round: u32) -> SendTask<usize> {
+    let tasks = (0..3)
+        .map(|k| racer(pool.clone(), log.counted(format!("s{round}.{k}")), (k * 1499 + round * 17) % 2000))
+        .collect();
+    let (winner, _) = co_await!(when_any(tasks));
+    co_return!(winner)
+}
+
+#[test]
+fn a_send_task_racing_send_tasks_on_a_pool_detaches_its_losers() {
+    let log = Log::new();
+    let pool = Arc::new(ThreadPool::new(2));
+    let rounds = 200;
+    for round in 0..rounds {
+        assert!(sync_wait(send_race(pool.clone(), log.clone(), round)) < 3);
+    }
+    eventually("every racer finished", || log.dropped() == 3 * rounds as usize);
+    log.assert_each_dropped_once();
 }
 
 /// Reuses freed blocks of the sizes the stand-ins have, with bytes that
@@ -36,7 +183,7 @@ fn scribble_over_freed_blocks() -> Vec<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 1: the async backtrace of a detached SendTask walks into the
+// The async backtrace of a detached SendTask does not walk into the
 // continuation it was given, which its owner freed when it went away.
 // ---------------------------------------------------------------------------
 
@@ -166,7 +313,7 @@ fn a_detached_when_any_loser_s_backtrace_does_not_walk_into_the_gone_block() {
 
 /// Backtraces that stay valid keep working: a `SendTask` awaited by a
 /// `SendTask` reports it (the awaiting frame cannot be freed while the
-/// task it awaits runs), a `Task` chain is unchanged.
+/// task it awaits runs), also when a `Task` awaits the outer one.
 #[coro::coroutine]
 fn send_leaf() -> SendTask<AsyncBacktrace> {
     let bt = co_await!(CurrentBacktrace);
@@ -185,6 +332,20 @@ fn task_top() -> Task<AsyncBacktrace> {
     co_return!(bt)
 }
 
+#[coro::coroutine]
+fn local_root() -> Task<Vec<&'static str>> {
+    let bt = co_await!(send_leaf());
+    co_return!(bt.frames().iter().map(|p| p.function()).collect())
+}
+
+#[test]
+fn an_async_backtrace_stops_where_a_task_awaits_a_send_task() {
+    // The `Task` awaiting the `SendTask` could be destroyed on its own
+    // thread while the `SendTask` walks the chain on another one: the walk
+    // does not cross that link.
+    assert_eq!(sync_wait(local_root()), ["send_leaf"]);
+}
+
 #[test]
 fn a_send_task_awaited_by_a_send_task_still_reports_it_in_its_backtrace() {
     let bt = sync_wait(send_middle());
@@ -196,9 +357,9 @@ fn a_send_task_awaited_by_a_send_task_still_reports_it_in_its_backtrace() {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 2: `WhenAny::drop` frees the unstarted children before the
-// started ones; it used to free them all in child order (a `Task`'s
-// observable drop order changed).
+// A local `when_any` gives its losers up in child order, whether they were
+// started or not: the order in which a `Task`'s values are dropped is
+// observable.
 // ---------------------------------------------------------------------------
 
 mod local_order {
@@ -243,8 +404,8 @@ mod local_order {
         let log = Log::new();
         assert_eq!(sync_wait(race(log.clone())), 0);
         // With the combinator: `b`, the finished loser's result, then `c`,
-        // the parameter of the one never started (child order, as before
-        // the detaching change); then the winner's value.
+        // the parameter of the one never started (child order); then the
+        // winner's value.
         assert_eq!(log.drop_order(), ["b", "c", "a"]);
         log.assert_each_dropped_once();
     }
@@ -634,7 +795,7 @@ mod stress {
         settle(&log, &pool);
     }
 
-    // -- the unchanged IDLE owners: shared tasks, sync_wait, spawn -----------
+    // -- owners that never give their task up: shared tasks, sync_wait, spawn
 
     #[coro::coroutine]
     fn shared_body(pool: Arc<ThreadPool>, log: Log, round: u32, plans: Vec<Plan>) -> coro::SendSharedTask<usize> {
@@ -675,10 +836,9 @@ mod stress {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 3: a `Task` future dropped while its task is suspended, the
-// task's destruction panicking (a local's drop), leaked the stand-in the
-// task was given (a strong count the future gave back only after the
-// destruction returned), with the waker it holds.
+// A `Task` future dropped while its task is suspended, the task's
+// destruction panicking (a local's drop), still frees the stand-in the task
+// was given, with the waker it holds.
 // ---------------------------------------------------------------------------
 
 mod panicking_destruction {
@@ -722,11 +882,10 @@ mod panicking_destruction {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 4 (older than the detaching change, on the paths it rewrote): a
-// combinator destroyed with its awaiting coroutine frees its children;
-// a finished child's result (or a destroyed child's local) may, in its
-// drop, release a sibling, which finishes at once and is the last one:
-// its stand-in then resumed the awaiting coroutine in the middle of its
+// A combinator destroyed with its awaiting coroutine frees its children; a
+// finished child's result (or a destroyed child's local) may, in its drop,
+// release a sibling, which finishes at once and is the last one: its
+// stand-in must not resume the awaiting coroutine in the middle of its
 // destruction.
 // ---------------------------------------------------------------------------
 
@@ -735,8 +894,7 @@ mod reentrant_last_child {
     use std::rc::Rc;
     use std::sync::Arc;
 
-    use super::common::{quiet_planned_panics, Counted, Log};
-    use super::poll_once;
+    use super::common::{poll_once, quiet_planned_panics, Counted, Log};
     use coro::{co_await, co_return, when_all, SendTask, Task};
 
     /// Sets its event when dropped.

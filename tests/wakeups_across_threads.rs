@@ -1,18 +1,89 @@
-//! Review of the wake-up queues: a `Send` coroutine woken by a Rust future
-//! must not be lost when the driver it was queued for is gone.
+//! Wake-ups from other threads reach the coroutine and the driver they are
+//! for: every `Task` polled as a future on a thread hears of them, a
+//! driver's own `notify_when_woken` waker survives other registrations, a
+//! wake-up queued for a `SendTask` future that has finished or was dropped
+//! still resumes its coroutine, a panicking wake-up keeps the rest of its
+//! batch, a `SendTask` future wakes the waker of its latest poll, and a
+//! woken detached task's panic waits until the task of the `sync_wait` or
+//! the poll that ran it is done.
 
 mod common;
 
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
-use std::sync::atomic::Ordering;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 
 use common::{quiet_planned_panics, WakeCount};
 use coro::sync::Event;
-use coro::{co_await, co_return, SendTask};
+use coro::{co_await, co_return, SendTask, Task};
 use futures::channel::oneshot;
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+
+// ---------------------------------------------------------------------------
+// Several drivers on one thread asking to be told of wake-ups.
+// ---------------------------------------------------------------------------
+
+#[coro::coroutine]
+fn receive(rx: oneshot::Receiver<u32>) -> Task<u32> {
+    co_return!(co_await!(rx).unwrap())
+}
+
+/// Two `Task`s awaited by two futures of one `LocalPool`: the second
+/// registration must not push out the first one, or a wake-up of the
+/// first task from another thread, after the second has finished, wakes
+/// nobody and the first never finishes (`pool.run()` would hang).
+#[test]
+fn every_task_polled_as_a_future_on_a_thread_hears_of_foreign_wakeups() {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let (tx_a, rx_a) = oneshot::channel();
+    let (tx_b, rx_b) = oneshot::channel();
+    let got = Rc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    spawner
+        .spawn_local(async move {
+            g.fetch_add(receive(rx_a).await as usize, SeqCst);
+        })
+        .unwrap();
+    let g = got.clone();
+    spawner
+        .spawn_local(async move {
+            g.fetch_add(receive(rx_b).await as usize, SeqCst);
+        })
+        .unwrap();
+    pool.run_until_stalled(); // both pending, both registered
+    tx_b.send(10).unwrap(); // on this thread: `b` resumes at once
+    pool.run_until_stalled(); // ... and its future finishes
+    assert_eq!(got.load(SeqCst), 10);
+    thread::spawn(move || tx_a.send(1).unwrap()).join().unwrap(); // `a` is queued here
+    pool.run_until_stalled();
+    assert_eq!(got.load(SeqCst), 11, "the first task's future was never woken");
+}
+
+/// A driver's own waker registered with `notify_when_woken` survives a
+/// `Task` future registering another one.
+#[test]
+fn notify_when_woken_keeps_every_registered_waker() {
+    let first = WakeCount::new();
+    let second = WakeCount::new();
+    let (tx, rx) = oneshot::channel::<u32>();
+    let mut fut = std::pin::pin!(receive(rx).into_future());
+    coro::schedule::notify_when_woken(&first.waker());
+    assert!(fut.as_mut().poll(&mut Context::from_waker(&second.waker())).is_pending());
+    thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
+    assert_eq!(first.count(), 1, "the driver's waker was pushed out");
+    assert_eq!(second.count(), 1);
+    assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(1));
+}
+
+// ---------------------------------------------------------------------------
+// `SendTask` futures and detached tasks woken from other threads
+// ---------------------------------------------------------------------------
 
 #[coro::coroutine]
 fn waits_then_receives(ev: Arc<Event>, rx: oneshot::Receiver<u32>) -> SendTask<u32> {
@@ -32,7 +103,7 @@ fn sets(ev: Arc<Event>) -> SendTask<()> {
 /// A `SendTask` moved (by a `coro::sync` release) into another `SendTask`
 /// future's poll suspends on a Rust future there; that future then
 /// finishes, closing its queue. The wake-up must still resume the coroutine
-/// (it used to be dropped with the closed queue: a hang).
+/// (not be dropped with the closed queue).
 #[test]
 fn wakeup_for_a_finished_send_task_future_is_not_lost() {
     let ev = Arc::new(Event::new());
@@ -115,10 +186,9 @@ fn panicking_wakeup_keeps_the_rest_of_the_batch() {
 }
 
 /// The waker of the most recent poll is the one woken when a `SendTask`
-/// finishes on another thread, even when the poll races with the finish
-/// (the finish used to take the stored waker before marking itself done, so
-/// a poll in between stored a waker that was never woken; only the stale
-/// one was).
+/// finishes on another thread, even when the poll races with the finish (a
+/// poll between the finish taking the stored waker and marking itself done
+/// must not store a waker that is then never woken).
 #[test]
 fn send_task_future_wakes_the_latest_waker() {
     use coro::ThreadPool;

@@ -1,25 +1,22 @@
-//! Regression tests from the soundness review of the future interop, the
-//! wake-up queue and the thread-safe hand-offs: each one failed (or hung)
-//! before its fix.
+//! A thread-bound coroutine (a `Task`, or a coroutine of a promise that says
+//! nothing about threads, whose frame need not be `Send`) is only ever
+//! resumed on its own thread: a future's waker or a `coro::sync` release
+//! firing on another thread queues it home, and `co_await!(pool.schedule())`
+//! is refused with a panic at the `co_await!`, on its own thread.
 
 mod common;
 
-use std::future::{Future, IntoFuture};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 
-use common::{panic_message, WakeCount};
+use common::panic_message;
 use coro::sync::Event;
 use coro::{
     co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, Promise,
     SuspendNever, Task,
 };
 use futures::channel::oneshot;
-use futures::executor::LocalPool;
-use futures::task::LocalSpawnExt;
 
 // ---------------------------------------------------------------------------
 // A promise written in safe code, that says nothing about threads.
@@ -105,63 +102,6 @@ fn a_non_send_frame_of_a_custom_promise_is_not_resumed_by_a_foreign_release() {
 }
 
 // ---------------------------------------------------------------------------
-// Several drivers on one thread asking to be told of wake-ups.
-// ---------------------------------------------------------------------------
-
-#[coro::coroutine]
-fn receive(rx: oneshot::Receiver<u32>) -> Task<u32> {
-    co_return!(co_await!(rx).unwrap())
-}
-
-/// Two `Task`s awaited by two futures of one `LocalPool`: the second
-/// registration must not push out the first one, or a wake-up of the
-/// first task from another thread, after the second has finished, wakes
-/// nobody and the first never finishes (`pool.run()` would hang).
-#[test]
-fn every_task_polled_as_a_future_on_a_thread_hears_of_foreign_wakeups() {
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    let (tx_a, rx_a) = oneshot::channel();
-    let (tx_b, rx_b) = oneshot::channel();
-    let got = Rc::new(AtomicUsize::new(0));
-    let g = got.clone();
-    spawner
-        .spawn_local(async move {
-            g.fetch_add(receive(rx_a).await as usize, SeqCst);
-        })
-        .unwrap();
-    let g = got.clone();
-    spawner
-        .spawn_local(async move {
-            g.fetch_add(receive(rx_b).await as usize, SeqCst);
-        })
-        .unwrap();
-    pool.run_until_stalled(); // both pending, both registered
-    tx_b.send(10).unwrap(); // on this thread: `b` resumes at once
-    pool.run_until_stalled(); // ... and its future finishes
-    assert_eq!(got.load(SeqCst), 10);
-    thread::spawn(move || tx_a.send(1).unwrap()).join().unwrap(); // `a` is queued here
-    pool.run_until_stalled();
-    assert_eq!(got.load(SeqCst), 11, "the first task's future was never woken");
-}
-
-/// A driver's own waker registered with `notify_when_woken` survives a
-/// `Task` future registering another one.
-#[test]
-fn notify_when_woken_keeps_every_registered_waker() {
-    let first = WakeCount::new();
-    let second = WakeCount::new();
-    let (tx, rx) = oneshot::channel::<u32>();
-    let mut fut = std::pin::pin!(receive(rx).into_future());
-    coro::schedule::notify_when_woken(&first.waker());
-    assert!(fut.as_mut().poll(&mut Context::from_waker(&second.waker())).is_pending());
-    thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
-    assert_eq!(first.count(), 1, "the driver's waker was pushed out");
-    assert_eq!(second.count(), 1);
-    assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(1));
-}
-
-// ---------------------------------------------------------------------------
 // A thread-bound coroutine hopping onto a thread pool
 // ---------------------------------------------------------------------------
 
@@ -172,11 +112,11 @@ fn hop_to_pool(pool: Arc<coro::ThreadPool>) -> Task<u32> {
 }
 
 /// `co_await!(pool.schedule())` in a `Task` is refused with a clear panic
-/// at the `co_await!`, on the task's own thread: before, the worker's
-/// resume panicked (the task's home check), the task stayed suspended and
-/// `sync_wait` hung.
+/// at the `co_await!`, on the task's own thread: no worker resumes the task
+/// (its home check would panic there and leave it suspended), and
+/// `sync_wait` returns with the panic instead of waiting forever.
 #[test]
-fn a_task_awaiting_a_thread_pool_schedule_panics_at_once_instead_of_hanging() {
+fn a_task_awaiting_a_thread_pool_schedule_panics_at_the_co_await_on_its_own_thread() {
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {
         let pool = Arc::new(coro::ThreadPool::new(1));
