@@ -84,6 +84,8 @@ pub unsafe trait Scheduler {
     /// thread (on any thread if `resumes_on_posting_thread()` is `false`),
     /// or destroyed, by the scheduler.
     ///
+    /// # Example
+    ///
     /// Schedulers are posted to by [`spawn_detached`] and [`schedule`](Self::schedule);
     /// an implementation may forward to another one:
     /// ```

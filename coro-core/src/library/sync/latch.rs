@@ -125,6 +125,8 @@ impl<F: Flavor> Latch<F> {
     /// If `n` is greater than the count (undefined behaviour for
     /// `std::latch`); the count is left unchanged.
     ///
+    /// # Example
+    ///
     /// ```
     /// let latch = coro::sync::local::Latch::new(5);
     /// latch.count_down_by(3);

@@ -149,6 +149,8 @@ impl<F: Flavor> Semaphore<F> {
     /// # Panics
     /// If the count would overflow `usize`.
     ///
+    /// # Example
+    ///
     /// A semaphore as a counter of items, started empty:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
