@@ -268,7 +268,8 @@ impl<T, B> fmt::Debug for AsyncGenerator<T, B> {
     }
 }
 
-/// The awaiter of `co_await!(gen.next())`.
+/// The awaiter of `co_await!(gen.next())`, made by
+/// [`AsyncGenerator::next`]; not used directly.
 pub struct Next<'a, T, B> {
     generator: &'a mut AsyncGenerator<T, B>,
 }

@@ -238,6 +238,7 @@ impl<T, B2> YieldValue<ElementsOf<RecursiveGenerator<T, B2>>> for RecursiveGener
 
 /// The awaiter of `co_yield!(elements_of(nested))`: owns the nested
 /// generator's frame, transfers into it, and is resumed when it finishes.
+/// Serves [`elements_of`] in a [`RecursiveGenerator`]; not used directly.
 pub struct NestedAwaiter<T, B> {
     nested: Option<Owned<T>>,
     parent: Handle<T>,
