@@ -134,7 +134,8 @@ impl<T> IntoTask for SendTask<T> {
     }
 }
 
-/// An owned task frame, as held by a combinator. Not a public API.
+/// An owned task frame, as held by a combinator ([`when_all`], [`when_any`])
+/// or a detached launch. Not a public API.
 #[doc(hidden)]
 pub struct Child<T, K: TaskKind> {
     pub(crate) task: Owned<T, K>,
@@ -227,7 +228,8 @@ impl Stub {
 // Sets of children
 // ===========================================================================
 
-/// A set of children: a `Vec` of one task type or a tuple. Not a public API.
+/// A set of children: a `Vec` of one task type or a tuple, made from an
+/// [`IntoJoinSet`]. Not a public API.
 #[doc(hidden)]
 pub trait JoinSet {
     /// `when_all`'s result.

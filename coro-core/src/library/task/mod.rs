@@ -413,6 +413,8 @@ impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
     }
 }
 
+/// The `Send` check of a [`SendTask`] coroutine's frame (any `Send` type).
+/// Not a public API.
 #[diagnostic::on_unimplemented(
     message = "a `SendTask` coroutine's frame must be `Send`",
     label = "this coroutine holds something that is not `Send` across a suspension point",
