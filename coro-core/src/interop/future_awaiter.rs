@@ -154,6 +154,18 @@ pub struct FutureAwaiter<F: Future> {
 
 impl<F: Future> FutureAwaiter<F> {
     /// Wraps a future (or anything [`IntoFuture`]).
+    ///
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, FutureAwaiter, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn five() -> Task<u32> {
+    ///     let awaiter = FutureAwaiter::new(async { 5 }); // what `co_await!(async { 5 })` makes
+    ///     co_return!(co_await!(awaiter))
+    /// }
+    ///
+    /// assert_eq!(sync_wait(five()), 5);
+    /// ```
     pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
         FutureAwaiter { core: Core::new(future.into_future()) }
     }
@@ -200,6 +212,23 @@ pub struct UnpinFutureAwaiter<F: Future + Unpin> {
 
 impl<F: Future + Unpin> UnpinFutureAwaiter<F> {
     /// Wraps an `Unpin` future (or anything [`IntoFuture`] into one).
+    ///
+    /// A type made awaitable through a future:
+    /// ```
+    /// use std::future::{ready, Ready};
+    /// use coro::{co_await, co_return, sync_wait, IntoAwaiter, Task, UnpinFutureAwaiter};
+    ///
+    /// struct Answer;
+    /// impl IntoAwaiter for Answer {
+    ///     type Awaiter = UnpinFutureAwaiter<Ready<u32>>;
+    ///     fn into_awaiter(self) -> Self::Awaiter { UnpinFutureAwaiter::new(ready(42)) }
+    /// }
+    ///
+    /// #[coro::coroutine]
+    /// fn ask() -> Task<u32> { co_return!(co_await!(Answer)) }
+    ///
+    /// assert_eq!(sync_wait(ask()), 42);
+    /// ```
     pub fn new(future: impl IntoFuture<IntoFuture = F>) -> Self {
         UnpinFutureAwaiter { core: Core::new(future.into_future()) }
     }

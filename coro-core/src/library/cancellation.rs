@@ -55,6 +55,22 @@ pub struct CancellationSource {
 
 /// Observes a [`CancellationSource`]. Cloning gives another token of the
 /// same source.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, CancellationSource, CancellationToken, SendTask};
+///
+/// #[coro::coroutine]
+/// fn until_cancelled(token: CancellationToken) -> SendTask<bool> {
+///     co_await!(token.cancelled());
+///     co_return!(token.is_cancellation_requested())
+/// }
+///
+/// let source = CancellationSource::new();
+/// let token = source.token(); // `Clone + Send + Sync`
+/// let canceller = std::thread::spawn(move || source.request_cancellation());
+/// assert!(sync_wait(until_cancelled(token)));
+/// canceller.join().unwrap();
+/// ```
 #[derive(Clone)]
 pub struct CancellationToken {
     state: Arc<State>,
@@ -68,6 +84,11 @@ impl Default for CancellationSource {
 
 impl CancellationSource {
     /// A source on which cancellation has not been requested.
+    ///
+    /// ```
+    /// let source = coro::CancellationSource::new();
+    /// assert!(!source.is_cancellation_requested());
+    /// ```
     pub fn new() -> Self {
         CancellationSource {
             state: Arc::new(State {
@@ -79,6 +100,13 @@ impl CancellationSource {
     }
 
     /// A token observing this source.
+    ///
+    /// ```
+    /// let source = coro::CancellationSource::new();
+    /// let (a, b) = (source.token(), source.token().clone());
+    /// source.request_cancellation();
+    /// assert!(a.is_cancellation_requested() && b.is_cancellation_requested());
+    /// ```
     pub fn token(&self) -> CancellationToken {
         CancellationToken { state: self.state.clone() }
     }
@@ -86,6 +114,19 @@ impl CancellationSource {
     /// Requests cancellation: runs the registered callbacks, then resumes
     /// the coroutines waiting in `token.cancelled()`, on this thread. Only
     /// the first call does anything.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    ///
+    /// let source = coro::CancellationSource::new();
+    /// let runs = Arc::new(AtomicU32::new(0));
+    /// let r = runs.clone();
+    /// source.token().on_cancel(move || { r.fetch_add(1, SeqCst); });
+    /// source.request_cancellation(); // runs the callback before returning
+    /// source.request_cancellation(); // does nothing more
+    /// assert_eq!(runs.load(SeqCst), 1);
+    /// ```
     pub fn request_cancellation(&self) {
         if self.state.requested.swap(true, Ordering::AcqRel) {
             return;
@@ -98,6 +139,12 @@ impl CancellationSource {
     }
 
     /// Whether cancellation has been requested.
+    ///
+    /// ```
+    /// let source = coro::CancellationSource::new();
+    /// source.request_cancellation();
+    /// assert!(source.is_cancellation_requested());
+    /// ```
     pub fn is_cancellation_requested(&self) -> bool {
         self.state.requested.load(Ordering::Acquire)
     }
@@ -105,6 +152,24 @@ impl CancellationSource {
 
 impl CancellationToken {
     /// Whether cancellation has been requested on the source.
+    ///
+    /// A cooperative loop that stops when asked:
+    /// ```
+    /// use coro::{co_return, sync_wait, CancellationSource, CancellationToken, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn count(token: CancellationToken, source: CancellationSource) -> Task<u32> {
+    ///     let mut n = 0;
+    ///     while !token.is_cancellation_requested() {
+    ///         n += 1;
+    ///         if n == 3 { source.request_cancellation(); } // someone else, usually
+    ///     }
+    ///     co_return!(n)
+    /// }
+    ///
+    /// let source = CancellationSource::new();
+    /// assert_eq!(sync_wait(count(source.token(), source)), 3);
+    /// ```
     pub fn is_cancellation_requested(&self) -> bool {
         self.state.requested.load(Ordering::Acquire)
     }
@@ -112,12 +177,44 @@ impl CancellationToken {
     /// An awaiter that completes when cancellation is requested (at once if
     /// it already was). A coroutine destroyed while waiting on it unlinks
     /// itself (see [`Event`](crate::sync::Event)).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, CancellationSource, CancellationToken, LocalScheduler, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn wait(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<()> {
+    ///     co_await!(token.cancelled());
+    ///     stopped.set(true);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (source, stopped) = (CancellationSource::new(), Rc::new(Cell::new(false)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(wait(source.token(), stopped.clone()), &s);
+    /// s.run_until_idle();
+    /// assert!(!stopped.get());
+    /// source.request_cancellation(); // resumes it before returning
+    /// assert!(stopped.get());
+    /// ```
     pub fn cancelled(&self) -> Cancelled<'_> {
         Cancelled { wait: self.state.event.wait() }
     }
 
     /// Runs `f` when cancellation is requested, on the requesting thread; at
     /// once, on this thread, if it already was.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let source = coro::CancellationSource::new();
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx2 = tx.clone();
+    /// source.token().on_cancel(move || tx.send("registered before").unwrap());
+    /// source.request_cancellation();
+    /// source.token().on_cancel(move || tx2.send("registered after: runs at once").unwrap());
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["registered before", "registered after: runs at once"]);
+    /// ```
     pub fn on_cancel(&self, f: impl FnOnce() + Send + 'static) {
         let mut cbs = self.state.callbacks.lock().unwrap_or_else(|e| e.into_inner());
         // Checked under the lock: `request_cancellation` sets the flag, then

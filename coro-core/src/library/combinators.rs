@@ -80,6 +80,29 @@ use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 /// A task, as a child of a combinator, a shared task
 /// or a detached launch. Implemented for [`Task<T>`] and [`SendTask<T>`];
 /// sealed.
+///
+/// Code generic over both task types:
+/// ```
+/// use coro::{co_return, spawn_detached, IntoTask, LocalScheduler, SendTask, Task};
+///
+/// /// Runs a `Task` or a `SendTask` to its end on this thread, dropping its value.
+/// fn run<C: IntoTask>(task: C) -> usize
+/// where
+///     C::Output: 'static,
+///     C::Kind: 'static,
+/// {
+///     let s = LocalScheduler::new();
+///     spawn_detached(task, &s);
+///     s.run_until_idle()
+/// }
+///
+/// #[coro::coroutine]
+/// fn local() -> Task<u8> { co_return!(1) }
+/// #[coro::coroutine]
+/// fn sendable() -> SendTask<String> { co_return!("two".into()) }
+///
+/// assert_eq!(run(local()) + run(sendable()), 2); // one resume each
+/// ```
 pub trait IntoTask: sealed::Sealed {
     /// The value the task produces.
     type Output;
@@ -111,7 +134,8 @@ impl<T> IntoTask for SendTask<T> {
     }
 }
 
-/// An owned task frame, as held by a combinator. Not a public API.
+/// An owned task frame, as held by a combinator ([`when_all`], [`when_any`])
+/// or a detached launch. Not a public API.
 #[doc(hidden)]
 pub struct Child<T, K: TaskKind> {
     pub(crate) task: Owned<T, K>,
@@ -204,7 +228,8 @@ impl Stub {
 // Sets of children
 // ===========================================================================
 
-/// A set of children: a `Vec` of one task type or a tuple. Not a public API.
+/// A set of children: a `Vec` of one task type or a tuple, made from an
+/// [`IntoJoinSet`]. Not a public API.
 #[doc(hidden)]
 pub trait JoinSet {
     /// `when_all`'s result.
@@ -234,6 +259,24 @@ pub trait JoinSet {
 
 /// What [`when_all`] and [`when_all_ready`] accept: a `Vec` of tasks of one
 /// type, or a tuple of up to 8 tasks of any types.
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, when_all, Task};
+///
+/// #[coro::coroutine]
+/// fn num(x: u32) -> Task<u32> { co_return!(x) }
+/// #[coro::coroutine]
+/// fn word() -> Task<&'static str> { co_return!("w") }
+///
+/// #[coro::coroutine]
+/// fn run() -> Task<(Vec<u32>, (u32, &'static str))> {
+///     let v = co_await!(when_all(vec![num(1), num(2)])); // a `Vec<Task<u32>>`
+///     let t = co_await!(when_all((num(3), word())));     // a tuple of different tasks
+///     co_return!((v, t))
+/// }
+///
+/// assert_eq!(sync_wait(run()), (vec![1, 2], (3, "w")));
+/// ```
 pub trait IntoJoinSet {
     /// The set of children. Not a public API.
     #[doc(hidden)]
@@ -475,6 +518,20 @@ impl<S: JoinSet> Drop for Join<S> {
 
 /// Awaits every task; the `co_await!` gives their results in order, or
 /// rethrows the first panic. Made by [`when_all`].
+///
+/// Like a task, it is lazy: one dropped unawaited drops its children unstarted.
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use coro::{co_return, when_all, Task};
+///
+/// #[coro::coroutine]
+/// fn mark(ran: Rc<Cell<bool>>) -> Task<()> { ran.set(true); co_return!(()) }
+///
+/// let ran = Rc::new(Cell::new(false));
+/// let all = when_all(vec![mark(ran.clone())]); // a `WhenAll`: nothing runs yet
+/// drop(all);
+/// assert!(!ran.get());
+/// ```
 #[must_use = "a combinator does nothing unless awaited"]
 pub struct WhenAll<S: JoinSet> {
     join: Join<S>,
@@ -482,6 +539,24 @@ pub struct WhenAll<S: JoinSet> {
 
 /// Awaits every task; the `co_await!` gives one `Result<T, Payload>` per
 /// task, in order, and never rethrows. Made by [`when_all_ready`].
+///
+/// ```
+/// use coro::{co_await, co_return, sync_wait, when_all_ready, Task};
+///
+/// #[coro::coroutine]
+/// fn ok() -> Task<u32> { co_return!(7) }
+/// #[coro::coroutine]
+/// fn fails() -> Task<String> { panic!("boom") }
+///
+/// #[coro::coroutine]
+/// fn both() -> Task<(u32, bool)> {
+///     let (a, b) = co_await!(when_all_ready((ok(), fails()))); // `Result<_, Payload>`s
+///     co_return!((a.unwrap(), b.is_err()))
+/// }
+///
+/// # std::panic::set_hook(Box::new(|_| {}));
+/// assert_eq!(sync_wait(both()), (7, true));
+/// ```
 #[must_use = "a combinator does nothing unless awaited"]
 pub struct WhenAllReady<S: JoinSet> {
     join: Join<S>,
@@ -708,6 +783,8 @@ fn give_up_children<T, K: TaskKind>(shared: &Arc<AnyShared<T, K>>, children: Vec
 }
 
 /// Awaits the first of several tasks; made by [`when_any`].
+///
+/// See [`cancel_on_completion`](Self::cancel_on_completion) for an example.
 #[must_use = "a combinator does nothing unless awaited"]
 pub struct WhenAny<T, K: TaskKind> {
     children: Option<Vec<Child<T, K>>>,
@@ -732,6 +809,30 @@ impl<T, K: TaskKind> WhenAny<T, K> {
     /// Requests cancellation on `source` as soon as a winner is known,
     /// before the losers still suspended are destroyed: children holding a
     /// token of `source` can stop cooperatively (and finish normally).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, sync_wait, when_any, CancellationSource, CancellationToken, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn worker(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<u32> {
+    ///     co_await!(token.cancelled());
+    ///     stopped.set(true); // it ends normally instead of being destroyed
+    ///     co_return!(0)
+    /// }
+    /// #[coro::coroutine]
+    /// fn quick() -> Task<u32> { co_return!(42) }
+    ///
+    /// #[coro::coroutine]
+    /// fn race(source: CancellationSource, stopped: Rc<Cell<bool>>) -> Task<(usize, u32)> {
+    ///     let tasks = vec![worker(source.token(), stopped), quick()];
+    ///     co_return!(co_await!(when_any(tasks).cancel_on_completion(&source)))
+    /// }
+    ///
+    /// let stopped = Rc::new(Cell::new(false));
+    /// assert_eq!(sync_wait(race(CancellationSource::new(), stopped.clone())), (1, 42));
+    /// assert!(stopped.get());
+    /// ```
     pub fn cancel_on_completion(mut self, source: &CancellationSource) -> Self {
         self.cancel = Some(source.clone());
         self

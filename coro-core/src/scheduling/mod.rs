@@ -84,6 +84,32 @@ pub unsafe trait Scheduler {
     /// nothing else will resume or destroy, and which may be resumed on this
     /// thread (on any thread if `resumes_on_posting_thread()` is `false`),
     /// or destroyed, by the scheduler.
+    ///
+    /// # Example
+    ///
+    /// Schedulers are posted to by [`spawn_detached`] and [`schedule`](Self::schedule);
+    /// an implementation may forward to another one:
+    /// ```
+    /// use std::cell::Cell;
+    /// use coro::{co_return, spawn_detached, CoroutineHandle, LocalScheduler, Scheduler, Task};
+    ///
+    /// /// A `LocalScheduler` that counts what is posted to it.
+    /// struct Counting(LocalScheduler, Cell<u32>);
+    /// // SAFETY: every handle goes to the inner scheduler, which keeps the contract.
+    /// unsafe impl Scheduler for Counting {
+    ///     unsafe fn post(&self, handle: CoroutineHandle) {
+    ///         self.1.set(self.1.get() + 1);
+    ///         unsafe { self.0.post(handle) } // SAFETY: our caller's promise, passed on
+    ///     }
+    /// }
+    ///
+    /// #[coro::coroutine]
+    /// fn nothing() -> Task<()> { co_return!(()) }
+    ///
+    /// let s = Counting(LocalScheduler::new(), Cell::new(0));
+    /// spawn_detached(nothing(), &s);
+    /// assert_eq!((s.0.run_until_idle(), s.1.get()), (1, 1));
+    /// ```
     unsafe fn post(&self, handle: CoroutineHandle);
 
     /// `true` (the default) if every posted handle is resumed on the thread

@@ -186,22 +186,77 @@ impl<T, B> AsyncGenerator<T, B> {
     /// The awaitable for the next element: `co_await!(gen.next())` gives
     /// `Some(value)`, or `None` once the generator has finished. (Named like
     /// cppcoro's and `Stream`'s `next`, not an `Iterator`: it is awaited.)
+    ///
+    /// ```
+    /// use coro::{co_await, co_return, co_yield, sync_wait, AsyncGenerator, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn two() -> AsyncGenerator<&'static str> { co_yield!("a"); co_yield!("b"); }
+    ///
+    /// #[coro::coroutine]
+    /// fn take_three() -> Task<[Option<&'static str>; 3]> {
+    ///     let mut g = two();
+    ///     let a = co_await!(g.next());
+    ///     let b = co_await!(g.next());
+    ///     let end = co_await!(g.next());
+    ///     co_return!([a, b, end])
+    /// }
+    ///
+    /// assert_eq!(sync_wait(take_three()), [Some("a"), Some("b"), None]);
+    /// ```
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Next<'_, T, B> {
         Next { generator: self }
     }
 
     /// Where the generator is suspended (`None` while running).
+    ///
+    /// ```
+    /// use coro::{co_yield, AsyncGenerator, SuspendKind};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> AsyncGenerator<u8> { co_yield!(1); }
+    ///
+    /// let g = one();
+    /// assert_eq!(g.suspend_point().unwrap().kind(), SuspendKind::Initial); // lazy
+    /// ```
     pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
         self.handle.suspend_point()
     }
 
     /// The erased handle of the generator's coroutine.
+    ///
+    /// ```
+    /// use coro::{co_yield, AsyncGenerator};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> AsyncGenerator<u8> { co_yield!(1); }
+    ///
+    /// assert!(!one().handle().address().is_null());
+    /// ```
     pub fn handle(&self) -> CoroutineHandle {
         self.handle.handle().erase()
     }
 
     /// `true` once the body has finished.
+    ///
+    /// ```
+    /// use coro::{co_await, co_return, co_yield, sync_wait, AsyncGenerator, Task};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> AsyncGenerator<u8> { co_yield!(1); }
+    ///
+    /// #[coro::coroutine]
+    /// fn drain() -> Task<(bool, bool)> {
+    ///     let mut g = one();
+    ///     co_await!(g.next());
+    ///     let after_one = g.done();
+    ///     co_await!(g.next());
+    ///     co_return!((after_one, g.done()))
+    /// }
+    ///
+    /// assert_eq!(sync_wait(drain()), (false, true));
+    /// ```
     pub fn done(&self) -> bool {
         self.handle.done()
     }
@@ -213,7 +268,8 @@ impl<T, B> fmt::Debug for AsyncGenerator<T, B> {
     }
 }
 
-/// The awaiter of `co_await!(gen.next())`.
+/// The awaiter of `co_await!(gen.next())`, made by
+/// [`AsyncGenerator::next`]; not used directly.
 pub struct Next<'a, T, B> {
     generator: &'a mut AsyncGenerator<T, B>,
 }

@@ -141,16 +141,49 @@ impl<T, B, F: FrameBody> FromReturnObject<UniqueCoroutineHandle<GeneratorPromise
 
 impl<T, B> Generator<T, B> {
     /// Where the generator is suspended (`None` while running).
+    ///
+    /// ```
+    /// use coro::{co_yield, Generator, SuspendKind};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> Generator<u8> { co_yield!(1); }
+    ///
+    /// let mut g = one();
+    /// assert_eq!(g.suspend_point().unwrap().kind(), SuspendKind::Initial);
+    /// g.next();
+    /// assert_eq!(g.suspend_point().unwrap().kind(), SuspendKind::Yield);
+    /// ```
     pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
         self.handle.suspend_point()
     }
 
     /// The erased handle of the generator's coroutine.
+    ///
+    /// ```
+    /// use coro::{co_yield, Generator};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> Generator<u8> { co_yield!(1); }
+    ///
+    /// let g = one();
+    /// assert!(!g.handle().address().is_null());
+    /// ```
     pub fn handle(&self) -> CoroutineHandle {
         self.handle.handle().erase()
     }
 
     /// `true` once the body has finished.
+    ///
+    /// ```
+    /// use coro::{co_yield, Generator};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> Generator<u8> { co_yield!(1); }
+    ///
+    /// let mut g = one();
+    /// assert_eq!((g.next(), g.done()), (Some(1), false));
+    /// assert_eq!((g.next(), g.done()), (None, true));
+    /// ```
     pub fn done(&self) -> bool {
         self.handle.done()
     }

@@ -108,6 +108,23 @@ pub struct RecursiveGenerator<T, B = ()> {
 pub struct ElementsOf<G>(pub G);
 
 /// Wraps a nested generator for `co_yield!`; see [`ElementsOf`].
+///
+/// A nested generator that was partly consumed yields the rest:
+/// ```
+/// use coro::{co_yield, elements_of, RecursiveGenerator};
+///
+/// #[coro::coroutine]
+/// fn digits() -> RecursiveGenerator<u32> { for d in 0..4 { co_yield!(d); } }
+///
+/// #[coro::coroutine]
+/// fn rest_of(g: RecursiveGenerator<u32>) -> RecursiveGenerator<u32> {
+///     co_yield!(elements_of(g));
+/// }
+///
+/// let mut g = digits();
+/// g.next();
+/// assert_eq!(rest_of(g).collect::<Vec<_>>(), [1, 2, 3]);
+/// ```
 pub fn elements_of<G>(generator: G) -> ElementsOf<G> {
     ElementsOf(generator)
 }
@@ -221,6 +238,7 @@ impl<T, B2> YieldValue<ElementsOf<RecursiveGenerator<T, B2>>> for RecursiveGener
 
 /// The awaiter of `co_yield!(elements_of(nested))`: owns the nested
 /// generator's frame, transfers into it, and is resumed when it finishes.
+/// Serves [`elements_of`] in a [`RecursiveGenerator`]; not used directly.
 pub struct NestedAwaiter<T, B> {
     nested: Option<Owned<T>>,
     parent: Handle<T>,
@@ -370,16 +388,52 @@ impl<T, B, F: Future<Output = ()>> FromReturnObject<UniqueCoroutineHandle<Recurs
 
 impl<T, B> RecursiveGenerator<T, B> {
     /// Where the root generator is suspended (`None` while running).
+    ///
+    /// ```
+    /// use coro::{co_yield, elements_of, RecursiveGenerator, SuspendKind};
+    ///
+    /// #[coro::coroutine]
+    /// fn inner() -> RecursiveGenerator<u8> { co_yield!(1); }
+    /// #[coro::coroutine]
+    /// fn outer() -> RecursiveGenerator<u8> { co_yield!(elements_of(inner())); }
+    ///
+    /// let mut g = outer();
+    /// g.next(); // `inner` yields; the root waits in `elements_of`
+    /// assert_eq!(g.suspend_point().unwrap().kind(), SuspendKind::Yield);
+    /// assert_eq!(g.suspend_point().unwrap().function(), "outer");
+    /// ```
     pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
         self.owned.0.suspend_point()
     }
 
     /// The erased handle of the root generator's coroutine.
+    ///
+    /// ```
+    /// use coro::{co_yield, RecursiveGenerator};
+    ///
+    /// #[coro::coroutine]
+    /// fn one() -> RecursiveGenerator<u8> { co_yield!(1); }
+    ///
+    /// assert!(!one().handle().address().is_null());
+    /// ```
     pub fn handle(&self) -> CoroutineHandle {
         self.owned.0.handle().erase()
     }
 
     /// `true` once the root's body has finished.
+    ///
+    /// ```
+    /// use coro::{co_yield, elements_of, RecursiveGenerator};
+    ///
+    /// #[coro::coroutine]
+    /// fn inner() -> RecursiveGenerator<u8> { co_yield!(1); }
+    /// #[coro::coroutine]
+    /// fn outer() -> RecursiveGenerator<u8> { co_yield!(elements_of(inner())); }
+    ///
+    /// let mut g = outer();
+    /// assert_eq!((g.next(), g.done()), (Some(1), false));
+    /// assert_eq!((g.next(), g.done()), (None, true));
+    /// ```
     pub fn done(&self) -> bool {
         self.owned.0.done()
     }

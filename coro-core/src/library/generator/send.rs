@@ -73,6 +73,8 @@ impl<T, B> CoroutineTraits for SendGenerator<T, B> {
     type Promise = GeneratorPromise<T>;
 }
 
+/// The `Send` check of a [`SendGenerator`] coroutine's frame (any `Send`
+/// type). Not a public API.
 #[diagnostic::on_unimplemented(
     message = "a `SendGenerator` coroutine's frame must be `Send`",
     label = "this coroutine holds something that is not `Send` across a suspension point",

@@ -145,6 +145,11 @@ unsafe impl<T: Send> Sync for Channel<T, ThreadSafe> {}
 impl<T> Channel<T, ThreadSafe> {
     /// A thread-safe channel holding up to `capacity` values (0: each send
     /// waits for a receiver). Allocates the buffer.
+    ///
+    /// ```
+    /// let ch = coro::sync::Channel::<String>::new(8);
+    /// assert_eq!(ch.capacity(), 8);
+    /// ```
     pub fn new(capacity: usize) -> Self {
         Channel { state: Guarded::new(State::new(capacity)) }
     }
@@ -152,6 +157,12 @@ impl<T> Channel<T, ThreadSafe> {
 
 impl<T> Channel<T, Local> {
     /// A single-threaded channel holding up to `capacity` values.
+    ///
+    /// ```
+    /// let ch = coro::sync::local::Channel::new(2);
+    /// ch.try_send(1).unwrap();
+    /// assert_eq!(ch.len(), 1);
+    /// ```
     pub fn new(capacity: usize) -> Self {
         Channel { state: Guarded::new(State::new(capacity)) }
     }
@@ -245,18 +256,73 @@ impl<T, F: Flavor> Channel<T, F> {
     /// An awaiter that sends `value`: `Ok(())` once the value is in the
     /// channel or handed to a receiver, `Err(SendError(value))` if the
     /// channel is (or gets) closed first.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Channel;
+    ///
+    /// #[coro::coroutine]
+    /// fn producer(ch: Rc<Channel<u32>>) -> Task<()> {
+    ///     for i in 1..=3 {
+    ///         co_await!(ch.send(i)).unwrap(); // suspends while the channel is full
+    ///     }
+    ///     co_return!(())
+    /// }
+    ///
+    /// let ch = Rc::new(Channel::new(1));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(producer(ch.clone()), &s);
+    /// s.run_until_idle();
+    /// assert_eq!(ch.len(), 1);          // 1 is buffered; the producer waits with 2
+    /// assert_eq!(ch.try_recv(), Ok(1)); // 2 moves in; the producer goes on, waits with 3
+    /// assert_eq!(ch.try_recv(), Ok(2));
+    /// assert_eq!(ch.try_recv(), Ok(3));
+    /// ```
     pub fn send(&self, value: T) -> Sending<'_, T, F> {
         Sending { channel: self, node: ChanNode::new(Some(value)) }
     }
 
     /// An awaiter that receives a value: `Some(v)`, or `None` once the
     /// channel is closed and empty.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::local::Channel;
+    ///
+    /// #[coro::coroutine]
+    /// fn sum(ch: Rc<Channel<u32>>) -> Task<u32> {
+    ///     let mut total = 0;
+    ///     while let Some(v) = co_await!(ch.recv()) {
+    ///         total += v;
+    ///     }
+    ///     co_return!(total)
+    /// }
+    ///
+    /// let ch = Rc::new(Channel::new(4));
+    /// for v in [1, 2, 3] {
+    ///     ch.try_send(v).unwrap();
+    /// }
+    /// ch.close(); // `recv` drains the buffer, then gives `None`
+    /// assert_eq!(sync_wait(sum(ch)), 6);
+    /// ```
     pub fn recv(&self) -> Receiving<'_, T, F> {
         Receiving { channel: self, node: ChanNode::new(None) }
     }
 
     /// Sends without waiting. A waiting receiver is resumed on this thread
     /// before this returns.
+    ///
+    /// ```
+    /// use coro::sync::{local::Channel, TrySendError};
+    ///
+    /// let ch = Channel::new(1);
+    /// assert_eq!(ch.try_send(1), Ok(()));
+    /// assert_eq!(ch.try_send(2), Err(TrySendError::Full(2)));
+    /// ch.close();
+    /// assert_eq!(ch.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.state.with(|s| s.try_send(value)) {
             Ok(woke) => {
@@ -272,6 +338,17 @@ impl<T, F: Flavor> Channel<T, F> {
 
     /// Receives without waiting. A sender waiting for room is resumed on
     /// this thread before this returns.
+    ///
+    /// ```
+    /// use coro::sync::{local::Channel, TryRecvError};
+    ///
+    /// let ch = Channel::new(1);
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+    /// ch.try_send('a').unwrap();
+    /// ch.close();
+    /// assert_eq!(ch.try_recv(), Ok('a'));
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.state.with(State::try_recv) {
             Ok((v, woke)) => {
@@ -289,6 +366,27 @@ impl<T, F: Flavor> Channel<T, F> {
     /// give `None`. Every waiting coroutine is resumed on this thread
     /// before this returns (receivers with `None`, senders with their
     /// value in the error). Closing twice does nothing.
+    ///
+    /// A receiver waiting on an empty channel gets `None`:
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Channel;
+    ///
+    /// #[coro::coroutine]
+    /// fn receiver(ch: Rc<Channel<u32>>, got: Rc<Cell<Option<Option<u32>>>>) -> Task<()> {
+    ///     got.set(Some(co_await!(ch.recv())));
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (ch, got) = (Rc::new(Channel::new(1)), Rc::new(Cell::new(None)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(receiver(ch.clone(), got.clone()), &s);
+    /// s.run_until_idle();
+    /// ch.close(); // resumes the receiver before returning
+    /// assert_eq!(got.get(), Some(None));
+    /// assert!(ch.is_closed());
+    /// ```
     pub fn close(&self) {
         let woke = self.state.with(|s| {
             if s.closed {
@@ -309,26 +407,58 @@ impl<T, F: Flavor> Channel<T, F> {
     }
 
     /// Whether [`close`](Self::close) was called.
+    ///
+    /// ```
+    /// let ch = coro::sync::local::Channel::<u8>::new(1);
+    /// assert!(!ch.is_closed());
+    /// ch.close();
+    /// assert!(ch.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.state.with(|s| s.closed)
     }
 
     /// How many values are in the buffer.
+    ///
+    /// ```
+    /// let ch = coro::sync::local::Channel::new(4);
+    /// ch.try_send("a").unwrap();
+    /// ch.try_send("b").unwrap();
+    /// assert_eq!(ch.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.state.with(|s| s.buf.len())
     }
 
     /// Whether the buffer is empty.
+    ///
+    /// ```
+    /// let ch = coro::sync::local::Channel::new(4);
+    /// assert!(ch.is_empty());
+    /// ch.try_send(()).unwrap();
+    /// assert!(!ch.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The capacity given to `new`.
+    ///
+    /// ```
+    /// assert_eq!(coro::sync::local::Channel::<u8>::new(0).capacity(), 0); // rendezvous
+    /// ```
     pub fn capacity(&self) -> usize {
         self.state.with(|s| s.capacity)
     }
 
     /// The buffered values, through exclusive access to the channel.
+    ///
+    /// ```
+    /// let ch = coro::sync::Channel::new(4);
+    /// ch.try_send(1).unwrap();
+    /// ch.try_send(2).unwrap();
+    /// assert_eq!(ch.into_inner(), [1, 2]);
+    /// ```
     pub fn into_inner(self) -> VecDeque<T> {
         self.state.into_inner().buf
     }
@@ -523,6 +653,21 @@ impl<T, F: Flavor> fmt::Debug for Receiving<'_, T, F> {
 }
 
 /// The error of a send to a closed channel; holds the value.
+///
+/// ```
+/// use std::rc::Rc;
+/// use coro::{co_await, co_return, sync_wait, Task};
+/// use coro::sync::{local::Channel, SendError};
+///
+/// #[coro::coroutine]
+/// fn send(ch: Rc<Channel<&'static str>>) -> Task<Result<(), SendError<&'static str>>> {
+///     co_return!(co_await!(ch.send("hello")))
+/// }
+///
+/// let ch = Rc::new(Channel::new(1));
+/// ch.close();
+/// assert_eq!(sync_wait(send(ch)), Err(SendError("hello"))); // the value comes back
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
 
@@ -541,6 +686,16 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// The error of [`Channel::try_send`]; holds the value.
+///
+/// ```
+/// use coro::sync::{Channel, TrySendError};
+///
+/// let ch = Channel::new(0); // a rendezvous channel: full unless a receiver waits
+/// match ch.try_send(String::from("x")) {
+///     Err(TrySendError::Full(s)) => assert_eq!(s, "x"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TrySendError<T> {
     /// The buffer is full (and no receiver waits).
@@ -551,6 +706,11 @@ pub enum TrySendError<T> {
 
 impl<T> TrySendError<T> {
     /// The value that was not sent.
+    ///
+    /// ```
+    /// let ch = coro::sync::local::Channel::new(0);
+    /// assert_eq!(ch.try_send(7).unwrap_err().into_inner(), 7);
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(v) | TrySendError::Closed(v) => v,
@@ -579,6 +739,15 @@ impl<T> fmt::Display for TrySendError<T> {
 impl<T> std::error::Error for TrySendError<T> {}
 
 /// The error of [`Channel::try_recv`].
+///
+/// ```
+/// use coro::sync::{Channel, TryRecvError};
+///
+/// let ch = Channel::<u8>::new(1);
+/// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+/// ch.close();
+/// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum TryRecvError {
     /// The buffer is empty (and no sender waits).

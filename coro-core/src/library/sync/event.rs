@@ -62,6 +62,16 @@ unsafe impl Sync for Event<ThreadSafe> {}
 
 impl Event<ThreadSafe> {
     /// A thread-safe event, not set.
+    ///
+    /// `const`, so it can live in a `static`:
+    /// ```
+    /// use coro::sync::Event;
+    ///
+    /// static READY: Event = Event::new();
+    /// assert!(!READY.is_set());
+    /// READY.set();
+    /// assert!(READY.is_set());
+    /// ```
     pub const fn new() -> Self {
         Event { state: Guarded::new(State { set: false, waiters: WaitList::new() }) }
     }
@@ -69,6 +79,13 @@ impl Event<ThreadSafe> {
 
 impl Event<Local> {
     /// A single-threaded event, not set.
+    ///
+    /// ```
+    /// use coro::sync::local::Event;
+    ///
+    /// let ev = Event::new();
+    /// assert!(!ev.is_set());
+    /// ```
     pub const fn new() -> Self {
         Event { state: Guarded::new(State { set: false, waiters: WaitList::new() }) }
     }
@@ -88,6 +105,12 @@ impl Default for Event<Local> {
 
 impl<F: Flavor> Event<F> {
     /// Whether the event is set.
+    ///
+    /// ```
+    /// let ev = coro::sync::local::Event::new();
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.state.with(|s| s.set)
     }
@@ -98,6 +121,27 @@ impl<F: Flavor> Event<F> {
     /// A panic escaping a resumed coroutine (one whose promise rethrows)
     /// does not keep the others from being resumed; the first such panic
     /// propagates from here.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Event;
+    ///
+    /// #[coro::coroutine]
+    /// fn waiter(ev: Rc<Event>, woken: Rc<Cell<bool>>) -> Task<()> {
+    ///     co_await!(ev.wait());
+    ///     woken.set(true);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (ev, woken) = (Rc::new(Event::new()), Rc::new(Cell::new(false)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(waiter(ev.clone(), woken.clone()), &s);
+    /// s.run_until_idle();
+    /// assert!(!woken.get()); // suspended in `wait()`
+    /// ev.set();              // resumes it before returning
+    /// assert!(woken.get());
+    /// ```
     pub fn set(&self) {
         let woke = self.state.with(|s| {
             if s.set {
@@ -115,11 +159,36 @@ impl<F: Flavor> Event<F> {
     }
 
     /// Clears the event: later waits suspend until the next [`set`](Self::set).
+    ///
+    /// ```
+    /// let ev = coro::sync::Event::new();
+    /// ev.set();
+    /// ev.reset();
+    /// assert!(!ev.is_set());
+    /// ```
     pub fn reset(&self) {
         self.state.with(|s| s.set = false)
     }
 
     /// An awaiter that completes once the event is set.
+    ///
+    /// A set event does not suspend its waiters:
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::Event;
+    ///
+    /// static EV: Event = Event::new();
+    ///
+    /// #[coro::coroutine]
+    /// fn after_set() -> Task<u32> {
+    ///     co_await!(EV.wait());
+    ///     co_await!(&EV); // the same
+    ///     co_return!(1)
+    /// }
+    ///
+    /// EV.set();
+    /// assert_eq!(sync_wait(after_set()), 1);
+    /// ```
     pub fn wait(&self) -> Wait<'_, F> {
         Wait { event: self, node: WaitNode::new() }
     }

@@ -25,16 +25,43 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// Marker for the thread-safe flavour of a primitive: `Send + Sync`, its
 /// state behind a spin lock held for a few instructions at a time. This is
 /// the default flavour, and the one `coro::sync::{Mutex, Event, ...}` name.
+///
+/// ```
+/// use coro::sync::{mutex::Mutex, ThreadSafe};
+///
+/// let m: Mutex<u8, ThreadSafe> = coro::sync::Mutex::new(1); // the same type
+/// fn shareable<T: Send + Sync>(_: &T) {}
+/// shareable(&m);
+/// assert_eq!(m.into_inner(), 1);
+/// ```
 #[derive(Debug)]
 pub enum ThreadSafe {}
 
 /// Marker for the single-threaded flavour of a primitive: not `Sync` (it can
 /// be moved to another thread while nobody waits on it, never shared), no
 /// atomic operations. `coro::sync::local::{Mutex, Event, ...}` name it.
+///
+/// ```
+/// use coro::sync::{event::Event, Local};
+///
+/// let ev: Event<Local> = coro::sync::local::Event::new(); // the same type
+/// ev.set();
+/// assert!(ev.is_set());
+/// ```
 #[derive(Debug)]
 pub enum Local {}
 
 /// Which flavour a primitive is: [`ThreadSafe`] or [`Local`]. Sealed.
+///
+/// Code generic over the flavour:
+/// ```
+/// use coro::sync::{latch::Latch, Flavor};
+///
+/// fn remaining<F: Flavor>(latch: &Latch<F>) -> usize { latch.count() }
+///
+/// assert_eq!(remaining(&coro::sync::Latch::new(2)), 2);
+/// assert_eq!(remaining(&coro::sync::local::Latch::new(3)), 3);
+/// ```
 pub trait Flavor: sealed::Sealed + 'static {
     #[doc(hidden)]
     type Lock: RawLock;

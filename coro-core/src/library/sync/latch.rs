@@ -64,6 +64,15 @@ unsafe impl Sync for Latch<ThreadSafe> {}
 impl Latch<ThreadSafe> {
     /// A thread-safe latch that opens after `count` count-downs (at once if
     /// `count` is 0).
+    ///
+    /// ```
+    /// use coro::sync::Latch;
+    ///
+    /// static STARTED: Latch = Latch::new(2); // `const`: fine in a `static`
+    /// STARTED.count_down();
+    /// assert_eq!(STARTED.count(), 1);
+    /// assert!(Latch::new(0).is_ready());
+    /// ```
     pub const fn new(count: usize) -> Self {
         Latch { state: Guarded::new(State { count, waiters: WaitList::new() }) }
     }
@@ -71,6 +80,11 @@ impl Latch<ThreadSafe> {
 
 impl Latch<Local> {
     /// A single-threaded latch that opens after `count` count-downs.
+    ///
+    /// ```
+    /// let latch = coro::sync::local::Latch::new(3);
+    /// assert_eq!(latch.count(), 3);
+    /// ```
     pub const fn new(count: usize) -> Self {
         Latch { state: Guarded::new(State { count, waiters: WaitList::new() }) }
     }
@@ -78,6 +92,28 @@ impl Latch<Local> {
 
 impl<F: Flavor> Latch<F> {
     /// Decrements the count by one; see [`count_down_by`](Self::count_down_by).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Latch;
+    ///
+    /// #[coro::coroutine]
+    /// fn waiter(latch: Rc<Latch>, opened: Rc<Cell<bool>>) -> Task<()> {
+    ///     co_await!(latch.wait());
+    ///     opened.set(true);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (latch, opened) = (Rc::new(Latch::new(2)), Rc::new(Cell::new(false)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(waiter(latch.clone(), opened.clone()), &s);
+    /// s.run_until_idle();
+    /// latch.count_down();
+    /// assert!(!opened.get());
+    /// latch.count_down(); // reaches zero: resumes the waiter before returning
+    /// assert!(opened.get());
+    /// ```
     pub fn count_down(&self) {
         self.count_down_by(1)
     }
@@ -88,6 +124,16 @@ impl<F: Flavor> Latch<F> {
     /// # Panics
     /// If `n` is greater than the count (undefined behaviour for
     /// `std::latch`); the count is left unchanged.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let latch = coro::sync::local::Latch::new(5);
+    /// latch.count_down_by(3);
+    /// assert_eq!(latch.count(), 2);
+    /// latch.count_down_by(2);
+    /// assert!(latch.is_ready());
+    /// ```
     pub fn count_down_by(&self, n: usize) {
         if self.state.with(|s| count_down(s, n)) {
             ready::run();
@@ -95,16 +141,47 @@ impl<F: Flavor> Latch<F> {
     }
 
     /// Whether the count has reached zero (C++ `try_wait`).
+    ///
+    /// ```
+    /// let latch = coro::sync::local::Latch::new(1);
+    /// assert!(!latch.is_ready());
+    /// latch.count_down();
+    /// assert!(latch.is_ready());
+    /// ```
     pub fn is_ready(&self) -> bool {
         self.state.with(|s| s.count == 0)
     }
 
     /// The current count.
+    ///
+    /// ```
+    /// let latch = coro::sync::local::Latch::new(2);
+    /// latch.count_down();
+    /// assert_eq!(latch.count(), 1);
+    /// ```
     pub fn count(&self) -> usize {
         self.state.with(|s| s.count)
     }
 
     /// An awaiter that completes once the count is zero.
+    ///
+    /// An open latch does not suspend its waiters:
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::Latch;
+    ///
+    /// static DONE: Latch = Latch::new(1);
+    ///
+    /// #[coro::coroutine]
+    /// fn after_done() -> Task<usize> {
+    ///     co_await!(DONE.wait());
+    ///     co_await!(&DONE); // the same
+    ///     co_return!(DONE.count())
+    /// }
+    ///
+    /// DONE.count_down();
+    /// assert_eq!(sync_wait(after_done()), 0);
+    /// ```
     pub fn wait(&self) -> Wait<'_, F> {
         Wait { latch: self, arrive: 0, node: WaitNode::new() }
     }
@@ -112,6 +189,28 @@ impl<F: Flavor> Latch<F> {
     /// An awaiter that decrements the count by one when awaited (resuming
     /// the others if that opens the latch), then waits for zero (C++
     /// `arrive_and_wait`).
+    ///
+    /// Three parties meet; the last to arrive resumes the other two:
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Latch;
+    ///
+    /// #[coro::coroutine]
+    /// fn party(id: u32, latch: Rc<Latch>, log: Rc<RefCell<Vec<u32>>>) -> Task<()> {
+    ///     co_await!(latch.arrive_and_wait());
+    ///     log.borrow_mut().push(id);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (latch, log) = (Rc::new(Latch::new(3)), Rc::new(RefCell::new(Vec::new())));
+    /// let s = LocalScheduler::new();
+    /// for id in 1..=3 {
+    ///     spawn_detached(party(id, latch.clone(), log.clone()), &s);
+    /// }
+    /// s.run_until_idle();
+    /// assert_eq!(*log.borrow(), [1, 2, 3]); // all three went on
+    /// ```
     pub fn arrive_and_wait(&self) -> Wait<'_, F> {
         Wait { latch: self, arrive: 1, node: WaitNode::new() }
     }

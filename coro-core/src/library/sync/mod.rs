@@ -214,20 +214,88 @@ pub use channel::{SendError, TryRecvError, TrySendError};
 pub use flavor::{Flavor, Local, ThreadSafe};
 
 /// A thread-safe [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
+///
+/// ```
+/// let ev = coro::sync::SingleConsumerEvent::new();
+/// std::thread::scope(|s| {
+///     s.spawn(|| ev.set()); // `Sync`: set from another thread
+/// });
+/// assert!(ev.is_set());
+/// ```
 pub type SingleConsumerEvent = single_consumer_event::SingleConsumerEvent<ThreadSafe>;
 /// A thread-safe manual-reset [`Event`](event::Event).
+///
+/// ```
+/// let ev = coro::sync::Event::new();
+/// std::thread::scope(|s| {
+///     s.spawn(|| ev.set()); // `Sync`: set from another thread
+/// });
+/// assert!(ev.is_set());
+/// ```
 pub type Event = event::Event<ThreadSafe>;
 /// A thread-safe async [`Mutex`](mutex::Mutex).
+///
+/// ```
+/// let m = coro::sync::Mutex::new(0);
+/// std::thread::scope(|s| {
+///     s.spawn(|| *m.try_lock().unwrap() += 1); // `Sync`: shared with a thread
+/// });
+/// assert_eq!(m.into_inner(), 1);
+/// ```
 pub type Mutex<T> = mutex::Mutex<T, ThreadSafe>;
 /// The guard of a thread-safe [`Mutex`].
+///
+/// ```
+/// use coro::sync::{Mutex, MutexGuard};
+///
+/// let m = Mutex::new(5);
+/// let guard: MutexGuard<'_, i32> = m.try_lock().unwrap();
+/// assert_eq!(*guard, 5);
+/// ```
 pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, ThreadSafe>;
 /// A thread-safe counting [`Semaphore`](semaphore::Semaphore).
+///
+/// ```
+/// let sem = coro::sync::Semaphore::new(2);
+/// std::thread::scope(|s| {
+///     s.spawn(|| sem.try_acquire().unwrap().forget()); // `Sync`: shared with a thread
+/// });
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 pub type Semaphore = semaphore::Semaphore<ThreadSafe>;
 /// A permit of a thread-safe [`Semaphore`].
+///
+/// ```
+/// use coro::sync::{Semaphore, SemaphorePermit};
+///
+/// let sem = Semaphore::new(1);
+/// let permit: SemaphorePermit<'_> = sem.try_acquire().unwrap();
+/// assert_eq!(sem.available_permits(), 0);
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 pub type SemaphorePermit<'a> = semaphore::SemaphorePermit<'a, ThreadSafe>;
 /// A thread-safe [`Latch`](latch::Latch).
+///
+/// ```
+/// let latch = coro::sync::Latch::new(2);
+/// std::thread::scope(|s| {
+///     for _ in 0..2 {
+///         s.spawn(|| latch.count_down()); // `Sync`: counted down from threads
+///     }
+/// });
+/// assert!(latch.is_ready());
+/// ```
 pub type Latch = latch::Latch<ThreadSafe>;
 /// A thread-safe bounded MPMC [`Channel`](channel::Channel).
+///
+/// ```
+/// let ch = coro::sync::Channel::new(2);
+/// std::thread::scope(|s| {
+///     s.spawn(|| ch.try_send("from a thread").unwrap()); // `Sync`: shared with a thread
+/// });
+/// assert_eq!(ch.try_recv(), Ok("from a thread"));
+/// ```
 pub type Channel<T> = channel::Channel<T, ThreadSafe>;
 
 /// The single-threaded flavour of every primitive: not `Sync`, no atomic
@@ -236,19 +304,95 @@ pub mod local {
     use super::{channel, event, latch, mutex, semaphore, single_consumer_event, Local};
 
     /// A single-threaded [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
+    ///
+    /// ```
+    /// let ev = coro::sync::local::SingleConsumerEvent::new(); // not `Sync`
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
     pub type SingleConsumerEvent = single_consumer_event::SingleConsumerEvent<Local>;
     /// A single-threaded manual-reset [`Event`](event::Event).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::local::Event;
+    ///
+    /// #[coro::coroutine]
+    /// fn wait(ev: Rc<Event>) -> Task<bool> {
+    ///     co_await!(ev.wait());
+    ///     co_return!(true)
+    /// }
+    ///
+    /// let ev = Rc::new(Event::new()); // not `Sync`: stays on this thread
+    /// ev.set();
+    /// assert!(sync_wait(wait(ev)));
+    /// ```
     pub type Event = event::Event<Local>;
     /// A single-threaded async [`Mutex`](mutex::Mutex).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::local::Mutex;
+    ///
+    /// #[coro::coroutine]
+    /// fn push(m: Rc<Mutex<Vec<u32>>>, v: u32) -> Task<()> {
+    ///     co_await!(m.lock()).push(v);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let m = Rc::new(Mutex::new(Vec::new())); // not `Sync`: stays on this thread
+    /// sync_wait(push(m.clone(), 1));
+    /// sync_wait(push(m.clone(), 2));
+    /// assert_eq!(*m.try_lock().unwrap(), [1, 2]);
+    /// ```
     pub type Mutex<T> = mutex::Mutex<T, Local>;
     /// The guard of a single-threaded [`Mutex`].
+    ///
+    /// ```
+    /// use coro::sync::local::{Mutex, MutexGuard};
+    ///
+    /// let m = Mutex::new('a');
+    /// let guard: MutexGuard<'_, char> = m.try_lock().unwrap();
+    /// assert_eq!(*guard, 'a');
+    /// ```
     pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, Local>;
     /// A single-threaded counting [`Semaphore`](semaphore::Semaphore).
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::new(1); // not `Sync`
+    /// let permit = sem.try_acquire();
+    /// assert!(permit.is_some() && sem.try_acquire().is_none());
+    /// ```
     pub type Semaphore = semaphore::Semaphore<Local>;
     /// A permit of a single-threaded [`Semaphore`].
+    ///
+    /// ```
+    /// use coro::sync::local::{Semaphore, SemaphorePermit};
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let permit: SemaphorePermit<'_> = sem.try_acquire().unwrap();
+    /// permit.forget();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// ```
     pub type SemaphorePermit<'a> = semaphore::SemaphorePermit<'a, Local>;
     /// A single-threaded [`Latch`](latch::Latch).
+    ///
+    /// ```
+    /// let latch = coro::sync::local::Latch::new(1); // not `Sync`
+    /// latch.count_down();
+    /// assert!(latch.is_ready());
+    /// ```
     pub type Latch = latch::Latch<Local>;
     /// A single-threaded bounded MPMC [`Channel`](channel::Channel).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let ch = coro::sync::local::Channel::new(1); // not `Sync`; may carry an `Rc`
+    /// ch.try_send(Rc::new(1)).unwrap();
+    /// assert_eq!(*ch.try_recv().unwrap(), 1);
+    /// ```
     pub type Channel<T> = channel::Channel<T, Local>;
 }

@@ -77,6 +77,14 @@ unsafe impl<T: Send> Sync for Mutex<T, ThreadSafe> {}
 
 impl<T> Mutex<T, ThreadSafe> {
     /// A thread-safe mutex, unlocked, holding `value`.
+    ///
+    /// ```
+    /// use coro::sync::Mutex;
+    ///
+    /// static COUNTER: Mutex<u64> = Mutex::new(0); // `const`: fine in a `static`
+    /// *COUNTER.try_lock().unwrap() += 1;
+    /// assert_eq!(*COUNTER.try_lock().unwrap(), 1);
+    /// ```
     pub const fn new(value: T) -> Self {
         Mutex { state: Guarded::new(State { locked: false, waiters: WaitList::new() }), value: UnsafeCell::new(value) }
     }
@@ -84,6 +92,11 @@ impl<T> Mutex<T, ThreadSafe> {
 
 impl<T> Mutex<T, Local> {
     /// A single-threaded mutex, unlocked, holding `value`.
+    ///
+    /// ```
+    /// let m = coro::sync::local::Mutex::new(vec![1, 2]);
+    /// assert_eq!(m.into_inner(), [1, 2]);
+    /// ```
     pub const fn new(value: T) -> Self {
         Mutex { state: Guarded::new(State { locked: false, waiters: WaitList::new() }), value: UnsafeCell::new(value) }
     }
@@ -104,26 +117,71 @@ impl<T: Default> Default for Mutex<T, Local> {
 impl<T, F: Flavor> Mutex<T, F> {
     /// An awaiter that completes with the guard once this coroutine owns
     /// the lock (at once if it is free and nobody waits).
+    ///
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::Mutex;
+    ///
+    /// static LOG: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    ///
+    /// #[coro::coroutine]
+    /// fn append(s: &'static str) -> Task<usize> {
+    ///     let mut log = co_await!(LOG.lock()); // unlocked when `log` drops
+    ///     log.push(s);
+    ///     co_return!(log.len())
+    /// }
+    ///
+    /// assert_eq!(sync_wait(append("a")), 1);
+    /// assert_eq!(sync_wait(append("b")), 2);
+    /// ```
     pub fn lock(&self) -> Lock<'_, T, F> {
         Lock { mutex: self, node: WaitNode::new() }
     }
 
     /// The lock, if it is free and nobody waits for it.
+    ///
+    /// ```
+    /// let m = coro::sync::local::Mutex::new(0);
+    /// let guard = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_none());
+    /// drop(guard);
+    /// assert!(m.try_lock().is_some());
+    /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T, F>> {
         self.state.with(|s| !core::mem::replace(&mut s.locked, true)).then(|| MutexGuard { mutex: self })
     }
 
     /// Whether the lock is held.
+    ///
+    /// ```
+    /// let m = coro::sync::local::Mutex::new(());
+    /// let guard = m.try_lock();
+    /// assert!(m.is_locked());
+    /// drop(guard);
+    /// assert!(!m.is_locked());
+    /// ```
     pub fn is_locked(&self) -> bool {
         self.state.with(|s| s.locked)
     }
 
     /// The value, through exclusive access to the mutex (no locking needed).
+    ///
+    /// ```
+    /// let mut m = coro::sync::local::Mutex::new(1);
+    /// *m.get_mut() += 1;
+    /// assert_eq!(*m.try_lock().unwrap(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 
     /// The value.
+    ///
+    /// ```
+    /// let m = coro::sync::Mutex::new(String::from("x"));
+    /// m.try_lock().unwrap().push('y');
+    /// assert_eq!(m.into_inner(), "xy");
+    /// ```
     pub fn into_inner(self) -> T {
         self.value.into_inner()
     }
@@ -157,6 +215,15 @@ impl<T, F: Flavor> fmt::Debug for Mutex<T, F> {
 
 /// Proof of owning a [`Mutex`]'s lock, giving access to its value; unlocks
 /// when dropped.
+///
+/// ```
+/// let m = coro::sync::Mutex::new(vec![1]);
+/// {
+///     let mut guard = m.try_lock().unwrap(); // a `coro::sync::MutexGuard<'_, Vec<i32>>`
+///     guard.push(2);                         // `DerefMut` to the value
+/// }                                          // unlocked here
+/// assert_eq!(*m.try_lock().unwrap(), [1, 2]);
+/// ```
 #[must_use = "dropping the guard unlocks the mutex at once"]
 pub struct MutexGuard<'a, T, F: Flavor = ThreadSafe> {
     mutex: &'a Mutex<T, F>,

@@ -72,6 +72,13 @@ unsafe impl Sync for Semaphore<ThreadSafe> {}
 
 impl Semaphore<ThreadSafe> {
     /// A thread-safe semaphore with `permits` permits available.
+    ///
+    /// ```
+    /// use coro::sync::Semaphore;
+    ///
+    /// static CONNECTIONS: Semaphore = Semaphore::new(4); // `const`: fine in a `static`
+    /// assert_eq!(CONNECTIONS.available_permits(), 4);
+    /// ```
     pub const fn new(permits: usize) -> Self {
         Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
     }
@@ -79,6 +86,11 @@ impl Semaphore<ThreadSafe> {
 
 impl Semaphore<Local> {
     /// A single-threaded semaphore with `permits` permits available.
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::new(2);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
     pub const fn new(permits: usize) -> Self {
         Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
     }
@@ -87,16 +99,46 @@ impl Semaphore<Local> {
 impl<F: Flavor> Semaphore<F> {
     /// An awaiter that completes with a permit (at once if one is
     /// available and nobody waits).
+    ///
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::Semaphore;
+    ///
+    /// static SEM: Semaphore = Semaphore::new(2);
+    ///
+    /// #[coro::coroutine]
+    /// fn with_permit() -> Task<usize> {
+    ///     let _permit = co_await!(SEM.acquire());
+    ///     co_return!(SEM.available_permits())
+    /// }
+    ///
+    /// assert_eq!(sync_wait(with_permit()), 1);
+    /// assert_eq!(SEM.available_permits(), 2); // released by the permit's drop
+    /// ```
     pub fn acquire(&self) -> Acquire<'_, F> {
         Acquire { semaphore: self, node: WaitNode::new() }
     }
 
     /// A permit, if one is available.
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(permit);
+    /// assert!(sem.try_acquire().is_some());
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_, F>> {
         self.state.with(take_permit).then(|| SemaphorePermit { semaphore: self })
     }
 
     /// How many permits are available now.
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::new(3);
+    /// let _p = sem.try_acquire();
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
     pub fn available_permits(&self) -> usize {
         self.state.with(|s| s.permits)
     }
@@ -106,6 +148,31 @@ impl<F: Flavor> Semaphore<F> {
     ///
     /// # Panics
     /// If the count would overflow `usize`.
+    ///
+    /// # Example
+    ///
+    /// A semaphore as a counter of items, started empty:
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::Semaphore;
+    ///
+    /// #[coro::coroutine]
+    /// fn consume(items: Rc<Semaphore>, taken: Rc<Cell<u32>>) -> Task<()> {
+    ///     co_await!(items.acquire()).forget(); // an item is used up, not given back
+    ///     taken.set(taken.get() + 1);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (items, taken) = (Rc::new(Semaphore::new(0)), Rc::new(Cell::new(0)));
+    /// let s = LocalScheduler::new();
+    /// for _ in 0..2 {
+    ///     spawn_detached(consume(items.clone(), taken.clone()), &s);
+    /// }
+    /// s.run_until_idle();
+    /// items.release(3); // two go to the waiters, resumed before this returns
+    /// assert_eq!((taken.get(), items.available_permits()), (2, 1));
+    /// ```
     pub fn release(&self, n: usize) {
         let woke = self.state.with(|s| {
             // Checked before anything changes. While waiters are queued no
@@ -153,6 +220,15 @@ impl<F: Flavor> fmt::Debug for Semaphore<F> {
 }
 
 /// One permit of a [`Semaphore`]; released when dropped.
+///
+/// ```
+/// let sem = coro::sync::Semaphore::new(1);
+/// {
+///     let _permit = sem.try_acquire().unwrap();
+///     assert_eq!(sem.available_permits(), 0);
+/// }
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 #[must_use = "dropping the permit releases it at once"]
 pub struct SemaphorePermit<'a, F: Flavor = ThreadSafe> {
     semaphore: &'a Semaphore<F>,
@@ -161,6 +237,14 @@ pub struct SemaphorePermit<'a, F: Flavor = ThreadSafe> {
 impl<F: Flavor> SemaphorePermit<'_, F> {
     /// Keeps the permit consumed: the semaphore has one permit fewer until
     /// someone calls [`release`](Semaphore::release).
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::new(2);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// sem.release(1);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
     pub fn forget(self) {
         core::mem::forget(self);
     }

@@ -51,6 +51,14 @@ pub struct SingleConsumerEvent<F: Flavor = ThreadSafe> {
 
 impl SingleConsumerEvent<ThreadSafe> {
     /// A thread-safe event, not set.
+    ///
+    /// `const`, so it can live in a `static`:
+    /// ```
+    /// use coro::sync::SingleConsumerEvent;
+    ///
+    /// static WAKE: SingleConsumerEvent = SingleConsumerEvent::new();
+    /// assert!(!WAKE.is_set());
+    /// ```
     pub const fn new() -> Self {
         SingleConsumerEvent { inner: Event::<ThreadSafe>::new() }
     }
@@ -58,6 +66,11 @@ impl SingleConsumerEvent<ThreadSafe> {
 
 impl SingleConsumerEvent<Local> {
     /// A single-threaded event, not set.
+    ///
+    /// ```
+    /// let ev = coro::sync::local::SingleConsumerEvent::new();
+    /// assert!(!ev.is_set());
+    /// ```
     pub const fn new() -> Self {
         SingleConsumerEvent { inner: Event::<Local>::new() }
     }
@@ -77,22 +90,92 @@ impl Default for SingleConsumerEvent<Local> {
 
 impl<F: Flavor> SingleConsumerEvent<F> {
     /// Whether the event is set.
+    ///
+    /// ```
+    /// let ev = coro::sync::local::SingleConsumerEvent::new();
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.inner.is_set()
     }
 
     /// Sets the event; if a coroutine waits, resumes it on this thread
     /// before returning.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::SingleConsumerEvent;
+    ///
+    /// #[coro::coroutine]
+    /// fn consumer(ev: Rc<SingleConsumerEvent>, woken: Rc<Cell<bool>>) -> Task<()> {
+    ///     co_await!(ev.wait());
+    ///     woken.set(true);
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (ev, woken) = (Rc::new(SingleConsumerEvent::new()), Rc::new(Cell::new(false)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(consumer(ev.clone(), woken.clone()), &s);
+    /// s.run_until_idle();
+    /// assert!(!woken.get()); // suspended in `wait()`
+    /// ev.set();              // resumes it before returning
+    /// assert!(woken.get());
+    /// ```
     pub fn set(&self) {
         self.inner.set()
     }
 
     /// Clears the event.
+    ///
+    /// A consumer that handles each wake-up once:
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::sync::local::SingleConsumerEvent;
+    ///
+    /// #[coro::coroutine]
+    /// fn consumer(ev: Rc<SingleConsumerEvent>, wakes: Rc<Cell<u32>>) -> Task<()> {
+    ///     for _ in 0..2 {
+    ///         co_await!(ev.wait());
+    ///         ev.reset(); // the next `wait()` suspends again
+    ///         wakes.set(wakes.get() + 1);
+    ///     }
+    ///     co_return!(())
+    /// }
+    ///
+    /// let (ev, wakes) = (Rc::new(SingleConsumerEvent::new()), Rc::new(Cell::new(0)));
+    /// let s = LocalScheduler::new();
+    /// spawn_detached(consumer(ev.clone(), wakes.clone()), &s);
+    /// s.run_until_idle();
+    /// ev.set();
+    /// ev.set();
+    /// assert_eq!(wakes.get(), 2);
+    /// ```
     pub fn reset(&self) {
         self.inner.reset()
     }
 
     /// An awaiter that completes once the event is set.
+    ///
+    /// A set event does not suspend its waiter:
+    /// ```
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::SingleConsumerEvent;
+    ///
+    /// static EV: SingleConsumerEvent = SingleConsumerEvent::new();
+    ///
+    /// #[coro::coroutine]
+    /// fn after_set() -> Task<u32> {
+    ///     co_await!(EV.wait());
+    ///     co_await!(&EV); // the same
+    ///     co_return!(1)
+    /// }
+    ///
+    /// EV.set();
+    /// assert_eq!(sync_wait(after_set()), 1);
+    /// ```
     pub fn wait(&self) -> Wait<'_, F> {
         Wait { event: self, node: WaitNode::new() }
     }

@@ -165,14 +165,37 @@ pub struct SendTask<T> {
 unsafe impl<T: Send> Send for SendTask<T> {}
 
 /// Marks a [`TaskPromise`] whose frames stay on one thread ([`Task`]).
+///
+/// ```
+/// use coro::{CoroutineTraits, Local, Task, TaskKind, TaskPromise};
+///
+/// let _: <Task<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Local>::default();
+/// assert!(Local::THREAD_BOUND);
+/// ```
 #[derive(Debug)]
 pub enum Local {}
 
 /// Marks a [`TaskPromise`] whose frames may cross threads ([`SendTask`]).
+///
+/// ```
+/// use coro::{CoroutineTraits, SendTask, Sendable, TaskKind, TaskPromise};
+///
+/// let _: <SendTask<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Sendable>::default();
+/// assert!(!Sendable::THREAD_BOUND);
+/// ```
 #[derive(Debug)]
 pub enum Sendable {}
 
 /// Whether a task kind's coroutines are bound to the thread that created them.
+///
+/// Implemented by [`Local`] and [`Sendable`] only (sealed).
+/// ```
+/// use coro::{Local, Sendable, TaskKind};
+///
+/// fn thread_bound<K: TaskKind>() -> bool { K::THREAD_BOUND }
+/// assert!(thread_bound::<Local>());     // `Task`
+/// assert!(!thread_bound::<Sendable>()); // `SendTask`
+/// ```
 pub trait TaskKind: sealed::Sealed {
     /// `true` for [`Local`]: resuming on another thread panics, leaving the
     /// frame untouched.
@@ -301,6 +324,14 @@ enum Outcome<T> {
 }
 
 /// The promise of [`Task`] (`K` = [`Local`]) and [`SendTask`] (`K` = [`Sendable`]).
+///
+/// `#[coro::coroutine]` finds it through [`CoroutineTraits`](crate::CoroutineTraits);
+/// it is not used directly.
+/// ```
+/// use coro::{CoroutineTraits, Task, TaskPromise};
+///
+/// let _: <Task<String> as CoroutineTraits>::Promise = TaskPromise::<String>::default();
+/// ```
 pub struct TaskPromise<T, K: TaskKind = Local> {
     outcome: Outcome<T>,
     pub(crate) continuation: Option<CoroutineHandle>,
@@ -367,6 +398,8 @@ impl<T, K: TaskKind> fmt::Debug for TaskPromise<T, K> {
 
 /// What a task's `get_return_object` makes: the owned frame, before the
 /// ramp turns it into a [`Task`] or [`SendTask`] (and checks the frame).
+///
+/// Plumbing of [`TaskPromise::get_return_object`](crate::Promise::get_return_object); not used directly.
 pub struct TaskReturn<T, K: TaskKind> {
     inner: Owned<T, K>,
 }
@@ -383,6 +416,8 @@ impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
     }
 }
 
+/// The `Send` check of a [`SendTask`] coroutine's frame (any `Send` type).
+/// Not a public API.
 #[diagnostic::on_unimplemented(
     message = "a `SendTask` coroutine's frame must be `Send`",
     label = "this coroutine holds something that is not `Send` across a suspension point",
@@ -484,6 +519,9 @@ impl<T> CoroutineTraits for SendTask<T> {
 /// "Dropping") has nobody to transfer to: its final awaiter does not
 /// suspend, so the frame is destroyed on the spot, on the thread that
 /// finished it.
+///
+/// The promise's [`final_suspend`](crate::Promise::final_suspend) awaiter, for
+/// [`Task`] and [`SendTask`]; not used directly.
 pub struct FinalAwaiter<T, K: TaskKind = Local> {
     continuation: Option<CoroutineHandle>,
     _task: PhantomData<fn() -> (T, K)>,
@@ -671,11 +709,35 @@ macro_rules! task_common {
             }
 
             /// `true` once the task has finished (its result is ready).
+            ///
+            /// ```
+            /// use coro::{co_return, SendTask, Task};
+            ///
+            /// #[coro::coroutine]
+            /// fn a() -> Task<u8> { co_return!(1) }
+            /// #[coro::coroutine]
+            /// fn b() -> SendTask<u8> { co_return!(2) }
+            ///
+            /// assert!(!a().is_ready() && !b().is_ready()); // lazy: nothing ran yet
+            /// ```
             pub fn is_ready(&self) -> bool {
                 self.inner.is_ready()
             }
 
             /// Where the task is suspended.
+            ///
+            /// ```
+            /// use coro::{co_return, SendTask, SuspendKind, Task};
+            ///
+            /// #[coro::coroutine]
+            /// fn a() -> Task<u8> { co_return!(1) }
+            /// #[coro::coroutine]
+            /// fn b() -> SendTask<u8> { co_return!(2) }
+            ///
+            /// let (a, b) = (a(), b());
+            /// assert_eq!(a.suspend_point().unwrap().kind(), SuspendKind::Initial); // not started
+            /// assert_eq!(b.suspend_point().unwrap().function(), "b");
+            /// ```
             pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
                 self.inner.handle.suspend_point()
             }
@@ -708,6 +770,9 @@ task_common!(SendTask, Sendable);
 
 /// Awaiting a task: starts it with a symmetric transfer, resumes the awaiter
 /// when it finishes.
+///
+/// What `co_await!(task)` uses for a [`Task`] or a [`SendTask`] (their
+/// [`IntoAwaiter`](crate::IntoAwaiter)); not used directly.
 pub struct TaskAwaiter<T, K: TaskKind> {
     /// Released in `drop`, which learns whether the task will still
     /// transfer to the hop.
@@ -787,6 +852,17 @@ pub trait SyncWait {
     /// The value produced.
     type Output;
     /// Runs to completion on the current thread.
+    ///
+    /// ```
+    /// use coro::{co_return, SharedTask, SyncWait};
+    ///
+    /// #[coro::coroutine]
+    /// fn name() -> SharedTask<String> { co_return!("coro".into()) }
+    ///
+    /// let s = name();
+    /// assert_eq!((&s).sync_wait(), "coro"); // by reference: keeps `s`
+    /// assert_eq!(s.sync_wait(), "coro");
+    /// ```
     fn sync_wait(self) -> Self::Output;
 }
 
