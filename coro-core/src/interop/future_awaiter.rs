@@ -156,7 +156,7 @@ impl<F: Future> FutureAwaiter<F> {
     /// Wraps a future (or anything [`IntoFuture`]).
     ///
     /// ```
-    /// use coro::{co_await, co_return, sync_wait, FutureAwaiter, Task};
+    /// use coro::{co_await, co_return, sync_wait, awaiter::FutureAwaiter, Task};
     ///
     /// #[coro::coroutine]
     /// fn five() -> Task<u32> {
@@ -216,7 +216,7 @@ impl<F: Future + Unpin> UnpinFutureAwaiter<F> {
     /// A type made awaitable through a future:
     /// ```
     /// use std::future::{ready, Ready};
-    /// use coro::{co_await, co_return, sync_wait, IntoAwaiter, Task, UnpinFutureAwaiter};
+    /// use coro::{co_await, co_return, sync_wait, IntoAwaiter, Task, awaiter::UnpinFutureAwaiter};
     ///
     /// struct Answer;
     /// impl IntoAwaiter for Answer {

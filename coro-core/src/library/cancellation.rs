@@ -57,7 +57,7 @@ pub struct CancellationSource {
 /// same source.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, CancellationSource, CancellationToken, SendTask};
+/// use coro::{co_await, co_return, sync_wait, cancellation::CancellationSource, cancellation::CancellationToken, SendTask};
 ///
 /// #[coro::coroutine]
 /// fn until_cancelled(token: CancellationToken) -> SendTask<bool> {
@@ -86,7 +86,7 @@ impl CancellationSource {
     /// A source on which cancellation has not been requested.
     ///
     /// ```
-    /// let source = coro::CancellationSource::new();
+    /// let source = coro::cancellation::CancellationSource::new();
     /// assert!(!source.is_cancellation_requested());
     /// ```
     pub fn new() -> Self {
@@ -102,7 +102,7 @@ impl CancellationSource {
     /// A token observing this source.
     ///
     /// ```
-    /// let source = coro::CancellationSource::new();
+    /// let source = coro::cancellation::CancellationSource::new();
     /// let (a, b) = (source.token(), source.token().clone());
     /// source.request_cancellation();
     /// assert!(a.is_cancellation_requested() && b.is_cancellation_requested());
@@ -119,7 +119,7 @@ impl CancellationSource {
     /// use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
     /// use std::sync::Arc;
     ///
-    /// let source = coro::CancellationSource::new();
+    /// let source = coro::cancellation::CancellationSource::new();
     /// let runs = Arc::new(AtomicU32::new(0));
     /// let r = runs.clone();
     /// source.token().on_cancel(move || { r.fetch_add(1, SeqCst); });
@@ -141,7 +141,7 @@ impl CancellationSource {
     /// Whether cancellation has been requested.
     ///
     /// ```
-    /// let source = coro::CancellationSource::new();
+    /// let source = coro::cancellation::CancellationSource::new();
     /// source.request_cancellation();
     /// assert!(source.is_cancellation_requested());
     /// ```
@@ -155,7 +155,7 @@ impl CancellationToken {
     ///
     /// A cooperative loop that stops when asked:
     /// ```
-    /// use coro::{co_return, sync_wait, CancellationSource, CancellationToken, Task};
+    /// use coro::{co_return, sync_wait, cancellation::CancellationSource, cancellation::CancellationToken, Task};
     ///
     /// #[coro::coroutine]
     /// fn count(token: CancellationToken, source: CancellationSource) -> Task<u32> {
@@ -180,7 +180,7 @@ impl CancellationToken {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, spawn_detached, CancellationSource, CancellationToken, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, cancellation::CancellationSource, cancellation::CancellationToken, schedule::LocalScheduler, Task};
     ///
     /// #[coro::coroutine]
     /// fn wait(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<()> {
@@ -207,7 +207,7 @@ impl CancellationToken {
     /// ```
     /// use std::sync::mpsc;
     ///
-    /// let source = coro::CancellationSource::new();
+    /// let source = coro::cancellation::CancellationSource::new();
     /// let (tx, rx) = mpsc::channel();
     /// let tx2 = tx.clone();
     /// source.token().on_cancel(move || tx.send("registered before").unwrap());

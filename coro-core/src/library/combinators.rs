@@ -83,7 +83,7 @@ use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 ///
 /// Code generic over both task types:
 /// ```
-/// use coro::{co_return, spawn_detached, IntoTask, LocalScheduler, SendTask, Task};
+/// use coro::{co_return, schedule::spawn_detached, combinators::IntoTask, schedule::LocalScheduler, SendTask, Task};
 ///
 /// /// Runs a `Task` or a `SendTask` to its end on this thread, dropping its value.
 /// fn run<C: IntoTask>(task: C) -> usize
@@ -812,7 +812,7 @@ impl<T, K: TaskKind> WhenAny<T, K> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, sync_wait, when_any, CancellationSource, CancellationToken, Task};
+    /// use coro::{co_await, co_return, sync_wait, when_any, cancellation::CancellationSource, cancellation::CancellationToken, Task};
     ///
     /// #[coro::coroutine]
     /// fn worker(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<u32> {

@@ -91,7 +91,7 @@ pub unsafe trait Scheduler {
     /// an implementation may forward to another one:
     /// ```
     /// use std::cell::Cell;
-    /// use coro::{co_return, spawn_detached, CoroutineHandle, LocalScheduler, Scheduler, Task};
+    /// use coro::{co_return, schedule::spawn_detached, CoroutineHandle, schedule::LocalScheduler, schedule::Scheduler, Task};
     ///
     /// /// A `LocalScheduler` that counts what is posted to it.
     /// struct Counting(LocalScheduler, Cell<u32>);

@@ -143,7 +143,7 @@ impl<T, B> Generator<T, B> {
     /// Where the generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, Generator, SuspendKind};
+    /// use coro::{co_yield, Generator, handle::SuspendKind};
     ///
     /// #[coro::coroutine]
     /// fn one() -> Generator<u8> { co_yield!(1); }

@@ -390,7 +390,7 @@ impl<T, B> RecursiveGenerator<T, B> {
     /// Where the root generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, elements_of, RecursiveGenerator, SuspendKind};
+    /// use coro::{co_yield, elements_of, RecursiveGenerator, handle::SuspendKind};
     ///
     /// #[coro::coroutine]
     /// fn inner() -> RecursiveGenerator<u8> { co_yield!(1); }

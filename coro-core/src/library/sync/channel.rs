@@ -259,7 +259,7 @@ impl<T, F: Flavor> Channel<T, F> {
     ///
     /// ```
     /// use std::rc::Rc;
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
     /// use coro::sync::local::Channel;
     ///
     /// #[coro::coroutine]
@@ -370,7 +370,7 @@ impl<T, F: Flavor> Channel<T, F> {
     /// A receiver waiting on an empty channel gets `None`:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
     /// use coro::sync::local::Channel;
     ///
     /// #[coro::coroutine]

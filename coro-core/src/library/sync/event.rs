@@ -124,7 +124,7 @@ impl<F: Flavor> Event<F> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
     /// use coro::sync::local::Event;
     ///
     /// #[coro::coroutine]

@@ -105,7 +105,7 @@ impl<F: Flavor> SingleConsumerEvent<F> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
     /// use coro::sync::local::SingleConsumerEvent;
     ///
     /// #[coro::coroutine]
@@ -132,7 +132,7 @@ impl<F: Flavor> SingleConsumerEvent<F> {
     /// A consumer that handles each wake-up once:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, spawn_detached, LocalScheduler, Task};
+    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
     /// use coro::sync::local::SingleConsumerEvent;
     ///
     /// #[coro::coroutine]

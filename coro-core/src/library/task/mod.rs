@@ -167,7 +167,7 @@ unsafe impl<T: Send> Send for SendTask<T> {}
 /// Marks a [`TaskPromise`] whose frames stay on one thread ([`Task`]).
 ///
 /// ```
-/// use coro::{CoroutineTraits, Local, Task, TaskKind, TaskPromise};
+/// use coro::{CoroutineTraits, task::Local, Task, task::TaskKind, task::TaskPromise};
 ///
 /// let _: <Task<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Local>::default();
 /// assert!(Local::THREAD_BOUND);
@@ -178,7 +178,7 @@ pub enum Local {}
 /// Marks a [`TaskPromise`] whose frames may cross threads ([`SendTask`]).
 ///
 /// ```
-/// use coro::{CoroutineTraits, SendTask, Sendable, TaskKind, TaskPromise};
+/// use coro::{CoroutineTraits, SendTask, task::Sendable, task::TaskKind, task::TaskPromise};
 ///
 /// let _: <SendTask<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Sendable>::default();
 /// assert!(!Sendable::THREAD_BOUND);
@@ -190,7 +190,7 @@ pub enum Sendable {}
 ///
 /// Implemented by [`Local`] and [`Sendable`] only (sealed).
 /// ```
-/// use coro::{Local, Sendable, TaskKind};
+/// use coro::{task::Local, task::Sendable, task::TaskKind};
 ///
 /// fn thread_bound<K: TaskKind>() -> bool { K::THREAD_BOUND }
 /// assert!(thread_bound::<Local>());     // `Task`
@@ -328,7 +328,7 @@ enum Outcome<T> {
 /// `#[coro::coroutine]` finds it through [`CoroutineTraits`](crate::CoroutineTraits);
 /// it is not used directly.
 /// ```
-/// use coro::{CoroutineTraits, Task, TaskPromise};
+/// use coro::{CoroutineTraits, Task, task::TaskPromise};
 ///
 /// let _: <Task<String> as CoroutineTraits>::Promise = TaskPromise::<String>::default();
 /// ```
@@ -727,7 +727,7 @@ macro_rules! task_common {
             /// Where the task is suspended.
             ///
             /// ```
-            /// use coro::{co_return, SendTask, SuspendKind, Task};
+            /// use coro::{co_return, SendTask, handle::SuspendKind, Task};
             ///
             /// #[coro::coroutine]
             /// fn a() -> Task<u8> { co_return!(1) }
@@ -854,7 +854,7 @@ pub trait SyncWait {
     /// Runs to completion on the current thread.
     ///
     /// ```
-    /// use coro::{co_return, SharedTask, SyncWait};
+    /// use coro::{co_return, SharedTask, task::SyncWait};
     ///
     /// #[coro::coroutine]
     /// fn name() -> SharedTask<String> { co_return!("coro".into()) }
