@@ -169,7 +169,7 @@ async fn foo_async(i: i32) {
 /// The example itself: its `seed_range` (the seed's eager task) and `range`
 /// (as `Generator<u32>`) are the coroutines measured.
 #[allow(dead_code)] // the example's `main` and the coroutines only it uses
-#[path = "../../examples/seed004_range.rs"]
+#[path = "../../examples/range_generator.rs"]
 mod seed004;
 
 use seed004::{range, seed_range};

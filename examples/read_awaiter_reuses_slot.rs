@@ -1,4 +1,5 @@
-//! Seed 000: one allocation per coroutine, none per `co_await`.
+//! Mirrors a C++ `ReadAwaiter` that reuses one slot in the coroutine frame
+//! (seed 000): one allocation per coroutine, none per `co_await`.
 //!
 //! The C++ seed contrasts two ways to start asynchronous reads:
 //!

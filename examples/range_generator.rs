@@ -1,4 +1,5 @@
-//! Seed 004: the `range` generator, and what generators compose into.
+//! Mirrors C++'s `range` generator written with a hand-made `task<T>`
+//! (seed 004), and what generators compose into.
 //!
 //! The seed writes its own `task<T>` whose promise stores each `co_yield`ed
 //! value (`yield_value` returns `suspend_always`), starts eagerly

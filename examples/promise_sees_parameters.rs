@@ -1,4 +1,5 @@
-//! Seed 002: the promise constructor receives the coroutine's parameters.
+//! Mirrors C++'s `promise_type(Args&...)` constructor (seed 002): the
+//! promise constructor receives the coroutine's parameters.
 //!
 //! C++ ([dcl.fct.def.coroutine]/5) copies the parameters into the coroutine
 //! state, then constructs the promise; if `promise_type` has a constructor
