@@ -6,7 +6,7 @@ pub use coro_core::*;
 ///
 /// See the [crate documentation](crate) for an overview, and the guide's
 /// `docs/guide/from-cpp.md` in the repository for the exact semantics.
-pub use coro_macros::coroutine;
+pub use coro_macros::{coroutine, promise_type};
 
 /// The guide's chapters (`docs/guide/`), included only so that
 /// `cargo test --doc` compiles and runs every Rust block in them.

@@ -36,6 +36,24 @@ pub fn duplicate_arg(name: &str) -> String {
     format!("`{name}` is given twice in `#[coro::coroutine(...)]`\nhelp: remove one of them")
 }
 
+// --- #[coro::promise_type] --------------------------------------------------
+
+pub const PROMISE_TYPE_NOT_AN_IMPL: &str =
+    "`#[coro::promise_type]` goes on an `impl Promise for YourPromise { .. }` block\n\
+    help: write `#[coro::promise_type] impl coro::Promise for MyPromise { type Return = coro::promise::ReturnsVoid; }`";
+
+pub const PROMISE_TYPE_ARGS: &str = "`#[coro::promise_type]` takes no arguments but `crate = path`\n\
+    help: write `#[coro::promise_type]`, or `#[coro::promise_type(crate = ::coro)]`";
+
+pub const PROMISE_TYPE_NO_RETURN: &str = "this promise does not say whether it has `return_value` or `return_void` \
+    (C++ [dcl.fct.def.coroutine]/6: one or the other)\n\
+    help: add `type Return = coro::promise::ReturnsValue;` (and `impl ReturnValue<T>`) \
+    or `type Return = coro::promise::ReturnsVoid;` (and `impl ReturnVoid`)";
+
+pub const PROMISE_TYPE_RETURN_OBJECT_PAIR: &str = "`type ReturnObject` and `get_return_object` go together: \
+    write both, or neither for a `UniqueCoroutineHandle<Self>` that owns the frame\n\
+    help: add `unsafe fn get_return_object(&mut self) -> Self::ReturnObject { .. }`, or remove `type ReturnObject`";
+
 // --- what the attribute is on -----------------------------------------------
 
 pub fn not_a_function(what: &str) -> String {

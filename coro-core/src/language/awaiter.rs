@@ -66,6 +66,11 @@ pub trait Awaiter {
     /// Called after the coroutine has been suspended; see [`AwaitSuspend`]
     /// for what the return value means.
     ///
+    /// Implement it with the trait's signature, `-> impl AwaitSuspend`,
+    /// and return `()`, a `bool` or a [`CoroutineHandle`]: naming the
+    /// concrete type instead (`-> bool`) compiles, but rustc warns
+    /// (`refining_impl_trait`) that the impl promises more than the trait.
+    ///
     /// # Safety
     /// Only the coroutine frame calls this, and it guarantees: `handle` is
     /// the coroutine awaiting this awaiter, suspended at this `co_await!`;

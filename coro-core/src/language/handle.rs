@@ -323,6 +323,50 @@ impl<P> UniqueCoroutineHandle<P> {
         UniqueCoroutineHandle { handle, _not_send: PhantomData }
     }
 
+    /// Takes ownership of the frame whose promise is `promise`: what a
+    /// promise's [`get_return_object`](crate::Promise::get_return_object)
+    /// returns when the caller of the coroutine owns it (C++: an RAII owner
+    /// built from `coroutine_handle<P>::from_promise(*this)`).
+    ///
+    /// # Safety
+    /// `promise` lives in a coroutine frame that nobody else will destroy
+    /// and that is not resumed concurrently with this wrapper's use: true in
+    /// `get_return_object`, which only the ramp calls, for a promise whose
+    /// coroutine hands its handle to no one else.
+    ///
+    /// ```
+    /// use coro::promise::{ReturnsVoid, ReturnVoid, Payload, AwaitDirect};
+    /// use coro::{co_return, Promise, SuspendAlways, UniqueCoroutineHandle};
+    ///
+    /// #[derive(Default)]
+    /// struct Lazy;
+    /// impl Promise for Lazy {
+    ///     type ReturnObject = UniqueCoroutineHandle<Lazy>;
+    ///     type InitialSuspend = SuspendAlways;
+    ///     type FinalSuspend = SuspendAlways;
+    ///     type Return = ReturnsVoid;
+    ///     type Await = AwaitDirect;
+    ///     unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
+    ///         // SAFETY: called by the ramp; the handle is the frame's only owner.
+    ///         unsafe { UniqueCoroutineHandle::from_promise(self) }
+    ///     }
+    ///     fn initial_suspend(&mut self) -> SuspendAlways { SuspendAlways }
+    ///     fn final_suspend(&mut self) -> SuspendAlways { SuspendAlways }
+    ///     fn unhandled_exception(&mut self, p: Payload) { std::panic::resume_unwind(p) }
+    /// }
+    /// impl ReturnVoid for Lazy { fn return_void(&mut self) {} }
+    ///
+    /// #[coro::coroutine(promise = Lazy)]
+    /// fn nothing() -> UniqueCoroutineHandle<Lazy> { co_return!() }
+    ///
+    /// let h = nothing();
+    /// assert!(!h.done()); // lazy: suspended at its initial point
+    /// ```
+    pub unsafe fn from_promise(promise: &mut P) -> Self {
+        // SAFETY: forwarded contract.
+        unsafe { Self::from_raw(CoroutineHandle::from_promise(promise)) }
+    }
+
     /// The non-owning handle.
     pub fn handle(&self) -> CoroutineHandle<P> {
         self.handle
