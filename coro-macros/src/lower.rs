@@ -700,14 +700,19 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     // constructor (C++ `operator new(size_t, Args&...)`, `promise_type(Args&...)`).
     // A promise that cannot be constructed is reported at the type that
     // named it.
+    // Each parameter's borrow is spanned on the parameter, so that a promise
+    // that would keep one ("argument requires that borrow lasts for
+    // `'static`") is reported there and not at the attribute.
+    let shared: Vec<TokenStream> = names.iter().map(|n| quote_spanned! {n.span()=> &#n}).collect();
+    let unique: Vec<TokenStream> = names.iter().map(|n| quote_spanned! {n.span()=> &mut #n}).collect();
     let allocate = quote! {
-        (&#krate::__private::ParamProbe::of(#ramp_ctx, (#(&#names,)*))).allocate(#ramp_ctx)
+        (&#krate::__private::ParamProbe::of(#ramp_ctx, (#(#shared,)*))).allocate(#ramp_ctx)
     };
     let construct_span = args.promise.as_ref().map_or_else(|| ret.span(), |p| p.span());
     let construct = {
         let krate = respan_path(krate, construct_span);
         quote_spanned! {construct_span=>
-            (&#krate::__private::ParamProbe::of(#krate::__private::at(&*#ramp_ctx), (#(&mut #names,)*)))
+            (&#krate::__private::ParamProbe::of(#krate::__private::at(&*#ramp_ctx), (#(#unique,)*)))
                 .construct(#krate::__private::at(&mut *#ramp_ctx))
         }
     };
