@@ -91,6 +91,10 @@ pub struct Task<T> {
 /// assert_eq!(s, 0 + 1 + 4 + 9);
 /// ```
 ///
+/// A `SendTask` may not borrow its parameters (its frame must be
+/// `'static`; see "Dropping" for why): pass what it needs owned or in an
+/// `Arc`.
+///
 /// # Dropping
 ///
 /// Dropping a `SendTask` that never started destroys its frame, as does
