@@ -131,6 +131,16 @@ mod tests {
     }
 
     #[test]
+    fn the_info_type_names_the_coroutine_and_only_a_type() {
+        // rustc prints it when the frame is not `Send`; braced, so a
+        // recursive call of the function in its body still finds the function.
+        let out = expands(quote!(), quote! { fn r#type(n: u32) -> Task<u32> { co_return!(n) } });
+        assert!(out.contains("struct coroutine_type { }"), "{out}");
+        assert!(out.contains("at (coroutine_type { })"), "{out}");
+        assert!(!out.contains("__CoroInfo"), "{out}");
+    }
+
+    #[test]
     fn each_await_and_yield_gets_a_numbered_point() {
         let out = expands(quote!(), quote! { fn f() -> G { co_yield!(1); let x = co_await!(a); co_yield!(x); } });
         for i in 1..=3 {

@@ -432,9 +432,13 @@ fn info_ident() -> Ident {
 }
 
 /// The name of the type that supplies the `CoroutineInfo` static to the
-/// ramp at compile time.
-fn info_type_ident() -> Ident {
-    Ident::new("__CoroInfo", Span::mixed_site())
+/// ramp at compile time: `coroutine_<name>`, because rustc prints it when
+/// the frame is not `Send` ("within `Framed<{async block@..},
+/// coroutine_holds_rc>`"), where it says whose frame that is. A braced
+/// struct, so it names a type only: a call of a function of that name in
+/// the body still finds the function.
+fn info_type_ident(fn_ident: &Ident) -> Ident {
+    Ident::new(&format!("coroutine_{}", syn::ext::IdentExt::unraw(fn_ident)), Span::mixed_site())
 }
 
 /// `assert_frame_outlives::<'l, ..>(&make)`, spanned at `span` (the braces
@@ -604,7 +608,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
 
     let co = co_ident();
     let info = info_ident();
-    let info_type = info_type_ident();
+    let info_type = info_type_ident(&sig.ident);
     let ramp_ctx = Ident::new("__coro_ramp", Span::mixed_site());
     let make = Ident::new("__coro_make", Span::mixed_site());
     let end = Ident::new("__coro_end", Span::mixed_site());
@@ -737,7 +741,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         let span = ret.span();
         let krate = respan_path(krate, span);
         quote_spanned! {span=>
-            #krate::__private::ramp::<#promise, _, _, _, _, _>(#krate::__private::at(#info_type), #krate::__private::at(#make))
+            #krate::__private::ramp::<#promise, _, _, _, _, _>(#krate::__private::at(#info_type {}), #krate::__private::at(#make))
         }
     };
     quote! {
@@ -746,7 +750,8 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);
-            struct #info_type;
+            #[allow(non_camel_case_types)]
+            struct #info_type {}
             impl #krate::__private::Info for #info_type {
                 const INFO: &'static #krate::__private::CoroutineInfo = &#info;
             }

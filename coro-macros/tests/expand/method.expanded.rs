@@ -13,8 +13,9 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
-    struct __CoroInfo;
-    impl ::coro::__private::Info for __CoroInfo {
+    #[allow(non_camel_case_types)]
+    struct coroutine_poll_once {}
+    impl ::coro::__private::Info for coroutine_poll_once {
         const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
     }
     let __coro_make = ::coro::__private::body::<
@@ -110,5 +111,5 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
         _,
         _,
         _,
-    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
+    >(::coro::__private::at(coroutine_poll_once {}), ::coro::__private::at(__coro_make))
 }

@@ -13,8 +13,9 @@ fn range(mut n: u32) -> Generator<u32> {
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
-    struct __CoroInfo;
-    impl ::coro::__private::Info for __CoroInfo {
+    #[allow(non_camel_case_types)]
+    struct coroutine_range {}
+    impl ::coro::__private::Info for coroutine_range {
         const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
     }
     let __coro_make = ::coro::__private::body::<
@@ -94,5 +95,5 @@ fn range(mut n: u32) -> Generator<u32> {
         _,
         _,
         _,
-    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
+    >(::coro::__private::at(coroutine_range {}), ::coro::__private::at(__coro_make))
 }

@@ -13,8 +13,9 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         (::core::line!(), ::core::column!()),
         &__CORO_INFO,
     );
-    struct __CoroInfo;
-    impl ::coro::__private::Info for __CoroInfo {
+    #[allow(non_camel_case_types)]
+    struct coroutine_load {}
+    impl ::coro::__private::Info for coroutine_load {
         const INFO: &'static ::coro::__private::CoroutineInfo = &__CORO_INFO;
     }
     let __coro_make = ::coro::__private::body::<
@@ -131,5 +132,5 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
         _,
         _,
         _,
-    >(::coro::__private::at(__CoroInfo), ::coro::__private::at(__coro_make))
+    >(::coro::__private::at(coroutine_load {}), ::coro::__private::at(__coro_make))
 }

@@ -422,6 +422,14 @@ impl<T, F> FromReturnObject<TaskReturn<T, Local>, F> for Task<T> {
 
 /// The `Send` check of a [`SendTask`] coroutine's frame (any `Send` type).
 /// Not a public API.
+///
+/// rustc (1.95) does not show this trait's message for a coroutine's frame:
+/// it reports a `Send` failure at the value inside the frame that is not
+/// `Send`, under its own "future cannot be sent between threads safely",
+/// with a note pointing at that value and the `co_await!` or `co_yield!`
+/// it is held across. The macro names the frame's info type `coroutine_<name>`, so
+/// that the error's "within `Framed<.., coroutine_<name>>`" says whose
+/// frame it is (tests/ui/send_*_holding_rc.stderr).
 #[diagnostic::on_unimplemented(
     message = "a `SendTask` coroutine's frame must be `Send`",
     label = "this coroutine holds something that is not `Send` across a suspension point",
