@@ -59,6 +59,7 @@
 //! so a child finishing on another thread never touches freed memory.
 
 use core::fmt;
+use core::future::Future;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -67,11 +68,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::home::hop::HopSlot;
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
-use crate::language::frame::{give_back_count, lend_count, no_destroy, Header, VTable};
+use crate::language::frame::{give_back_count, lend_count, no_destroy, ramp, Header, RampCtx, VTable};
 use crate::language::handle::CoroutineHandle;
-use crate::language::promise::Payload;
+use crate::language::lowering::{AwaitPoint, Record};
+use crate::language::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
+use crate::language::promise::{Payload, Promise};
 use crate::library::cancellation::CancellationSource;
-use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
+use crate::library::task::{
+    sync_wait_awaiter, Local, Owned, SendTask, Sendable, SyncWait, Task, TaskKind, TaskPromise,
+};
 
 // ===========================================================================
 // Children
@@ -116,6 +121,9 @@ mod sealed {
     pub trait Sealed {}
     impl<T> Sealed for crate::library::task::Task<T> {}
     impl<T> Sealed for crate::library::task::SendTask<T> {}
+    impl<S: super::JoinSet> Sealed for super::WhenAll<S> {}
+    impl<S: super::JoinSet> Sealed for super::WhenAllReady<S> {}
+    impl<T, K: crate::library::task::TaskKind> Sealed for super::WhenAny<T, K> {}
 }
 
 impl<T> IntoTask for Task<T> {
@@ -236,6 +244,8 @@ pub trait JoinSet {
     type All;
     /// `when_all_ready`'s result.
     type Ready;
+    /// The kind of a task made of the set ([`Local`] if any child is).
+    type Kind: TaskKind;
     /// Some child may finish on another thread (a `SendTask` can move): a
     /// thread-bound awaiting coroutine is then brought home through a
     /// `HomeHop`.
@@ -295,6 +305,7 @@ impl<C: IntoTask> IntoJoinSet for Vec<C> {
 impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     type All = Vec<T>;
     type Ready = Vec<Result<T, Payload>>;
+    type Kind = K;
     const MAY_FINISH_ELSEWHERE: bool = !K::THREAD_BOUND;
     fn count(&self) -> usize {
         Vec::len(self)
@@ -328,6 +339,12 @@ impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     }
 }
 
+/// The kind of a tuple of children: [`Local`] if any is.
+macro_rules! kind_of {
+    ($K:ident) => { $K };
+    ($K:ident, $($rest:ident),+) => { <$K as TaskKind>::And<kind_of!($($rest),+)> };
+}
+
 macro_rules! tuple_set {
     ($($C:ident $T:ident $K:ident $i:tt),+) => {
         impl<$($C: IntoTask),+> IntoJoinSet for ($($C,)+) {
@@ -340,6 +357,7 @@ macro_rules! tuple_set {
         impl<$($T, $K: TaskKind),+> JoinSet for ($(Child<$T, $K>,)+) {
             type All = ($($T,)+);
             type Ready = ($(Result<$T, Payload>,)+);
+            type Kind = kind_of!($($K),+);
             const MAY_FINISH_ELSEWHERE: bool = false $(|| !$K::THREAD_BOUND)+;
             fn count(&self) -> usize {
                 [$($i),+].len()
@@ -1011,5 +1029,165 @@ pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
         cancel: None,
         shared: None,
         hop: HopSlot::default(),
+    }
+}
+
+// ===========================================================================
+// A combinator as a task: nesting, `sync_wait`
+// ===========================================================================
+
+/// The static records of the task frame that awaits a nested combinator,
+/// named after it (what an async backtrace shows).
+macro_rules! nest_frame {
+    ($Frame:ident, $INFO:ident, $name:literal) => {
+        static $INFO: CoroutineInfo =
+            CoroutineInfo::new($name, file!(), (line!(), column!()), 2, (line!(), column!()), &$INFO);
+        struct $Frame;
+        impl Info for $Frame {
+            const INFO: &'static CoroutineInfo = &$INFO;
+        }
+        impl Record for $Frame {
+            const POINT: &'static SuspendPoint =
+                &SuspendPoint::new(SuspendKind::Await, 1, file!(), line!(), column!(), &$INFO);
+        }
+    };
+}
+
+nest_frame!(WhenAllFrame, WHEN_ALL_FRAME, "when_all");
+nest_frame!(WhenAllReadyFrame, WHEN_ALL_READY_FRAME, "when_all_ready");
+nest_frame!(WhenAnyFrame, WHEN_ANY_FRAME, "when_any");
+
+/// What the ramp of a nesting frame makes: the frame of a task whose body is
+/// `co_return!(co_await!(awaiter))`, as `#[coro::coroutine]` would lower it
+/// (the awaiter is the body's one parameter).
+fn await_body<A: Awaiter, K: TaskKind, R: Record>(
+    ctx: &mut RampCtx<TaskPromise<A::Output, K>>,
+    awaiter: A,
+) -> Result<impl Future<Output = ()> + use<A, K, R>, A> {
+    if !ctx.allocate(TaskPromise::<A::Output, K>::allocate_frame) {
+        return Err(awaiter);
+    }
+    ctx.construct_promise(TaskPromise::default);
+    let co = ctx.co();
+    Ok(async move {
+        // Pinned in the body, like every lowered `co_await!`.
+        let value = AwaitPoint::<A, R>::new(awaiter).await;
+        co.return_value(value);
+    })
+}
+
+/// `awaiter` in a [`Task`] frame, unstarted.
+fn local_child<A: Awaiter, F: Info + Record>(awaiter: A, frame: F) -> Child<A::Output, Local> {
+    let task: Task<A::Output> = ramp::<TaskPromise<A::Output, Local>, _, _, _, _, F>(frame, move |ctx| {
+        await_body::<A, Local, F>(ctx, awaiter)
+    });
+    task.into_child()
+}
+
+/// `awaiter` in a [`SendTask`] frame, unstarted (the frame is checked
+/// `Send` and `'static` as any `SendTask`'s).
+fn send_child<A, F>(awaiter: A, frame: F) -> Child<A::Output, Sendable>
+where
+    A: Awaiter + Send + 'static,
+    A::Output: Send + 'static,
+    F: Info + Record + Send + 'static,
+{
+    let task: SendTask<A::Output> = ramp::<TaskPromise<A::Output, Sendable>, _, _, _, _, F>(frame, move |ctx| {
+        await_body::<A, Sendable, F>(ctx, awaiter)
+    });
+    task.into_child()
+}
+
+/// A combinator as a task of kind `K` producing its result `T`: an
+/// unstarted task frame whose body awaits it, so that it can be the child
+/// of another combinator. Not a public API.
+#[doc(hidden)]
+pub trait Nest<K: TaskKind, T> {
+    #[doc(hidden)]
+    fn nest(self) -> Child<T, K>;
+}
+
+macro_rules! nest {
+    ([$($g:tt)*] $ty:ty, $out:ty, $frame:ident) => {
+        impl<$($g)*> Nest<Local, $out> for $ty {
+            fn nest(self) -> Child<$out, Local> {
+                local_child(self, $frame)
+            }
+        }
+        impl<$($g)*> Nest<Sendable, $out> for $ty
+        where
+            $ty: Send + 'static,
+            $out: Send + 'static,
+        {
+            fn nest(self) -> Child<$out, Sendable> {
+                send_child(self, $frame)
+            }
+        }
+    };
+}
+
+nest!([S: JoinSet] WhenAll<S>, S::All, WhenAllFrame);
+nest!([S: JoinSet] WhenAllReady<S>, S::Ready, WhenAllReadyFrame);
+nest!([T, K: TaskKind] WhenAny<T, K>, (usize, T), WhenAnyFrame);
+
+/// A `when_all` is a task of its children's kind: a `SendTask` if they all
+/// are, else a `Task`.
+impl<S: JoinSet> IntoTask for WhenAll<S>
+where
+    Self: Nest<S::Kind, S::All>,
+{
+    type Output = S::All;
+    type Kind = S::Kind;
+    fn into_child(self) -> Child<S::All, S::Kind> {
+        self.nest()
+    }
+}
+
+/// As for [`WhenAll`].
+impl<S: JoinSet> IntoTask for WhenAllReady<S>
+where
+    Self: Nest<S::Kind, S::Ready>,
+{
+    type Output = S::Ready;
+    type Kind = S::Kind;
+    fn into_child(self) -> Child<S::Ready, S::Kind> {
+        self.nest()
+    }
+}
+
+/// A `when_any` is a task of its children's kind.
+impl<T, K: TaskKind> IntoTask for WhenAny<T, K>
+where
+    Self: Nest<K, (usize, T)>,
+{
+    type Output = (usize, T);
+    type Kind = K;
+    fn into_child(self) -> Child<(usize, T), K> {
+        self.nest()
+    }
+}
+
+/// `sync_wait(when_all(...))`: this thread stands for the awaiting
+/// coroutine and gets what `co_await!` would.
+impl<S: JoinSet> SyncWait for WhenAll<S> {
+    type Output = S::All;
+    fn sync_wait(self) -> S::All {
+        sync_wait_awaiter(self)
+    }
+}
+
+/// `sync_wait(when_all_ready(...))`.
+impl<S: JoinSet> SyncWait for WhenAllReady<S> {
+    type Output = S::Ready;
+    fn sync_wait(self) -> S::Ready {
+        sync_wait_awaiter(self)
+    }
+}
+
+/// `sync_wait(when_any(...))`.
+impl<T, K: TaskKind> SyncWait for WhenAny<T, K> {
+    type Output = (usize, T);
+    fn sync_wait(self) -> (usize, T) {
+        sync_wait_awaiter(self)
     }
 }

@@ -219,6 +219,10 @@ pub trait TaskKind: sealed::Sealed {
     /// thread-bound ([`Local`]).
     #[doc(hidden)]
     fn check_home(state: &Self::State);
+    /// The kind of a task made of a task of this kind and one of kind `K`
+    /// (a combinator of both): [`Local`] if either is. Not a public API.
+    #[doc(hidden)]
+    type And<K: TaskKind>: TaskKind;
 }
 
 impl TaskKind for Local {
@@ -241,6 +245,7 @@ impl TaskKind for Local {
     fn check_home(state: &LocalState) {
         state.0.check("Task");
     }
+    type And<K: TaskKind> = Local;
 }
 
 impl TaskKind for Sendable {
@@ -266,6 +271,7 @@ impl TaskKind for Sendable {
     }
     #[inline(always)]
     fn check_home(_: &Flight) {}
+    type And<K: TaskKind> = K;
 }
 
 /// A [`Task`]'s home thread, checked before every resume. Not a public API.
