@@ -1078,9 +1078,8 @@ fn await_body<A: Awaiter, K: TaskKind, R: Record>(
 
 /// `awaiter` in a [`Task`] frame, unstarted.
 fn local_child<A: Awaiter, F: Info + Record>(awaiter: A, frame: F) -> Child<A::Output, Local> {
-    let task: Task<A::Output> = ramp::<TaskPromise<A::Output, Local>, _, _, _, _, F>(frame, move |ctx| {
-        await_body::<A, Local, F>(ctx, awaiter)
-    });
+    let task: Task<A::Output> =
+        ramp::<TaskPromise<A::Output, Local>, _, _, _, _, F>(frame, move |ctx| await_body::<A, Local, F>(ctx, awaiter));
     task.into_child()
 }
 
