@@ -108,6 +108,12 @@ use crate::library::task::{
 ///
 /// assert_eq!(run(local()) + run(sendable()), 2); // one resume each
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task: a combinator's children are `Task`s, `SendTask`s and combinators",
+    label = "not a `Task`, `SendTask`, `when_all`, `when_all_ready` or `when_any`",
+    note = "to combine another awaitable or a future, wrap it in a task coroutine: \
+            `#[coro::coroutine] fn wrapped(x: X) -> Task<T> {{ co_return!(co_await!(x)) }}`"
+)]
 pub trait IntoTask: sealed::Sealed {
     /// The value the task produces.
     type Output;
@@ -648,7 +654,11 @@ impl<S: JoinSet> Awaiter for WhenAllReady<S> {
 ///
 /// assert_eq!(sync_wait(both()), (1, "two".to_string(), vec![3, 4]));
 /// ```
-pub fn when_all<S: IntoJoinSet>(tasks: S) -> WhenAll<S::Set> {
+pub fn when_all<S, Set>(tasks: S) -> WhenAll<Set>
+where
+    S: IntoJoinSet<Set = Set>,
+    Set: JoinSet,
+{
     WhenAll { join: Join::new(tasks.into_set()) }
 }
 
@@ -674,7 +684,11 @@ pub fn when_all<S: IntoJoinSet>(tasks: S) -> WhenAll<S::Set> {
 /// # std::panic::set_hook(Box::new(|_| {}));
 /// assert_eq!(sync_wait(all()), [true, false, true]);
 /// ```
-pub fn when_all_ready<S: IntoJoinSet>(tasks: S) -> WhenAllReady<S::Set> {
+pub fn when_all_ready<S, Set>(tasks: S) -> WhenAllReady<Set>
+where
+    S: IntoJoinSet<Set = Set>,
+    Set: JoinSet,
+{
     WhenAllReady { join: Join::new(tasks.into_set()) }
 }
 
@@ -1023,7 +1037,11 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
 /// let e = Rc::new(Event::new());
 /// assert_eq!(sync_wait(race(e)), (1, "now")); // `never` was destroyed
 /// ```
-pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
+pub fn when_any<C, T, K>(tasks: Vec<C>) -> WhenAny<T, K>
+where
+    C: IntoTask<Output = T, Kind = K>,
+    K: TaskKind,
+{
     WhenAny {
         children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
         cancel: None,

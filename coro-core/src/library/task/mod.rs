@@ -854,6 +854,13 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
 /// fn seven() -> SendTask<i32> { co_return!(7) }
 /// assert_eq!(seven().sync_wait(), 7);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`sync_wait` cannot drive `{Self}`",
+    label = "not a task, a shared task or a combinator",
+    note = "`sync_wait` takes a `Task`, a `SendTask`, a shared task (or a reference to one), or a `when_all`, \
+            `when_all_ready` or `when_any`; to wait for another awaitable or a future, wrap it in a task \
+            coroutine: `#[coro::coroutine] fn wrapped(x: X) -> Task<T> {{ co_return!(co_await!(x)) }}`"
+)]
 pub trait SyncWait {
     /// The value produced.
     type Output;
@@ -884,7 +891,10 @@ pub trait SyncWait {
 /// fn seven() -> Task<i32> { co_return!(7) }
 /// assert_eq!(sync_wait(seven()), 7);
 /// ```
-pub fn sync_wait<W: SyncWait>(task: W) -> W::Output {
+pub fn sync_wait<W, O>(task: W) -> O
+where
+    W: SyncWait<Output = O>,
+{
     task.sync_wait()
 }
 
