@@ -320,8 +320,9 @@ fn nested_combinators_can_be_co_awaited() {
         e.set();
         co_return!(9)
     }
+    type Nested = ((u32, u32), u32);
     #[coro::coroutine]
-    fn run(log: Log, e: Rc<Event>) -> Task<(((u32, u32), u32), Vec<Result<u32, coro::promise::Payload>>)> {
+    fn run(log: Log, e: Rc<Event>) -> Task<(Nested, Vec<u32>)> {
         let a = co_await!(when_all((
             when_all((wait_then(log.counted("a"), e.clone(), 1), value(log.counted("b"), 2))),
             setter(e.clone()),
@@ -330,11 +331,11 @@ fn nested_combinators_can_be_co_awaited() {
             when_all((value(log.counted("c"), 3),)),
             when_all((value(log.counted("d"), 4),))
         ]));
-        co_return!((a, b.into_iter().map(|r| r.map(|(v,)| v)).collect()))
+        co_return!((a, b.into_iter().map(|r| r.unwrap().0).collect()))
     }
     let (a, b) = sync_wait(run(log.clone(), e));
     assert_eq!(a, ((1, 2), 9));
-    assert_eq!(b.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(b, [3, 4]);
     log.assert_each_dropped_once();
 }
 

@@ -4,10 +4,20 @@
 //!
 //! # What they accept
 //!
-//! Each combinator takes [`Task`]s and [`SendTask`]s ([`IntoTask`]): either a
-//! tuple of tasks of *different* result types (up to 8), or a `Vec` of tasks
-//! of one type. To combine any other awaitable, wrap it in a small task
-//! coroutine (`co_return!(co_await!(x))`).
+//! Each combinator takes [`Task`]s, [`SendTask`]s and other combinators
+//! ([`IntoTask`]): either a tuple of tasks of *different* result types (up
+//! to 8), or a `Vec` of tasks of one type. To combine any other awaitable,
+//! wrap it in a small task coroutine (`co_return!(co_await!(x))`).
+//!
+//! # Nesting and `sync_wait`
+//!
+//! A combinator nested in another is run as a task: a hidden task frame
+//! whose body is `co_return!(co_await!(combinator))`, made unstarted when
+//! the outer combinator is built, so nothing runs before the outer one is
+//! awaited. That task is a [`SendTask`] if every child is one (the nested
+//! combinator may then finish on any thread), else a thread-bound [`Task`].
+//! [`sync_wait`](crate::sync_wait) drives a combinator itself, this thread
+//! standing for the awaiting coroutine (as for a shared task).
 //!
 //! # How they run
 //!
@@ -83,8 +93,9 @@ use crate::library::task::{
 // ===========================================================================
 
 /// A task, as a child of a combinator, a shared task
-/// or a detached launch. Implemented for [`Task<T>`] and [`SendTask<T>`];
-/// sealed.
+/// or a detached launch. Implemented for [`Task<T>`], [`SendTask<T>`] and
+/// the combinators ([`WhenAll`], [`WhenAllReady`], [`WhenAny`]: see
+/// [nesting](self#nesting-and-sync_wait)); sealed.
 ///
 /// Code generic over both task types:
 /// ```
@@ -653,6 +664,19 @@ impl<S: JoinSet> Awaiter for WhenAllReady<S> {
 /// }
 ///
 /// assert_eq!(sync_wait(both()), (1, "two".to_string(), vec![3, 4]));
+/// ```
+///
+/// [`sync_wait`](crate::sync_wait) runs one from plain code, and a
+/// combinator can be a child of another (results nest as the calls do):
+/// ```
+/// use coro::{co_return, sync_wait, when_all, when_any, Task};
+///
+/// #[coro::coroutine]
+/// fn num(n: u32) -> Task<u32> { co_return!(n) }
+///
+/// assert_eq!(sync_wait(when_all((num(1), num(2)))), (1, 2));
+/// let nested = when_all((when_all(vec![num(1), num(2)]), when_any(vec![num(3), num(4)])));
+/// assert_eq!(sync_wait(nested), (vec![1, 2], (0, 3)));
 /// ```
 pub fn when_all<S, Set>(tasks: S) -> WhenAll<Set>
 where

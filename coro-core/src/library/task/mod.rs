@@ -844,9 +844,12 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     }
 }
 
-/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and the
+/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], the
 /// shared tasks [`SharedTask`](crate::SharedTask) and
-/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
+/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference),
+/// and the combinators [`when_all`](crate::when_all),
+/// [`when_all_ready`](crate::when_all_ready) and [`when_any`](crate::when_any)
+/// (nested or not), which give what `co_await!` of them would.
 ///
 /// ```
 /// use coro::{co_return, SendTask, task::SyncWait};
@@ -890,6 +893,10 @@ pub trait SyncWait {
 /// #[coro::coroutine]
 /// fn seven() -> Task<i32> { co_return!(7) }
 /// assert_eq!(sync_wait(seven()), 7);
+///
+/// // A combinator, here one nested in another, is driven the same way.
+/// use coro::when_all;
+/// assert_eq!(sync_wait(when_all((when_all((seven(), seven())), seven()))), ((7, 7), 7));
 /// ```
 pub fn sync_wait<W, O>(task: W) -> O
 where
