@@ -4,10 +4,20 @@
 //!
 //! # What they accept
 //!
-//! Each combinator takes [`Task`]s and [`SendTask`]s ([`IntoTask`]): either a
-//! tuple of tasks of *different* result types (up to 8), or a `Vec` of tasks
-//! of one type. To combine any other awaitable, wrap it in a small task
-//! coroutine (`co_return!(co_await!(x))`).
+//! Each combinator takes [`Task`]s, [`SendTask`]s and other combinators
+//! ([`IntoTask`]): either a tuple of tasks of *different* result types (up
+//! to 8), or a `Vec` of tasks of one type. To combine any other awaitable,
+//! wrap it in a small task coroutine (`co_return!(co_await!(x))`).
+//!
+//! # Nesting and `sync_wait`
+//!
+//! A combinator nested in another is run as a task: a hidden task frame
+//! whose body is `co_return!(co_await!(combinator))`, made unstarted when
+//! the outer combinator is built, so nothing runs before the outer one is
+//! awaited. That task is a [`SendTask`] if every child is one (the nested
+//! combinator may then finish on any thread), else a thread-bound [`Task`].
+//! [`sync_wait`](crate::sync_wait) drives a combinator itself, this thread
+//! standing for the awaiting coroutine (as for a shared task).
 //!
 //! # How they run
 //!
@@ -59,6 +69,7 @@
 //! so a child finishing on another thread never touches freed memory.
 
 use core::fmt;
+use core::future::Future;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -67,19 +78,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::home::hop::HopSlot;
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
-use crate::language::frame::{give_back_count, lend_count, no_destroy, Header, VTable};
+use crate::language::frame::{give_back_count, lend_count, no_destroy, ramp, Header, RampCtx, VTable};
 use crate::language::handle::CoroutineHandle;
-use crate::language::promise::Payload;
+use crate::language::lowering::{AwaitPoint, Record};
+use crate::language::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
+use crate::language::promise::{Payload, Promise};
 use crate::library::cancellation::CancellationSource;
-use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
+use crate::library::task::{
+    sync_wait_awaiter, Local, Owned, SendTask, Sendable, SyncWait, Task, TaskKind, TaskPromise,
+};
 
 // ===========================================================================
 // Children
 // ===========================================================================
 
 /// A task, as a child of a combinator, a shared task
-/// or a detached launch. Implemented for [`Task<T>`] and [`SendTask<T>`];
-/// sealed.
+/// or a detached launch. Implemented for [`Task<T>`], [`SendTask<T>`] and
+/// the combinators ([`WhenAll`], [`WhenAllReady`], [`WhenAny`]: see
+/// [nesting](self#nesting-and-sync_wait)); sealed.
 ///
 /// Code generic over both task types:
 /// ```
@@ -103,6 +119,12 @@ use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskKind};
 ///
 /// assert_eq!(run(local()) + run(sendable()), 2); // one resume each
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task: a combinator's children are `Task`s, `SendTask`s and combinators",
+    label = "not a `Task`, `SendTask`, `when_all`, `when_all_ready` or `when_any`",
+    note = "to combine another awaitable or a future, wrap it in a task coroutine: \
+            `#[coro::coroutine] fn wrapped(x: X) -> Task<T> {{ co_return!(co_await!(x)) }}`"
+)]
 pub trait IntoTask: sealed::Sealed {
     /// The value the task produces.
     type Output;
@@ -116,6 +138,9 @@ mod sealed {
     pub trait Sealed {}
     impl<T> Sealed for crate::library::task::Task<T> {}
     impl<T> Sealed for crate::library::task::SendTask<T> {}
+    impl<S: super::JoinSet> Sealed for super::WhenAll<S> {}
+    impl<S: super::JoinSet> Sealed for super::WhenAllReady<S> {}
+    impl<T, K: crate::library::task::TaskKind> Sealed for super::WhenAny<T, K> {}
 }
 
 impl<T> IntoTask for Task<T> {
@@ -236,6 +261,8 @@ pub trait JoinSet {
     type All;
     /// `when_all_ready`'s result.
     type Ready;
+    /// The kind of a task made of the set ([`Local`] if any child is).
+    type Kind: TaskKind;
     /// Some child may finish on another thread (a `SendTask` can move): a
     /// thread-bound awaiting coroutine is then brought home through a
     /// `HomeHop`.
@@ -295,6 +322,7 @@ impl<C: IntoTask> IntoJoinSet for Vec<C> {
 impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     type All = Vec<T>;
     type Ready = Vec<Result<T, Payload>>;
+    type Kind = K;
     const MAY_FINISH_ELSEWHERE: bool = !K::THREAD_BOUND;
     fn count(&self) -> usize {
         Vec::len(self)
@@ -328,6 +356,12 @@ impl<T, K: TaskKind> JoinSet for Vec<Child<T, K>> {
     }
 }
 
+/// The kind of a tuple of children: [`Local`] if any is.
+macro_rules! kind_of {
+    ($K:ident) => { $K };
+    ($K:ident, $($rest:ident),+) => { <$K as TaskKind>::And<kind_of!($($rest),+)> };
+}
+
 macro_rules! tuple_set {
     ($($C:ident $T:ident $K:ident $i:tt),+) => {
         impl<$($C: IntoTask),+> IntoJoinSet for ($($C,)+) {
@@ -340,6 +374,7 @@ macro_rules! tuple_set {
         impl<$($T, $K: TaskKind),+> JoinSet for ($(Child<$T, $K>,)+) {
             type All = ($($T,)+);
             type Ready = ($(Result<$T, Payload>,)+);
+            type Kind = kind_of!($($K),+);
             const MAY_FINISH_ELSEWHERE: bool = false $(|| !$K::THREAD_BOUND)+;
             fn count(&self) -> usize {
                 [$($i),+].len()
@@ -630,7 +665,24 @@ impl<S: JoinSet> Awaiter for WhenAllReady<S> {
 ///
 /// assert_eq!(sync_wait(both()), (1, "two".to_string(), vec![3, 4]));
 /// ```
-pub fn when_all<S: IntoJoinSet>(tasks: S) -> WhenAll<S::Set> {
+///
+/// [`sync_wait`](crate::sync_wait) runs one from plain code, and a
+/// combinator can be a child of another (results nest as the calls do):
+/// ```
+/// use coro::{co_return, sync_wait, when_all, when_any, Task};
+///
+/// #[coro::coroutine]
+/// fn num(n: u32) -> Task<u32> { co_return!(n) }
+///
+/// assert_eq!(sync_wait(when_all((num(1), num(2)))), (1, 2));
+/// let nested = when_all((when_all(vec![num(1), num(2)]), when_any(vec![num(3), num(4)])));
+/// assert_eq!(sync_wait(nested), (vec![1, 2], (0, 3)));
+/// ```
+pub fn when_all<S, Set>(tasks: S) -> WhenAll<Set>
+where
+    S: IntoJoinSet<Set = Set>,
+    Set: JoinSet,
+{
     WhenAll { join: Join::new(tasks.into_set()) }
 }
 
@@ -656,7 +708,11 @@ pub fn when_all<S: IntoJoinSet>(tasks: S) -> WhenAll<S::Set> {
 /// # std::panic::set_hook(Box::new(|_| {}));
 /// assert_eq!(sync_wait(all()), [true, false, true]);
 /// ```
-pub fn when_all_ready<S: IntoJoinSet>(tasks: S) -> WhenAllReady<S::Set> {
+pub fn when_all_ready<S, Set>(tasks: S) -> WhenAllReady<Set>
+where
+    S: IntoJoinSet<Set = Set>,
+    Set: JoinSet,
+{
     WhenAllReady { join: Join::new(tasks.into_set()) }
 }
 
@@ -1005,11 +1061,174 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
 /// let e = Rc::new(Event::new());
 /// assert_eq!(sync_wait(race(e)), (1, "now")); // `never` was destroyed
 /// ```
-pub fn when_any<C: IntoTask>(tasks: Vec<C>) -> WhenAny<C::Output, C::Kind> {
+pub fn when_any<C, T, K>(tasks: Vec<C>) -> WhenAny<T, K>
+where
+    C: IntoTask<Output = T, Kind = K>,
+    K: TaskKind,
+{
     WhenAny {
         children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
         cancel: None,
         shared: None,
         hop: HopSlot::default(),
+    }
+}
+
+// ===========================================================================
+// A combinator as a task: nesting, `sync_wait`
+// ===========================================================================
+
+/// The static records of the task frame that awaits a nested combinator,
+/// named after it (what an async backtrace shows).
+macro_rules! nest_frame {
+    ($Frame:ident, $INFO:ident, $name:literal) => {
+        static $INFO: CoroutineInfo =
+            CoroutineInfo::new($name, file!(), (line!(), column!()), 2, (line!(), column!()), &$INFO);
+        struct $Frame;
+        impl Info for $Frame {
+            const INFO: &'static CoroutineInfo = &$INFO;
+        }
+        impl Record for $Frame {
+            const POINT: &'static SuspendPoint =
+                &SuspendPoint::new(SuspendKind::Await, 1, file!(), line!(), column!(), &$INFO);
+        }
+    };
+}
+
+nest_frame!(WhenAllFrame, WHEN_ALL_FRAME, "when_all");
+nest_frame!(WhenAllReadyFrame, WHEN_ALL_READY_FRAME, "when_all_ready");
+nest_frame!(WhenAnyFrame, WHEN_ANY_FRAME, "when_any");
+
+/// What the ramp of a nesting frame makes: the frame of a task whose body is
+/// `co_return!(co_await!(awaiter))`, as `#[coro::coroutine]` would lower it
+/// (the awaiter is the body's one parameter).
+fn await_body<A: Awaiter, K: TaskKind, R: Record>(
+    ctx: &mut RampCtx<TaskPromise<A::Output, K>>,
+    awaiter: A,
+) -> Result<impl Future<Output = ()> + use<A, K, R>, A> {
+    if !ctx.allocate(TaskPromise::<A::Output, K>::allocate_frame) {
+        return Err(awaiter);
+    }
+    ctx.construct_promise(TaskPromise::default);
+    let co = ctx.co();
+    Ok(async move {
+        // Pinned in the body, like every lowered `co_await!`.
+        let value = AwaitPoint::<A, R>::new(awaiter).await;
+        co.return_value(value);
+    })
+}
+
+/// `awaiter` in a [`Task`] frame, unstarted.
+fn local_child<A: Awaiter, F: Info + Record>(awaiter: A, frame: F) -> Child<A::Output, Local> {
+    let task: Task<A::Output> =
+        ramp::<TaskPromise<A::Output, Local>, _, _, _, _, F>(frame, move |ctx| await_body::<A, Local, F>(ctx, awaiter));
+    task.into_child()
+}
+
+/// `awaiter` in a [`SendTask`] frame, unstarted (the frame is checked
+/// `Send` and `'static` as any `SendTask`'s).
+fn send_child<A, F>(awaiter: A, frame: F) -> Child<A::Output, Sendable>
+where
+    A: Awaiter + Send + 'static,
+    A::Output: Send + 'static,
+    F: Info + Record + Send + 'static,
+{
+    let task: SendTask<A::Output> = ramp::<TaskPromise<A::Output, Sendable>, _, _, _, _, F>(frame, move |ctx| {
+        await_body::<A, Sendable, F>(ctx, awaiter)
+    });
+    task.into_child()
+}
+
+/// A combinator as a task of kind `K` producing its result `T`: an
+/// unstarted task frame whose body awaits it, so that it can be the child
+/// of another combinator. Not a public API.
+#[doc(hidden)]
+pub trait Nest<K: TaskKind, T> {
+    #[doc(hidden)]
+    fn nest(self) -> Child<T, K>;
+}
+
+macro_rules! nest {
+    ([$($g:tt)*] $ty:ty, $out:ty, $frame:ident) => {
+        impl<$($g)*> Nest<Local, $out> for $ty {
+            fn nest(self) -> Child<$out, Local> {
+                local_child(self, $frame)
+            }
+        }
+        impl<$($g)*> Nest<Sendable, $out> for $ty
+        where
+            $ty: Send + 'static,
+            $out: Send + 'static,
+        {
+            fn nest(self) -> Child<$out, Sendable> {
+                send_child(self, $frame)
+            }
+        }
+    };
+}
+
+nest!([S: JoinSet] WhenAll<S>, S::All, WhenAllFrame);
+nest!([S: JoinSet] WhenAllReady<S>, S::Ready, WhenAllReadyFrame);
+nest!([T, K: TaskKind] WhenAny<T, K>, (usize, T), WhenAnyFrame);
+
+/// A `when_all` is a task of its children's kind: a `SendTask` if they all
+/// are, else a `Task`.
+impl<S: JoinSet> IntoTask for WhenAll<S>
+where
+    Self: Nest<S::Kind, S::All>,
+{
+    type Output = S::All;
+    type Kind = S::Kind;
+    fn into_child(self) -> Child<S::All, S::Kind> {
+        self.nest()
+    }
+}
+
+/// As for [`WhenAll`].
+impl<S: JoinSet> IntoTask for WhenAllReady<S>
+where
+    Self: Nest<S::Kind, S::Ready>,
+{
+    type Output = S::Ready;
+    type Kind = S::Kind;
+    fn into_child(self) -> Child<S::Ready, S::Kind> {
+        self.nest()
+    }
+}
+
+/// A `when_any` is a task of its children's kind.
+impl<T, K: TaskKind> IntoTask for WhenAny<T, K>
+where
+    Self: Nest<K, (usize, T)>,
+{
+    type Output = (usize, T);
+    type Kind = K;
+    fn into_child(self) -> Child<(usize, T), K> {
+        self.nest()
+    }
+}
+
+/// `sync_wait(when_all(...))`: this thread stands for the awaiting
+/// coroutine and gets what `co_await!` would.
+impl<S: JoinSet> SyncWait for WhenAll<S> {
+    type Output = S::All;
+    fn sync_wait(self) -> S::All {
+        sync_wait_awaiter(self)
+    }
+}
+
+/// `sync_wait(when_all_ready(...))`.
+impl<S: JoinSet> SyncWait for WhenAllReady<S> {
+    type Output = S::Ready;
+    fn sync_wait(self) -> S::Ready {
+        sync_wait_awaiter(self)
+    }
+}
+
+/// `sync_wait(when_any(...))`.
+impl<T, K: TaskKind> SyncWait for WhenAny<T, K> {
+    type Output = (usize, T);
+    fn sync_wait(self) -> (usize, T) {
+        sync_wait_awaiter(self)
     }
 }

@@ -223,6 +223,10 @@ pub trait TaskKind: sealed::Sealed {
     /// thread-bound ([`Local`]).
     #[doc(hidden)]
     fn check_home(state: &Self::State);
+    /// The kind of a task made of a task of this kind and one of kind `K`
+    /// (a combinator of both): [`Local`] if either is. Not a public API.
+    #[doc(hidden)]
+    type And<K: TaskKind>: TaskKind;
 }
 
 impl TaskKind for Local {
@@ -245,6 +249,7 @@ impl TaskKind for Local {
     fn check_home(state: &LocalState) {
         state.0.check("Task");
     }
+    type And<K: TaskKind> = Local;
 }
 
 impl TaskKind for Sendable {
@@ -270,6 +275,7 @@ impl TaskKind for Sendable {
     }
     #[inline(always)]
     fn check_home(_: &Flight) {}
+    type And<K: TaskKind> = K;
 }
 
 /// A [`Task`]'s home thread, checked before every resume. Not a public API.
@@ -850,9 +856,12 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     }
 }
 
-/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], and the
+/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], the
 /// shared tasks [`SharedTask`](crate::SharedTask) and
-/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference).
+/// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference),
+/// and the combinators [`when_all`](crate::when_all),
+/// [`when_all_ready`](crate::when_all_ready) and [`when_any`](crate::when_any)
+/// (nested or not), which give what `co_await!` of them would.
 ///
 /// ```
 /// use coro::{co_return, SendTask, task::SyncWait};
@@ -860,6 +869,13 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
 /// fn seven() -> SendTask<i32> { co_return!(7) }
 /// assert_eq!(seven().sync_wait(), 7);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`sync_wait` cannot drive `{Self}`",
+    label = "not a task, a shared task or a combinator",
+    note = "`sync_wait` takes a `Task`, a `SendTask`, a shared task (or a reference to one), or a `when_all`, \
+            `when_all_ready` or `when_any`; to wait for another awaitable or a future, wrap it in a task \
+            coroutine: `#[coro::coroutine] fn wrapped(x: X) -> Task<T> {{ co_return!(co_await!(x)) }}`"
+)]
 pub trait SyncWait {
     /// The value produced.
     type Output;
@@ -889,8 +905,15 @@ pub trait SyncWait {
 /// #[coro::coroutine]
 /// fn seven() -> Task<i32> { co_return!(7) }
 /// assert_eq!(sync_wait(seven()), 7);
+///
+/// // A combinator, here one nested in another, is driven the same way.
+/// use coro::when_all;
+/// assert_eq!(sync_wait(when_all((when_all((seven(), seven())), seven()))), ((7, 7), 7));
 /// ```
-pub fn sync_wait<W: SyncWait>(task: W) -> W::Output {
+pub fn sync_wait<W, O>(task: W) -> O
+where
+    W: SyncWait<Output = O>,
+{
     task.sync_wait()
 }
 
