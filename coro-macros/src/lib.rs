@@ -54,7 +54,10 @@ pub fn coroutine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// written by hand is kept as it is. Argument: `crate = path` (where the
 /// `coro` facade is).
 ///
-/// ```
+/// (Not run here, since this crate cannot depend on `coro`; the same
+/// example runs in the guide's C++ chapter and in `tests/promise_type.rs`.)
+///
+/// ```ignore
 /// use coro::promise::{ReturnValue, ReturnsValue};
 /// use coro::{co_return, Promise, SuspendNever, UniqueCoroutineHandle};
 ///
