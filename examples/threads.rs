@@ -9,7 +9,7 @@ use std::thread;
 
 use coro::{co_await, co_return, co_yield, sync_wait, when_all, SendGenerator, SendSharedTask, SendTask, ThreadPool};
 
-/// Seed 004's range generator, sendable: its frame holds only a `u64`.
+/// The range generator of `examples/range_generator.rs`, sendable: its frame holds only a `u64`.
 #[coro::coroutine]
 fn range(n: u64) -> SendGenerator<u64> {
     for i in 0..n {
