@@ -3,11 +3,9 @@
 
 use std::rc::Rc;
 
+use coro::cancellation::{CancellationSource, CancellationToken};
 use coro::sync::local::Event;
-use coro::{
-    cancellation::CancellationSource, cancellation::CancellationToken, co_await, co_return, sync_wait, when_all,
-    when_all_ready, when_any, Task,
-};
+use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, Task};
 
 #[coro::coroutine]
 fn fetch(id: u32) -> Task<String> {

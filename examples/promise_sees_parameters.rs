@@ -29,10 +29,8 @@
 use std::cell::Cell;
 use std::marker::PhantomData;
 
-use coro::{
-    co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
-    CoroutineHandle, CoroutineTraits, Promise, SuspendNever,
-};
+use coro::promise::{AwaitDirect, FromParams, Payload, ReturnVoid, ReturnsVoid};
+use coro::{co_return, CoroutineHandle, CoroutineTraits, Promise, SuspendNever};
 
 thread_local! {
     /// The value the body saw.

@@ -22,9 +22,9 @@
 
 use std::cell::Cell;
 
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid, YieldValue};
 use coro::{
-    co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, promise::YieldValue,
-    CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_yield, CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
 };
 
 // --- part 1: the seed's hand-written task<T> ---------------------------------

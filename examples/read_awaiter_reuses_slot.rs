@@ -23,9 +23,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnsValue};
 use coro::{
-    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnsValue,
-    AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_await, co_return, AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, SuspendNever,
+    UniqueCoroutineHandle,
 };
 
 // --- counting allocator ----------------------------------------------------

@@ -25,11 +25,11 @@ use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 
+use coro::handle::{SuspendKind, SuspendPoint};
+use coro::promise::{AwaitDirect, FromParams, Payload, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid};
 use coro::{
-    co_await, co_return, co_yield, handle::SuspendKind, handle::SuspendPoint, noop_coroutine, promise::AwaitDirect,
-    promise::FromParams, promise::Payload, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue,
-    promise::ReturnsVoid, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise, SuspendAlways, Task,
-    UniqueCoroutineHandle,
+    co_await, co_return, co_yield, noop_coroutine, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator,
+    Promise, SuspendAlways, Task, UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------

@@ -12,10 +12,10 @@ use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
 
 use common::{Pause, Ready, SuspendFalse, TransferToSelf};
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid, YieldValue};
 use coro::{
-    co_await, co_return, co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
-    promise::YieldValue, sync_wait, CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways, Task,
-    UniqueCoroutineHandle,
+    co_await, co_return, co_yield, sync_wait, CoroutineHandle, CoroutineTraits, Generator, Promise, SuspendAlways,
+    Task, UniqueCoroutineHandle,
 };
 
 // ===========================================================================

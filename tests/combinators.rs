@@ -7,11 +7,9 @@ mod common;
 use std::rc::Rc;
 
 use common::{expect_panic, on_small_stack, Counted, Log, PLANNED};
+use coro::cancellation::{CancellationSource, CancellationToken};
 use coro::sync::local::Event;
-use coro::{
-    cancellation::CancellationSource, cancellation::CancellationToken, co_await, co_return, sync_wait, when_all,
-    when_all_ready, when_any, SendTask, Task,
-};
+use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendTask, Task};
 
 #[coro::coroutine]
 fn value(c: Counted, n: u32) -> Task<u32> {

@@ -14,11 +14,9 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
 use common::{eventually, poll_once, Counted, Log};
+use coro::cancellation::CancellationSource;
 use coro::sync::{Channel, Event, Mutex, Semaphore};
-use coro::{
-    cancellation::CancellationSource, co_await, co_return, sync_wait, when_all, when_any, SendSharedTask, SendTask,
-    Task, ThreadPool,
-};
+use coro::{co_await, co_return, sync_wait, when_all, when_any, SendSharedTask, SendTask, Task, ThreadPool};
 
 #[coro::coroutine]
 fn quick() -> SendTask<u32> {

@@ -12,10 +12,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use common::{
     expect_panic, on_small_stack, pause, quiet_planned_panics, Counted, Job, Log, Pause, Ready, TransferTo, PLANNED,
 };
+use coro::handle::SuspendKind;
+use coro::promise::{AwaitDirect, FromParams, Payload, ReturnVoid, ReturnsVoid, YieldValue};
 use coro::{
-    co_await, co_return, co_yield, handle::SuspendKind, noop_coroutine, promise::AwaitDirect, promise::FromParams,
-    promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, promise::YieldValue, sync_wait, AwaitSuspend, Awaiter,
-    CoroutineHandle, CoroutineTraits, IntoAwaiter, Promise, SuspendAlways, Task,
+    co_await, co_return, co_yield, noop_coroutine, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits,
+    IntoAwaiter, Promise, SuspendAlways, Task,
 };
 
 // ===========================================================================

@@ -13,10 +13,12 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 
 use common::{pause, Counted, Job, Log, Pause, Ready, SuspendFalse};
+use coro::promise::{
+    AllocateFrameWith, AwaitDirect, AwaitTransform, AwaitTransformed, FromParams, Payload, ReturnVoid, ReturnsVoid,
+    YieldValue,
+};
 use coro::{
-    co_await, co_return, co_yield, promise::AllocateFrameWith, promise::AwaitDirect, promise::AwaitTransform,
-    promise::AwaitTransformed, promise::FromParams, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
-    promise::YieldValue, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, IntoAwaiter, Promise,
+    co_await, co_return, co_yield, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, IntoAwaiter, Promise,
     SuspendAlways, SuspendNever, Task, UniqueCoroutineHandle,
 };
 

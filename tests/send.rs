@@ -452,9 +452,8 @@ mod send_shared_task {
 
 mod thread_pool {
     use super::*;
-    use coro::{
-        co_await, co_return, schedule::spawn_detached, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool,
-    };
+    use coro::schedule::spawn_detached;
+    use coro::{co_await, co_return, sync_wait, when_all, SendSharedTask, SendTask, Task, ThreadPool};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc, Weak};
     use std::time::Duration;

@@ -23,11 +23,9 @@ use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use common::{eventually, poll_once, Counted, Log};
+use coro::handle::{AsyncBacktrace, CurrentBacktrace};
 use coro::sync::Event;
-use coro::{
-    co_await, co_return, handle::AsyncBacktrace, handle::CurrentBacktrace, sync_wait, when_all, when_all_ready,
-    when_any, SendTask, Task, ThreadPool,
-};
+use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SendTask, Task, ThreadPool};
 
 /// Hops onto the pool, says so, then blocks its worker until released.
 #[coro::coroutine]

@@ -8,11 +8,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use common::{expect_panic, on_small_stack, panic_message, Counted, Log, PLANNED};
+use coro::schedule::{spawn_detached, LocalScheduler, Scheduler};
 use coro::sync::local::Event;
-use coro::{
-    co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, sync_wait, when_all,
-    when_all_ready, when_any, SharedTask, Task,
-};
+use coro::{co_await, co_return, sync_wait, when_all, when_all_ready, when_any, SharedTask, Task};
 
 /// A shared task that waits for `e`, then gives a value that counts its drops.
 #[coro::coroutine]

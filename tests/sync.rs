@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use common::{expect_panic, is_send, is_sync, on_small_stack, pause, quiet_planned_panics, Counted, Job, Log, PLANNED};
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid};
 use coro::sync::channel::{Channel, SendError, TryRecvError, TrySendError};
 use coro::sync::event::Event;
 use coro::sync::latch::Latch;
@@ -22,8 +23,7 @@ use coro::sync::semaphore::Semaphore;
 use coro::sync::single_consumer_event::SingleConsumerEvent;
 use coro::sync::{Flavor, Local, ThreadSafe};
 use coro::{
-    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
-    AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, UniqueCoroutineHandle,
+    co_await, co_return, AwaitSuspend, Awaiter, CoroutineHandle, Promise, SuspendAlways, UniqueCoroutineHandle,
 };
 
 // ===========================================================================

@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 
 use common::panic_message;
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid};
 use coro::sync::Event;
-use coro::{
-    co_await, co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, Promise,
-    SuspendNever, Task,
-};
+use coro::{co_await, co_return, Promise, SuspendNever, Task};
 use futures::channel::oneshot;
 
 // ---------------------------------------------------------------------------

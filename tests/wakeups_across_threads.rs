@@ -153,7 +153,8 @@ fn wakeup_for_a_dropped_send_task_future_is_not_lost() {
 /// resume) must not lose the wake-ups queued after it in the same batch.
 #[test]
 fn panicking_wakeup_keeps_the_rest_of_the_batch() {
-    use coro::{schedule::spawn_detached, schedule::LocalScheduler, Task};
+    use coro::schedule::{spawn_detached, LocalScheduler};
+    use coro::Task;
     use std::cell::Cell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::rc::Rc;
@@ -238,7 +239,8 @@ fn send_task_future_wakes_the_latest_waker() {
 /// stand-in on the unwound stack). It propagates once the task is done.
 #[test]
 fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
-    use coro::{schedule::spawn_detached, schedule::LocalScheduler, sync_wait, Task, ThreadPool};
+    use coro::schedule::{spawn_detached, LocalScheduler};
+    use coro::{sync_wait, Task, ThreadPool};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};
@@ -286,7 +288,8 @@ fn sync_wait_defers_a_woken_detached_panic_until_its_task_is_done() {
 /// It propagates from the poll that finds the task done.
 #[test]
 fn task_future_defers_a_woken_detached_panic_until_its_task_is_done() {
-    use coro::{schedule::spawn_detached, schedule::LocalScheduler, Task, ThreadPool};
+    use coro::schedule::{spawn_detached, LocalScheduler};
+    use coro::{Task, ThreadPool};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};

@@ -7,10 +7,10 @@ use std::hint::black_box;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+use coro::promise::{AwaitDirect, FrameMemory, Payload, ReturnVoid, ReturnsVoid};
 use coro::{
-    co_await, co_return, co_yield, promise::AwaitDirect, promise::FrameMemory, promise::Payload, promise::ReturnVoid,
-    promise::ReturnsVoid, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise, SuspendAlways, Task,
-    UniqueCoroutineHandle,
+    co_await, co_return, co_yield, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise,
+    SuspendAlways, Task, UniqueCoroutineHandle,
 };
 
 use crate::consume;

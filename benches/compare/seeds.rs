@@ -7,10 +7,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use coro::promise::{AwaitDirect, FromParams, Payload, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid};
 use coro::{
-    co_await, co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnValue,
-    promise::ReturnVoid, promise::ReturnsValue, promise::ReturnsVoid, AwaitSuspend, Awaiter, CoroutineHandle,
-    CoroutineTraits, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
+    co_await, co_return, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways, SuspendNever,
+    UniqueCoroutineHandle,
 };
 
 use crate::alloc;

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex, Once};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use coro::handle::SuspendPoint;
+use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnsValue, ThreadAffinity};
 use coro::{
-    handle::SuspendPoint, promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnsValue,
-    promise::ThreadAffinity, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways, Task,
-    UniqueCoroutineHandle,
+    AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways, Task, UniqueCoroutineHandle,
 };
 
 // ---------------------------------------------------------------------------

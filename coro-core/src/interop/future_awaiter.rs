@@ -156,7 +156,8 @@ impl<F: Future> FutureAwaiter<F> {
     /// Wraps a future (or anything [`IntoFuture`]).
     ///
     /// ```
-    /// use coro::{co_await, co_return, sync_wait, awaiter::FutureAwaiter, Task};
+    /// use coro::awaiter::FutureAwaiter;
+    /// use coro::{co_await, co_return, sync_wait, Task};
     ///
     /// #[coro::coroutine]
     /// fn five() -> Task<u32> {
@@ -196,7 +197,8 @@ impl<F: Future> fmt::Debug for FutureAwaiter<F> {
 /// are queued for the coroutine's driver.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, Task, awaiter::UnpinFutureAwaiter};
+/// use coro::awaiter::UnpinFutureAwaiter;
+/// use coro::{co_await, co_return, sync_wait, Task};
 ///
 /// #[coro::coroutine]
 /// fn add() -> Task<u32> {
@@ -216,7 +218,8 @@ impl<F: Future + Unpin> UnpinFutureAwaiter<F> {
     /// A type made awaitable through a future:
     /// ```
     /// use std::future::{ready, Ready};
-    /// use coro::{co_await, co_return, sync_wait, IntoAwaiter, Task, awaiter::UnpinFutureAwaiter};
+    /// use coro::awaiter::UnpinFutureAwaiter;
+    /// use coro::{co_await, co_return, sync_wait, IntoAwaiter, Task};
     ///
     /// struct Answer;
     /// impl IntoAwaiter for Answer {

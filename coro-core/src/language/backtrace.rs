@@ -24,7 +24,8 @@ use crate::language::point::SuspendPoint;
 /// The suspension points of a chain of awaiting coroutines, innermost first.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, handle::AsyncBacktrace, handle::CurrentBacktrace, Task};
+/// use coro::handle::{AsyncBacktrace, CurrentBacktrace};
+/// use coro::{co_await, co_return, sync_wait, Task};
 ///
 /// #[coro::coroutine]
 /// fn leaf() -> Task<AsyncBacktrace> {
@@ -93,7 +94,8 @@ impl CoroutineHandle {
 /// the chain to be walked, then resumes at once.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, handle::CurrentBacktrace, handle::SuspendKind, Task};
+/// use coro::handle::{CurrentBacktrace, SuspendKind};
+/// use coro::{co_await, co_return, sync_wait, Task};
 ///
 /// #[coro::coroutine]
 /// fn here() -> Task<String> {

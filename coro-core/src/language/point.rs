@@ -46,7 +46,8 @@ pub struct CoroutineInfo {
 /// final suspend point.
 ///
 /// ```
-/// use coro::{co_yield, Generator, handle::SuspendKind};
+/// use coro::handle::SuspendKind;
+/// use coro::{co_yield, Generator};
 ///
 /// #[coro::coroutine]
 /// fn two() -> Generator<u32> {

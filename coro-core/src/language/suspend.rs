@@ -52,7 +52,8 @@ impl Awaiter for SuspendNever {
 /// run time.
 ///
 /// ```
-/// use coro::{Awaiter, awaiter::Suspend};
+/// use coro::awaiter::Suspend;
+/// use coro::Awaiter;
 /// assert!(Suspend(false).await_ready());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -33,7 +33,8 @@ struct State {
 /// Requests cancellation; hands out [`CancellationToken`]s.
 ///
 /// ```
-/// use coro::{cancellation::CancellationSource, co_await, co_return, sync_wait, Task};
+/// use coro::cancellation::CancellationSource;
+/// use coro::{co_await, co_return, sync_wait, Task};
 ///
 /// let source = CancellationSource::new();
 /// let token = source.token();
@@ -57,7 +58,8 @@ pub struct CancellationSource {
 /// same source.
 ///
 /// ```
-/// use coro::{co_await, co_return, sync_wait, cancellation::CancellationSource, cancellation::CancellationToken, SendTask};
+/// use coro::cancellation::{CancellationSource, CancellationToken};
+/// use coro::{co_await, co_return, sync_wait, SendTask};
 ///
 /// #[coro::coroutine]
 /// fn until_cancelled(token: CancellationToken) -> SendTask<bool> {
@@ -155,7 +157,8 @@ impl CancellationToken {
     ///
     /// A cooperative loop that stops when asked:
     /// ```
-    /// use coro::{co_return, sync_wait, cancellation::CancellationSource, cancellation::CancellationToken, Task};
+    /// use coro::cancellation::{CancellationSource, CancellationToken};
+    /// use coro::{co_return, sync_wait, Task};
     ///
     /// #[coro::coroutine]
     /// fn count(token: CancellationToken, source: CancellationSource) -> Task<u32> {
@@ -180,7 +183,9 @@ impl CancellationToken {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, cancellation::CancellationSource, cancellation::CancellationToken, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::cancellation::{CancellationSource, CancellationToken};
+    /// use coro::{co_await, co_return, Task};
     ///
     /// #[coro::coroutine]
     /// fn wait(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<()> {

@@ -99,7 +99,9 @@ use crate::library::task::{
 ///
 /// Code generic over both task types:
 /// ```
-/// use coro::{co_return, schedule::spawn_detached, combinators::IntoTask, schedule::LocalScheduler, SendTask, Task};
+/// use coro::schedule::{spawn_detached, LocalScheduler};
+/// use coro::combinators::IntoTask;
+/// use coro::{co_return, SendTask, Task};
 ///
 /// /// Runs a `Task` or a `SendTask` to its end on this thread, dropping its value.
 /// fn run<C: IntoTask>(task: C) -> usize
@@ -868,7 +870,8 @@ impl<T, K: TaskKind> WhenAny<T, K> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, sync_wait, when_any, cancellation::CancellationSource, cancellation::CancellationToken, Task};
+    /// use coro::cancellation::{CancellationSource, CancellationToken};
+    /// use coro::{co_await, co_return, sync_wait, when_any, Task};
     ///
     /// #[coro::coroutine]
     /// fn worker(token: CancellationToken, stopped: Rc<Cell<bool>>) -> Task<u32> {

@@ -47,7 +47,8 @@ use crate::library::task::{TaskKind, TaskPromise};
 ///
 /// ```
 /// use std::cell::RefCell;
-/// use coro::{CoroutineHandle, schedule::Scheduler};
+/// use coro::schedule::Scheduler;
+/// use coro::CoroutineHandle;
 ///
 /// /// A LIFO scheduler, driven by hand.
 /// #[derive(Default)]
@@ -91,7 +92,8 @@ pub unsafe trait Scheduler {
     /// an implementation may forward to another one:
     /// ```
     /// use std::cell::Cell;
-    /// use coro::{co_return, schedule::spawn_detached, CoroutineHandle, schedule::LocalScheduler, schedule::Scheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler, Scheduler};
+    /// use coro::{co_return, CoroutineHandle, Task};
     ///
     /// /// A `LocalScheduler` that counts what is posted to it.
     /// struct Counting(LocalScheduler, Cell<u32>);
@@ -117,7 +119,8 @@ pub unsafe trait Scheduler {
     /// its own ([`ThreadPool`](crate::ThreadPool)).
     ///
     /// ```
-    /// use coro::{schedule::LocalScheduler, schedule::Scheduler, ThreadPool};
+    /// use coro::schedule::{LocalScheduler, Scheduler};
+    /// use coro::ThreadPool;
     /// assert!(LocalScheduler::new().resumes_on_posting_thread());
     /// assert!(!ThreadPool::new(1).resumes_on_posting_thread());
     /// ```
@@ -133,7 +136,8 @@ pub unsafe trait Scheduler {
     /// coroutine.
     ///
     /// ```
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler, Scheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use std::cell::Cell;
     /// use std::rc::Rc;
     ///
@@ -174,7 +178,8 @@ pub unsafe trait Scheduler {
 /// leaked — its frame is never freed).
 ///
 /// ```
-/// use coro::{co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+/// use coro::schedule::{spawn_detached, LocalScheduler};
+/// use coro::{co_return, Task};
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 ///
@@ -378,7 +383,7 @@ impl<'s> Schedule<'s> {
     /// [`Scheduler::schedule`] for a `dyn Scheduler`.
     ///
     /// ```
-    /// use coro::{schedule::LocalScheduler, schedule::Schedule, schedule::Scheduler};
+    /// use coro::schedule::{LocalScheduler, Schedule, Scheduler};
     /// let s = LocalScheduler::new();
     /// let d: &dyn Scheduler = &s;
     /// let _awaiter = Schedule::new(d);
@@ -474,7 +479,8 @@ unsafe fn detached_destroy<T, K: TaskKind>(h: NonNull<Header>) {
 /// ([`ThreadPool::spawn`](crate::ThreadPool::spawn) only accepts those).
 ///
 /// ```
-/// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, schedule::Scheduler, Task};
+/// use coro::schedule::{spawn_detached, LocalScheduler, Scheduler};
+/// use coro::{co_await, co_return, Task};
 /// use std::cell::RefCell;
 /// use std::rc::Rc;
 ///

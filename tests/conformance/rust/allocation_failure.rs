@@ -2,10 +2,8 @@
 use std::alloc::Layout;
 
 use super::trace::*;
-use coro::{
-    co_return, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid, CoroutineHandle,
-    Promise,
-};
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid};
+use coro::{co_return, CoroutineHandle, Promise};
 
 pub struct FailPromise {
     error: Option<Payload>,

@@ -2,10 +2,8 @@
 //! initial/final suspend and co_yield! do not.
 use super::operator_co_await::Wrapper;
 use super::trace::*;
-use coro::{
-    co_await, co_return, co_yield, promise::AwaitTransform, promise::AwaitTransformed, promise::Payload,
-    promise::ReturnValue, promise::ReturnsValue, promise::YieldValue, Promise,
-};
+use coro::promise::{AwaitTransform, AwaitTransformed, Payload, ReturnValue, ReturnsValue, YieldValue};
+use coro::{co_await, co_return, co_yield, Promise};
 
 pub struct TransformPromise {
     value: i32,

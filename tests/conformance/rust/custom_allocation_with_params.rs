@@ -3,10 +3,8 @@
 use std::alloc::Layout;
 
 use super::trace::*;
-use coro::{
-    co_return, promise::AllocateFrameWith, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
-    promise::ReturnsValue, Promise,
-};
+use coro::promise::{AllocateFrameWith, AwaitDirect, Payload, ReturnValue, ReturnsValue};
+use coro::{co_return, Promise};
 
 pub struct ArenaPromise {
     value: i32,

@@ -1,9 +1,7 @@
 //! The range generator of the generator scenarios (mirror of gen.hpp).
 use super::trace::*;
-use coro::{
-    co_return, co_yield, promise::AwaitDirect, promise::Payload, promise::ReturnVoid, promise::ReturnsVoid,
-    promise::YieldValue, Promise,
-};
+use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid, YieldValue};
+use coro::{co_return, co_yield, Promise};
 
 pub struct GenPromise {
     current: i32,

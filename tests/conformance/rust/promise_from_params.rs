@@ -1,9 +1,7 @@
 //! A promise built from the parameters (FromParams) sees and changes them.
 use super::trace::*;
-use coro::{
-    co_return, promise::AwaitDirect, promise::FromParams, promise::Payload, promise::ReturnValue,
-    promise::ReturnsValue, Promise,
-};
+use coro::promise::{AwaitDirect, FromParams, Payload, ReturnValue, ReturnsValue};
+use coro::{co_return, Promise};
 
 pub struct ParamsPromise {
     value: i32,

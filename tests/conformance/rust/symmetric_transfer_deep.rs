@@ -1,9 +1,10 @@
 //! 100000 nested awaits, each a symmetric transfer: constant stack. An
 //! untraced task promise, the mirror of the C++ program's.
 use super::trace::*;
+use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnsValue};
 use coro::{
-    co_await, co_return, noop_coroutine, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
-    promise::ReturnsValue, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, SuspendAlways,
+    co_await, co_return, noop_coroutine, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise,
+    SuspendAlways,
 };
 
 #[derive(Default)]

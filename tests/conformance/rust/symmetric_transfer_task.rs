@@ -1,9 +1,7 @@
 //! A task awaiting a child task: symmetric transfer in and back out.
 use super::trace::*;
-use coro::{
-    co_await, co_return, noop_coroutine, promise::AwaitDirect, promise::Payload, promise::ReturnValue,
-    promise::ReturnsValue, AwaitSuspend, Awaiter, CoroutineHandle, Promise,
-};
+use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnsValue};
+use coro::{co_await, co_return, noop_coroutine, AwaitSuspend, Awaiter, CoroutineHandle, Promise};
 
 pub struct FinalTransfer {
     continuation: Option<CoroutineHandle>,

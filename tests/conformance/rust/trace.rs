@@ -13,10 +13,8 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
-use coro::{
-    promise::AwaitDirect, promise::Payload, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue,
-    promise::ReturnsVoid, AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, UniqueCoroutineHandle,
-};
+use coro::promise::{AwaitDirect, Payload, ReturnValue, ReturnVoid, ReturnsValue, ReturnsVoid};
+use coro::{AwaitSuspend, Awaiter, CoroutineHandle, CoroutineTraits, Promise, UniqueCoroutineHandle};
 
 thread_local! {
     static TRACE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };

@@ -212,7 +212,8 @@ impl<T, B> AsyncGenerator<T, B> {
     /// Where the generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, AsyncGenerator, handle::SuspendKind};
+    /// use coro::handle::SuspendKind;
+    /// use coro::{co_yield, AsyncGenerator};
     ///
     /// #[coro::coroutine]
     /// fn one() -> AsyncGenerator<u8> { co_yield!(1); }

@@ -143,7 +143,8 @@ impl<T, B> Generator<T, B> {
     /// Where the generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, Generator, handle::SuspendKind};
+    /// use coro::handle::SuspendKind;
+    /// use coro::{co_yield, Generator};
     ///
     /// #[coro::coroutine]
     /// fn one() -> Generator<u8> { co_yield!(1); }

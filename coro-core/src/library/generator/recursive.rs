@@ -390,7 +390,8 @@ impl<T, B> RecursiveGenerator<T, B> {
     /// Where the root generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, elements_of, RecursiveGenerator, handle::SuspendKind};
+    /// use coro::handle::SuspendKind;
+    /// use coro::{co_yield, elements_of, RecursiveGenerator};
     ///
     /// #[coro::coroutine]
     /// fn inner() -> RecursiveGenerator<u8> { co_yield!(1); }

@@ -107,7 +107,8 @@ impl<T, B> SendGenerator<T, B> {
     /// Where the generator is suspended (`None` while running).
     ///
     /// ```
-    /// use coro::{co_yield, SendGenerator, handle::SuspendKind};
+    /// use coro::handle::SuspendKind;
+    /// use coro::{co_yield, SendGenerator};
     /// #[coro::coroutine]
     /// fn one() -> SendGenerator<u8> { co_yield!(1); }
     /// let mut g = one();

@@ -259,7 +259,8 @@ impl<T, F: Flavor> Channel<T, F> {
     ///
     /// ```
     /// use std::rc::Rc;
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Channel;
     ///
     /// #[coro::coroutine]
@@ -370,7 +371,8 @@ impl<T, F: Flavor> Channel<T, F> {
     /// A receiver waiting on an empty channel gets `None`:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Channel;
     ///
     /// #[coro::coroutine]

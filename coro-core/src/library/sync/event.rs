@@ -124,7 +124,8 @@ impl<F: Flavor> Event<F> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Event;
     ///
     /// #[coro::coroutine]

@@ -95,7 +95,8 @@ impl<F: Flavor> Latch<F> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Latch;
     ///
     /// #[coro::coroutine]
@@ -193,7 +194,8 @@ impl<F: Flavor> Latch<F> {
     /// Three parties meet; the last to arrive resumes the other two:
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Latch;
     ///
     /// #[coro::coroutine]

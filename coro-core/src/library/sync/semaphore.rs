@@ -154,7 +154,8 @@ impl<F: Flavor> Semaphore<F> {
     /// A semaphore as a counter of items, started empty:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::Semaphore;
     ///
     /// #[coro::coroutine]

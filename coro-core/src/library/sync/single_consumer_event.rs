@@ -105,7 +105,8 @@ impl<F: Flavor> SingleConsumerEvent<F> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::SingleConsumerEvent;
     ///
     /// #[coro::coroutine]
@@ -132,7 +133,8 @@ impl<F: Flavor> SingleConsumerEvent<F> {
     /// A consumer that handles each wake-up once:
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use coro::{co_await, co_return, schedule::spawn_detached, schedule::LocalScheduler, Task};
+    /// use coro::schedule::{spawn_detached, LocalScheduler};
+    /// use coro::{co_await, co_return, Task};
     /// use coro::sync::local::SingleConsumerEvent;
     ///
     /// #[coro::coroutine]

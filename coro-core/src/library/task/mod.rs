@@ -171,7 +171,8 @@ unsafe impl<T: Send> Send for SendTask<T> {}
 /// Marks a [`TaskPromise`] whose frames stay on one thread ([`Task`]).
 ///
 /// ```
-/// use coro::{CoroutineTraits, task::Local, Task, task::TaskKind, task::TaskPromise};
+/// use coro::task::{Local, TaskKind, TaskPromise};
+/// use coro::{CoroutineTraits, Task};
 ///
 /// let _: <Task<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Local>::default();
 /// assert!(Local::THREAD_BOUND);
@@ -182,7 +183,8 @@ pub enum Local {}
 /// Marks a [`TaskPromise`] whose frames may cross threads ([`SendTask`]).
 ///
 /// ```
-/// use coro::{CoroutineTraits, SendTask, task::Sendable, task::TaskKind, task::TaskPromise};
+/// use coro::task::{Sendable, TaskKind, TaskPromise};
+/// use coro::{CoroutineTraits, SendTask};
 ///
 /// let _: <SendTask<u8> as CoroutineTraits>::Promise = TaskPromise::<u8, Sendable>::default();
 /// assert!(!Sendable::THREAD_BOUND);
@@ -194,7 +196,7 @@ pub enum Sendable {}
 ///
 /// Implemented by [`Local`] and [`Sendable`] only (sealed).
 /// ```
-/// use coro::{task::Local, task::Sendable, task::TaskKind};
+/// use coro::task::{Local, Sendable, TaskKind};
 ///
 /// fn thread_bound<K: TaskKind>() -> bool { K::THREAD_BOUND }
 /// assert!(thread_bound::<Local>());     // `Task`
@@ -338,7 +340,8 @@ enum Outcome<T> {
 /// `#[coro::coroutine]` finds it through [`CoroutineTraits`](crate::CoroutineTraits);
 /// it is not used directly.
 /// ```
-/// use coro::{CoroutineTraits, Task, task::TaskPromise};
+/// use coro::task::TaskPromise;
+/// use coro::{CoroutineTraits, Task};
 ///
 /// let _: <Task<String> as CoroutineTraits>::Promise = TaskPromise::<String>::default();
 /// ```
@@ -745,7 +748,8 @@ macro_rules! task_common {
             /// Where the task is suspended.
             ///
             /// ```
-            /// use coro::{co_return, SendTask, handle::SuspendKind, Task};
+            /// use coro::handle::SuspendKind;
+            /// use coro::{co_return, SendTask, Task};
             ///
             /// #[coro::coroutine]
             /// fn a() -> Task<u8> { co_return!(1) }
@@ -864,7 +868,8 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
 /// (nested or not), which give what `co_await!` of them would.
 ///
 /// ```
-/// use coro::{co_return, SendTask, task::SyncWait};
+/// use coro::task::SyncWait;
+/// use coro::{co_return, SendTask};
 /// #[coro::coroutine]
 /// fn seven() -> SendTask<i32> { co_return!(7) }
 /// assert_eq!(seven().sync_wait(), 7);
@@ -882,7 +887,8 @@ pub trait SyncWait {
     /// Runs to completion on the current thread.
     ///
     /// ```
-    /// use coro::{co_return, SharedTask, task::SyncWait};
+    /// use coro::task::SyncWait;
+    /// use coro::{co_return, SharedTask};
     ///
     /// #[coro::coroutine]
     /// fn name() -> SharedTask<String> { co_return!("coro".into()) }
