@@ -1,34 +1,18 @@
 //! A promise whose `await_transform` accepts only `Ticket`s: awaiting
 //! anything else is ill-formed, as in C++.
-use coro::{
-    co_await, promise::AwaitTransform, promise::AwaitTransformed, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways,
-    SuspendNever, UniqueCoroutineHandle,
-};
+use coro::promise::{AwaitTransform, AwaitTransformed, ReturnVoid, ReturnsVoid};
+use coro::{co_await, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle};
 
 struct Ticket;
 
 #[derive(Default)]
 struct Gate;
 
+#[coro::promise_type]
 impl Promise for Gate {
-    type ReturnObject = UniqueCoroutineHandle<Gate>;
     type InitialSuspend = SuspendNever;
-    type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
-    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
-        // SAFETY: the return object is the frame's only owner.
-        unsafe { UniqueCoroutineHandle::from_raw(coro::CoroutineHandle::from_promise(self)) }
-    }
-    fn initial_suspend(&mut self) -> SuspendNever {
-        SuspendNever
-    }
-    fn final_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn unhandled_exception(&mut self, payload: Payload) {
-        std::panic::resume_unwind(payload)
-    }
 }
 
 impl ReturnVoid for Gate {

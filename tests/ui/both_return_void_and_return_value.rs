@@ -1,31 +1,14 @@
 //! C++ [dcl.fct.def.coroutine]: a promise type may not have both
 //! `return_void` and `return_value`. `Promise::Return` names one of them.
-use coro::{
-    promise::AwaitDirect, promise::Payload, Promise, promise::ReturnValue, promise::ReturnVoid, promise::ReturnsValue, SuspendAlways, UniqueCoroutineHandle,
-};
+use coro::promise::{ReturnValue, ReturnVoid, ReturnsValue};
+use coro::Promise;
 
 #[derive(Default)]
 struct Both(Option<u32>);
 
+#[coro::promise_type]
 impl Promise for Both {
-    type ReturnObject = UniqueCoroutineHandle<Both>;
-    type InitialSuspend = SuspendAlways;
-    type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
-    type Await = AwaitDirect;
-    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
-        // SAFETY: the return object is the frame's only owner.
-        unsafe { UniqueCoroutineHandle::from_raw(coro::CoroutineHandle::from_promise(self)) }
-    }
-    fn initial_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn final_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn unhandled_exception(&mut self, payload: Payload) {
-        std::panic::resume_unwind(payload)
-    }
 }
 
 impl ReturnValue<u32> for Both {

@@ -1,6 +1,7 @@
 // CoroutineHandle<P> is invariant in P: it reaches a &mut P (promise()).
 #![allow(dead_code)]
-use coro::{CoroutineHandle, generator::GeneratorPromise};
+use coro::generator::GeneratorPromise;
+use coro::CoroutineHandle;
 
 fn shorten<'a>(h: CoroutineHandle<GeneratorPromise<&'static str>>) -> CoroutineHandle<GeneratorPromise<&'a str>> {
     h

@@ -1,28 +1,13 @@
 //! No promise constructor for these parameters (C++: no viable
 //! `promise_type(Args&...)` and no default constructor).
-use coro::{co_return, promise::AwaitDirect, promise::Payload, Promise, promise::ReturnValue, promise::ReturnsValue, SuspendAlways, UniqueCoroutineHandle};
+use coro::promise::{ReturnValue, ReturnsValue};
+use coro::{co_return, Promise, UniqueCoroutineHandle};
 
 struct Needs(u32);
 
+#[coro::promise_type]
 impl Promise for Needs {
-    type ReturnObject = UniqueCoroutineHandle<Needs>;
-    type InitialSuspend = SuspendAlways;
-    type FinalSuspend = SuspendAlways;
     type Return = ReturnsValue;
-    type Await = AwaitDirect;
-    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
-        // SAFETY: the return object is the frame's only owner.
-        unsafe { UniqueCoroutineHandle::from_raw(coro::CoroutineHandle::from_promise(self)) }
-    }
-    fn initial_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn final_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn unhandled_exception(&mut self, payload: Payload) {
-        std::panic::resume_unwind(payload)
-    }
 }
 
 impl ReturnValue<u32> for Needs {

@@ -1,35 +1,19 @@
 // A user promise may keep borrows its return type carries: from FromParams, AllocateFrameWith and await_transform.
 use std::alloc::Layout;
 
-use coro::{
-    co_await, promise::AllocateFrameWith, promise::AwaitTransform, promise::AwaitTransformed, CoroutineHandle, promise::FrameMemory, promise::FromParams, promise::Payload,
-    Promise, promise::ReturnVoid, promise::ReturnsVoid, SuspendAlways, SuspendNever, UniqueCoroutineHandle,
-};
+use coro::promise::{AllocateFrameWith, AwaitTransform, AwaitTransformed, FrameMemory, FromParams, ReturnVoid, ReturnsVoid};
+use coro::{co_await, Promise, SuspendNever, UniqueCoroutineHandle};
 
 #[derive(Default)]
 struct Keep<'x> {
     kept: Vec<&'x str>,
 }
 
+#[coro::promise_type]
 impl<'x> Promise for Keep<'x> {
-    type ReturnObject = UniqueCoroutineHandle<Keep<'x>>;
     type InitialSuspend = SuspendNever;
-    type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitTransformed;
-    unsafe fn get_return_object(&mut self) -> Self::ReturnObject {
-        // SAFETY: the return object is the frame's only owner.
-        unsafe { UniqueCoroutineHandle::from_raw(CoroutineHandle::from_promise(self)) }
-    }
-    fn initial_suspend(&mut self) -> SuspendNever {
-        SuspendNever
-    }
-    fn final_suspend(&mut self) -> SuspendAlways {
-        SuspendAlways
-    }
-    fn unhandled_exception(&mut self, payload: Payload) {
-        std::panic::resume_unwind(payload)
-    }
 }
 
 impl ReturnVoid for Keep<'_> {

@@ -1,5 +1,6 @@
 // The owners of a generator frame are covariant in their item and borrow types (values only flow out).
-use coro::{AsyncGenerator, Generator, generator::GeneratorPromise, generator::AsyncGeneratorPromise, SendGenerator};
+use coro::generator::{GeneratorPromise, AsyncGeneratorPromise};
+use coro::{AsyncGenerator, Generator, SendGenerator};
 
 fn generator_item<'a>(g: Generator<&'static str>) -> Generator<&'a str> {
     g

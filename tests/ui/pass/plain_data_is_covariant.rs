@@ -1,6 +1,7 @@
 // Plain-data wrappers that only carry a value out are covariant in it.
 use coro::sync::SendError;
-use coro::{generator::ElementsOf, SuspendNever};
+use coro::generator::ElementsOf;
+use coro::SuspendNever;
 
 fn elements_of<'a>(e: ElementsOf<&'static str>) -> ElementsOf<&'a str> {
     e

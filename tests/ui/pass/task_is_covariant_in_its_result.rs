@@ -1,6 +1,7 @@
 // The owners of a task frame and the awaiters and futures of its result are covariant in the result type (values only flow out).
 use coro::combinators::Child;
-use coro::{task::FinalAwaiter, task::Local, SendTask, Task, task::TaskAwaiter, task::TaskFuture, task::TaskPromise, task::TaskReturn};
+use coro::task::{FinalAwaiter, Local, TaskAwaiter, TaskFuture, TaskPromise, TaskReturn};
+use coro::{SendTask, Task};
 
 fn task<'a>(t: Task<&'static str>) -> Task<&'a str> {
     t
