@@ -73,9 +73,16 @@ impl<T> DerefMut for Unsent<T> {
     }
 }
 
-// SAFETY: an `Unsent` is only ever a field of an owner whose `Send` is
-// decided elsewhere: a `Task`, `Generator` or `SharedTask`, next to their
-// `ThreadBound` marker, which is not `Send` (so the owner never is), or a
-// `SendTask`, whose own `unsafe impl Send` decides it. The wrapped value
-// leaves its owner only through `into_inner`, as its own type.
+// SAFETY: this impl only hides the field from the auto-trait check; it
+// never makes anything `Send` by itself, because an `Unsent` (crate-private)
+// is only ever a field of an owner whose `Send` is decided elsewhere:
+// - `Task`, `Generator`, `SharedTask`: their first field is a `ThreadBound`
+//   marker (a `*const`), so the owner is never `Send` (pinned by
+//   tests/ui/{task,generator,shared_task}_sent_to_thread.rs);
+// - `SendTask`, and `SendGenerator` through its inner `Generator`: their own
+//   `unsafe impl Send` decides, with its own bounds (`T: Send`, a `Send`
+//   frame).
+// The wrapped value leaves its owner only through `into_inner`, as its own
+// type (with its own auto traits); `Deref`/`DerefMut` are used by the
+// owner's methods only, on the owner's thread.
 unsafe impl<T> Send for Unsent<T> {}

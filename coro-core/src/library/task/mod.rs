@@ -259,8 +259,8 @@ impl TaskKind for Sendable {
     // SAFETY: a `TaskPromise<T, Sendable>` frame only runs once it has been
     // made into a `SendTask` or `SendSharedTask`, whose `FromReturnObject`
     // impls require the frame to be `Send` (`SendFrame`); any other return
-    // object built from
-    // its `TaskReturn` cannot reach the frame and drops it unstarted.
+    // object built from its `TaskReturn` cannot reach the frame and drops it
+    // unstarted.
     const AFFINITY: ThreadAffinity = unsafe { ThreadAffinity::any_thread() };
     type State = Flight;
     #[inline]
