@@ -6,7 +6,10 @@ pub use coro_core::*;
 ///
 /// See the [crate documentation](crate) for an overview, and the guide's
 /// `docs/guide/from-cpp.md` in the repository for the exact semantics.
-pub use coro_macros::{coroutine, promise_type};
+pub use coro_macros::coroutine;
+/// Completes an `impl Promise` block with the common members it leaves out;
+/// write it `#[coro::promise_type]`.
+pub use coro_macros::promise_type;
 
 /// The guide's chapters (`docs/guide/`), included only so that
 /// `cargo test --doc` compiles and runs every Rust block in them.
