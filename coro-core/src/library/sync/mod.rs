@@ -155,8 +155,8 @@
 //! ```
 //! use std::rc::Rc;
 //! use coro::sync::local::{Event, Mutex};
-//! use coro::{co_await, promise::AwaitDirect, CoroutineHandle, promise::Payload, Promise, promise::ReturnVoid, promise::ReturnsVoid,
-//!            SuspendAlways, SuspendNever, UniqueCoroutineHandle};
+//! use coro::promise::{AwaitDirect, Payload, ReturnVoid, ReturnsVoid};
+//! use coro::{co_await, CoroutineHandle, Promise, SuspendAlways, SuspendNever, UniqueCoroutineHandle};
 //!
 //! /// Runs at once; keeps the frame at the end so that `done()` can be asked.
 //! #[derive(Default)]
