@@ -362,9 +362,9 @@ impl CancellationToken {
     /// assert!(token.can_be_cancelled()); // it was requested
     /// ```
     pub fn can_be_cancelled(&self) -> bool {
-        self.state.as_ref().is_some_and(|s| {
-            s.requested.load(Ordering::Acquire) || s.sources.load(Ordering::Acquire) > 0
-        })
+        self.state
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::Acquire) || s.sources.load(Ordering::Acquire) > 0)
     }
 
     /// Whether cancellation has been requested on the source (always
