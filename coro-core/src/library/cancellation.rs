@@ -14,7 +14,8 @@
 //! [`CancellationRegistration`]: dropping it withdraws the callback.
 //! [`CancellationToken::none()`] (the `Default`) can never be cancelled.
 //!
-//! All four types are `Send + Sync`; a source and a token are cheap to clone
+//! Sources, tokens, registrations and `OperationCancelled` are
+//! `Send + Sync`; a source and a token are cheap to clone
 //! (an `Arc`): cancellation may be requested from any thread. As with
 //! [`Event`](crate::sync::Event), on which `cancelled()` is built,
 //! coroutines waiting on the token and the registered callbacks run on the
