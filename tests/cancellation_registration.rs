@@ -284,3 +284,12 @@ fn check_question_mark_ends_a_task_with_the_cancellation_error() {
     let err = std::io::Error::from(OperationCancelled);
     assert!(err.get_ref().is_some_and(|e| e.is::<OperationCancelled>()));
 }
+
+#[test]
+fn sources_tokens_registrations_and_the_error_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<CancellationSource>();
+    send_sync::<CancellationToken>();
+    send_sync::<CancellationRegistration>();
+    send_sync::<OperationCancelled>();
+}
