@@ -188,7 +188,7 @@ impl Inner {
     ) -> JoinHandle<T> {
         let generation = self.next_task.get() + 1;
         self.next_task.set(generation);
-        let (run, state) = Spawned::new(future);
+        let (run, state) = Spawned::boxed(future);
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
         let key = TaskKey { index: entry.key(), generation };

@@ -50,7 +50,7 @@ pub(crate) struct Spawned<F: Future> {
 }
 
 impl<F: Future + 'static> Spawned<F> {
-    pub(crate) fn new(future: F) -> (Box<dyn Runnable>, Rc<JoinState<F::Output>>) {
+    pub(crate) fn boxed(future: F) -> (Box<dyn Runnable>, Rc<JoinState<F::Output>>) {
         let state = Rc::new(JoinState {
             result: RefCell::new(None),
             waiter: RefCell::new(Waiter::None),
