@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use coro::{co_await, co_return, Task};
-use coro_io::{sleep, spawn_local, timeout, Elapsed, EventLoop};
+use coro_io::{sleep, sleep_until, spawn_local, timeout, Elapsed, EventLoop};
 
 /// Prints when it is dropped: shows a destroyed task's locals going.
 struct Noisy(&'static str, Rc<Cell<u32>>);
@@ -22,7 +22,8 @@ impl Drop for Noisy {
 
 #[coro::coroutine]
 fn wake_at(ms: u64, start: Instant, log: Rc<RefCell<Vec<u64>>>) -> Task<()> {
-    co_await!(sleep(Duration::from_millis(ms)));
+    // An absolute deadline, fixed before the sleepers start.
+    co_await!(sleep_until(start + Duration::from_millis(ms)));
     println!("  {ms:>3} ms sleeper woke after {:?}", start.elapsed());
     log.borrow_mut().push(ms);
     co_return!(())

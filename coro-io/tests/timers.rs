@@ -4,15 +4,17 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Counted;
 use coro::{co_await, co_return, Task};
-use coro_io::{sleep, spawn_local, timeout, yield_now, Elapsed, EventLoop};
+use coro_io::{sleep, sleep_until, spawn_local, timeout, yield_now, Elapsed, EventLoop};
 
 #[coro::coroutine]
-fn sleeper(ms: u64, log: Rc<RefCell<Vec<u64>>>) -> Task<()> {
-    co_await!(sleep(Duration::from_millis(ms)));
+fn sleeper(start: Instant, ms: u64, log: Rc<RefCell<Vec<u64>>>) -> Task<()> {
+    // An absolute deadline, fixed before any task starts: the order under
+    // test does not depend on how long starting them takes.
+    co_await!(sleep_until(start + Duration::from_millis(ms)));
     log.borrow_mut().push(ms);
     co_return!(())
 }
@@ -23,8 +25,9 @@ fn many_coroutines_sleeping_with_different_deadlines_wake_in_deadline_order() {
     let log = Rc::new(RefCell::new(Vec::new()));
     // Spawned in a scrambled order; each deadline is distinct.
     let mut order: Vec<u64> = (0..40).map(|i| (i * 17) % 40).collect();
+    let start = Instant::now();
     for &ms in &order {
-        rt.spawn_local(sleeper(ms, log.clone())).detach();
+        rt.spawn_local(sleeper(start, ms, log.clone())).detach();
     }
     rt.run();
     order.sort();
