@@ -9,6 +9,7 @@
 //! | --- | --- | --- |
 //! | [`SingleConsumerEvent`] | cppcoro `single_consumer_event` | `set()`; one waiter at a time |
 //! | [`Event`] | cppcoro `async_manual_reset_event` | `set()`; any number of waiters |
+//! | [`AutoResetEvent`] | cppcoro `async_auto_reset_event` | `set()`; each `set` lets one waiter through |
 //! | [`Mutex<T>`](Mutex) | cppcoro `async_mutex` (+ a value, like `std::sync::Mutex`) | the lock, FIFO; guard unlocks on drop |
 //! | [`Semaphore`] | libcoro / folly coro semaphore | a permit, FIFO; permit released on drop |
 //! | [`Latch`] | C++20 `std::latch`, folly / libcoro latch | the count reaching zero |
@@ -203,6 +204,7 @@ mod flavor;
 pub(crate) mod ready;
 pub(crate) mod waiter;
 
+pub mod auto_reset_event;
 pub mod channel;
 pub mod event;
 pub mod latch;
@@ -233,6 +235,17 @@ pub type SingleConsumerEvent = single_consumer_event::SingleConsumerEvent<Thread
 /// assert!(ev.is_set());
 /// ```
 pub type Event = event::Event<ThreadSafe>;
+/// A thread-safe [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
+///
+/// ```
+/// let ev = coro::sync::AutoResetEvent::new();
+/// std::thread::scope(|s| {
+///     s.spawn(|| ev.set()); // `Sync`: set from another thread
+/// });
+/// assert!(ev.try_wait()); // consumed by one wait
+/// assert!(!ev.is_set());
+/// ```
+pub type AutoResetEvent = auto_reset_event::AutoResetEvent<ThreadSafe>;
 /// A thread-safe async [`Mutex`](mutex::Mutex).
 ///
 /// ```
@@ -301,7 +314,7 @@ pub type Channel<T> = channel::Channel<T, ThreadSafe>;
 /// The single-threaded flavour of every primitive: not `Sync`, no atomic
 /// operations. See [the module docs](crate::sync#two-flavours).
 pub mod local {
-    use super::{channel, event, latch, mutex, semaphore, single_consumer_event, Local};
+    use super::{auto_reset_event, channel, event, latch, mutex, semaphore, single_consumer_event, Local};
 
     /// A single-threaded [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
     ///
@@ -329,6 +342,15 @@ pub mod local {
     /// assert!(sync_wait(wait(ev)));
     /// ```
     pub type Event = event::Event<Local>;
+    /// A single-threaded [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
+    ///
+    /// ```
+    /// let ev = coro::sync::local::AutoResetEvent::new(); // not `Sync`
+    /// ev.set();
+    /// assert!(ev.try_wait());
+    /// assert!(!ev.try_wait());
+    /// ```
+    pub type AutoResetEvent = auto_reset_event::AutoResetEvent<Local>;
     /// A single-threaded async [`Mutex`](mutex::Mutex).
     ///
     /// ```
