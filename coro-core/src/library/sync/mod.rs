@@ -214,6 +214,7 @@ pub mod single_consumer_event;
 
 pub use channel::{SendError, TryRecvError, TrySendError};
 pub use flavor::{Flavor, Local, ThreadSafe};
+pub use semaphore::TooManyPermits;
 
 /// A thread-safe [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
 ///
