@@ -11,6 +11,7 @@
 //! | [`Event`] | cppcoro `async_manual_reset_event` | `set()`; any number of waiters |
 //! | [`AutoResetEvent`] | cppcoro `async_auto_reset_event` | `set()`; each `set` lets one waiter through |
 //! | [`Mutex<T>`](Mutex) | cppcoro `async_mutex` (+ a value, like `std::sync::Mutex`) | the lock, FIFO; guard unlocks on drop |
+//! | [`RwLock<T>`](RwLock) | libcoro `shared_mutex` (+ a value, like `std::sync::RwLock`) | shared or exclusive access; writers first, readers in batches |
 //! | [`Semaphore`] | libcoro / folly coro semaphore | a permit, FIFO; permit released on drop |
 //! | [`Latch`] | C++20 `std::latch`, folly / libcoro latch | the count reaching zero |
 //! | [`Channel<T>`](Channel) | Go channel, bounded MPMC | room to send / a value to receive, FIFO |
@@ -209,6 +210,7 @@ pub mod channel;
 pub mod event;
 pub mod latch;
 pub mod mutex;
+pub mod rw_lock;
 pub mod semaphore;
 pub mod single_consumer_event;
 
@@ -267,6 +269,16 @@ pub type Mutex<T> = mutex::Mutex<T, ThreadSafe>;
 /// assert_eq!(*guard, 5);
 /// ```
 pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, ThreadSafe>;
+/// A thread-safe async [`RwLock`](rw_lock::RwLock).
+///
+/// ```
+/// let l = coro::sync::RwLock::new(0);
+/// std::thread::scope(|s| {
+///     s.spawn(|| *l.try_write().unwrap() += 1); // `Sync`: shared with a thread
+/// });
+/// assert_eq!(*l.try_read().unwrap(), 1);
+/// ```
+pub type RwLock<T> = rw_lock::RwLock<T, ThreadSafe>;
 /// A thread-safe counting [`Semaphore`](semaphore::Semaphore).
 ///
 /// ```
@@ -315,7 +327,7 @@ pub type Channel<T> = channel::Channel<T, ThreadSafe>;
 /// The single-threaded flavour of every primitive: not `Sync`, no atomic
 /// operations. See [the module docs](crate::sync#two-flavours).
 pub mod local {
-    use super::{auto_reset_event, channel, event, latch, mutex, semaphore, single_consumer_event, Local};
+    use super::{auto_reset_event, channel, event, latch, mutex, rw_lock, semaphore, single_consumer_event, Local};
 
     /// A single-threaded [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
     ///
@@ -381,6 +393,14 @@ pub mod local {
     /// assert_eq!(*guard, 'a');
     /// ```
     pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, Local>;
+    /// A single-threaded async [`RwLock`](rw_lock::RwLock).
+    ///
+    /// ```
+    /// let l = coro::sync::local::RwLock::new(1); // not `Sync`
+    /// let (a, b) = (l.try_read().unwrap(), l.try_read().unwrap());
+    /// assert_eq!(*a + *b, 2);
+    /// ```
+    pub type RwLock<T> = rw_lock::RwLock<T, Local>;
     /// A single-threaded counting [`Semaphore`](semaphore::Semaphore).
     ///
     /// ```
