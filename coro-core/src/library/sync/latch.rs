@@ -145,7 +145,7 @@ impl<F: Flavor> Latch<F> {
     /// latch.count_down_by(2);
     /// assert!(latch.is_ready());
     ///
-    /// let too_far = std::panic::catch_unwind(|| latch.count_down());
+    /// let too_far = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| latch.count_down()));
     /// assert!(too_far.is_err());
     /// assert!(latch.is_ready()); // still open
     /// ```
