@@ -1,5 +1,5 @@
-//! Synchronisation primitives for coroutines: events, a mutex, a semaphore,
-//! a latch and a bounded channel. Waiting suspends the coroutine (never the
+//! Synchronisation primitives for coroutines: events, a mutex, a
+//! reader-writer lock, a semaphore, a latch and a bounded channel. Waiting suspends the coroutine (never the
 //! thread) and allocates nothing — except for a thread-bound coroutine (a
 //! [`Task`](crate::Task)) waiting on a thread-safe primitive, which makes
 //! one small reference-counted block per wait so that a release on another
