@@ -621,15 +621,6 @@ fn arrive_and_wait_counts_down_and_the_last_arrival_does_not_suspend<F: Make>() 
     log.assert_each_dropped_once();
 }
 
-fn counting_a_latch_down_too_far_panics_and_leaves_the_count<F: Make>() {
-    let l = F::latch(2);
-    let msg = expect_panic(|| l.count_down_by(3));
-    assert!(msg.contains("counted down by 3 with a count of 2"), "{msg}");
-    assert_eq!(l.count(), 2);
-    l.count_down_by(2);
-    assert!(l.is_ready());
-}
-
 fn destroying_a_latch_waiter_unlinks_it<F: Make>() {
     let log = Log::new();
     let l = Rc::new(F::latch(1));
@@ -1393,7 +1384,6 @@ for_both_flavours!(
     a_waiter_granted_a_permit_but_destroyed_before_it_ran_passes_the_permit_on,
     latch_resumes_its_waiters_when_the_count_reaches_zero,
     arrive_and_wait_counts_down_and_the_last_arrival_does_not_suspend,
-    counting_a_latch_down_too_far_panics_and_leaves_the_count,
     destroying_a_latch_waiter_unlinks_it,
     a_channel_delivers_values_in_fifo_order_through_its_buffer,
     senders_wait_when_the_buffer_is_full_and_move_in_fifo_order,

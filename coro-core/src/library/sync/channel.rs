@@ -35,9 +35,18 @@ use crate::language::handle::CoroutineHandle;
 /// coroutine so released is resumed on the releasing thread before the
 /// releasing `co_await!` completes (see the [module docs](super#waking)).
 ///
-/// **Closing** wakes every waiter: receivers get `None` (the channel is
-/// empty whenever receivers wait), senders get their value back in the
-/// `SendError`. Values already in the buffer can still be received.
+/// **Closing** comes in two forms; both make later sends fail and wake
+/// every waiter: receivers get `None` (the channel is empty whenever
+/// receivers wait), senders blocked on a full channel get their value back
+/// in the `SendError` (their values were never in the channel, so neither
+/// form drops them).
+///
+/// - [`close`](Self::close) keeps the buffered values: receivers drain them
+///   in order, then get `None`.
+/// - [`close_and_discard`](Self::close_and_discard) drops the buffered
+///   values before it returns (each exactly once), so receivers get `None`
+///   at once; a value already handed to a receiver that is destroyed
+///   before it ran is dropped too, rather than coming back.
 ///
 /// **Destroyed waiters.** A waiting sender or receiver whose coroutine is
 /// destroyed leaves the queue; a sender's value is dropped with it. If a
@@ -97,6 +106,9 @@ struct State<T> {
     buf: VecDeque<T>,
     capacity: usize,
     closed: bool,
+    /// Set by `close_and_discard`: a value handed back by a destroyed
+    /// receiver is dropped, not buffered again.
+    discarded: bool,
     /// Non-empty only while `buf` is empty and the channel open.
     receivers: WaitList,
     /// Non-empty only while `buf.len() >= capacity` and the channel open.
@@ -174,6 +186,7 @@ impl<T> State<T> {
             buf: VecDeque::with_capacity(capacity),
             capacity,
             closed: false,
+            discarded: false,
             receivers: WaitList::new(),
             senders: WaitList::new(),
         }
@@ -237,18 +250,24 @@ impl<T> State<T> {
 
     /// A value handed to a receiver that was destroyed before it ran comes
     /// back: to the next waiting receiver, else to the front of the buffer.
-    /// Returns whether a receiver was scheduled.
-    fn give_back(&mut self, value: T) -> bool {
+    /// Returns whether a receiver was scheduled; after `close_and_discard`
+    /// the value is returned instead, for the caller to drop outside the
+    /// lock.
+    fn give_back(&mut self, value: T) -> Result<bool, T> {
+        if self.discarded {
+            // Closed, so no receiver waits: the value would only be buffered.
+            return Err(value);
+        }
         if let Some(r) = self.receivers.pop_front() {
             // SAFETY: as in `try_send`.
             unsafe {
                 *slot::<T>(r) = Some(value);
                 ready::schedule(r);
             }
-            return true;
+            return Ok(true);
         }
         self.buf.push_front(value);
-        false
+        Ok(false)
     }
 }
 
@@ -363,10 +382,12 @@ impl<T, F: Flavor> Channel<T, F> {
         }
     }
 
-    /// Closes the channel: later sends fail, receives drain the buffer then
-    /// give `None`. Every waiting coroutine is resumed on this thread
-    /// before this returns (receivers with `None`, senders with their
-    /// value in the error). Closing twice does nothing.
+    /// Closes the channel, keeping what is buffered: later sends fail,
+    /// receives drain the buffer in order, then give `None`. Every waiting
+    /// coroutine is resumed on this thread before this returns (receivers
+    /// with `None`, senders blocked on the full buffer with their value in
+    /// the `SendError`). Closing twice does nothing. To drop the buffered
+    /// values instead, use [`close_and_discard`](Self::close_and_discard).
     ///
     /// A receiver waiting on an empty channel gets `None`:
     /// ```
@@ -408,7 +429,61 @@ impl<T, F: Flavor> Channel<T, F> {
         }
     }
 
-    /// Whether [`close`](Self::close) was called.
+    /// Closes the channel and drops the buffered values before returning
+    /// (each exactly once), so receivers get `None` at once. Returns how
+    /// many values were dropped.
+    ///
+    /// Waiters are resumed as by [`close`](Self::close): receivers with
+    /// `None`, senders blocked on the full buffer with their own value back
+    /// in the `SendError` (it never entered the channel, so it is not
+    /// discarded). A value already handed to a receiver, which is destroyed
+    /// before it runs, is dropped too instead of coming back to the buffer.
+    /// On a channel already closed this still drops what is buffered.
+    ///
+    /// The values are dropped after the waiters were resumed, outside the
+    /// channel's lock (their `Drop` may use the channel).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::sync::{local::Channel, TryRecvError};
+    ///
+    /// let ch = Channel::new(4);
+    /// let value = Rc::new("buffered");
+    /// ch.try_send(value.clone()).unwrap();
+    /// assert_eq!(ch.close_and_discard(), 1);
+    /// assert_eq!(Rc::strong_count(&value), 1); // dropped by the channel already
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn close_and_discard(&self) -> usize {
+        let (woke, discarded) = self.state.with(|s| {
+            s.discarded = true;
+            // Replaced by an empty deque: dropping the values (user code)
+            // waits until the lock is released.
+            let discarded = core::mem::take(&mut s.buf);
+            if s.closed {
+                return (false, discarded);
+            }
+            s.closed = true;
+            let woke = !(s.receivers.is_empty() && s.senders.is_empty());
+            // SAFETY: under the lock, on this channel's wait lists.
+            unsafe {
+                ready::schedule_all(&mut s.receivers);
+                ready::schedule_all(&mut s.senders);
+            }
+            (woke, discarded)
+        });
+        let n = discarded.len();
+        if woke {
+            // If a resumed coroutine's panic comes out of here, `discarded`
+            // is still dropped, by the unwinding.
+            ready::run();
+        }
+        drop(discarded);
+        n
+    }
+
+    /// Whether [`close`](Self::close) or
+    /// [`close_and_discard`](Self::close_and_discard) was called.
     ///
     /// ```
     /// let ch = coro::sync::local::Channel::<u8>::new(1);
@@ -640,8 +715,11 @@ impl<T, F: Flavor> Drop for Receiving<'_, T, F> {
         if unsafe { abandon_wait(&self.channel.state, |s| &mut s.receivers, self.node.as_node()) } {
             // Handed a value, destroyed before it ran: the value goes on.
             if let Some(v) = self.node.slot.get_mut().take() {
-                if self.channel.state.with(|s| s.give_back(v)) {
-                    ready::run();
+                match self.channel.state.with(|s| s.give_back(v)) {
+                    Ok(true) => ready::run(),
+                    Ok(false) => {}
+                    // Discarded by `close_and_discard`: dropped here, outside the lock.
+                    Err(v) => drop(v),
                 }
             }
         }

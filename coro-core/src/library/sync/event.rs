@@ -75,6 +75,28 @@ impl Event<ThreadSafe> {
     pub const fn new() -> Self {
         Event { state: Guarded::new(State { set: false, waiters: WaitList::new() }) }
     }
+
+    /// A thread-safe event that starts set (cppcoro's
+    /// `async_manual_reset_event(true)`): waits complete at once until the
+    /// first [`reset`](Event::reset).
+    ///
+    /// **Why a second constructor rather than `new(set: bool)`:** `new()`
+    /// is already the unset event, and a bare `true` at the call site does
+    /// not say what it means; `Event::new_set()` does. For a flag computed
+    /// at run time, write `if set { Event::new_set() } else { Event::new() }`.
+    ///
+    /// `const`, like `new`:
+    /// ```
+    /// use coro::sync::Event;
+    ///
+    /// static OPEN: Event = Event::new_set();
+    /// assert!(OPEN.is_set());
+    /// OPEN.reset();
+    /// assert!(!OPEN.is_set());
+    /// ```
+    pub const fn new_set() -> Self {
+        Event { state: Guarded::new(State { set: true, waiters: WaitList::new() }) }
+    }
 }
 
 impl Event<Local> {
@@ -88,6 +110,26 @@ impl Event<Local> {
     /// ```
     pub const fn new() -> Self {
         Event { state: Guarded::new(State { set: false, waiters: WaitList::new() }) }
+    }
+
+    /// A single-threaded event that starts set (a constructor of its own,
+    /// not a `bool` argument to `new`: see the thread-safe `new_set`).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use coro::{co_await, co_return, sync_wait, Task};
+    /// use coro::sync::local::Event;
+    ///
+    /// #[coro::coroutine]
+    /// fn pass(ev: Rc<Event>) -> Task<bool> {
+    ///     co_await!(ev.wait()); // set from the start: no suspension
+    ///     co_return!(true)
+    /// }
+    ///
+    /// assert!(sync_wait(pass(Rc::new(Event::new_set()))));
+    /// ```
+    pub const fn new_set() -> Self {
+        Event { state: Guarded::new(State { set: true, waiters: WaitList::new() }) }
     }
 }
 

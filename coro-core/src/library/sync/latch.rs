@@ -17,7 +17,9 @@ use crate::language::handle::CoroutineHandle;
 /// `co_await!(latch.arrive_and_wait())` counts down by one and waits (C++
 /// `arrive_and_wait`). The count down that reaches zero resumes the waiters
 /// on its thread, in the order they started waiting, before it returns (see
-/// the [module docs](super#waking)).
+/// the [module docs](super#waking)). Counting down past zero opens the
+/// latch, resumes the waiters, then panics (see
+/// [`count_down_by`](Self::count_down_by) for why).
 ///
 /// Name it [`coro::sync::Latch`](super::Latch) or
 /// [`coro::sync::local::Latch`](super::local::Latch).
@@ -124,7 +126,15 @@ impl<F: Flavor> Latch<F> {
     ///
     /// # Panics
     /// If `n` is greater than the count (undefined behaviour for
-    /// `std::latch`); the count is left unchanged.
+    /// `std::latch`) — **after** opening the latch: the count is set to
+    /// zero and the waiters are resumed, then this panics.
+    ///
+    /// Why both: counting down too far is a bug in the caller (more
+    /// arrivals than the latch was made for), so it is reported rather than
+    /// silently saturated; but every arrival the waiters were waiting for
+    /// has happened (and more), so leaving them suspended forever — what
+    /// the count left unchanged did — would turn one bug into a hang
+    /// somewhere else.
     ///
     /// # Example
     ///
@@ -134,10 +144,18 @@ impl<F: Flavor> Latch<F> {
     /// assert_eq!(latch.count(), 2);
     /// latch.count_down_by(2);
     /// assert!(latch.is_ready());
+    ///
+    /// let too_far = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| latch.count_down()));
+    /// assert!(too_far.is_err());
+    /// assert!(latch.is_ready()); // still open
     /// ```
     pub fn count_down_by(&self, n: usize) {
-        if self.state.with(|s| count_down(s, n)) {
+        let (woke, overdrawn) = self.state.with(|s| count_down(s, n));
+        if woke {
             ready::run();
+        }
+        if let Some(count) = overdrawn {
+            too_many(n, count);
         }
     }
 
@@ -218,18 +236,18 @@ impl<F: Flavor> Latch<F> {
     }
 }
 
-/// Decrements; returns whether waiters were scheduled.
-fn count_down(s: &mut State, n: usize) -> bool {
-    if n > s.count {
-        too_many(n, s.count);
-    }
-    s.count -= n;
+/// Decrements, stopping at zero; returns whether waiters were scheduled
+/// and, if `n` was more than the count, the count it found (the caller
+/// panics once the lock is released and the waiters have run).
+fn count_down(s: &mut State, n: usize) -> (bool, Option<usize>) {
+    let overdrawn = (n > s.count).then_some(s.count);
+    s.count = s.count.saturating_sub(n);
     if s.count > 0 || s.waiters.is_empty() {
-        return false;
+        return (false, overdrawn);
     }
     // SAFETY: called under the latch's lock, on its wait list.
     unsafe { ready::schedule_all(&mut s.waiters) };
-    true
+    (true, overdrawn)
 }
 
 #[cold]
@@ -261,12 +279,17 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
 
     fn await_ready(&mut self) -> bool {
         let arrive = core::mem::take(&mut self.arrive);
-        let (woke, ready) = self.latch.state.with(|s| {
-            let woke = arrive > 0 && count_down(s, arrive);
-            (woke, s.count == 0)
+        let (woke, overdrawn, ready) = self.latch.state.with(|s| {
+            let (woke, overdrawn) = if arrive > 0 { count_down(s, arrive) } else { (false, None) };
+            (woke, overdrawn, s.count == 0)
         });
         if woke {
             ready::run();
+        }
+        if let Some(count) = overdrawn {
+            // Arriving at an open latch: the others are released; this
+            // coroutine's `co_await!` panics, as `count_down` would.
+            too_many(arrive, count);
         }
         ready
     }

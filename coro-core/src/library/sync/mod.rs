@@ -1,5 +1,5 @@
-//! Synchronisation primitives for coroutines: events, a mutex, a semaphore,
-//! a latch and a bounded channel. Waiting suspends the coroutine (never the
+//! Synchronisation primitives for coroutines: events, a mutex, a
+//! reader-writer lock, a semaphore, a latch and a bounded channel. Waiting suspends the coroutine (never the
 //! thread) and allocates nothing — except for a thread-bound coroutine (a
 //! [`Task`](crate::Task)) waiting on a thread-safe primitive, which makes
 //! one small reference-counted block per wait so that a release on another
@@ -9,7 +9,9 @@
 //! | --- | --- | --- |
 //! | [`SingleConsumerEvent`] | cppcoro `single_consumer_event` | `set()`; one waiter at a time |
 //! | [`Event`] | cppcoro `async_manual_reset_event` | `set()`; any number of waiters |
+//! | [`AutoResetEvent`] | cppcoro `async_auto_reset_event` | `set()`; each `set` lets one waiter through |
 //! | [`Mutex<T>`](Mutex) | cppcoro `async_mutex` (+ a value, like `std::sync::Mutex`) | the lock, FIFO; guard unlocks on drop |
+//! | [`RwLock<T>`](RwLock) | libcoro `shared_mutex` (+ a value, like `std::sync::RwLock`) | shared or exclusive access; writers first, readers in batches |
 //! | [`Semaphore`] | libcoro / folly coro semaphore | a permit, FIFO; permit released on drop |
 //! | [`Latch`] | C++20 `std::latch`, folly / libcoro latch | the count reaching zero |
 //! | [`Channel<T>`](Channel) | Go channel, bounded MPMC | room to send / a value to receive, FIFO |
@@ -203,15 +205,18 @@ mod flavor;
 pub(crate) mod ready;
 pub(crate) mod waiter;
 
+pub mod auto_reset_event;
 pub mod channel;
 pub mod event;
 pub mod latch;
 pub mod mutex;
+pub mod rw_lock;
 pub mod semaphore;
 pub mod single_consumer_event;
 
 pub use channel::{SendError, TryRecvError, TrySendError};
 pub use flavor::{Flavor, Local, ThreadSafe};
+pub use semaphore::TooManyPermits;
 
 /// A thread-safe [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
 ///
@@ -233,6 +238,17 @@ pub type SingleConsumerEvent = single_consumer_event::SingleConsumerEvent<Thread
 /// assert!(ev.is_set());
 /// ```
 pub type Event = event::Event<ThreadSafe>;
+/// A thread-safe [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
+///
+/// ```
+/// let ev = coro::sync::AutoResetEvent::new();
+/// std::thread::scope(|s| {
+///     s.spawn(|| ev.set()); // `Sync`: set from another thread
+/// });
+/// assert!(ev.try_wait()); // consumed by one wait
+/// assert!(!ev.is_set());
+/// ```
+pub type AutoResetEvent = auto_reset_event::AutoResetEvent<ThreadSafe>;
 /// A thread-safe async [`Mutex`](mutex::Mutex).
 ///
 /// ```
@@ -253,6 +269,16 @@ pub type Mutex<T> = mutex::Mutex<T, ThreadSafe>;
 /// assert_eq!(*guard, 5);
 /// ```
 pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, ThreadSafe>;
+/// A thread-safe async [`RwLock`](rw_lock::RwLock).
+///
+/// ```
+/// let l = coro::sync::RwLock::new(0);
+/// std::thread::scope(|s| {
+///     s.spawn(|| *l.try_write().unwrap() += 1); // `Sync`: shared with a thread
+/// });
+/// assert_eq!(*l.try_read().unwrap(), 1);
+/// ```
+pub type RwLock<T> = rw_lock::RwLock<T, ThreadSafe>;
 /// A thread-safe counting [`Semaphore`](semaphore::Semaphore).
 ///
 /// ```
@@ -301,7 +327,7 @@ pub type Channel<T> = channel::Channel<T, ThreadSafe>;
 /// The single-threaded flavour of every primitive: not `Sync`, no atomic
 /// operations. See [the module docs](crate::sync#two-flavours).
 pub mod local {
-    use super::{channel, event, latch, mutex, semaphore, single_consumer_event, Local};
+    use super::{auto_reset_event, channel, event, latch, mutex, rw_lock, semaphore, single_consumer_event, Local};
 
     /// A single-threaded [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
     ///
@@ -329,6 +355,15 @@ pub mod local {
     /// assert!(sync_wait(wait(ev)));
     /// ```
     pub type Event = event::Event<Local>;
+    /// A single-threaded [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
+    ///
+    /// ```
+    /// let ev = coro::sync::local::AutoResetEvent::new(); // not `Sync`
+    /// ev.set();
+    /// assert!(ev.try_wait());
+    /// assert!(!ev.try_wait());
+    /// ```
+    pub type AutoResetEvent = auto_reset_event::AutoResetEvent<Local>;
     /// A single-threaded async [`Mutex`](mutex::Mutex).
     ///
     /// ```
@@ -358,6 +393,14 @@ pub mod local {
     /// assert_eq!(*guard, 'a');
     /// ```
     pub type MutexGuard<'a, T> = mutex::MutexGuard<'a, T, Local>;
+    /// A single-threaded async [`RwLock`](rw_lock::RwLock).
+    ///
+    /// ```
+    /// let l = coro::sync::local::RwLock::new(1); // not `Sync`
+    /// let (a, b) = (l.try_read().unwrap(), l.try_read().unwrap());
+    /// assert_eq!(*a + *b, 2);
+    /// ```
+    pub type RwLock<T> = rw_lock::RwLock<T, Local>;
     /// A single-threaded counting [`Semaphore`](semaphore::Semaphore).
     ///
     /// ```

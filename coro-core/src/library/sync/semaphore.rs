@@ -17,6 +17,15 @@ use crate::language::handle::CoroutineHandle;
 /// [`forget`](SemaphorePermit::forget)); [`release`](Self::release) adds
 /// permits, for a semaphore used as a plain counter of available resources.
 ///
+/// **Bounded or not.** [`new`](Semaphore::<ThreadSafe>::new) makes an
+/// unbounded semaphore (as before: `release` only panics if the count
+/// would overflow `usize`); [`with_max`](Semaphore::<ThreadSafe>::with_max)
+/// one whose available count may never exceed a maximum, as C++
+/// `std::counting_semaphore<max>`: [`try_release`](Self::try_release)
+/// past it is an error ([`TooManyPermits`]) and changes nothing, and
+/// [`release`](Self::release) past it panics, like `RefCell::borrow_mut`
+/// on a bug rather than a silent over-grant.
+///
 /// **Fair (FIFO).** A released permit goes straight to the longest waiter,
 /// so while anyone waits no permit is available
 /// ([`try_acquire`](Self::try_acquire) fails). The release resumes the
@@ -60,6 +69,8 @@ pub struct Semaphore<F: Flavor = ThreadSafe> {
 
 struct State {
     permits: usize,
+    /// The most `permits` may be (`usize::MAX`: unbounded).
+    max: usize,
     /// Non-empty only while `permits == 0`.
     waiters: WaitList,
 }
@@ -80,7 +91,30 @@ impl Semaphore<ThreadSafe> {
     /// assert_eq!(CONNECTIONS.available_permits(), 4);
     /// ```
     pub const fn new(permits: usize) -> Self {
-        Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
+        Semaphore { state: Guarded::new(State { permits, max: usize::MAX, waiters: WaitList::new() }) }
+    }
+
+    /// A thread-safe semaphore with `permits` permits available, and at most
+    /// `max` available at any time: releasing past `max` is an error (see
+    /// [`try_release`](Semaphore::try_release)).
+    ///
+    /// # Panics
+    /// If `permits > max`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use coro::sync::Semaphore;
+    ///
+    /// static POOL: Semaphore = Semaphore::with_max(2, 2); // `const` too
+    /// let p = POOL.try_acquire().unwrap();
+    /// assert_eq!(POOL.try_release(2).unwrap_err().max, 2); // 1 + 2 > 2: refused, nothing changes
+    /// drop(p);                                             // the permit comes back: 2 of 2
+    /// assert_eq!(POOL.available_permits(), 2);
+    /// ```
+    pub const fn with_max(permits: usize, max: usize) -> Self {
+        assert!(permits <= max, "Semaphore::with_max: more permits than the maximum");
+        Semaphore { state: Guarded::new(State { permits, max, waiters: WaitList::new() }) }
     }
 }
 
@@ -92,7 +126,27 @@ impl Semaphore<Local> {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub const fn new(permits: usize) -> Self {
-        Semaphore { state: Guarded::new(State { permits, waiters: WaitList::new() }) }
+        Semaphore { state: Guarded::new(State { permits, max: usize::MAX, waiters: WaitList::new() }) }
+    }
+
+    /// A single-threaded semaphore with `permits` permits available, and at most
+    /// `max` available at any time: releasing past `max` is an error (see
+    /// [`try_release`](Semaphore::try_release)).
+    ///
+    /// # Panics
+    /// If `permits > max`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let sem = coro::sync::local::Semaphore::with_max(0, 1); // a binary semaphore, started empty
+    /// sem.release(1);
+    /// assert!(sem.try_release(1).is_err());
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub const fn with_max(permits: usize, max: usize) -> Self {
+        assert!(permits <= max, "Semaphore::with_max: more permits than the maximum");
+        Semaphore { state: Guarded::new(State { permits, max, waiters: WaitList::new() }) }
     }
 }
 
@@ -143,11 +197,27 @@ impl<F: Flavor> Semaphore<F> {
         self.state.with(|s| s.permits)
     }
 
+    /// The most permits that may be available at once (`usize::MAX` for a
+    /// semaphore made by `new`).
+    ///
+    /// ```
+    /// use coro::sync::Semaphore;
+    ///
+    /// assert_eq!(Semaphore::with_max(1, 4).max_permits(), 4);
+    /// assert_eq!(Semaphore::new(1).max_permits(), usize::MAX);
+    /// ```
+    pub fn max_permits(&self) -> usize {
+        self.state.with(|s| s.max)
+    }
+
     /// Adds `n` permits: each goes to the longest waiter, if any (which is
     /// resumed on this thread before this returns), else to the count.
     ///
     /// # Panics
-    /// If the count would overflow `usize`.
+    /// If the available count plus `n` would exceed the maximum
+    /// ([`with_max`](Semaphore::<ThreadSafe>::with_max); `usize::MAX` for
+    /// [`new`](Semaphore::<ThreadSafe>::new)), before anything changes. Use
+    /// [`try_release`](Self::try_release) to get an error instead.
     ///
     /// # Example
     ///
@@ -175,11 +245,33 @@ impl<F: Flavor> Semaphore<F> {
     /// assert_eq!((taken.get(), items.available_permits()), (2, 1));
     /// ```
     pub fn release(&self, n: usize) {
+        if let Err(e) = self.try_release(n) {
+            too_many_permits(e);
+        }
+    }
+
+    /// Adds `n` permits, as [`release`](Self::release), unless the available
+    /// count plus `n` would exceed the maximum: then nothing changes and the
+    /// error says by how much.
+    ///
+    /// The check is C++ `std::counting_semaphore::release`'s precondition
+    /// (`n <= max - available`), made before any permit goes to a waiter:
+    /// while coroutines wait no permit is available, so up to `max` may be
+    /// released at once.
+    ///
+    /// ```
+    /// use coro::sync::{local::Semaphore, TooManyPermits};
+    ///
+    /// let sem = Semaphore::with_max(1, 3);
+    /// assert_eq!(sem.try_release(2), Ok(()));
+    /// assert_eq!(sem.try_release(1), Err(TooManyPermits { released: 1, available: 3, max: 3 }));
+    /// assert_eq!(sem.available_permits(), 3);
+    /// ```
+    pub fn try_release(&self, n: usize) -> Result<(), TooManyPermits> {
         let woke = self.state.with(|s| {
-            // Checked before anything changes. While waiters are queued no
-            // permit is free, so this can only fail for absurd `n`.
-            if s.permits.checked_add(n).is_none() {
-                overflow();
+            // Checked before anything changes.
+            if s.permits.checked_add(n).is_none_or(|total| total > s.max) {
+                return Err(TooManyPermits { released: n, available: s.permits, max: s.max });
             }
             let mut n = n;
             let mut woke = false;
@@ -191,10 +283,26 @@ impl<F: Flavor> Semaphore<F> {
                 n -= 1;
             }
             s.permits += n;
-            woke
-        });
+            Ok(woke)
+        })?;
         if woke {
             ready::run();
+        }
+        Ok(())
+    }
+}
+
+impl<F: Flavor> Semaphore<F> {
+    /// Releases a permit that was held (a dropped permit, or one granted to
+    /// a waiter destroyed before it ran). Past the maximum only if someone
+    /// released permits they did not hold: panics like `release`, except
+    /// during an unwinding (a second panic would abort), where the permit
+    /// is dropped instead.
+    fn give_back_one(&self) {
+        if let Err(e) = self.try_release(1) {
+            if !std::thread::panicking() {
+                too_many_permits(e);
+            }
         }
     }
 }
@@ -210,9 +318,42 @@ fn take_permit(s: &mut State) -> bool {
 
 #[cold]
 #[inline(never)]
-fn overflow() -> ! {
-    panic!("Semaphore::release: the number of permits overflows usize")
+#[track_caller]
+fn too_many_permits(e: TooManyPermits) -> ! {
+    panic!("Semaphore::release: {e}")
 }
+
+/// The error of [`Semaphore::try_release`]: the release would have made
+/// more than the maximum available. Nothing was released.
+///
+/// ```
+/// use coro::sync::{Semaphore, TooManyPermits};
+///
+/// let sem = Semaphore::with_max(2, 2);
+/// let err: TooManyPermits = sem.try_release(1).unwrap_err();
+/// assert_eq!(err.to_string(), "releasing 1 permit(s) with 2 available would exceed the maximum of 2");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyPermits {
+    /// How many permits the call tried to release.
+    pub released: usize,
+    /// How many were available.
+    pub available: usize,
+    /// The semaphore's maximum.
+    pub max: usize,
+}
+
+impl fmt::Display for TooManyPermits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "releasing {} permit(s) with {} available would exceed the maximum of {}",
+            self.released, self.available, self.max
+        )
+    }
+}
+
+impl std::error::Error for TooManyPermits {}
 
 impl<F: Flavor> fmt::Debug for Semaphore<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -252,8 +393,13 @@ impl<F: Flavor> SemaphorePermit<'_, F> {
 }
 
 impl<F: Flavor> Drop for SemaphorePermit<'_, F> {
+    /// Releases the permit. With a maximum, this can only exceed it if
+    /// someone [`release`](Semaphore::release)d permits they did not hold;
+    /// that panics as `release` does (unless this drop is part of an
+    /// unwinding, where a second panic would abort: the permit is then
+    /// dropped and the count stays at the maximum).
     fn drop(&mut self) {
-        self.semaphore.release(1);
+        self.semaphore.give_back_one();
     }
 }
 
@@ -308,7 +454,7 @@ impl<F: Flavor> Drop for Acquire<'_, F> {
         if unsafe { abandon_wait(&self.semaphore.state, |s| &mut s.waiters, &self.node) } {
             // A permit was handed to this waiter, destroyed before it ran:
             // pass the permit on.
-            self.semaphore.release(1);
+            self.semaphore.give_back_one();
         }
     }
 }

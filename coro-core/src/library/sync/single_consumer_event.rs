@@ -62,6 +62,21 @@ impl SingleConsumerEvent<ThreadSafe> {
     pub const fn new() -> Self {
         SingleConsumerEvent { inner: Event::<ThreadSafe>::new() }
     }
+
+    /// A thread-safe event that starts set (cppcoro's
+    /// `single_consumer_event(true)`); a constructor of its own, not a
+    /// `bool` argument to `new`, for the reason given at the thread-safe
+    /// [`Event`](super::event::Event)'s `new_set`.
+    ///
+    /// ```
+    /// use coro::sync::SingleConsumerEvent;
+    ///
+    /// static READY: SingleConsumerEvent = SingleConsumerEvent::new_set();
+    /// assert!(READY.is_set());
+    /// ```
+    pub const fn new_set() -> Self {
+        SingleConsumerEvent { inner: Event::<ThreadSafe>::new_set() }
+    }
 }
 
 impl SingleConsumerEvent<Local> {
@@ -73,6 +88,16 @@ impl SingleConsumerEvent<Local> {
     /// ```
     pub const fn new() -> Self {
         SingleConsumerEvent { inner: Event::<Local>::new() }
+    }
+
+    /// A single-threaded event that starts set.
+    ///
+    /// ```
+    /// let ev = coro::sync::local::SingleConsumerEvent::new_set();
+    /// assert!(ev.is_set());
+    /// ```
+    pub const fn new_set() -> Self {
+        SingleConsumerEvent { inner: Event::<Local>::new_set() }
     }
 }
 
