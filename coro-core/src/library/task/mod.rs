@@ -14,6 +14,7 @@
 //! made there, through [`FromReturnObject`], which sees the body's type: the
 //! frame's contents decide, as for `async` blocks.
 
+pub(crate) mod map;
 pub(crate) mod send_shared;
 pub(crate) mod shared;
 
@@ -827,6 +828,13 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
         } else if task.release() {
             self.hop.retract();
         }
+    }
+}
+
+impl<T, K: TaskKind> TaskAwaiter<T, K> {
+    /// Awaits an owned, unstarted task (what `into_awaiter` makes).
+    pub(crate) fn new(task: Owned<T, K>) -> Self {
+        TaskAwaiter { task: ManuallyDrop::new(task), hop: HopSlot::default() }
     }
 }
 
