@@ -168,6 +168,7 @@ pub mod task {
     //! assert_eq!(sync_wait(sum()), 6);
     //! ```
     pub use crate::interop::task_future::TaskFuture;
+    pub use crate::library::task::by_ref::TaskRefAwaiter;
     pub use crate::library::task::map::{fmap, Fmap};
     pub use crate::library::task::send_shared::{SendSharedTask, SendSharedTaskAwaiter};
     pub use crate::library::task::shared::{SharedTask, SharedTaskAwaiter};

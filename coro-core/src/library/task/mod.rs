@@ -14,6 +14,7 @@
 //! made there, through [`FromReturnObject`], which sees the body's type: the
 //! frame's contents decide, as for `async` blocks.
 
+pub(crate) mod by_ref;
 pub(crate) mod map;
 pub(crate) mod send_shared;
 pub(crate) mod shared;
@@ -868,7 +869,8 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     }
 }
 
-/// Something [`sync_wait`] can drive: [`Task`], [`SendTask`], the
+/// Something [`sync_wait`] can drive: [`Task`] (by value, or by `&mut`,
+/// which keeps the result in it: see [`TaskRefAwaiter`](crate::task::TaskRefAwaiter)), [`SendTask`], the
 /// shared tasks [`SharedTask`](crate::SharedTask) and
 /// [`SendSharedTask`](crate::SendSharedTask) (by value or by reference),
 /// and the combinators [`when_all`](crate::when_all),
