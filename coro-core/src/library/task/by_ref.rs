@@ -20,7 +20,6 @@
 //! result out once.
 
 use core::fmt;
-use core::future::Future;
 use std::panic::resume_unwind;
 
 use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
@@ -135,10 +134,8 @@ fn abandoned<T>() -> Task<T> {
     })
 }
 
-fn abandoned_body() -> impl Future<Output = ()> {
-    async {
-        panic!("task destroyed while awaited by reference: its awaiting coroutine was destroyed before it finished")
-    }
+async fn abandoned_body() {
+    panic!("task destroyed while awaited by reference: its awaiting coroutine was destroyed before it finished")
 }
 
 /// `sync_wait(&mut task)`: runs the task if it has not run, and gives a
