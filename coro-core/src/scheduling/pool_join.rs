@@ -297,6 +297,20 @@ impl<T> SyncWait for PoolJoinHandle<T> {
 /// The awaiter of a [`PoolJoinHandle`] (`co_await!(handle)`): waits for the
 /// task to finish and gives its value. Dropped before that (its coroutine
 /// destroyed), it detaches the task.
+///
+/// ```
+/// use coro::schedule::{PoolJoin, PoolJoinHandle};
+/// use coro::{co_return, IntoAwaiter, SendTask, ThreadPool};
+///
+/// #[coro::coroutine]
+/// fn one() -> SendTask<u8> { co_return!(1) }
+///
+/// let pool = ThreadPool::new(1);
+/// let h: PoolJoinHandle<u8> = pool.spawn(one());
+/// let awaiter: PoolJoin<u8> = h.into_awaiter(); // what `co_await!(h)` uses
+/// drop(awaiter); // never awaited: the task is detached, not cancelled
+/// pool.shutdown();
+/// ```
 pub struct PoolJoin<T> {
     join: Arc<Join<T>>,
     node: WaitNode,
