@@ -210,7 +210,8 @@ pub mod generator {
 pub mod schedule {
     //! Where and when coroutines run: [`Scheduler`]s that resume coroutines
     //! later ([`LocalScheduler`] on one thread, [`ThreadPool`] on worker
-    //! threads; `co_await!(sched.schedule())` hops onto one), tasks launched
+    //! threads; `co_await!(sched.schedule())` hops onto one), the handle of
+    //! a task spawned on a pool ([`PoolJoinHandle`]), tasks launched
     //! without an owner ([`spawn_detached`]), and the wake-up queue of a
     //! thread whose thread-bound coroutines were woken elsewhere
     //! ([`resume_woken`], [`notify_when_woken`]). The guide's chapter is
@@ -229,6 +230,7 @@ pub mod schedule {
     //! assert!(sync_wait(on_pool(ThreadPool::new(1))));
     //! ```
     pub use crate::home::{notify_when_woken, resume_woken};
+    pub use crate::scheduling::pool_join::{PoolJoin, PoolJoinHandle};
     pub use crate::scheduling::thread_pool::{PoolSchedule, ThreadPool};
     pub use crate::scheduling::{spawn_detached, LocalScheduler, Schedule, Scheduler};
 }

@@ -2,6 +2,7 @@
 //! [`LocalScheduler`]), hopping onto one ([`Scheduler::schedule`]), and
 //! tasks launched without an owner ([`spawn_detached`]).
 
+pub(crate) mod pool_join;
 pub(crate) mod thread_pool;
 
 use core::cell::RefCell;

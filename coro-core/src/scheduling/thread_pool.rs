@@ -5,11 +5,21 @@
 //!   pops it and resumes it (once), or the pool's drop (or, for handles
 //!   posted while the pool was being dropped from one of its own workers,
 //!   the shared state's drop) pops it and destroys it (once);
-//! - workers stop as soon as `stopping` is set, without popping more: what
-//!   is still queued then is destroyed, never resumed;
+//! - the queue's `phase` goes `Running -> Draining` (`shutdown`) `->
+//!   Stopped` (a worker that finds the queue empty and no worker `busy`:
+//!   nothing is left that could queue more, so nothing queued is lost), or
+//!   straight to `Stopped` (the pool's drop). `busy` counts the workers
+//!   running a job; it and `phase` change only under the queue's lock;
+//! - workers stop as soon as the phase is `Stopped`, without popping more:
+//!   what is still queued then (only after a drop, or posted after the
+//!   stop) is destroyed, never resumed;
+//! - `spawn` and `schedule()` check the phase and queue under one lock:
+//!   refused, nothing was queued and they panic (a spawned task is
+//!   destroyed unstarted first);
 //! - a panic escaping a resumed coroutine (a detached task's) is caught by
 //!   the worker, counted, and does not stop it.
 
+use core::cell::Cell;
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::collections::VecDeque;
@@ -22,30 +32,45 @@ use std::thread::{self, JoinHandle};
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
 use crate::language::handle::CoroutineHandle;
 use crate::library::task::SendTask;
-use crate::scheduling::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
+use crate::scheduling::pool_join::PoolJoinHandle;
+use crate::scheduling::{cancel_hop, new_hop, thread_bound_hop, Hop, Scheduler};
 
 /// A fixed set of worker threads resuming the coroutines posted to it, in
 /// FIFO order: the multi-threaded [`Scheduler`], for [`SendTask`]s.
 ///
 /// - `co_await!(pool.schedule())` moves the awaiting coroutine onto a
-///   worker (it continues there); [`spawn`](Self::spawn) and
-///   [`spawn_detached`] start a task there.
+///   worker (it continues there); [`spawn`](Self::spawn) starts a task
+///   there and returns its [`PoolJoinHandle`] (await it, `sync_wait` it,
+///   or detach it), and [`spawn_detached`](crate::schedule::spawn_detached)
+///   starts one with no handle at all.
 /// - Only coroutines whose frame is `Send` belong here: `spawn` takes a
-///   `SendTask`, [`spawn_detached`] panics (before anything runs) if given a
+///   `SendTask`, `spawn_detached` panics (before anything runs) if given a
 ///   thread-bound `Task`, and a `Task` (any thread-bound coroutine) that
 ///   awaits `pool.schedule()` panics at that `co_await!`, on its own
 ///   thread, before anything is posted.
 /// - A panic escaping a coroutine a worker resumed (a detached task's) is
 ///   caught there and counted ([`panics`](Self::panics)); the default panic
-///   hook has reported it; the worker goes on.
-/// - Dropping the pool stops the workers (each finishes what it is running),
-///   joins them, and **destroys** what is still queued: a detached task that
-///   never started is destroyed with its parameters; a coroutine that hopped
-///   onto the pool is not resumed (its owner destroys it as usual; a
-///   *started* detached task suspended there is leaked, as with
-///   [`LocalScheduler`](crate::schedule::LocalScheduler)). Dropped from one of its own
-///   workers (the last `Arc` held by a coroutine), it joins the others and
-///   that worker exits when its coroutine returns.
+///   hook has reported it; the worker goes on. A spawned task's panic goes
+///   to whoever joins it (counted only if its handle was dropped).
+///
+/// # Shutting down
+///
+/// [`shutdown`](Self::shutdown) is the graceful end: it stops taking new
+/// tasks, runs everything already queued to completion — including the
+/// coroutines that hop back onto the pool (`schedule()`), are woken onto
+/// it, or are spawned by its own workers while finishing — then joins the
+/// workers. Afterwards `spawn` and `co_await!(pool.schedule())` panic.
+///
+/// **Dropping the pool does not finish queued work: it discards it.** The
+/// drop stops the workers (each finishes what it is running), joins them,
+/// and **destroys** what is still queued: a task that never started is
+/// destroyed with its parameters (joining its handle panics, saying so); a
+/// coroutine that hopped onto the pool is not resumed (its owner destroys
+/// it as usual; a *started* detached task suspended there is leaked, as
+/// with [`LocalScheduler`](crate::schedule::LocalScheduler)). Call
+/// `shutdown` first to finish the work. Dropped from one of its own
+/// workers (the last `Arc` held by a coroutine), it joins the others and
+/// that worker exits when its coroutine returns.
 ///
 /// `ThreadPool` is `Send + Sync`: share it with an `Arc` or a reference.
 ///
@@ -70,19 +95,38 @@ use crate::scheduling::{cancel_hop, post_hop, spawn_detached, Hop, Scheduler};
 /// ```
 pub struct ThreadPool {
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
+    /// Taken (and joined) by `shutdown` or the drop.
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    threads: usize,
 }
 
 struct Shared {
     queue: Mutex<Queue>,
-    /// Signalled when a handle is queued or the pool stops.
+    /// Signalled when a handle is queued or the phase changes.
     available: Condvar,
-    panics: AtomicUsize,
+    /// Shared with the join handles, which count a detached task's panic.
+    panics: Arc<AtomicUsize>,
 }
 
 struct Queue {
     jobs: VecDeque<Job>,
-    stopping: bool,
+    phase: Phase,
+    /// Workers running a job (which may queue more).
+    busy: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Running,
+    /// `shutdown` began: finishing what is queued and running.
+    Draining,
+    /// Workers exit; nothing more is resumed.
+    Stopped,
+}
+
+std::thread_local! {
+    /// The pool (its `Shared`'s address) whose worker this thread is.
+    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
 }
 
 /// What a worker runs.
@@ -102,14 +146,14 @@ impl WakeTarget for PoolTarget {
     fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>> {
         if let Some(shared) = self.0.upgrade() {
             let mut q = shared.lock();
-            if !q.stopping {
+            if q.phase != Phase::Stopped {
                 q.jobs.push_back(Job::Wake(wakeup));
                 drop(q);
                 shared.available.notify_one();
                 return Ok(());
             }
         }
-        // The pool is stopping or gone: no worker will run it. The waker
+        // The pool has stopped or is gone: no worker will run it. The waker
         // (a `Send` coroutine's) resumes it itself rather than never.
         Err(wakeup)
     }
@@ -143,23 +187,52 @@ impl Shared {
         }
     }
 
+    /// Whether this thread is one of this pool's workers.
+    fn is_worker_here(&self) -> bool {
+        WORKER_OF.with(|w| w.get()) == self as *const Shared as usize
+    }
+
+    /// Queues `job` if `accept` says the phase allows it; otherwise gives
+    /// it back untouched.
+    fn push(&self, job: Job, accept: impl FnOnce(Phase) -> bool) -> Result<(), Job> {
+        let mut q = self.lock();
+        if !accept(q.phase) {
+            return Err(job);
+        }
+        q.jobs.push_back(job);
+        // Notified under the lock: once it is released, a worker may run
+        // the coroutine, which may drop the last handle to this pool, so
+        // `self` is not touched afterwards.
+        self.available.notify_one();
+        drop(q);
+        Ok(())
+    }
+
     fn work(self: &Arc<Self>) {
         // Coroutines resumed here that suspend on a Rust future come back to
         // the pool when it wakes them.
         let _driver = DriverScope::enter(Arc::new(PoolTarget(Arc::downgrade(self))));
+        WORKER_OF.with(|w| w.set(Arc::as_ptr(self) as usize));
+        let mut q = self.lock();
         loop {
-            let job = {
-                let mut q = self.lock();
-                loop {
-                    if q.stopping {
-                        return;
-                    }
-                    if let Some(job) = q.jobs.pop_front() {
-                        break job;
-                    }
-                    q = self.available.wait(q).unwrap_or_else(|e| e.into_inner());
+            let job = loop {
+                if q.phase == Phase::Stopped {
+                    return;
                 }
+                if let Some(job) = q.jobs.pop_front() {
+                    q.busy += 1;
+                    break job;
+                }
+                if q.phase == Phase::Draining && q.busy == 0 {
+                    // Nothing queued, nothing running that could queue
+                    // more: the shutdown is complete.
+                    q.phase = Phase::Stopped;
+                    self.available.notify_all();
+                    return;
+                }
+                q = self.available.wait(q).unwrap_or_else(|e| e.into_inner());
             };
+            drop(q);
             let run = || match job {
                 // SAFETY: `post`'s contract: the handle is live, suspended and
                 // ours to resume, once, on any thread (this pool says so in
@@ -170,6 +243,8 @@ impl Shared {
             if catch_unwind(AssertUnwindSafe(run)).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
             }
+            q = self.lock();
+            q.busy -= 1;
         }
     }
 }
@@ -195,9 +270,9 @@ impl ThreadPool {
     pub fn new(threads: usize) -> ThreadPool {
         assert!(threads > 0, "a ThreadPool needs at least one thread");
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue { jobs: VecDeque::new(), stopping: false }),
+            queue: Mutex::new(Queue { jobs: VecDeque::new(), phase: Phase::Running, busy: 0 }),
             available: Condvar::new(),
-            panics: AtomicUsize::new(0),
+            panics: Arc::new(AtomicUsize::new(0)),
         });
         let workers = (0..threads)
             .map(|i| {
@@ -208,7 +283,7 @@ impl ThreadPool {
                     .expect("spawn a ThreadPool worker")
             })
             .collect();
-        ThreadPool { shared, workers }
+        ThreadPool { shared, workers: Mutex::new(workers), threads }
     }
 
     /// The number of worker threads.
@@ -217,7 +292,7 @@ impl ThreadPool {
     /// assert_eq!(coro::ThreadPool::new(3).thread_count(), 3);
     /// ```
     pub fn thread_count(&self) -> usize {
-        self.workers.len()
+        self.threads
     }
 
     /// How many panics escaped coroutines the workers resumed (each was
@@ -252,37 +327,137 @@ impl ThreadPool {
         PoolSchedule { pool: self, hop: None }
     }
 
-    /// Starts `task` on a worker with no owner ([`spawn_detached`] for
-    /// `SendTask`s, checked at compile time): it runs to completion, its
-    /// value is dropped and its frame destroyed as soon as it finishes.
+    /// Starts `task` on a worker now (it is queued at once, not when the
+    /// handle is awaited) and returns its [`PoolJoinHandle`]: `co_await!`
+    /// it or [`sync_wait`](crate::sync_wait) it for the value (a panic in
+    /// the task reaches the joiner), or [`detach`](PoolJoinHandle::detach)
+    /// it. Dropping the handle detaches the task; it is never cancelled.
+    ///
+    /// # Panics
+    /// Once [`shutdown`](Self::shutdown) has begun, except from one of
+    /// this pool's own workers while it drains (a task finishing its work
+    /// may spawn more); after the pool has stopped, always. The task is
+    /// destroyed unstarted first.
     ///
     /// ```
-    /// use std::sync::mpsc;
-    /// use coro::{co_return, SendTask, ThreadPool};
+    /// use coro::{co_await, co_return, sync_wait, SendTask, Task, ThreadPool};
     ///
     /// #[coro::coroutine]
-    /// fn report(tx: mpsc::Sender<u32>, x: u32) -> SendTask<()> {
-    ///     tx.send(x * 10).unwrap();
+    /// fn square(x: u64) -> SendTask<u64> { co_return!(x * x) }
+    ///
+    /// #[coro::coroutine]
+    /// fn on_my_thread(pool: &'static ThreadPool) -> Task<u64> {
+    ///     let h = pool.spawn(square(6));  // runs on a worker meanwhile
+    ///     co_return!(co_await!(h))        // resumed back on this thread
+    /// }
+    ///
+    /// let pool: &'static ThreadPool = Box::leak(Box::new(ThreadPool::new(2)));
+    /// let handles: Vec<_> = (0..4).map(|x| pool.spawn(square(x))).collect();
+    /// let squares: Vec<u64> = handles.into_iter().map(sync_wait).collect();
+    /// assert_eq!(squares, [0, 1, 4, 9]);
+    /// assert_eq!(sync_wait(on_my_thread(pool)), 36);
+    /// ```
+    pub fn spawn<T: Send + 'static>(&self, task: SendTask<T>) -> PoolJoinHandle<T> {
+        let (handle, run) = PoolJoinHandle::start(task, self.shared.panics.clone());
+        let from_worker = self.shared.is_worker_here();
+        let accept = |p: Phase| p == Phase::Running || (p == Phase::Draining && from_worker);
+        if let Err(Job::Resume(run)) = self.shared.push(Job::Resume(run), accept) {
+            // SAFETY: never queued: the stand-in (and the unstarted task it
+            // owns) is ours, destroyed once, here.
+            unsafe { run.destroy() };
+            drop(handle);
+            refused("spawn")
+        }
+        handle
+    }
+
+    /// Shuts the pool down gracefully: stops taking new tasks
+    /// ([`spawn`](Self::spawn) from other threads panics from now on),
+    /// finishes everything queued and running — including coroutines that
+    /// hop back onto the pool, are woken onto it, or are spawned by its
+    /// workers meanwhile — and joins the worker threads. When it returns,
+    /// every task spawned before it has finished (a coroutine suspended on
+    /// something outside the pool is not the pool's work: it is not
+    /// waited for, and if it later hops onto the pool, its `schedule()`
+    /// panics).
+    ///
+    /// Takes `&self`, so a pool shared through an `Arc` can be shut down;
+    /// calling it again waits for the first call to finish. The pool's
+    /// [`Drop`] after a shutdown has nothing left to discard.
+    ///
+    /// # Panics
+    /// If called from one of this pool's own workers (it would wait for
+    /// itself).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use coro::{co_await, co_return, SendTask, ThreadPool};
+    ///
+    /// #[coro::coroutine]
+    /// fn job(pool: Arc<ThreadPool>, done: Arc<AtomicUsize>) -> SendTask<()> {
+    ///     co_await!(pool.schedule());      // hops back while draining: still run
+    ///     done.fetch_add(1, Ordering::Relaxed);
     ///     co_return!(())
     /// }
     ///
-    /// let pool = ThreadPool::new(2);
-    /// let (tx, rx) = mpsc::channel();
-    /// for x in 0..4 { pool.spawn(report(tx.clone(), x)); }
-    /// let mut got: Vec<u32> = rx.iter().take(4).collect();
-    /// got.sort();
-    /// assert_eq!(got, [0, 10, 20, 30]);
+    /// let pool = Arc::new(ThreadPool::new(2));
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..6 { pool.spawn(job(pool.clone(), done.clone())); }
+    /// pool.shutdown();
+    /// assert_eq!(done.load(Ordering::Relaxed), 6);
     /// ```
-    pub fn spawn<T: Send + 'static>(&self, task: SendTask<T>) {
-        spawn_detached(task, self)
+    pub fn shutdown(&self) {
+        if self.shared.is_worker_here() {
+            panic!(
+                "ThreadPool::shutdown called from one of the pool's own workers: it would wait for itself; \
+                 call it from another thread"
+            );
+        }
+        let mut q = self.shared.lock();
+        if q.phase == Phase::Running {
+            q.phase = Phase::Draining;
+        }
+        self.shared.available.notify_all();
+        drop(q);
+        // A second caller waits here until the first has joined them all.
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        for w in workers.drain(..) {
+            // A worker only ends by returning (resume panics are caught).
+            let _ = w.join();
+        }
     }
+
+    /// Whether [`shutdown`](Self::shutdown) has begun (or the pool is being
+    /// dropped): `spawn` from another thread would panic.
+    ///
+    /// ```
+    /// let pool = coro::ThreadPool::new(1);
+    /// assert!(!pool.is_shut_down());
+    /// pool.shutdown();
+    /// assert!(pool.is_shut_down());
+    /// ```
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.lock().phase != Phase::Running
+    }
+}
+
+/// `spawn` or `schedule()` on a pool that no longer takes that work.
+#[cold]
+#[inline(never)]
+fn refused(what: &str) -> ! {
+    panic!(
+        "ThreadPool::{what} after the pool was shut down: it takes no new work once `shutdown` has begun \
+         (only its own workers may still spawn while it drains) and resumes nothing once it has stopped"
+    )
 }
 
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
-            .field("threads", &self.workers.len())
+            .field("threads", &self.threads)
             .field("queued", &self.shared.lock().jobs.len())
+            .field("phase", &self.shared.lock().phase)
             .finish()
     }
 }
@@ -293,14 +468,12 @@ impl fmt::Debug for ThreadPool {
 // `post`. Handles are resumed on worker threads, which
 // `resumes_on_posting_thread` declares.
 unsafe impl Scheduler for ThreadPool {
+    /// Queues `handle`, whatever the phase: posted after the pool stopped
+    /// (after [`shutdown`](ThreadPool::shutdown) returned, or during the
+    /// drop), it is never resumed, and destroyed when the pool is dropped.
     unsafe fn post(&self, handle: CoroutineHandle) {
-        let mut q = self.shared.lock();
-        q.jobs.push_back(Job::Resume(handle));
-        // Notified under the lock: once it is released, a worker may run
-        // the coroutine, which may drop the last handle to this pool, so
-        // `self` is not touched afterwards.
-        self.shared.available.notify_one();
-        drop(q);
+        // Always accepted: `post` cannot refuse what it was given.
+        let _ = self.shared.push(Job::Resume(handle), |_| true);
     }
 
     fn resumes_on_posting_thread(&self) -> bool {
@@ -310,10 +483,11 @@ unsafe impl Scheduler for ThreadPool {
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.shared.lock().stopping = true;
+        self.shared.lock().phase = Phase::Stopped;
         self.shared.available.notify_all();
         let me = thread::current().id();
-        for w in self.workers.drain(..) {
+        let workers = core::mem::take(self.workers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for w in workers {
             // Dropped by a coroutine running on one of the workers: that
             // one exits on its own once the coroutine returns.
             if w.thread().id() != me {
@@ -345,8 +519,25 @@ impl Awaiter for PoolSchedule<'_> {
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: the frame calls this with its own, live handle; the pool
-        // resumes on its workers, so a thread-bound coroutine is refused.
-        unsafe { post_hop(self.pool, &mut self.hop, awaiting) }
+        // resumes on its workers, so a thread-bound coroutine is refused
+        // before anything is queued (its record names the user's line).
+        if unsafe { awaiting.is_thread_bound() } {
+            // SAFETY: as above.
+            thread_bound_hop(unsafe { awaiting.suspend_point() })
+        }
+        let (hop, stand_in) = new_hop(awaiting);
+        // Stored before queuing: once queued, the coroutine may run on a
+        // worker and this awaiter be gone.
+        self.hop = Some(hop);
+        // Accepted while the pool runs or drains (a coroutine finishing
+        // its work may hop back); refused once it has stopped.
+        if self.pool.shared.push(Job::Resume(stand_in), |p| p != Phase::Stopped).is_err() {
+            self.hop = None;
+            // SAFETY: never queued: the stand-in and its count are ours,
+            // destroyed once, here.
+            unsafe { stand_in.destroy() };
+            refused("schedule()")
+        }
     }
     fn await_resume(self) {}
 }

@@ -237,7 +237,8 @@ impl<F: Flavor> Event<F> {
     }
 
     /// The body of an awaiter's `await_suspend` (this module's and
-    /// [`SingleConsumerEvent`](super::single_consumer_event::SingleConsumerEvent)'s):
+    /// [`SingleConsumerEvent`](super::single_consumer_event::SingleConsumerEvent)'s,
+    /// and the pool's join handle's):
     /// registers `node` for `handle` unless the event is set. `Some(true)`:
     /// registered, stay suspended; `Some(false)`: set, resume at once;
     /// `None` (only if `exclusive`): another coroutine already waits, and
@@ -249,7 +250,7 @@ impl<F: Flavor> Event<F> {
     /// it is resumed or dropped (its `Drop` calling [`abandon`](Self::abandon)),
     /// and is not touched after this returns `Some(true)`.
     #[inline]
-    pub(super) unsafe fn register(
+    pub(crate) unsafe fn register(
         &self,
         node: *const WaitNode,
         handle: CoroutineHandle,
@@ -280,7 +281,7 @@ impl<F: Flavor> Event<F> {
     /// `node` is the dropped awaiter's, registered (if at all) with this
     /// event by [`register`](Self::register).
     #[inline]
-    pub(super) unsafe fn abandon(&self, node: &WaitNode) {
+    pub(crate) unsafe fn abandon(&self, node: &WaitNode) {
         // SAFETY: registered, if at all, with this event's `waiters` (caller).
         unsafe { abandon_wait(&self.state, |s| &mut s.waiters, node) };
     }
