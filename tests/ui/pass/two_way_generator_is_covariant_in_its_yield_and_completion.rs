@@ -10,7 +10,7 @@ fn yielded_and_completion<'a>(
 }
 
 #[coro::coroutine]
-fn pair() -> TwoWayGenerator<&'static str, u8, &'static str> {
+fn pair() -> TwoWayGenerator<&'static str, u8, &'static str, &'static str> {
     let n = coro::co_yield!("a");
     coro::co_return!(if n == 1 { "one" } else { "other" })
 }
