@@ -34,6 +34,10 @@ use crate::language::suspend::SuspendAlways;
 /// Like [`Generator`](crate::Generator), it may borrow its arguments (name
 /// the borrowed type as the second parameter `B`) and is not `Send`.
 ///
+/// From async Rust it is polled as a stream: [`poll_next`](Self::poll_next)
+/// runs the body on the polling thread, and with the `stream` feature it
+/// implements `futures_core::Stream` (and `FusedStream`).
+///
 /// ```
 /// use coro::{co_await, co_return, co_yield, sync_wait, AsyncGenerator, Task};
 ///
@@ -64,7 +68,40 @@ pub struct AsyncGenerator<T, B = ()> {
     handle: OwningHandle<AsyncGeneratorPromise<T>>,
     /// The body has finished (or panicked, and the panic was delivered).
     finished: bool,
+    /// What polling it from a Rust executor keeps (`poll_next`): after
+    /// `handle`, so that the frame is destroyed before its stand-in
+    /// consumer is freed.
+    pub(crate) poll: PollSlot,
     _borrows: PhantomData<B>,
+}
+
+/// The state of an [`AsyncGenerator`] driven by `poll_next`
+/// (`interop/async_gen_stream.rs`): a stand-in frame that is the
+/// generator's consumer while a poll has it running, made on the first poll
+/// and owned here.
+#[derive(Debug, Default)]
+pub(crate) struct PollSlot {
+    /// The stand-in; freed by its vtable's `destroy` (its only use).
+    pub(crate) stand_in: Option<CoroutineHandle>,
+    /// A poll resumed the generator, which has not yielded or finished yet
+    /// (it is suspended inside its body, awaiting something).
+    pub(crate) in_flight: bool,
+}
+
+impl Drop for PollSlot {
+    fn drop(&mut self) {
+        if let Some(h) = self.stand_in.take() {
+            if self.in_flight {
+                // The poll registered its waker with this thread's queue
+                // under the stand-in's address.
+                crate::home::forget_driver(h.address() as usize);
+            }
+            // SAFETY: the stand-in is owned here, and the generator's frame,
+            // the only coroutine that could transfer to it, is destroyed
+            // already (`handle` is dropped before `poll`).
+            unsafe { h.destroy() };
+        }
+    }
 }
 
 /// The promise of [`AsyncGenerator`].
@@ -172,13 +209,21 @@ impl Awaiter for AsyncFinalAwaiter {
     fn await_resume(self) {}
 }
 
+// Nothing of it is pinned: the frame is on the heap, `B` only marks borrows.
+impl<T, B> Unpin for AsyncGenerator<T, B> {}
+
 impl<T, B> CoroutineTraits for AsyncGenerator<T, B> {
     type Promise = AsyncGeneratorPromise<T>;
 }
 
 impl<T, B, F> FromReturnObject<UniqueCoroutineHandle<AsyncGeneratorPromise<T>>, F> for AsyncGenerator<T, B> {
     fn from_return_object(handle: UniqueCoroutineHandle<AsyncGeneratorPromise<T>>) -> Self {
-        AsyncGenerator { handle: OwningHandle::new(handle), finished: false, _borrows: PhantomData }
+        AsyncGenerator {
+            handle: OwningHandle::new(handle),
+            finished: false,
+            poll: PollSlot::default(),
+            _borrows: PhantomData,
+        }
     }
 }
 
@@ -263,6 +308,51 @@ impl<T, B> AsyncGenerator<T, B> {
     }
 }
 
+impl<T, B> AsyncGenerator<T, B> {
+    /// What the generator's last resume produced: its yielded value, or
+    /// `None` once it has finished (its panic, if it panicked, is rethrown
+    /// here, once).
+    ///
+    /// # Safety
+    /// The generator is suspended (it has transferred back to its consumer,
+    /// or was done already) and nothing else uses its promise meanwhile.
+    pub(crate) unsafe fn take_element(&mut self) -> Option<T> {
+        if self.finished {
+            return None;
+        }
+        // SAFETY: the caller's contract; this is the only reference.
+        let promise = unsafe { self.handle.promise_mut() };
+        if let Some(value) = promise.value.take() {
+            return Some(value);
+        }
+        self.finished = true;
+        if let Some(payload) = promise.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+        None
+    }
+
+    /// The typed handle, for the poll-driven resume (`interop`).
+    pub(crate) fn promise_handle(&self) -> CoroutineHandle<AsyncGeneratorPromise<T>> {
+        self.handle.handle()
+    }
+
+    /// The body has finished and that was delivered.
+    pub(crate) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Makes `consumer` the coroutine the generator transfers to at its
+    /// next yield or at its end.
+    ///
+    /// # Safety
+    /// The generator is suspended and nothing else uses its promise meanwhile.
+    pub(crate) unsafe fn set_consumer(&mut self, consumer: CoroutineHandle) {
+        // SAFETY: the caller's contract; short-lived reference.
+        unsafe { self.handle.promise_mut() }.consumer = Some(consumer);
+    }
+}
+
 impl<T, B> fmt::Debug for AsyncGenerator<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncGenerator").field("handle", &self.handle).finish()
@@ -285,6 +375,11 @@ impl<T, B> Awaiter for Next<'_, T, B> {
     type Output = Option<T>;
 
     fn await_ready(&mut self) -> bool {
+        assert!(
+            !self.generator.poll.in_flight,
+            "`co_await!(gen.next())` on an AsyncGenerator that a Rust executor's poll left running: poll it to its \
+             next element first"
+        );
         self.generator.finished || self.generator.handle.done()
     }
 
@@ -299,20 +394,7 @@ impl<T, B> Awaiter for Next<'_, T, B> {
     }
 
     fn await_resume(self) -> Option<T> {
-        let g = self.generator;
-        if g.finished {
-            return None;
-        }
-        // SAFETY: the generator has transferred back (or was done already):
-        // it is suspended, and this is the only reference to its promise.
-        let promise = unsafe { g.handle.promise_mut() };
-        if let Some(value) = promise.value.take() {
-            return Some(value);
-        }
-        g.finished = true;
-        if let Some(payload) = promise.panic.take() {
-            std::panic::resume_unwind(payload);
-        }
-        None
+        // SAFETY: the generator has transferred back (or was done already).
+        unsafe { self.generator.take_element() }
     }
 }
