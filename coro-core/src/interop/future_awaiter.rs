@@ -79,6 +79,7 @@
 //! Wakers kept by the future after the coroutine moved on, or was
 //! destroyed, only reach that block, never the frame.
 
+use crate::library::combinators::FutureChild;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -882,5 +883,17 @@ impl<E: IntoFuture> ViaFuture for AwaitProbe<E> {
     #[inline(always)]
     fn __coro_await_kind(self) -> AsFuture {
         AsFuture
+    }
+}
+
+/// `coro::combinators::future(f)` awaits `f` in a [`FutureAwaiter`], as
+/// `co_await!(f)` does for a future that may not be `Unpin`.
+impl<E: IntoFuture> FutureChild for E
+where
+    E::IntoFuture: 'static,
+{
+    type Awaiter = FutureAwaiter<E::IntoFuture>;
+    fn into_child_awaiter(self) -> FutureAwaiter<E::IntoFuture> {
+        FutureAwaiter::new(self)
     }
 }

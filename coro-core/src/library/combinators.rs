@@ -4,10 +4,27 @@
 //!
 //! # What they accept
 //!
-//! Each combinator takes [`Task`]s, [`SendTask`]s and other combinators
-//! ([`IntoTask`]): either a tuple of tasks of *different* result types (up
-//! to 8), or a `Vec` of tasks of one type. To combine any other awaitable,
-//! wrap it in a small task coroutine (`co_return!(co_await!(x))`).
+//! Each combinator takes children ([`IntoTask`]): [`Task`]s, [`SendTask`]s,
+//! [`SharedTask`]s, [`SendSharedTask`]s, other combinators, and any other
+//! awaitable or future once wrapped by [`awaitable`] or [`future`]; either
+//! a tuple of children of *different* types (up to 8, or none: `()`), or a
+//! `Vec` of children of one type (possibly empty). A child that is not a
+//! task is awaited in a hidden task frame (`co_return!(co_await!(x))`), as
+//! a [nested](#nesting-and-sync_wait) combinator is.
+//!
+//! ```
+//! use coro::combinators::{awaitable, future};
+//! use coro::{co_return, sync_wait, when_all, SuspendNever, Task};
+//!
+//! #[coro::coroutine]
+//! fn num(n: u32) -> Task<u32> { co_return!(n) }
+//!
+//! let shared = num(2).shared();
+//! let all = when_all((num(1), shared, future(async { 3 }), awaitable(SuspendNever)));
+//! assert_eq!(sync_wait(all), (1, 2, 3, ()));
+//! assert_eq!(sync_wait(when_all(())), ());
+//! assert_eq!(sync_wait(when_all(Vec::<coro::Task<u32>>::new())), vec![]);
+//! ```
 //!
 //! # Nesting and `sync_wait`
 //!
@@ -77,13 +94,15 @@ use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::home::hop::HopSlot;
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
 use crate::language::frame::{give_back_count, lend_count, no_destroy, ramp, Header, RampCtx, VTable};
 use crate::language::handle::CoroutineHandle;
 use crate::language::lowering::{AwaitPoint, Record};
 use crate::language::point::{CoroutineInfo, Info, SuspendKind, SuspendPoint};
 use crate::language::promise::{Payload, Promise};
 use crate::library::cancellation::CancellationSource;
+use crate::library::task::send_shared::SendSharedTask;
+use crate::library::task::shared::SharedTask;
 use crate::library::task::{
     sync_wait_awaiter, Local, Owned, SendTask, Sendable, SyncWait, Task, TaskKind, TaskPromise,
 };
@@ -93,9 +112,11 @@ use crate::library::task::{
 // ===========================================================================
 
 /// A task, as a child of a combinator, a shared task
-/// or a detached launch. Implemented for [`Task<T>`], [`SendTask<T>`] and
-/// the combinators ([`WhenAll`], [`WhenAllReady`], [`WhenAny`]: see
-/// [nesting](self#nesting-and-sync_wait)); sealed.
+/// or a detached launch. Implemented for [`Task<T>`], [`SendTask<T>`], the
+/// combinators ([`WhenAll`], [`WhenAllReady`], [`WhenAny`]: see
+/// [nesting](self#nesting-and-sync_wait)), [`SharedTask<T>`],
+/// [`SendSharedTask<T>`], and any awaitable or future wrapped in an
+/// [`Awaitable`] ([`awaitable`], [`future`]); sealed.
 ///
 /// Code generic over both task types:
 /// ```
@@ -122,10 +143,10 @@ use crate::library::task::{
 /// assert_eq!(run(local()) + run(sendable()), 2); // one resume each
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a task: a combinator's children are `Task`s, `SendTask`s and combinators",
-    label = "not a `Task`, `SendTask`, `when_all`, `when_all_ready` or `when_any`",
-    note = "to combine another awaitable or a future, wrap it in a task coroutine: \
-            `#[coro::coroutine] fn wrapped(x: X) -> Task<T> {{ co_return!(co_await!(x)) }}`"
+    message = "`{Self}` is not a task: a combinator's children are tasks, shared tasks and combinators",
+    label = "not a `Task`, `SendTask`, `SharedTask`, `SendSharedTask` or combinator",
+    note = "to combine another awaitable or a future, wrap it: \
+            `coro::combinators::awaitable(x)` or `coro::combinators::future(f)`"
 )]
 pub trait IntoTask: sealed::Sealed {
     /// The value the task produces.
@@ -143,6 +164,9 @@ mod sealed {
     impl<S: super::JoinSet> Sealed for super::WhenAll<S> {}
     impl<S: super::JoinSet> Sealed for super::WhenAllReady<S> {}
     impl<T, K: crate::library::task::TaskKind> Sealed for super::WhenAny<T, K> {}
+    impl<T> Sealed for crate::library::task::shared::SharedTask<T> {}
+    impl<T> Sealed for crate::library::task::send_shared::SendSharedTask<T> {}
+    impl<E, K> Sealed for super::Awaitable<E, K> {}
 }
 
 impl<T> IntoTask for Task<T> {
@@ -412,6 +436,32 @@ macro_rules! tuple_set {
             }
         }
     };
+}
+
+/// No children: `when_all(())` and `when_all_ready(())` give `()` at once,
+/// without suspending.
+impl IntoJoinSet for () {
+    type Set = ();
+    fn into_set(self) {}
+}
+
+impl JoinSet for () {
+    type All = ();
+    type Ready = ();
+    // No child is thread-bound.
+    type Kind = Sendable;
+    const MAY_FINISH_ELSEWHERE: bool = false;
+    fn count(&self) -> usize {
+        0
+    }
+    unsafe fn start(&mut self, _: usize, _: CoroutineHandle) {
+        unreachable!("an empty set has no child to start")
+    }
+    fn take_all(self) {}
+    fn take_ready(self) {}
+    fn release_all(self) -> usize {
+        0
+    }
 }
 
 tuple_set!(C0 T0 K0 0);
@@ -1039,9 +1089,15 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
 ///    cannot be destroyed; `when_any` then waits for it to finish, so it
 ///    should observe the token.
 ///
-/// If the winner panicked, the panic is rethrown at the `co_await!`.
-/// Panics if `tasks` is empty. The bookkeeping is thread-safe: children may
-/// finish on any thread.
+/// If the winner panicked, the panic is rethrown at the `co_await!`. The
+/// bookkeeping is thread-safe: children may finish on any thread.
+///
+/// # Panics
+///
+/// At once, if `tasks` is empty (cppcoro's precondition): the first of no
+/// results would never come, and a `co_await!` that never resumes is worse
+/// than a clear panic. Code that may have nothing to race checks first
+/// (`when_all` of nothing, by contrast, is `()` or an empty `Vec` at once).
 ///
 /// ```
 /// use coro::{co_await, co_return, sync_wait, when_any, Task};
@@ -1069,6 +1125,9 @@ where
     C: IntoTask<Output = T, Kind = K>,
     K: TaskKind,
 {
+    // cppcoro's precondition, checked here rather than at the `co_await!`:
+    // the first result of no tasks would never come.
+    assert!(!tasks.is_empty(), "when_any of no tasks: it needs at least one task, or it would never finish");
     WhenAny {
         children: Some(tasks.into_iter().map(IntoTask::into_child).collect()),
         cancel: None,
@@ -1101,44 +1160,52 @@ macro_rules! nest_frame {
 nest_frame!(WhenAllFrame, WHEN_ALL_FRAME, "when_all");
 nest_frame!(WhenAllReadyFrame, WHEN_ALL_READY_FRAME, "when_all_ready");
 nest_frame!(WhenAnyFrame, WHEN_ANY_FRAME, "when_any");
+nest_frame!(SharedFrame, SHARED_FRAME, "shared_task");
+nest_frame!(AwaitableFrame, AWAITABLE_FRAME, "awaitable");
 
 /// What the ramp of a nesting frame makes: the frame of a task whose body is
-/// `co_return!(co_await!(awaiter))`, as `#[coro::coroutine]` would lower it
-/// (the awaiter is the body's one parameter).
-fn await_body<A: Awaiter, K: TaskKind, R: Record>(
-    ctx: &mut RampCtx<TaskPromise<A::Output, K>>,
-    awaiter: A,
-) -> Result<impl Future<Output = ()> + use<A, K, R>, A> {
-    if !ctx.allocate(TaskPromise::<A::Output, K>::allocate_frame) {
-        return Err(awaiter);
+/// `co_return!(co_await!(x))`, as `#[coro::coroutine]` would lower it
+/// (`x` is the body's one parameter; its `operator co_await` is called in
+/// the body, when the task starts, as `co_await!` does).
+fn await_body<E: IntoAwaiter, K: TaskKind, R: Record>(
+    ctx: &mut RampCtx<TaskPromise<AwaitOutput<E>, K>>,
+    x: E,
+) -> Result<impl Future<Output = ()> + use<E, K, R>, E> {
+    if !ctx.allocate(TaskPromise::<AwaitOutput<E>, K>::allocate_frame) {
+        return Err(x);
     }
     ctx.construct_promise(TaskPromise::default);
     let co = ctx.co();
     Ok(async move {
         // Pinned in the body, like every lowered `co_await!`.
-        let value = AwaitPoint::<A, R>::new(awaiter).await;
+        let value = AwaitPoint::<E::Awaiter, R>::new(x.into_awaiter()).await;
         co.return_value(value);
     })
 }
 
-/// `awaiter` in a [`Task`] frame, unstarted.
-fn local_child<A: Awaiter, F: Info + Record>(awaiter: A, frame: F) -> Child<A::Output, Local> {
-    let task: Task<A::Output> =
-        ramp::<TaskPromise<A::Output, Local>, _, _, _, _, F>(frame, move |ctx| await_body::<A, Local, F>(ctx, awaiter));
+/// The value of `co_await!(x)` for an `x: E`.
+type AwaitOutput<E> = <<E as IntoAwaiter>::Awaiter as Awaiter>::Output;
+
+/// `x` awaited in a [`Task`] frame, unstarted.
+fn local_child<E: IntoAwaiter, F: Info + Record>(x: E, frame: F) -> Child<AwaitOutput<E>, Local> {
+    let task: Task<AwaitOutput<E>> =
+        ramp::<TaskPromise<AwaitOutput<E>, Local>, _, _, _, _, F>(frame, move |ctx| await_body::<E, Local, F>(ctx, x));
     task.into_child()
 }
 
-/// `awaiter` in a [`SendTask`] frame, unstarted (the frame is checked
+/// `x` awaited in a [`SendTask`] frame, unstarted (the frame is checked
 /// `Send` and `'static` as any `SendTask`'s).
-fn send_child<A, F>(awaiter: A, frame: F) -> Child<A::Output, Sendable>
+fn send_child<E, F>(x: E, frame: F) -> Child<AwaitOutput<E>, Sendable>
 where
-    A: Awaiter + Send + 'static,
-    A::Output: Send + 'static,
+    E: IntoAwaiter + Send + 'static,
+    E::Awaiter: Send + 'static,
+    AwaitOutput<E>: Send + 'static,
     F: Info + Record + Send + 'static,
 {
-    let task: SendTask<A::Output> = ramp::<TaskPromise<A::Output, Sendable>, _, _, _, _, F>(frame, move |ctx| {
-        await_body::<A, Sendable, F>(ctx, awaiter)
-    });
+    let task: SendTask<AwaitOutput<E>> =
+        ramp::<TaskPromise<AwaitOutput<E>, Sendable>, _, _, _, _, F>(frame, move |ctx| {
+            await_body::<E, Sendable, F>(ctx, x)
+        });
     task.into_child()
 }
 
@@ -1233,5 +1300,202 @@ impl<T, K: TaskKind> SyncWait for WhenAny<T, K> {
     type Output = (usize, T);
     fn sync_wait(self) -> (usize, T) {
         sync_wait_awaiter(self)
+    }
+}
+
+// ===========================================================================
+// Other awaitables as children
+// ===========================================================================
+
+/// A [`SharedTask`] is a child like a task: a hidden [`Task`] frame awaits
+/// it (`co_return!(co_await!(shared))`), so the child's value is a clone of
+/// the shared result. Awaiting the child starts the shared task if nobody
+/// has; dropping it unstarted drops this handle only.
+impl<T: Clone> IntoTask for SharedTask<T> {
+    type Output = T;
+    type Kind = Local;
+    fn into_child(self) -> Child<T, Local> {
+        local_child(self, SharedFrame)
+    }
+}
+
+/// A [`SendSharedTask`] is a child like a [`SendTask`]: its hidden frame
+/// may finish on any thread.
+impl<T> IntoTask for SendSharedTask<T>
+where
+    T: Clone + Send + 'static,
+    SendSharedTask<T>: Send,
+    <SendSharedTask<T> as IntoAwaiter>::Awaiter: Send,
+{
+    type Output = T;
+    type Kind = Sendable;
+    fn into_child(self) -> Child<T, Sendable> {
+        send_child(self, SharedFrame)
+    }
+}
+
+/// Any awaitable or future as a child of a combinator: made by
+/// [`awaitable`] or [`future`]. It is a hidden task frame whose body is
+/// `co_return!(co_await!(x))`, a thread-bound [`Task`] (kind [`Local`]) or,
+/// after [`sendable`](Self::sendable), a [`SendTask`].
+///
+/// # Why a wrapper
+///
+/// `Task`, `SendTask` and the combinators are awaiters ([`IntoAwaiter`])
+/// and futures (`IntoFuture`) themselves, so blanket impls
+/// `impl<A: IntoAwaiter> IntoTask for A` or `impl<F: IntoFuture> IntoTask
+/// for F` would overlap with theirs (and with each other), which Rust's
+/// coherence rules forbid; a child that is neither a task nor a shared
+/// task says what it is with [`awaitable`] or [`future`] instead.
+///
+/// ```
+/// use coro::combinators::{awaitable, future};
+/// use coro::{co_return, sync_wait, when_all, SuspendNever, Task};
+///
+/// #[coro::coroutine]
+/// fn num(n: u32) -> Task<u32> { co_return!(n) }
+///
+/// let all = when_all((num(1), future(async { "two" }), awaitable(SuspendNever)));
+/// assert_eq!(sync_wait(all), (1, "two", ()));
+/// ```
+#[must_use = "a combinator's child does nothing unless awaited"]
+pub struct Awaitable<E, K = Local> {
+    x: E,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<E, K> fmt::Debug for Awaitable<E, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Awaitable").finish_non_exhaustive()
+    }
+}
+
+/// Any awaitable (an [`Awaiter`], or a type with an `operator co_await`:
+/// [`IntoAwaiter`]) as a child of [`when_all`], [`when_all_ready`] or
+/// [`when_any`]: the child awaits it in a hidden thread-bound task frame
+/// and its value is the `co_await!`'s (see [`Awaitable`] for why a wrapper).
+///
+/// Lazy, as a task is: `x`'s `operator co_await` and `await_ready` are
+/// called only when the combinator starts the child; dropped unstarted,
+/// `x` is dropped unawaited. `x` is `'static`: the child is a task, which
+/// names no lifetime of what it keeps (to combine an awaitable that
+/// borrows, await it in a coroutine that takes the borrow).
+///
+/// ```
+/// use coro::combinators::awaitable;
+/// use coro::{co_return, sync_wait, when_all, AwaitSuspend, Awaiter, CoroutineHandle, Task};
+///
+/// /// An awaiter of one's own, ready at once.
+/// struct Answer;
+/// impl Awaiter for Answer {
+///     type Output = u32;
+///     fn await_ready(&mut self) -> bool { true }
+///     unsafe fn await_suspend(&mut self, _: CoroutineHandle) -> impl AwaitSuspend {}
+///     fn await_resume(self) -> u32 { 42 }
+/// }
+///
+/// #[coro::coroutine]
+/// fn seven() -> Task<u32> { co_return!(7) }
+///
+/// let shared = seven().shared(); // a `SharedTask` is a child as it is
+/// let all = when_all((awaitable(Answer), shared.clone(), shared));
+/// assert_eq!(sync_wait(all), (42, 7, 7));
+/// ```
+pub fn awaitable<E>(x: E) -> Awaitable<E>
+where
+    E: IntoAwaiter + 'static,
+{
+    Awaitable { x, _kind: PhantomData }
+}
+
+/// Any Rust future (or [`IntoFuture`](core::future::IntoFuture)) as a
+/// child of [`when_all`], [`when_all_ready`] or [`when_any`]: the child
+/// awaits it as `co_await!(f)` would (a
+/// [`FutureAwaiter`](crate::awaiter::FutureAwaiter): polled only once
+/// pinned in the child's frame, its waker resuming the child), in a hidden
+/// thread-bound task frame; [`sendable`](Awaitable::sendable) makes it a
+/// `SendTask` when the future is `Send`.
+///
+/// A separate function from [`awaitable`] for the reason given at
+/// [`Awaitable`]: no generic function can take "an awaiter, or else a
+/// future" (`co_await!` can, as a macro looking at the operand's type).
+///
+/// Lazy: the future is not polled before the combinator starts the child;
+/// dropped unstarted, it is dropped unpolled. A future that waits on an
+/// outside event needs that event's driver (a runtime) to make progress;
+/// its waker resumes the child through the driver, as for `co_await!`.
+///
+/// ```
+/// use coro::combinators::future;
+/// use coro::{co_return, sync_wait, when_any, Task};
+///
+/// #[coro::coroutine]
+/// fn num(n: u32) -> Task<u32> { co_return!(n) }
+///
+/// let first = when_any(vec![future(async { 7 }), future(std::future::ready(8))]);
+/// assert_eq!(sync_wait(first), (0, 7));
+/// ```
+pub fn future<F>(f: F) -> Awaitable<<F as FutureChild>::Awaiter>
+where
+    F: FutureChild + 'static,
+{
+    awaitable(f.into_child_awaiter())
+}
+
+/// How [`future`] awaits a future: as `co_await!` does. Implemented for
+/// every `IntoFuture` (by the interop layer). Not a public API.
+#[doc(hidden)]
+pub trait FutureChild {
+    #[doc(hidden)]
+    type Awaiter: Awaiter + 'static;
+    #[doc(hidden)]
+    fn into_child_awaiter(self) -> Self::Awaiter;
+}
+
+impl<E: IntoAwaiter> Awaitable<E, Local> {
+    /// The child as a [`SendTask`] rather than a thread-bound [`Task`]: its
+    /// hidden frame may be sent to and finish on another thread (and a
+    /// combinator of `SendTask` children is itself one). The awaitable, its
+    /// awaiter and its value are `Send`.
+    ///
+    /// ```
+    /// use coro::combinators::future;
+    /// use coro::{co_return, sync_wait, when_all, SendTask};
+    ///
+    /// #[coro::coroutine]
+    /// fn num(n: u32) -> SendTask<u32> { co_return!(n) }
+    ///
+    /// let all = when_all((num(1), future(async { 2 }).sendable()));
+    /// let handle = std::thread::spawn(move || sync_wait(all)); // `all` is `Send`
+    /// assert_eq!(handle.join().unwrap(), (1, 2));
+    /// ```
+    pub fn sendable(self) -> Awaitable<E, Sendable>
+    where
+        E: Send + 'static,
+        E::Awaiter: Send + 'static,
+        AwaitOutput<E>: Send + 'static,
+    {
+        Awaitable { x: self.x, _kind: PhantomData }
+    }
+}
+
+impl<E: IntoAwaiter + 'static> IntoTask for Awaitable<E, Local> {
+    type Output = AwaitOutput<E>;
+    type Kind = Local;
+    fn into_child(self) -> Child<AwaitOutput<E>, Local> {
+        local_child(self.x, AwaitableFrame)
+    }
+}
+
+impl<E> IntoTask for Awaitable<E, Sendable>
+where
+    E: IntoAwaiter + Send + 'static,
+    E::Awaiter: Send + 'static,
+    AwaitOutput<E>: Send + 'static,
+{
+    type Output = AwaitOutput<E>;
+    type Kind = Sendable;
+    fn into_child(self) -> Child<AwaitOutput<E>, Sendable> {
+        send_child(self.x, AwaitableFrame)
     }
 }
