@@ -194,6 +194,9 @@ fn awaiter_children_suspend_until_resumed_and_give_their_value() {
     assert!(asked.get());
 }
 
+/// What the mixed tuple gives.
+type Mixed = (u32, &'static str, String, u32, u32, u32, Vec<u32>);
+
 #[test]
 fn a_mixed_tuple_of_every_child_kind_gives_each_result_in_order() {
     let log = Log::new();
@@ -209,7 +212,7 @@ fn a_mixed_tuple_of_every_child_kind_gives_each_result_in_order() {
         shared: coro::SharedTask<&'static str>,
         a: Parked,
         slot: Rc<Cell<Option<CoroutineHandle>>>,
-    ) -> Task<(u32, &'static str, String, u32, u32, u32, Vec<u32>)> {
+    ) -> Task<Mixed> {
         co_return!(co_await!(when_all((
             value(log.counted("task"), 1),
             shared,
