@@ -1427,12 +1427,13 @@ where
 ///
 /// ```
 /// use coro::combinators::future;
-/// use coro::{co_return, sync_wait, when_any, Task};
+/// use coro::{co_return, sync_wait, when_all, when_any, Task};
 ///
 /// #[coro::coroutine]
 /// fn num(n: u32) -> Task<u32> { co_return!(n) }
 ///
-/// let first = when_any(vec![future(async { 7 }), future(std::future::ready(8))]);
+/// assert_eq!(sync_wait(when_all((num(1), future(async { 2 })))), (1, 2));
+/// let first = when_any(vec![future(std::future::ready(7)), future(std::future::ready(8))]);
 /// assert_eq!(sync_wait(first), (0, 7));
 /// ```
 pub fn future<F>(f: F) -> Awaitable<<F as FutureChild>::Awaiter>
