@@ -205,7 +205,8 @@ pub mod generator {
         AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next,
     };
     pub use crate::library::generator::recursive::{
-        elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
+        elements_of, CatchPanic, CatchingNestedAwaiter, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter,
+        RecursiveGenerator, RecursiveGeneratorPromise,
     };
     pub use crate::library::generator::send::SendGenerator;
     pub use crate::library::generator::try_async_gen::{TryAsyncGenerator, TryAsyncGeneratorPromise, TryNext};
