@@ -90,8 +90,10 @@ fn the_error_is_taken_before_the_frame_is_gone_and_the_generator_is_done() {
         co_return!(Err(Bad(7)))
     }
 
+    type Item = Option<Result<u8, Bad>>;
+
     #[coro::coroutine]
-    fn consume(log: Log) -> Task<(bool, Option<Result<u8, Bad>>, bool, Option<Result<u8, Bad>>)> {
+    fn consume(log: Log) -> Task<(bool, Item, bool, Item)> {
         let mut g = fail_at_once(log);
         let before = g.done();
         let first = co_await!(g.next());
