@@ -184,7 +184,8 @@ pub mod generator {
     //! iterated on another thread; [`RecursiveGenerator`] yields nested
     //! generators whole (`co_yield!(`[`elements_of`]`(g))`); an
     //! [`AsyncGenerator`]'s body may `co_await!` between yields (and is a
-    //! `Stream` with the `stream` feature); a [`TwoWayGenerator`]'s
+    //! `Stream` with the `stream` feature), and a [`TryAsyncGenerator`]'s
+    //! `?` ends its stream with the error; a [`TwoWayGenerator`]'s
     //! `co_yield!` returns the value its consumer sends, and it completes
     //! with a value ([`GeneratorState`]). The rest of this module is their
     //! promises and awaiters. The guide's chapter is
@@ -204,9 +205,11 @@ pub mod generator {
         AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next,
     };
     pub use crate::library::generator::recursive::{
-        elements_of, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter, RecursiveGenerator, RecursiveGeneratorPromise,
+        elements_of, CatchPanic, CatchingNestedAwaiter, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter,
+        RecursiveGenerator, RecursiveGeneratorPromise,
     };
     pub use crate::library::generator::send::SendGenerator;
+    pub use crate::library::generator::try_async_gen::{TryAsyncGenerator, TryAsyncGeneratorPromise, TryNext};
     pub use crate::library::generator::two_way::{GeneratorState, TwoWayGenerator, TwoWayPromise, TwoWayYieldAwaiter};
     pub use crate::library::generator::{Generator, GeneratorPromise};
 }

@@ -24,7 +24,7 @@ use core::task::{Context, Poll, Waker};
 use crate::home::{register_driver, resume_woken, DriverScope};
 use crate::language::frame::{Header, VTable};
 use crate::language::handle::CoroutineHandle;
-use crate::library::generator::async_gen::AsyncGenerator;
+use crate::library::generator::async_gen::{AsyncGenCore, AsyncGenPromise, AsyncGenerator};
 
 /// The stand-in consumer: a frame with a header and no body. Touched only
 /// on the generator's thread (it is the consumer of a thread-bound frame,
@@ -94,6 +94,14 @@ impl<T, B> AsyncGenerator<T, B> {
     /// assert_eq!(g.poll_next(&mut cx), Poll::Ready(None));
     /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.core.poll_next(cx)
+    }
+}
+
+impl<P: AsyncGenPromise> AsyncGenCore<P> {
+    /// `poll_next` of the async generators (`AsyncGenerator`,
+    /// `TryAsyncGenerator`).
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<P::Item>> {
         if self.finished() {
             return Poll::Ready(None);
         }
@@ -153,6 +161,6 @@ impl<T, B> futures_core::Stream for AsyncGenerator<T, B> {
 #[cfg(feature = "stream")]
 impl<T, B> futures_core::FusedStream for AsyncGenerator<T, B> {
     fn is_terminated(&self) -> bool {
-        self.finished()
+        self.core.finished()
     }
 }

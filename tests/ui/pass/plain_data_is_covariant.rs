@@ -1,8 +1,11 @@
 // Plain-data wrappers that only carry a value out are covariant in it.
 use coro::sync::SendError;
-use coro::generator::ElementsOf;
+use coro::generator::{CatchPanic, ElementsOf};
 use coro::SuspendNever;
 
+fn catch_panic<'a>(e: CatchPanic<&'static str>) -> CatchPanic<&'a str> {
+    e
+}
 fn elements_of<'a>(e: ElementsOf<&'static str>) -> ElementsOf<&'a str> {
     e
 }
@@ -16,5 +19,5 @@ fn await_point<'a>(
 }
 
 fn main() {
-    let _ = (elements_of, send_error, await_point);
+    let _ = (elements_of, send_error, await_point, catch_panic);
 }

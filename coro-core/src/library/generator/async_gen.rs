@@ -65,14 +65,48 @@ use crate::language::suspend::SuspendAlways;
 /// assert_eq!(sync_wait(sum(4)), 0 + 1 + 4 + 9);
 /// ```
 pub struct AsyncGenerator<T, B = ()> {
-    handle: OwningHandle<AsyncGeneratorPromise<T>>,
+    pub(crate) core: AsyncGenCore<AsyncGeneratorPromise<T>>,
+    _borrows: PhantomData<B>,
+}
+
+/// What [`AsyncGenerator`] and
+/// [`TryAsyncGenerator`](crate::generator::TryAsyncGenerator) share: the
+/// owned frame of a promise that keeps an [`AsyncGenState`], and how its
+/// consumer (`co_await!(gen.next())`, or a poll) takes elements from it.
+pub(crate) struct AsyncGenCore<P> {
+    handle: OwningHandle<P>,
     /// The body has finished (or panicked, and the panic was delivered).
     finished: bool,
     /// What polling it from a Rust executor keeps (`poll_next`): after
     /// `handle`, so that the frame is destroyed before its stand-in
     /// consumer is freed.
     pub(crate) poll: PollSlot,
-    _borrows: PhantomData<B>,
+}
+
+/// What the promise of an async generator keeps for its consumer.
+pub(crate) struct AsyncGenState<I> {
+    /// The element the body yielded last, until the consumer takes it.
+    pub(crate) value: Option<I>,
+    pub(crate) panic: Option<Payload>,
+    /// The coroutine awaiting the next element, while the generator runs.
+    pub(crate) consumer: Option<CoroutineHandle>,
+    /// The creating thread: the frame is not `Send`, so resuming it
+    /// elsewhere panics before the body runs.
+    pub(crate) home: HomeThread,
+}
+
+impl<I> Default for AsyncGenState<I> {
+    fn default() -> Self {
+        AsyncGenState { value: None, panic: None, consumer: None, home: HomeThread::current() }
+    }
+}
+
+/// The promise of an async generator: its elements are `Item`s.
+pub(crate) trait AsyncGenPromise: Promise {
+    /// What `next()` gives `Some` of.
+    type Item;
+    /// The consumer's side of the promise.
+    fn state(&mut self) -> &mut AsyncGenState<Self::Item>;
 }
 
 /// The state of an [`AsyncGenerator`] driven by `poll_next`
@@ -106,27 +140,28 @@ impl Drop for PollSlot {
 
 /// The promise of [`AsyncGenerator`].
 pub struct AsyncGeneratorPromise<T> {
-    value: Option<T>,
-    panic: Option<Payload>,
-    /// The coroutine awaiting the next element, while the generator runs.
-    consumer: Option<CoroutineHandle>,
-    /// The creating thread: the frame is not `Send`, so resuming it
-    /// elsewhere panics before the body runs.
-    home: HomeThread,
+    state: AsyncGenState<T>,
 }
 
 impl<T> Default for AsyncGeneratorPromise<T> {
     fn default() -> Self {
-        AsyncGeneratorPromise { value: None, panic: None, consumer: None, home: HomeThread::current() }
+        AsyncGeneratorPromise { state: AsyncGenState::default() }
     }
 }
 
 impl<T> fmt::Debug for AsyncGeneratorPromise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncGeneratorPromise")
-            .field("has_value", &self.value.is_some())
-            .field("consumer", &self.consumer)
+            .field("has_value", &self.state.value.is_some())
+            .field("consumer", &self.state.consumer)
             .finish()
+    }
+}
+
+impl<T> AsyncGenPromise for AsyncGeneratorPromise<T> {
+    type Item = T;
+    fn state(&mut self) -> &mut AsyncGenState<T> {
+        &mut self.state
     }
 }
 
@@ -147,18 +182,18 @@ impl<T> Promise for AsyncGeneratorPromise<T> {
         SuspendAlways
     }
     fn final_suspend(&mut self) -> AsyncFinalAwaiter {
-        AsyncFinalAwaiter { consumer: self.consumer.take() }
+        AsyncFinalAwaiter::new(&mut self.state.consumer)
     }
     fn unhandled_exception(&mut self, payload: Payload) {
         // Rethrown in the consumer, at its `co_await!(gen.next())`.
-        self.panic = Some(payload);
+        self.state.panic = Some(payload);
     }
     #[inline(always)]
     fn before_resume(&self) {
-        self.home.check("AsyncGenerator");
+        self.state.home.check("AsyncGenerator");
     }
     fn continuation(&self) -> Option<CoroutineHandle> {
-        self.consumer
+        self.state.consumer
     }
 }
 
@@ -169,8 +204,8 @@ impl<T> ReturnVoid for AsyncGeneratorPromise<T> {
 impl<T> YieldValue<T> for AsyncGeneratorPromise<T> {
     type Awaitable = AsyncYieldAwaiter;
     fn yield_value(&mut self, value: T) -> AsyncYieldAwaiter {
-        self.value = Some(value);
-        AsyncYieldAwaiter { consumer: self.consumer.take() }
+        self.state.value = Some(value);
+        AsyncYieldAwaiter::new(&mut self.state.consumer)
     }
 }
 
@@ -179,6 +214,12 @@ impl<T> YieldValue<T> for AsyncGeneratorPromise<T> {
 #[derive(Debug)]
 pub struct AsyncYieldAwaiter {
     consumer: Option<CoroutineHandle>,
+}
+
+impl AsyncYieldAwaiter {
+    pub(crate) fn new(consumer: &mut Option<CoroutineHandle>) -> Self {
+        AsyncYieldAwaiter { consumer: consumer.take() }
+    }
 }
 
 impl Awaiter for AsyncYieldAwaiter {
@@ -196,6 +237,12 @@ impl Awaiter for AsyncYieldAwaiter {
 #[derive(Debug)]
 pub struct AsyncFinalAwaiter {
     consumer: Option<CoroutineHandle>,
+}
+
+impl AsyncFinalAwaiter {
+    pub(crate) fn new(consumer: &mut Option<CoroutineHandle>) -> Self {
+        AsyncFinalAwaiter { consumer: consumer.take() }
+    }
 }
 
 impl Awaiter for AsyncFinalAwaiter {
@@ -218,12 +265,7 @@ impl<T, B> CoroutineTraits for AsyncGenerator<T, B> {
 
 impl<T, B, F> FromReturnObject<UniqueCoroutineHandle<AsyncGeneratorPromise<T>>, F> for AsyncGenerator<T, B> {
     fn from_return_object(handle: UniqueCoroutineHandle<AsyncGeneratorPromise<T>>) -> Self {
-        AsyncGenerator {
-            handle: OwningHandle::new(handle),
-            finished: false,
-            poll: PollSlot::default(),
-            _borrows: PhantomData,
-        }
+        AsyncGenerator { core: AsyncGenCore::new(handle), _borrows: PhantomData }
     }
 }
 
@@ -267,7 +309,7 @@ impl<T, B> AsyncGenerator<T, B> {
     /// assert_eq!(g.suspend_point().unwrap().kind(), SuspendKind::Initial); // lazy
     /// ```
     pub fn suspend_point(&self) -> Option<&'static SuspendPoint> {
-        self.handle.suspend_point()
+        self.core.suspend_point()
     }
 
     /// The erased handle of the generator's coroutine.
@@ -281,7 +323,7 @@ impl<T, B> AsyncGenerator<T, B> {
     /// assert!(!one().handle().address().is_null());
     /// ```
     pub fn handle(&self) -> CoroutineHandle {
-        self.handle.handle().erase()
+        self.core.handle()
     }
 
     /// `true` once the body has finished.
@@ -304,11 +346,27 @@ impl<T, B> AsyncGenerator<T, B> {
     /// assert_eq!(sync_wait(drain()), (false, true));
     /// ```
     pub fn done(&self) -> bool {
-        self.handle.done()
+        self.core.done()
     }
 }
 
-impl<T, B> AsyncGenerator<T, B> {
+impl<P: AsyncGenPromise> AsyncGenCore<P> {
+    pub(crate) fn new(handle: UniqueCoroutineHandle<P>) -> Self {
+        AsyncGenCore { handle: OwningHandle::new(handle), finished: false, poll: PollSlot::default() }
+    }
+
+    pub(crate) fn suspend_point(&self) -> Option<&'static SuspendPoint> {
+        self.handle.suspend_point()
+    }
+
+    pub(crate) fn handle(&self) -> CoroutineHandle {
+        self.handle.handle().erase()
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.handle.done()
+    }
+
     /// What the generator's last resume produced: its yielded value, or
     /// `None` once it has finished (its panic, if it panicked, is rethrown
     /// here, once).
@@ -316,24 +374,24 @@ impl<T, B> AsyncGenerator<T, B> {
     /// # Safety
     /// The generator is suspended (it has transferred back to its consumer,
     /// or was done already) and nothing else uses its promise meanwhile.
-    pub(crate) unsafe fn take_element(&mut self) -> Option<T> {
+    pub(crate) unsafe fn take_element(&mut self) -> Option<P::Item> {
         if self.finished {
             return None;
         }
         // SAFETY: the caller's contract; this is the only reference.
-        let promise = unsafe { self.handle.promise_mut() };
-        if let Some(value) = promise.value.take() {
+        let state = unsafe { self.handle.promise_mut() }.state();
+        if let Some(value) = state.value.take() {
             return Some(value);
         }
         self.finished = true;
-        if let Some(payload) = promise.panic.take() {
+        if let Some(payload) = state.panic.take() {
             std::panic::resume_unwind(payload);
         }
         None
     }
 
     /// The typed handle, for the poll-driven resume (`interop`).
-    pub(crate) fn promise_handle(&self) -> CoroutineHandle<AsyncGeneratorPromise<T>> {
+    pub(crate) fn promise_handle(&self) -> CoroutineHandle<P> {
         self.handle.handle()
     }
 
@@ -349,13 +407,49 @@ impl<T, B> AsyncGenerator<T, B> {
     /// The generator is suspended and nothing else uses its promise meanwhile.
     pub(crate) unsafe fn set_consumer(&mut self, consumer: CoroutineHandle) {
         // SAFETY: the caller's contract; short-lived reference.
-        unsafe { self.handle.promise_mut() }.consumer = Some(consumer);
+        unsafe { self.handle.promise_mut() }.state().consumer = Some(consumer);
+    }
+
+    /// `await_ready` of `co_await!(gen.next())`.
+    pub(crate) fn next_ready(&self) -> bool {
+        assert!(
+            !self.poll.in_flight,
+            "`co_await!(gen.next())` on an AsyncGenerator that a Rust executor's poll left running: poll it to its \
+             next element first"
+        );
+        self.finished || self.handle.done()
+    }
+
+    /// `await_suspend` of `co_await!(gen.next())`.
+    ///
+    /// # Safety
+    /// Called by the resume loop for the consumer, after `next_ready` gave
+    /// `false`, with `self` borrowed mutably for the whole await.
+    pub(crate) unsafe fn next_suspend(&mut self, consumer: CoroutineHandle) -> CoroutineHandle<P> {
+        // SAFETY: the generator is owned by `self`, borrowed mutably for
+        // this await, and suspended (at its initial point or a `co_yield!`:
+        // it is not done, see `next_ready`); nothing else resumes it from
+        // there.
+        unsafe { self.set_consumer(consumer) };
+        self.handle.handle()
+    }
+
+    /// `await_resume` of `co_await!(gen.next())`.
+    pub(crate) fn next_resume(&mut self) -> Option<P::Item> {
+        // SAFETY: the generator has transferred back (or was done already).
+        unsafe { self.take_element() }
+    }
+}
+
+impl<P> fmt::Debug for AsyncGenCore<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.handle.fmt(f)
     }
 }
 
 impl<T, B> fmt::Debug for AsyncGenerator<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncGenerator").field("handle", &self.handle).finish()
+        f.debug_struct("AsyncGenerator").field("handle", &self.core).finish()
     }
 }
 
@@ -375,26 +469,16 @@ impl<T, B> Awaiter for Next<'_, T, B> {
     type Output = Option<T>;
 
     fn await_ready(&mut self) -> bool {
-        assert!(
-            !self.generator.poll.in_flight,
-            "`co_await!(gen.next())` on an AsyncGenerator that a Rust executor's poll left running: poll it to its \
-             next element first"
-        );
-        self.generator.finished || self.generator.handle.done()
+        self.generator.core.next_ready()
     }
 
     unsafe fn await_suspend(&mut self, consumer: CoroutineHandle) -> impl AwaitSuspend {
-        let h = self.generator.handle.handle();
-        // SAFETY: the generator is owned by `self.generator`, borrowed
-        // mutably for this await, and suspended (at its initial point or a
-        // `co_yield!`: it is not done, see `await_ready`); nothing else
-        // resumes it from there. Short-lived reference.
-        unsafe { h.promise() }.consumer = Some(consumer);
-        h
+        // SAFETY: forwarded: the resume loop calls this after `await_ready`
+        // gave `false`; `self.generator` is borrowed mutably for the await.
+        unsafe { self.generator.core.next_suspend(consumer) }
     }
 
     fn await_resume(self) -> Option<T> {
-        // SAFETY: the generator has transferred back (or was done already).
-        unsafe { self.generator.take_element() }
+        self.generator.core.next_resume()
     }
 }

@@ -3,6 +3,7 @@
 pub(crate) mod async_gen;
 pub(crate) mod recursive;
 pub(crate) mod send;
+pub(crate) mod try_async_gen;
 pub(crate) mod two_way;
 
 use core::fmt;

@@ -21,7 +21,9 @@
 //! - When a nested generator finishes, its final awaiter makes the parent
 //!   the leaf again and transfers back to it. A panic in it is stored and
 //!   rethrown in the parent at its `co_yield!`, and so on up to the root,
-//!   whose `unhandled_exception` rethrows it to the consumer's `next()`.
+//!   whose `unhandled_exception` rethrows it to the consumer's `next()`;
+//!   at `co_yield!(elements_of(nested).catch_panic())` the parent gets it
+//!   as `Err(payload)` instead (`CatchingNestedAwaiter`) and goes on.
 //! - Dropping the root destroys the chain innermost first, in a loop (not by
 //!   recursion, so that a chain of any depth is dropped in constant stack).
 
@@ -58,7 +60,9 @@ use crate::language::suspend::SuspendAlways;
 /// (name the borrowed type as the second parameter `B`); it is not `Send`.
 /// A panic in any nested generator propagates through each enclosing
 /// `co_yield!` to the consumer's `next()`, after which the generator is
-/// finished. Dropping a half-consumed generator destroys the whole chain,
+/// finished, unless an enclosing generator catches it with
+/// `co_yield!(elements_of(nested).catch_panic())` (see
+/// [`ElementsOf::catch_panic`]). Dropping a half-consumed generator destroys the whole chain,
 /// innermost first.
 ///
 /// ```
@@ -128,6 +132,69 @@ pub struct ElementsOf<G>(pub G);
 pub fn elements_of<G>(generator: G) -> ElementsOf<G> {
     ElementsOf(generator)
 }
+
+impl<G> ElementsOf<G> {
+    /// `co_yield!(elements_of(g).catch_panic())` yields every element of `g`
+    /// as `co_yield!(elements_of(g))` does, and evaluates to `Ok(())`, or to
+    /// `Err(payload)` if `g` (or a generator nested in it) panicked: the
+    /// parent catches the panic and goes on.
+    ///
+    /// It is the `try { co_yield elements_of(g); } catch (...) { }` of
+    /// C++23 `std::generator`, where the nested generator's exception
+    /// propagates out of the parent's `co_yield`: in Rust,
+    /// `std::panic::catch_unwind` cannot wrap a `co_yield!`. The nested
+    /// generator's locals are dropped as its panic unwinds, before the
+    /// parent resumes; the elements it yielded before the panic have
+    /// reached the consumer.
+    ///
+    /// ```
+    /// use coro::{co_yield, elements_of, RecursiveGenerator};
+    ///
+    /// #[coro::coroutine]
+    /// fn fragile(n: u32) -> RecursiveGenerator<u32> {
+    ///     co_yield!(n);
+    ///     if n == 2 { panic!("child {n} broke"); }
+    ///     co_yield!(n * 10);
+    /// }
+    ///
+    /// #[coro::coroutine]
+    /// fn resilient() -> RecursiveGenerator<u32> {
+    ///     for n in 1..=3 {
+    ///         if let Err(payload) = co_yield!(elements_of(fragile(n)).catch_panic()) {
+    ///             assert_eq!(payload.downcast_ref::<String>().unwrap(), "child 2 broke");
+    ///             co_yield!(0); // the parent goes on
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # std::panic::set_hook(Box::new(|_| {}));
+    /// assert_eq!(resilient().collect::<Vec<_>>(), [1, 10, 2, 0, 3, 30]);
+    /// ```
+    pub fn catch_panic(self) -> CatchPanic<G> {
+        CatchPanic(self.0)
+    }
+}
+
+/// `co_yield!(elements_of(g).catch_panic())` in a [`RecursiveGenerator`]:
+/// yields every element of `g`, and evaluates to `Err(payload)` instead of
+/// panicking if `g` panicked. Made by [`ElementsOf::catch_panic`].
+///
+/// ```
+/// use coro::generator::CatchPanic;
+/// use coro::{co_yield, elements_of, RecursiveGenerator};
+///
+/// #[coro::coroutine]
+/// fn one() -> RecursiveGenerator<u8> { co_yield!(1); }
+///
+/// #[coro::coroutine]
+/// fn outer() -> RecursiveGenerator<u8> {
+///     let nested: CatchPanic<_> = elements_of(one()).catch_panic();
+///     assert!(co_yield!(nested).is_ok());
+/// }
+/// assert_eq!(outer().collect::<Vec<_>>(), [1]);
+/// ```
+#[derive(Debug)]
+pub struct CatchPanic<G>(pub G);
 
 type Handle<T> = CoroutineHandle<RecursiveGeneratorPromise<T>>;
 
@@ -236,6 +303,13 @@ impl<T, B2> YieldValue<ElementsOf<RecursiveGenerator<T, B2>>> for RecursiveGener
     }
 }
 
+impl<T, B2> YieldValue<CatchPanic<RecursiveGenerator<T, B2>>> for RecursiveGeneratorPromise<T> {
+    type Awaitable = CatchingNestedAwaiter<T, B2>;
+    fn yield_value(&mut self, nested: CatchPanic<RecursiveGenerator<T, B2>>) -> CatchingNestedAwaiter<T, B2> {
+        CatchingNestedAwaiter { inner: self.yield_value(ElementsOf(nested.0)) }
+    }
+}
+
 /// The awaiter of `co_yield!(elements_of(nested))`: owns the nested
 /// generator's frame, transfers into it, and is resumed when it finishes.
 /// Serves [`elements_of`] in a [`RecursiveGenerator`]; not used directly.
@@ -291,7 +365,16 @@ impl<T, B> Awaiter for NestedAwaiter<T, B> {
         }
     }
 
-    fn await_resume(mut self) {
+    fn await_resume(self) {
+        if let Err(payload) = self.finish() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
+impl<T, B> NestedAwaiter<T, B> {
+    /// Drops the finished nested generator; its panic, if it panicked.
+    fn finish(mut self) -> Result<(), Payload> {
         if let Some(nested) = self.nested.take() {
             // SAFETY: the nested generator is finished (the awaiter was
             // resumed by its final awaiter, or it was done already) and
@@ -299,9 +382,43 @@ impl<T, B> Awaiter for NestedAwaiter<T, B> {
             let panic = unsafe { nested.0.handle().promise().panic.take() };
             drop(nested);
             if let Some(payload) = panic {
-                std::panic::resume_unwind(payload);
+                return Err(payload);
             }
         }
+        Ok(())
+    }
+}
+
+/// The awaiter of `co_yield!(elements_of(nested).catch_panic())`: a
+/// [`NestedAwaiter`] whose result is the nested generator's panic, if it
+/// panicked, instead of rethrowing it. Serves [`CatchPanic`]; not used
+/// directly.
+pub struct CatchingNestedAwaiter<T, B> {
+    inner: NestedAwaiter<T, B>,
+}
+
+impl<T, B> fmt::Debug for CatchingNestedAwaiter<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CatchingNestedAwaiter").field("inner", &self.inner).finish()
+    }
+}
+
+impl<T, B> Awaiter for CatchingNestedAwaiter<T, B> {
+    type Output = Result<(), Payload>;
+
+    fn await_ready(&mut self) -> bool {
+        self.inner.await_ready()
+    }
+
+    unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+        // SAFETY: forwarded contract; `inner` stays in place inside `self`
+        // (which the body keeps pinned while suspended), so the owner slot
+        // it records stays valid.
+        unsafe { self.inner.await_suspend(h) }
+    }
+
+    fn await_resume(self) -> Result<(), Payload> {
+        self.inner.finish()
     }
 }
 
