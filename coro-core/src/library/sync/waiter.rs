@@ -82,6 +82,14 @@ pub(crate) struct WaitNode {
     /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
     /// allocation-free for them.
     home: UnsafeCell<Option<Arc<HomeWake>>>,
+    /// The links of this thread's registry of waits on [`Local`](super::Local)
+    /// primitives (see [`local_deadlock`]), and whether the node is in it.
+    /// Only the thread that registered the node touches them: a local
+    /// primitive's awaiter borrows a primitive that is not `Sync`, so it
+    /// never leaves that thread.
+    local_prev: Cell<*const WaitNode>,
+    local_next: Cell<*const WaitNode>,
+    in_local: Cell<bool>,
 }
 
 // SAFETY: the `Cell`s are only accessed under the lock of the list holding
@@ -100,7 +108,67 @@ impl WaitNode {
             handle: Cell::new(None),
             state: AtomicU8::new(IDLE),
             home: UnsafeCell::new(None),
+            local_prev: Cell::new(ptr::null()),
+            local_next: Cell::new(ptr::null()),
+            in_local: Cell::new(false),
         }
+    }
+
+    /// Called right after [`prepare`](Self::prepare) by the awaiter of a
+    /// [`Local`](super::Local) primitive (nothing for a thread-safe one):
+    /// adds the node to this thread's registry of local waits, which
+    /// [`local_deadlock`] reads. It leaves the registry when it leaves the
+    /// wait list (`ready::schedule`, `unlink_if_queued`) or is dropped.
+    #[inline]
+    pub(crate) fn register_local<F: Flavor>(&self) {
+        if F::THREAD_SAFE || self.in_local.get() {
+            return;
+        }
+        LOCAL_WAITS.with(|head| {
+            let old = head.get();
+            self.local_prev.set(ptr::null());
+            self.local_next.set(old);
+            // SAFETY: `old`, if any, is a registered node of this thread,
+            // alive (a node leaves the registry before its memory goes).
+            if let Some(o) = unsafe { old.as_ref() } {
+                o.local_prev.set(self);
+            }
+            head.set(self);
+        });
+        self.in_local.set(true);
+    }
+
+    /// Takes the node out of this thread's registry of local waits, if it
+    /// is in it: when it leaves its wait list (granted, or unlinked), or is
+    /// dropped. Never later: `await_resume` moves the awaiter, and with it
+    /// the node, out of the frame.
+    #[inline]
+    pub(crate) fn unregister_local(&self) {
+        if !self.in_local.replace(false) {
+            return;
+        }
+        let (prev, next) = (self.local_prev.get(), self.local_next.get());
+        // SAFETY: the neighbours are registered nodes of this thread (the
+        // one that registered this node: see the field docs), so alive.
+        unsafe {
+            if let Some(n) = next.as_ref() {
+                n.local_prev.set(prev);
+            }
+            match prev.as_ref() {
+                Some(p) => p.local_next.set(next),
+                // At thread exit the registry may be gone: then so is
+                // every other node of it.
+                None => {
+                    let _ = LOCAL_WAITS.try_with(|head| {
+                        if head.get() == self as *const WaitNode {
+                            head.set(next)
+                        }
+                    });
+                }
+            }
+        }
+        self.local_prev.set(ptr::null());
+        self.local_next.set(ptr::null());
     }
 
     #[inline]
@@ -220,6 +288,59 @@ impl WaitNode {
     }
 }
 
+impl Drop for WaitNode {
+    fn drop(&mut self) {
+        self.unregister_local();
+    }
+}
+
+thread_local! {
+    /// The first node of this thread's registry of waits on local
+    /// primitives (linked through `local_prev`/`local_next`).
+    static LOCAL_WAITS: Cell<*const WaitNode> = const { Cell::new(ptr::null()) };
+}
+
+/// Deadlock detection for `sync_wait`: if a coroutine of this thread is
+/// queued on a [`Local`](super::Local) primitive and the chain of
+/// coroutines awaiting it (each one reported by its awaited coroutine's
+/// promise, all of them thread-bound) reaches `root`, returns the leaf's
+/// handle. The caller decides whether anything else could still run on
+/// this thread.
+///
+/// # Safety
+/// Called on a thread blocked in `sync_wait` of `root` (a thread-bound
+/// coroutine it owns, suspended): no coroutine of this thread is running
+/// below it except those up the stack (`RUNNING`, where a walk stops).
+pub(crate) unsafe fn local_deadlock(root: CoroutineHandle) -> Option<CoroutineHandle> {
+    let mut at = LOCAL_WAITS.try_with(|head| head.get()).ok()?;
+    while !at.is_null() {
+        // SAFETY: a registered node is alive (it leaves the registry
+        // before its memory goes) and belongs to this thread.
+        let node = unsafe { &*at };
+        if node.state() == QUEUED {
+            let leaf = node.handle();
+            let mut cur = Some(leaf);
+            while let Some(h) = cur {
+                // SAFETY: `h` is the leaf (suspended on the queued node, so
+                // alive) or a coroutine its chain reported as awaiting it,
+                // suspended on it (caller: nothing of this thread runs).
+                let bound = unsafe { h.is_thread_bound() };
+                // SAFETY: as above.
+                if !bound || unsafe { h.suspend_point() }.is_none() {
+                    break;
+                }
+                if h.address() == root.address() {
+                    return Some(leaf);
+                }
+                // SAFETY: as above; the vtable belongs to `h`'s frame.
+                cur = unsafe { (h.header().as_ref().vtable.continuation)(h.header()) };
+            }
+        }
+        at = node.local_next.get();
+    }
+    None
+}
+
 /// The misuse [`abandon_wait`] detects: freeing a frame that another thread
 /// is resuming, or is about to.
 #[cold]
@@ -318,6 +439,7 @@ impl WaitList {
         unsafe {
             let state = (*node).state();
             if state == QUEUED {
+                (*node).unregister_local();
                 self.remove(node);
                 (*node).set_state(IDLE);
             }
@@ -372,6 +494,7 @@ pub(crate) unsafe fn wait_on<F: Flavor, S, R>(
         unsafe {
             (*node).prepare(handle);
             list.push_back(node);
+            (*node).register_local::<F>();
         }
         Ok(())
     })
@@ -414,6 +537,7 @@ pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
 pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnce() -> u8) -> bool {
     // SAFETY: alive (caller).
     let node = unsafe { &*node };
+    node.unregister_local();
     // `Acquire`: a `HOME` read here is final (nothing leaves `HOME` but
     // `await_resume`) and makes the grant visible (see `set_home`).
     let seen = match node.state.load(Ordering::Acquire) {
