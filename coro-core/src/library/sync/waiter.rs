@@ -82,12 +82,12 @@ pub(crate) struct WaitNode {
     /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
     /// allocation-free for them.
     home: UnsafeCell<Option<Arc<HomeWake>>>,
-    /// The links of this thread's registry of waits on [`Local`](super::Local)
+    /// The link of this thread's registry of waits on [`Local`](super::Local)
     /// primitives (see [`local_deadlock`]), and whether the node is in it.
     /// Only the thread that registered the node touches them: a local
     /// primitive's awaiter borrows a primitive that is not `Sync`, so it
-    /// never leaves that thread.
-    local_prev: Cell<*const WaitNode>,
+    /// never leaves that thread. (One link, not two: every waiting awaiter
+    /// carries a node.)
     local_next: Cell<*const WaitNode>,
     in_local: Cell<bool>,
 }
@@ -108,7 +108,6 @@ impl WaitNode {
             handle: Cell::new(None),
             state: AtomicU8::new(IDLE),
             home: UnsafeCell::new(None),
-            local_prev: Cell::new(ptr::null()),
             local_next: Cell::new(ptr::null()),
             in_local: Cell::new(false),
         }
@@ -124,16 +123,18 @@ impl WaitNode {
         if F::THREAD_SAFE || self.in_local.get() {
             return;
         }
-        LOCAL_WAITS.with(|head| {
-            let old = head.get();
-            self.local_prev.set(ptr::null());
-            self.local_next.set(old);
-            // SAFETY: `old`, if any, is a registered node of this thread,
+        self.local_next.set(ptr::null());
+        LOCAL_WAITS.with(|list| {
+            let (head, tail) = list.get();
+            // SAFETY: `tail`, if any, is a registered node of this thread,
             // alive (a node leaves the registry before its memory goes).
-            if let Some(o) = unsafe { old.as_ref() } {
-                o.local_prev.set(self);
+            match unsafe { tail.as_ref() } {
+                Some(t) => t.local_next.set(self),
+                None => list.set((self, self)),
             }
-            head.set(self);
+            if !head.is_null() {
+                list.set((head, self));
+            }
         });
         self.in_local.set(true);
     }
@@ -142,33 +143,40 @@ impl WaitNode {
     /// is in it: when it leaves its wait list (granted, or unlinked), or is
     /// dropped. Never later: `await_resume` moves the awaiter, and with it
     /// the node, out of the frame.
+    ///
+    /// A walk from the first node: registered in FIFO order, nodes are
+    /// mostly granted in that order too, so this is usually the first.
     #[inline]
     pub(crate) fn unregister_local(&self) {
         if !self.in_local.replace(false) {
             return;
         }
-        let (prev, next) = (self.local_prev.get(), self.local_next.get());
-        // SAFETY: the neighbours are registered nodes of this thread (the
-        // one that registered this node: see the field docs), so alive.
-        unsafe {
-            if let Some(n) = next.as_ref() {
-                n.local_prev.set(prev);
+        let next = self.local_next.replace(ptr::null());
+        // At thread exit the registry may be gone: then so is every other
+        // node of it.
+        let _ = LOCAL_WAITS.try_with(|list| {
+            let (head, tail) = list.get();
+            let me: *const WaitNode = self;
+            let mut prev: *const WaitNode = ptr::null();
+            let mut at = head;
+            while !at.is_null() && !ptr::eq(at, me) {
+                prev = at;
+                // SAFETY: a registered node of this thread, alive.
+                at = unsafe { (*at).local_next.get() };
             }
-            match prev.as_ref() {
+            if at.is_null() {
+                return; // not found: cannot happen (registered here)
+            }
+            // SAFETY: `prev`, if any, is a registered node, alive.
+            match unsafe { prev.as_ref() } {
                 Some(p) => p.local_next.set(next),
-                // At thread exit the registry may be gone: then so is
-                // every other node of it.
-                None => {
-                    let _ = LOCAL_WAITS.try_with(|head| {
-                        if head.get() == self as *const WaitNode {
-                            head.set(next)
-                        }
-                    });
-                }
+                None => list.set((next, tail)),
             }
-        }
-        self.local_prev.set(ptr::null());
-        self.local_next.set(ptr::null());
+            if ptr::eq(tail, me) {
+                let (head, _) = list.get();
+                list.set((head, if head.is_null() { ptr::null() } else { prev }));
+            }
+        });
     }
 
     #[inline]
@@ -295,9 +303,9 @@ impl Drop for WaitNode {
 }
 
 thread_local! {
-    /// The first node of this thread's registry of waits on local
-    /// primitives (linked through `local_prev`/`local_next`).
-    static LOCAL_WAITS: Cell<*const WaitNode> = const { Cell::new(ptr::null()) };
+    /// The first and last nodes of this thread's registry of waits on
+    /// local primitives (linked through `local_next`).
+    static LOCAL_WAITS: Cell<(*const WaitNode, *const WaitNode)> = const { Cell::new((ptr::null(), ptr::null())) };
 }
 
 /// Deadlock detection for `sync_wait`: if a coroutine of this thread is
@@ -312,7 +320,7 @@ thread_local! {
 /// coroutine it owns, suspended): no coroutine of this thread is running
 /// below it except those up the stack (`RUNNING`, where a walk stops).
 pub(crate) unsafe fn local_deadlock(root: CoroutineHandle) -> Option<CoroutineHandle> {
-    let mut at = LOCAL_WAITS.try_with(|head| head.get()).ok()?;
+    let mut at = LOCAL_WAITS.try_with(|list| list.get().0).ok()?;
     while !at.is_null() {
         // SAFETY: a registered node is alive (it leaves the registry
         // before its memory goes) and belongs to this thread.
