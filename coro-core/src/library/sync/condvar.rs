@@ -12,7 +12,7 @@
 //! guard it was given, so a notify made by whoever takes the lock next
 //! always finds it: no wake-up is lost between the unlock and the wait.
 //!
-//! The node sits first in a `#[repr(C)]` [`CvNode`] that also records the
+//! The node sits first in a `#[repr(C)]` `CvNode` that also records the
 //! waiter's mutex (the condition variable does not know `T`); `in_mutex`
 //! is set by the notify that moves it, under the condition variable's
 //! lock, so an awaiter's `Drop` taking that lock knows which list the node
