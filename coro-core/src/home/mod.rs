@@ -486,6 +486,23 @@ pub fn resume_woken() -> usize {
     queue.drain()
 }
 
+/// Whether no wake-up can ever reach this thread's queue: nothing is
+/// queued and nobody else holds the queue (every wake source that can post
+/// here — a future's waker, a thread-safe wait's or a `SendTask`'s hand-off
+/// home — holds it, strongly or weakly), or it was never made.
+///
+/// Only the current thread makes new holders ([`WakeQueue::current`]); a
+/// holder elsewhere can only clone itself. So `true` stays true while this
+/// thread does nothing.
+pub(crate) fn nothing_can_post_here() -> bool {
+    let Ok(queue) = WAKE_QUEUE.try_with(|q| q.0.get().cloned()) else { return false };
+    let Some(queue) = queue else { return true };
+    // Ours and the thread-local's.
+    Arc::strong_count(&queue) == 2
+        && Arc::weak_count(&queue) == 0
+        && lock(&queue.pending).as_ref().is_some_and(|list| list.is_empty())
+}
+
 /// Asks for `waker` to be woken the next time a waker on another thread
 /// queues a coroutine of this thread for [`resume_woken`] (once: register
 /// again after each wake-up, as with `Future::poll`). Several drivers of one

@@ -604,6 +604,7 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
                     unsafe {
                         (*node).prepare(handle);
                         s.senders.push_back(node);
+                        (*node).register_local::<F>();
                     }
                     (true, false)
                 }
@@ -689,6 +690,7 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
                 unsafe {
                     (*node).prepare(handle);
                     s.receivers.push_back(node);
+                    (*node).register_local::<F>();
                 }
                 (true, false)
             }

@@ -207,6 +207,7 @@ pub(crate) mod waiter;
 
 pub mod auto_reset_event;
 pub mod channel;
+pub mod condvar;
 pub mod event;
 pub mod latch;
 pub mod mutex;
@@ -238,6 +239,15 @@ pub type SingleConsumerEvent = single_consumer_event::SingleConsumerEvent<Thread
 /// assert!(ev.is_set());
 /// ```
 pub type Event = event::Event<ThreadSafe>;
+/// A thread-safe [`Condvar`](condvar::Condvar), used with a [`Mutex`].
+///
+/// ```
+/// let cv = coro::sync::Condvar::new();
+/// std::thread::scope(|s| {
+///     s.spawn(|| cv.notify_all()); // `Sync`: notified from another thread
+/// });
+/// ```
+pub type Condvar = condvar::Condvar<ThreadSafe>;
 /// A thread-safe [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
 ///
 /// ```
@@ -327,7 +337,9 @@ pub type Channel<T> = channel::Channel<T, ThreadSafe>;
 /// The single-threaded flavour of every primitive: not `Sync`, no atomic
 /// operations. See [the module docs](crate::sync#two-flavours).
 pub mod local {
-    use super::{auto_reset_event, channel, event, latch, mutex, rw_lock, semaphore, single_consumer_event, Local};
+    use super::{
+        auto_reset_event, channel, condvar, event, latch, mutex, rw_lock, semaphore, single_consumer_event, Local,
+    };
 
     /// A single-threaded [`SingleConsumerEvent`](single_consumer_event::SingleConsumerEvent).
     ///
@@ -355,6 +367,14 @@ pub mod local {
     /// assert!(sync_wait(wait(ev)));
     /// ```
     pub type Event = event::Event<Local>;
+    /// A single-threaded [`Condvar`](condvar::Condvar), used with a
+    /// [`Mutex`].
+    ///
+    /// ```
+    /// let cv = coro::sync::local::Condvar::new(); // not `Sync`
+    /// cv.notify_one();
+    /// ```
+    pub type Condvar = condvar::Condvar<Local>;
     /// A single-threaded [`AutoResetEvent`](auto_reset_event::AutoResetEvent).
     ///
     /// ```

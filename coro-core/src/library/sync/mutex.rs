@@ -58,11 +58,11 @@ use crate::language::handle::CoroutineHandle;
 /// assert_eq!(*total.try_lock().unwrap(), 4000);
 /// ```
 pub struct Mutex<T, F: Flavor = ThreadSafe> {
-    state: Guarded<F::Lock, State>,
+    pub(super) state: Guarded<F::Lock, State>,
     value: UnsafeCell<T>,
 }
 
-struct State {
+pub(super) struct State {
     locked: bool,
     /// Non-empty only while `locked`.
     waiters: WaitList,
@@ -188,7 +188,7 @@ impl<T, F: Flavor> Mutex<T, F> {
 
     /// Releases the lock: hands it to the first waiter and resumes it, or
     /// marks it free.
-    fn unlock(&self) {
+    pub(super) fn unlock(&self) {
         let woke = self.state.with(|s| match s.waiters.pop_front() {
             // The lock stays held: it now belongs to the woken waiter.
             // SAFETY: just taken out of this mutex's list, under the lock.
@@ -204,6 +204,31 @@ impl<T, F: Flavor> Mutex<T, F> {
         if woke {
             ready::run();
         }
+    }
+}
+
+impl State {
+    /// A condition variable's notify moving `node` to this mutex: grants it
+    /// the lock if it is free (`true`: the caller schedules the node), else
+    /// queues it behind the other waiters (`false`).
+    ///
+    /// # Safety
+    /// Under this mutex's lock; `node` is alive, `QUEUED`, just taken out
+    /// of its condition variable's list under that one's lock (still held),
+    /// and stays in place until resumed or unlinked by its awaiter's `Drop`.
+    pub(super) unsafe fn take_waiter(&mut self, node: *const WaitNode) -> bool {
+        if !self.locked {
+            self.locked = true;
+            return true;
+        }
+        // SAFETY: alive, in no list (caller).
+        unsafe { self.waiters.push_back(node) };
+        false
+    }
+
+    /// The mutex's wait list.
+    pub(super) fn waiters(&mut self) -> &mut WaitList {
+        &mut self.waiters
     }
 }
 
@@ -226,7 +251,7 @@ impl<T, F: Flavor> fmt::Debug for Mutex<T, F> {
 /// ```
 #[must_use = "dropping the guard unlocks the mutex at once"]
 pub struct MutexGuard<'a, T, F: Flavor = ThreadSafe> {
-    mutex: &'a Mutex<T, F>,
+    pub(super) mutex: &'a Mutex<T, F>,
 }
 
 // SAFETY: a guard may be dropped on another thread than the one that

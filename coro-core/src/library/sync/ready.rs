@@ -171,6 +171,10 @@ impl Wakeup for HomeWake {
 /// primitive's lock, and is alive (its coroutine is suspended on it).
 #[inline]
 pub(crate) unsafe fn schedule(node: *const WaitNode) {
+    // SAFETY: alive (caller); granted, so no longer a wait (a local node is
+    // taken out on the thread that registered it: local primitives are
+    // released on their own thread).
+    unsafe { (*node).unregister_local() };
     READY_QUEUE.with(|q| {
         // SAFETY: alive, registered, just unlinked under the lock (caller).
         if let Some(home) = unsafe { (*node).hand_home() } {
@@ -323,6 +327,12 @@ fn rethrow(first_panic: Option<Box<dyn core::any::Any + Send>>) {
             resume_unwind(p);
         }
     }
+}
+
+/// Whether this thread's ready queue and outbox are empty (no granted
+/// waiter left to resume here).
+pub(crate) fn is_idle() -> bool {
+    READY_QUEUE.try_with(|q| q.list.get().is_empty() && q.outbox.get().0.is_null()).unwrap_or(false)
 }
 
 /// Whether `handle` is the coroutine that the innermost [`run`] loop of

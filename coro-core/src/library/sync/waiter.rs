@@ -82,6 +82,14 @@ pub(crate) struct WaitNode {
     /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
     /// allocation-free for them.
     home: UnsafeCell<Option<Arc<HomeWake>>>,
+    /// The link of this thread's registry of waits on [`Local`](super::Local)
+    /// primitives (see [`local_deadlock`]), and whether the node is in it.
+    /// Only the thread that registered the node touches them: a local
+    /// primitive's awaiter borrows a primitive that is not `Sync`, so it
+    /// never leaves that thread. (One link, not two: every waiting awaiter
+    /// carries a node.)
+    local_next: Cell<*const WaitNode>,
+    in_local: Cell<bool>,
 }
 
 // SAFETY: the `Cell`s are only accessed under the lock of the list holding
@@ -100,7 +108,75 @@ impl WaitNode {
             handle: Cell::new(None),
             state: AtomicU8::new(IDLE),
             home: UnsafeCell::new(None),
+            local_next: Cell::new(ptr::null()),
+            in_local: Cell::new(false),
         }
+    }
+
+    /// Called right after [`prepare`](Self::prepare) by the awaiter of a
+    /// [`Local`](super::Local) primitive (nothing for a thread-safe one):
+    /// adds the node to this thread's registry of local waits, which
+    /// [`local_deadlock`] reads. It leaves the registry when it leaves the
+    /// wait list (`ready::schedule`, `unlink_if_queued`) or is dropped.
+    #[inline]
+    pub(crate) fn register_local<F: Flavor>(&self) {
+        if F::THREAD_SAFE || self.in_local.get() {
+            return;
+        }
+        self.local_next.set(ptr::null());
+        LOCAL_WAITS.with(|list| {
+            let (head, tail) = list.get();
+            // SAFETY: `tail`, if any, is a registered node of this thread,
+            // alive (a node leaves the registry before its memory goes).
+            match unsafe { tail.as_ref() } {
+                Some(t) => t.local_next.set(self),
+                None => list.set((self, self)),
+            }
+            if !head.is_null() {
+                list.set((head, self));
+            }
+        });
+        self.in_local.set(true);
+    }
+
+    /// Takes the node out of this thread's registry of local waits, if it
+    /// is in it: when it leaves its wait list (granted, or unlinked), or is
+    /// dropped. Never later: `await_resume` moves the awaiter, and with it
+    /// the node, out of the frame.
+    ///
+    /// A walk from the first node: registered in FIFO order, nodes are
+    /// mostly granted in that order too, so this is usually the first.
+    #[inline]
+    pub(crate) fn unregister_local(&self) {
+        if !self.in_local.replace(false) {
+            return;
+        }
+        let next = self.local_next.replace(ptr::null());
+        // At thread exit the registry may be gone: then so is every other
+        // node of it.
+        let _ = LOCAL_WAITS.try_with(|list| {
+            let (head, tail) = list.get();
+            let me: *const WaitNode = self;
+            let mut prev: *const WaitNode = ptr::null();
+            let mut at = head;
+            while !at.is_null() && !ptr::eq(at, me) {
+                prev = at;
+                // SAFETY: a registered node of this thread, alive.
+                at = unsafe { (*at).local_next.get() };
+            }
+            if at.is_null() {
+                return; // not found: cannot happen (registered here)
+            }
+            // SAFETY: `prev`, if any, is a registered node, alive.
+            match unsafe { prev.as_ref() } {
+                Some(p) => p.local_next.set(next),
+                None => list.set((next, tail)),
+            }
+            if ptr::eq(tail, me) {
+                let (head, _) = list.get();
+                list.set((head, if head.is_null() { ptr::null() } else { prev }));
+            }
+        });
     }
 
     #[inline]
@@ -220,6 +296,59 @@ impl WaitNode {
     }
 }
 
+impl Drop for WaitNode {
+    fn drop(&mut self) {
+        self.unregister_local();
+    }
+}
+
+thread_local! {
+    /// The first and last nodes of this thread's registry of waits on
+    /// local primitives (linked through `local_next`).
+    static LOCAL_WAITS: Cell<(*const WaitNode, *const WaitNode)> = const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+/// Deadlock detection for `sync_wait`: if a coroutine of this thread is
+/// queued on a [`Local`](super::Local) primitive and the chain of
+/// coroutines awaiting it (each one reported by its awaited coroutine's
+/// promise, all of them thread-bound) reaches `root`, returns the leaf's
+/// handle. The caller decides whether anything else could still run on
+/// this thread.
+///
+/// # Safety
+/// Called on a thread blocked in `sync_wait` of `root` (a thread-bound
+/// coroutine it owns, suspended): no coroutine of this thread is running
+/// below it except those up the stack (`RUNNING`, where a walk stops).
+pub(crate) unsafe fn local_deadlock(root: CoroutineHandle) -> Option<CoroutineHandle> {
+    let mut at = LOCAL_WAITS.try_with(|list| list.get().0).ok()?;
+    while !at.is_null() {
+        // SAFETY: a registered node is alive (it leaves the registry
+        // before its memory goes) and belongs to this thread.
+        let node = unsafe { &*at };
+        if node.state() == QUEUED {
+            let leaf = node.handle();
+            let mut cur = Some(leaf);
+            while let Some(h) = cur {
+                // SAFETY: `h` is the leaf (suspended on the queued node, so
+                // alive) or a coroutine its chain reported as awaiting it,
+                // suspended on it (caller: nothing of this thread runs).
+                let bound = unsafe { h.is_thread_bound() };
+                // SAFETY: as above.
+                if !bound || unsafe { h.suspend_point() }.is_none() {
+                    break;
+                }
+                if h.address() == root.address() {
+                    return Some(leaf);
+                }
+                // SAFETY: as above; the vtable belongs to `h`'s frame.
+                cur = unsafe { (h.header().as_ref().vtable.continuation)(h.header()) };
+            }
+        }
+        at = node.local_next.get();
+    }
+    None
+}
+
 /// The misuse [`abandon_wait`] detects: freeing a frame that another thread
 /// is resuming, or is about to.
 #[cold]
@@ -318,6 +447,7 @@ impl WaitList {
         unsafe {
             let state = (*node).state();
             if state == QUEUED {
+                (*node).unregister_local();
                 self.remove(node);
                 (*node).set_state(IDLE);
             }
@@ -372,6 +502,7 @@ pub(crate) unsafe fn wait_on<F: Flavor, S, R>(
         unsafe {
             (*node).prepare(handle);
             list.push_back(node);
+            (*node).register_local::<F>();
         }
         Ok(())
     })
@@ -414,6 +545,7 @@ pub(crate) unsafe fn abandon_wait<L: RawLock, S>(
 pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnce() -> u8) -> bool {
     // SAFETY: alive (caller).
     let node = unsafe { &*node };
+    node.unregister_local();
     // `Acquire`: a `HOME` read here is final (nothing leaves `HOME` but
     // `await_resume`) and makes the grant visible (see `set_home`).
     let seen = match node.state.load(Ordering::Acquire) {

@@ -711,7 +711,9 @@ impl<T, K: TaskKind> Owned<T, K> {
                 h.promise().continuation = Some(waiter.handle());
                 h.resume();
             }
-            waiter.wait();
+            // A thread-bound task only runs here: if it is stuck on a
+            // local primitive, `wait` can tell that nothing can wake it.
+            waiter.wait(if K::THREAD_BOUND { Some(h.erase()) } else { None });
         }
         self.take_result()
     }
@@ -968,7 +970,10 @@ impl SyncWaiter {
     /// once the stand-in has been resumed: unwinding earlier would destroy
     /// the awaited task while another thread may be running it, and leave
     /// it to resume this stand-in on an unwound stack.
-    fn wait(&self) {
+    ///
+    /// `root`, the thread-bound task this thread drives, if any, is checked
+    /// for a deadlock before each sleep (see [`deadlocked`]).
+    fn wait(&self, root: Option<CoroutineHandle>) {
         let mut panic = None;
         while !self.done.load(Ordering::Acquire) {
             let woken = match catch_unwind(AssertUnwindSafe(crate::home::resume_woken)) {
@@ -979,6 +984,9 @@ impl SyncWaiter {
                 }
             };
             if woken == 0 && !self.done.load(Ordering::Acquire) {
+                if let (Some(root), None) = (root, &panic) {
+                    deadlocked(root);
+                }
                 thread::park();
             }
         }
@@ -986,6 +994,37 @@ impl SyncWaiter {
             resume_unwind(p);
         }
     }
+}
+
+/// Panics if `root`, the thread-bound task this thread is about to sleep
+/// for in `sync_wait`, can never be woken: it (or a task it awaits, through
+/// a chain of direct `co_await!`s of tasks) is queued on a
+/// `coro::sync::local` primitive, this thread has no granted waiter left to
+/// resume, and nothing can post a wake-up to this thread's queue. Only this
+/// thread can release a local primitive (it is not `Sync`, so no other
+/// thread can reach it while a waiter borrows it), and this thread is about
+/// to block.
+///
+/// Conservative by construction: anything else the task could be waiting
+/// for (a combinator's other branch, a future, a thread-safe primitive, a
+/// `SendTask` on another thread, a hand-written awaiter) either breaks the
+/// chain of awaiting tasks or holds this thread's wake-up queue, and then
+/// nothing is reported.
+fn deadlocked(root: CoroutineHandle) {
+    if !crate::library::sync::ready::is_idle() || !crate::home::nothing_can_post_here() {
+        return;
+    }
+    // SAFETY: `root` is the suspended thread-bound task this `sync_wait`
+    // owns; this thread is blocked here, so nothing of it runs below us.
+    let Some(leaf) = (unsafe { crate::library::sync::waiter::local_deadlock(root) }) else { return };
+    // SAFETY: the leaf and the tasks awaiting it are suspended (above).
+    let backtrace = unsafe { leaf.async_backtrace() };
+    let at = backtrace.frames().first().map(|p| p.to_string()).unwrap_or_default();
+    panic!(
+        "sync_wait: deadlock: the task waits at {at} on a coro::sync::local primitive that nothing can release \
+         (only this thread could, and it is blocked in sync_wait with no other wake-up pending)\n\
+         async backtrace:\n{backtrace}"
+    );
 }
 
 /// Drives one awaiter from a thread that is no coroutine (the shared tasks'
@@ -1011,7 +1050,7 @@ pub(crate) fn sync_wait_awaiter<A: Awaiter>(awaiter: A) -> A::Output {
             // is that coroutine.
             SuspendOutcome::Transfer(next) => unsafe { next.resume() },
         }
-        waiter.wait();
+        waiter.wait(None);
     }
     awaiter.await_resume()
 }
