@@ -16,6 +16,7 @@
 
 pub(crate) mod by_ref;
 pub(crate) mod map;
+pub(crate) mod scope;
 pub(crate) mod send_shared;
 pub(crate) mod shared;
 
