@@ -149,7 +149,8 @@ pub mod task {
     //! thread, [`SendTask`] may move between threads; [`SharedTask`] and
     //! [`SendSharedTask`] are awaited by several coroutines. [`sync_wait`]
     //! drives one from plain code; a task is also a Rust `Future`
-    //! ([`TaskFuture`]). The rest of this module is the promise and the
+    //! ([`TaskFuture`]). [`TaskScope`] runs eagerly spawned children and
+    //! joins them. The rest of this module is the promise and the
     //! awaiters the tasks hand out. The guide's chapter is
     //! `docs/guide/tasks.md`.
     //!
