@@ -51,6 +51,9 @@
 //!   a `Task` destroys it); call [`JoinHandle::detach`] to let it run.
 //! - [`sleep`], [`sleep_until`], [`yield_now`] and [`timeout`] are awaiters
 //!   that carry their timer entry: once warm, a sleep allocates nothing.
+//! - [`interval`] is a periodic timer: `co_await!(iv.tick())` once per
+//!   period (the first tick at once; missed ticks burst), allocating
+//!   nothing per tick once warm.
 //!
 //! # Cancellation
 //!
@@ -65,7 +68,7 @@
 //!
 //! Sockets and other I/O sources; the multi-threaded runtime (one loop per
 //! core); the cancel step inside coro-core's own awaiters (`coro::sync`,
-//! a pool hop); `interval`; sleeping in a `SendTask` (the timer awaiters
+//! a pool hop); sleeping in a `SendTask` (the timer awaiters
 //! are not `Send`); a `SendTask` resumed by a timer is not yet under the
 //! loop's driver scope (a Rust future it then awaits may resume it on the
 //! waking thread); loom models; benchmarks.
@@ -73,11 +76,13 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod event_loop;
+mod interval;
 mod registration;
 mod task;
 mod time;
 
 pub use event_loop::EventLoop;
+pub use interval::{interval, interval_at, Interval, Tick};
 pub use task::JoinHandle;
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, Timeout, YieldNow};
 
