@@ -177,10 +177,46 @@ pub(crate) struct WakeQueue {
     /// under one executor, an event loop). A [`TaskFuture`](crate::task::TaskFuture)
     /// registers under its own key and withdraws when done; the key of
     /// [`notify_when_woken`] is [`ANY_DRIVER`].
-    notify: Mutex<Vec<(usize, Waker)>>,
+    notify: Mutex<Drivers>,
     /// The thread to unpark at each post; `None` for a driver's own queue
     /// (a `SendTask` future's), which only its registered waker hears of.
     thread: Option<Thread>,
+}
+
+/// The wakers of the drivers to wake at the next post. Keyed wakers (one
+/// per [`TaskFuture`](crate::task::TaskFuture), replaced on each poll) are in a
+/// map, so that registering is O(1) with any number of task futures on one
+/// thread (a linear search made spawning N of them O(N²)); the wakers of
+/// [`notify_when_woken`] have no key and are told apart by `will_wake`, and
+/// there are few of them (one per event loop or executor).
+#[derive(Default)]
+struct Drivers {
+    keyed: std::collections::HashMap<usize, Waker>,
+    any: Vec<Waker>,
+}
+
+impl Drivers {
+    fn register(&mut self, key: usize, waker: &Waker) {
+        if key == ANY_DRIVER {
+            match self.any.iter_mut().find(|w| w.will_wake(waker)) {
+                Some(w) => w.clone_from(waker),
+                None => self.any.push(waker.clone()),
+            }
+        } else {
+            match self.keyed.get_mut(&key) {
+                Some(w) => w.clone_from(waker),
+                None => {
+                    self.keyed.insert(key, waker.clone());
+                }
+            }
+        }
+    }
+
+    fn wake_all(self) {
+        for w in self.any.into_iter().chain(self.keyed.into_values()) {
+            w.wake();
+        }
+    }
 }
 
 /// This thread's queue; closes it when the thread exits.
@@ -207,7 +243,7 @@ impl WakeQueue {
             q.0.get_or_init(|| {
                 Arc::new(WakeQueue {
                     pending: Mutex::new(Some(Vec::new())),
-                    notify: Mutex::new(Vec::new()),
+                    notify: Mutex::new(Drivers::default()),
                     thread: Some(thread::current()),
                 })
             })
@@ -235,7 +271,11 @@ impl WakeQueue {
     /// A queue of a driver's own, bound to no thread: drained by whoever
     /// holds it ([`WakeQueue::drain`]), wherever that is.
     pub(crate) fn for_driver() -> Arc<WakeQueue> {
-        Arc::new(WakeQueue { pending: Mutex::new(Some(Vec::new())), notify: Mutex::new(Vec::new()), thread: None })
+        Arc::new(WakeQueue {
+            pending: Mutex::new(Some(Vec::new())),
+            notify: Mutex::new(Drivers::default()),
+            thread: None,
+        })
     }
 
     /// Runs the wake-ups queued so far (not those they queue in turn);
@@ -290,7 +330,7 @@ impl WakeQueue {
         debug_assert_ne!(key, ANY_DRIVER, "the wakers of notify_when_woken are only forgotten by a post");
         let removed = {
             let mut drivers = lock(&self.notify);
-            drivers.iter().position(|(k, _)| *k == key).map(|i| drivers.remove(i))
+            drivers.keyed.remove(&key)
         };
         // Dropped outside the lock: a waker's drop may run anything.
         drop(removed);
@@ -300,20 +340,13 @@ impl WakeQueue {
     /// waker may register again at once.
     fn wake_drivers(&self) {
         let drivers = mem::take(&mut *lock(&self.notify));
-        for (_, w) in drivers {
-            w.wake();
-        }
+        drivers.wake_all();
     }
 
     /// Registers `waker` under `key` (replacing that key's waker): woken
     /// at the next post, or at once if wake-ups are already waiting.
     pub(crate) fn register_waker(&self, key: usize, waker: &Waker) {
-        let mut drivers = lock(&self.notify);
-        match drivers.iter_mut().find(|(k, w)| *k == key && (key != ANY_DRIVER || w.will_wake(waker))) {
-            Some((_, w)) => w.clone_from(waker),
-            None => drivers.push((key, waker.clone())),
-        }
-        drop(drivers);
+        lock(&self.notify).register(key, waker);
         // A wake-up may have been posted before the waker was registered.
         if lock(&self.pending).as_ref().is_some_and(|list| !list.is_empty()) {
             self.wake_drivers();
