@@ -5,6 +5,7 @@
 //! calls. It knows nothing of tasks, threads or schedulers.
 
 pub(crate) mod awaiter;
+pub(crate) mod atomic;
 pub(crate) mod backtrace;
 pub(crate) mod frame;
 pub(crate) mod handle;
