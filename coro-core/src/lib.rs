@@ -116,7 +116,7 @@ pub mod awaiter {
     //! assert_eq!(sync_wait(maybe_pause(false)), 7);
     //! ```
     pub use crate::interop::future_awaiter::{FutureAwaiter, UnpinFutureAwaiter};
-    pub use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+    pub use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
     pub use crate::language::suspend::{Suspend, SuspendAlways, SuspendNever};
 }
 

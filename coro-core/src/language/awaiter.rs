@@ -3,6 +3,23 @@
 
 use crate::language::handle::CoroutineHandle;
 
+/// What [`Awaiter::await_cancel`] achieved.
+///
+/// ```
+/// use coro::awaiter::CancelOutcome;
+/// assert_ne!(CancelOutcome::Withdrawn, CancelOutcome::ResumeComing);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The registration is withdrawn: nothing will resume the coroutine
+    /// for this suspension, so it may be destroyed at once.
+    Withdrawn,
+    /// A resumption was granted already (or cannot be withdrawn): the
+    /// coroutine will be resumed, and its owner has it destroyed then,
+    /// in place of running on.
+    ResumeComing,
+}
+
 /// An awaiter: what `co_await!` drives (C++ [expr.await]).
 ///
 /// `co_await!(e)` evaluates, in this order:
@@ -81,6 +98,35 @@ pub trait Awaiter {
 
     /// Produces the value of the `co_await!` expression.
     fn await_resume(self) -> Self::Output;
+
+    /// The cancel step: the coroutine suspended on this awaiter is about to
+    /// be destroyed by a party that is not the one this awaiter will
+    /// resume it from (the owner of a `SendTask` that another thread may
+    /// wake). Withdraw what `await_suspend` registered, if it has not been
+    /// granted yet, and say which way it went (see [`CancelOutcome`]).
+    ///
+    /// Not a C++ rule: C++ has no way to cancel a suspended coroutine
+    /// safely while another thread may resume it; the awaiter's destructor
+    /// is its only cancel step, and it runs too late to refuse a resume
+    /// already on its way. An awaiter that registers nothing another
+    /// thread can act on needs nothing here: the default answers
+    /// [`CancelOutcome::ResumeComing`], so the coroutine is destroyed at
+    /// its next resumption instead of at once (the awaiter's `Drop` still
+    /// runs then).
+    ///
+    /// # Safety
+    /// Only the frame's owner calls this, at most once per suspension, and
+    /// it guarantees: the coroutine is suspended at this `co_await!` (its
+    /// `await_suspend` has returned and said "stay suspended"), and nobody
+    /// else touches the awaiter meanwhile except through what
+    /// `await_suspend` registered.
+    ///
+    /// Implementations must answer [`CancelOutcome::Withdrawn`] only when
+    /// nothing will resume (or has resumed) the coroutine for this
+    /// suspension: the caller then frees the frame at once.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        CancelOutcome::ResumeComing
+    }
 
     /// Set to `true` only when `await_suspend` does nothing and returns `()`
     /// (like [`SuspendAlways`](crate::SuspendAlways) and a generator's yield).

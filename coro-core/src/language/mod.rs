@@ -4,8 +4,8 @@
 //! resume loop, destroy), and the support the `#[coro::coroutine]` lowering
 //! calls. It knows nothing of tasks, threads or schedulers.
 
-pub(crate) mod awaiter;
 pub(crate) mod atomic;
+pub(crate) mod awaiter;
 pub(crate) mod backtrace;
 pub(crate) mod frame;
 pub(crate) mod handle;
