@@ -1,30 +1,50 @@
-//! `ThreadPool`: a [`Scheduler`] with N worker threads for `SendTask`s.
+//! `ThreadPool`: a [`Scheduler`] with N worker threads for `SendTask`s,
+//! with work stealing.
+//!
+//! Each worker owns a local FIFO deque (`crossbeam_deque::Worker`); what a
+//! worker posts while it runs a coroutine (a `schedule()` hop, a spawn, a
+//! wake-up of a coroutine it resumed) goes to its own deque, without a
+//! lock. What other threads post goes to the shared `Injector`, under the
+//! pool's lock (which also guards the phase). A worker looks in its own
+//! deque first, then takes a batch from the injector, then steals from the
+//! other workers; every 61st job it looks at the injector first, so that
+//! outside work is not starved by a worker that keeps feeding itself.
 //!
 //! Invariants:
-//! - every posted handle is in the queue until exactly one of: a worker
-//!   pops it and resumes it (once), or the pool's drop (or, for handles
-//!   posted while the pool was being dropped from one of its own workers,
-//!   the shared state's drop) pops it and destroys it (once);
-//! - the queue's `phase` goes `Running -> Draining` (`shutdown`) `->
-//!   Stopped` (a worker that finds the queue empty and no worker `busy`:
-//!   nothing is left that could queue more, so nothing queued is lost), or
-//!   straight to `Stopped` (the pool's drop). `busy` counts the workers
-//!   running a job; it and `phase` change only under the queue's lock;
+//! - every posted handle is in a queue (the injector or a worker's deque)
+//!   until exactly one of: a worker pops or steals it and resumes it
+//!   (once), or the pool's drop (or, for handles posted while the pool was
+//!   being dropped from one of its own workers, the shared state's drop)
+//!   pops it and destroys it (once). A worker that exits moves what is
+//!   left in its deque to the injector first;
+//! - the `phase` goes `Running -> Draining` (`shutdown`) `-> Stopped` (the
+//!   last worker to fall asleep with every queue empty: nothing is left
+//!   that could queue more, so nothing queued is lost), or straight to
+//!   `Stopped` (the pool's drop). It changes only under the lock;
+//! - no lost wake-up: a worker falls asleep only under the lock, after
+//!   raising `sleeping` (`SeqCst`) and looking in every queue once more; a
+//!   lock-free push to a worker's deque is followed by a `SeqCst` fence and
+//!   a read of `sleeping`, and if anyone sleeps, the pusher notifies under
+//!   the lock. So either the sleeper's last look sees the job, or the
+//!   pusher sees the sleeper and wakes it after it has started waiting;
 //! - workers stop as soon as the phase is `Stopped`, without popping more:
 //!   what is still queued then (only after a drop, or posted after the
 //!   stop) is destroyed, never resumed;
-//! - `spawn` and `schedule()` check the phase and queue under one lock:
-//!   refused, nothing was queued and they panic (a spawned task is
-//!   destroyed unstarted first);
+//! - `spawn` and `schedule()` from other threads check the phase and queue
+//!   under one lock: refused, nothing was queued and they panic (a spawned
+//!   task is destroyed unstarted first). From a worker, the phase is
+//!   checked first and the job queued locally: the phase cannot reach
+//!   `Stopped` by a shutdown while that worker runs (it is not asleep);
 //! - a panic escaping a resumed coroutine (a detached task's) is caught by
 //!   the worker, counted, and does not stop it.
 
 use core::cell::Cell;
 use core::fmt;
-use core::sync::atomic::{AtomicUsize, Ordering};
-use std::collections::VecDeque;
+use core::sync::atomic::{fence, AtomicU8, AtomicUsize, Ordering};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::home::{DriverScope, WakeTarget, Wakeup};
 use std::thread::{self, JoinHandle};
@@ -35,14 +55,18 @@ use crate::library::task::SendTask;
 use crate::scheduling::pool_join::PoolJoinHandle;
 use crate::scheduling::{cancel_hop, new_hop, thread_bound_hop, Hop, Scheduler};
 
-/// A fixed set of worker threads resuming the coroutines posted to it, in
-/// FIFO order: the multi-threaded [`Scheduler`], for [`SendTask`]s.
+/// A fixed set of worker threads resuming the coroutines posted to it, with
+/// work stealing: the multi-threaded [`Scheduler`], for [`SendTask`]s.
 ///
 /// - `co_await!(pool.schedule())` moves the awaiting coroutine onto a
 ///   worker (it continues there); [`spawn`](Self::spawn) starts a task
 ///   there and returns its [`PoolJoinHandle`] (await it, `sync_wait` it,
 ///   or detach it), and [`spawn_detached`](crate::schedule::spawn_detached)
 ///   starts one with no handle at all.
+/// - Work posted from outside the pool is queued in one shared FIFO queue;
+///   work a worker posts (a task spawning children, a coroutine hopping
+///   back onto the pool) goes to that worker's own FIFO queue, which idle
+///   workers steal from. So order is FIFO per queue, not global.
 /// - Only coroutines whose frame is `Send` belong here: `spawn` takes a
 ///   `SendTask`, `spawn_detached` panics (before anything runs) if given a
 ///   thread-bound `Task`, and a `Task` (any thread-bound coroutine) that
@@ -101,21 +125,28 @@ pub struct ThreadPool {
 }
 
 struct Shared {
-    queue: Mutex<Queue>,
-    /// Signalled when a handle is queued or the phase changes.
+    /// What threads other than the workers post.
+    injector: Injector<Job>,
+    /// One per worker, in worker order: how the others steal from it.
+    stealers: Box<[Stealer<Job>]>,
+    /// The phase; taken to post from outside, to fall asleep, and to wake
+    /// a sleeper.
+    state: Mutex<Phase>,
+    /// Mirrors `state` for the lock-free checks of a worker's own posts.
+    phase: AtomicU8,
+    /// Signalled when a job is queued while someone sleeps, or the phase
+    /// changes.
     available: Condvar,
+    /// Workers asleep (or about to be: raised under the lock before their
+    /// last look at the queues).
+    sleeping: AtomicUsize,
+    threads: usize,
     /// Shared with the join handles, which count a detached task's panic.
     panics: Arc<AtomicUsize>,
 }
 
-struct Queue {
-    jobs: VecDeque<Job>,
-    phase: Phase,
-    /// Workers running a job (which may queue more).
-    busy: usize,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 enum Phase {
     Running,
     /// `shutdown` began: finishing what is queued and running.
@@ -124,9 +155,23 @@ enum Phase {
     Stopped,
 }
 
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            0 => Phase::Running,
+            1 => Phase::Draining,
+            _ => Phase::Stopped,
+        }
+    }
+}
+
+/// How many times an idle worker looks again before it sleeps.
+const SEARCH_ROUNDS: u32 = 32;
+
 std::thread_local! {
-    /// The pool (its `Shared`'s address) whose worker this thread is.
-    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
+    /// The pool (its `Shared`'s address) whose worker this thread is, and
+    /// that worker's own deque (null on other threads).
+    static WORKER_OF: Cell<(usize, *const Worker<Job>)> = const { Cell::new((0, core::ptr::null())) };
 }
 
 /// What a worker runs.
@@ -145,12 +190,10 @@ struct PoolTarget(Weak<Shared>);
 impl WakeTarget for PoolTarget {
     fn post(&self, wakeup: Arc<dyn Wakeup>) -> Result<(), Arc<dyn Wakeup>> {
         if let Some(shared) = self.0.upgrade() {
-            let mut q = shared.lock();
-            if q.phase != Phase::Stopped {
-                q.jobs.push_back(Job::Wake(wakeup));
-                drop(q);
-                shared.available.notify_one();
-                return Ok(());
+            match shared.push(Job::Wake(wakeup), |p| p != Phase::Stopped) {
+                Ok(()) => return Ok(()),
+                Err(Job::Wake(w)) => return Err(w),
+                Err(Job::Resume(_)) => unreachable!("push gives back what it was given"),
             }
         }
         // The pool has stopped or is gone: no worker will run it. The waker
@@ -160,23 +203,34 @@ impl WakeTarget for PoolTarget {
 }
 
 impl Shared {
-    /// The queue. Nothing panics while holding it, except an allocation
+    /// The phase. Nothing panics while holding it, except an allocation
     /// failure (which aborts), so poisoning is ignored.
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Phase> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Destroys every queued handle. Queued wake-ups are run instead: their
-    /// coroutines are not the pool's to destroy (their owners wait for
-    /// them), and being `Send` they may finish on this thread.
+    fn set_phase(&self, guard: &mut MutexGuard<'_, Phase>, phase: Phase) {
+        **guard = phase;
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    /// Destroys every handle queued in the injector. Queued wake-ups are run
+    /// instead: their coroutines are not the pool's to destroy (their owners
+    /// wait for them), and being `Send` they may finish on this thread.
     fn destroy_queued(&self) {
         loop {
-            let next = self.lock().jobs.pop_front();
+            let next = loop {
+                match self.injector.steal() {
+                    Steal::Success(job) => break Some(job),
+                    Steal::Empty => break None,
+                    Steal::Retry => continue,
+                }
+            };
             match next {
                 None => return,
                 // SAFETY: `post`'s contract: the handle is ours to destroy,
-                // once; it was popped, so nobody else will. Destroyed outside
-                // the lock: a destroy runs user drops.
+                // once; it was popped, so nobody else will. A destroy runs
+                // user drops: no lock is held.
                 Some(Job::Resume(h)) => unsafe { h.destroy() },
                 Some(Job::Wake(w)) => {
                     if catch_unwind(AssertUnwindSafe(|| w.run())).is_err() {
@@ -187,52 +241,140 @@ impl Shared {
         }
     }
 
+    /// This thread's deque, if it is one of this pool's workers.
+    fn local(&self) -> Option<&Worker<Job>> {
+        let (pool, local) = WORKER_OF.with(|w| w.get());
+        if pool == self as *const Shared as usize {
+            // SAFETY: set by this pool's worker loop to its own deque, which
+            // lives on that thread's stack until the loop returns, and is
+            // cleared before; only that thread reads it.
+            Some(unsafe { &*local })
+        } else {
+            None
+        }
+    }
+
     /// Whether this thread is one of this pool's workers.
     fn is_worker_here(&self) -> bool {
-        WORKER_OF.with(|w| w.get()) == self as *const Shared as usize
+        self.local().is_some()
     }
 
     /// Queues `job` if `accept` says the phase allows it; otherwise gives
-    /// it back untouched.
+    /// it back untouched. From one of this pool's workers, into its own
+    /// deque without a lock; from elsewhere, into the injector under the
+    /// lock.
     fn push(&self, job: Job, accept: impl FnOnce(Phase) -> bool) -> Result<(), Job> {
-        let mut q = self.lock();
-        if !accept(q.phase) {
+        if let Some(local) = self.local() {
+            // This worker is running a job, so a shutdown cannot reach
+            // `Stopped` meanwhile; only the pool's drop can, and then what
+            // is queued is destroyed (module invariants).
+            if !accept(Phase::from_u8(self.phase.load(Ordering::Acquire))) {
+                return Err(job);
+            }
+            local.push(job);
+            // Pairs with the sleeper's `SeqCst` raise of `sleeping`: either
+            // it sees the job in its last look, or this sees it asleep.
+            fence(Ordering::SeqCst);
+            if self.sleeping.load(Ordering::SeqCst) > 0 {
+                let _guard = self.lock();
+                self.available.notify_one();
+            }
+            return Ok(());
+        }
+        let phase = self.lock();
+        if !accept(*phase) {
             return Err(job);
         }
-        q.jobs.push_back(job);
-        // Notified under the lock: once it is released, a worker may run
-        // the coroutine, which may drop the last handle to this pool, so
-        // `self` is not touched afterwards.
-        self.available.notify_one();
-        drop(q);
+        self.injector.push(job);
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) > 0 {
+            // Notified under the lock: once it is released, a worker may run
+            // the coroutine, which may drop the last handle to this pool, so
+            // `self` is not touched afterwards.
+            self.available.notify_one();
+        }
+        drop(phase);
         Ok(())
     }
 
-    fn work(self: &Arc<Self>) {
+    /// A job for worker `me` (its deque `local`): its own first, then a
+    /// batch from the injector, then one stolen from another worker.
+    fn find_job(&self, me: usize, local: &Worker<Job>, injector_first: bool) -> Option<Job> {
+        if injector_first {
+            if let Some(job) = self.take_injected(local) {
+                return Some(job);
+            }
+        }
+        if let Some(job) = local.pop() {
+            return Some(job);
+        }
+        if let Some(job) = self.take_injected(local) {
+            return Some(job);
+        }
+        let n = self.stealers.len();
+        loop {
+            let mut retry = false;
+            for i in 1..n {
+                match self.stealers[(me + i) % n].steal_batch_and_pop(local) {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    fn take_injected(&self, local: &Worker<Job>) -> Option<Job> {
+        loop {
+            match self.injector.steal_batch_and_pop(local) {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Whether any queue holds a job (a worker's last look before sleeping).
+    fn anything_queued(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn work(self: &Arc<Self>, me: usize, local: Worker<Job>) {
         // Coroutines resumed here that suspend on a Rust future come back to
         // the pool when it wakes them.
         let _driver = DriverScope::enter(Arc::new(PoolTarget(Arc::downgrade(self))));
-        WORKER_OF.with(|w| w.set(Arc::as_ptr(self) as usize));
-        let mut q = self.lock();
+        struct Registered<'a>(&'a Shared, &'a Worker<Job>);
+        impl Drop for Registered<'_> {
+            fn drop(&mut self) {
+                WORKER_OF.with(|w| w.set((0, core::ptr::null())));
+                // What is left here (after a drop stopped the pool) goes
+                // where the drop, or the shared state's drop, destroys it.
+                while let Some(job) = self.1.pop() {
+                    self.0.injector.push(job);
+                }
+            }
+        }
+        WORKER_OF.with(|w| w.set((Arc::as_ptr(self) as usize, &local as *const Worker<Job>)));
+        let _registered = Registered(self, &local);
+        let mut tick: u32 = 0;
         loop {
-            let job = loop {
-                if q.phase == Phase::Stopped {
-                    return;
-                }
-                if let Some(job) = q.jobs.pop_front() {
-                    q.busy += 1;
-                    break job;
-                }
-                if q.phase == Phase::Draining && q.busy == 0 {
-                    // Nothing queued, nothing running that could queue
-                    // more: the shutdown is complete.
-                    q.phase = Phase::Stopped;
-                    self.available.notify_all();
-                    return;
-                }
-                q = self.available.wait(q).unwrap_or_else(|e| e.into_inner());
+            if self.phase.load(Ordering::Acquire) == Phase::Stopped as u8 {
+                return;
+            }
+            tick = tick.wrapping_add(1);
+            let job = match self.find_job(me, &local, tick % 61 == 0) {
+                Some(job) => job,
+                None => match self.search(me, &local) {
+                    Some(job) => job,
+                    None => match self.sleep_or_stop(me, &local) {
+                        Some(job) => job,
+                        None => return,
+                    },
+                },
             };
-            drop(q);
             let run = || match job {
                 // SAFETY: `post`'s contract: the handle is live, suspended and
                 // ours to resume, once, on any thread (this pool says so in
@@ -243,8 +385,55 @@ impl Shared {
             if catch_unwind(AssertUnwindSafe(run)).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
             }
-            q = self.lock();
-            q.busy -= 1;
+        }
+    }
+
+    /// Looks for work a little longer before falling asleep: a worker
+    /// that sleeps costs the next poster a wake-up (a futex call) and
+    /// itself a context switch, more than a short search.
+    fn search(&self, me: usize, local: &Worker<Job>) -> Option<Job> {
+        for i in 0..SEARCH_ROUNDS {
+            if i % 8 == 7 {
+                thread::yield_now();
+            } else {
+                core::hint::spin_loop();
+            }
+            if let Some(job) = self.find_job(me, local, false) {
+                return Some(job);
+            }
+        }
+        None
+    }
+
+    /// Nothing found: falls asleep until a job is queued (returned), or
+    /// returns `None` when the pool stops (this worker may be the one that
+    /// completes a shutdown).
+    fn sleep_or_stop(&self, me: usize, local: &Worker<Job>) -> Option<Job> {
+        let mut phase = self.lock();
+        loop {
+            if *phase == Phase::Stopped {
+                return None;
+            }
+            self.sleeping.fetch_add(1, Ordering::SeqCst);
+            if self.anything_queued() {
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                drop(phase);
+                if let Some(job) = self.find_job(me, local, false) {
+                    return Some(job);
+                }
+                phase = self.lock();
+                continue;
+            }
+            if *phase == Phase::Draining && self.sleeping.load(Ordering::SeqCst) == self.threads {
+                // Every worker is asleep and every queue empty: nothing is
+                // running that could queue more. The shutdown is complete.
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                self.set_phase(&mut phase, Phase::Stopped);
+                self.available.notify_all();
+                return None;
+            }
+            phase = self.available.wait(phase).unwrap_or_else(|e| e.into_inner());
+            self.sleeping.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -269,17 +458,25 @@ impl ThreadPool {
     /// ```
     pub fn new(threads: usize) -> ThreadPool {
         assert!(threads > 0, "a ThreadPool needs at least one thread");
+        let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue { jobs: VecDeque::new(), phase: Phase::Running, busy: 0 }),
+            injector: Injector::new(),
+            stealers: locals.iter().map(Worker::stealer).collect(),
+            state: Mutex::new(Phase::Running),
+            phase: AtomicU8::new(Phase::Running as u8),
             available: Condvar::new(),
+            sleeping: AtomicUsize::new(0),
+            threads,
             panics: Arc::new(AtomicUsize::new(0)),
         });
-        let workers = (0..threads)
-            .map(|i| {
+        let workers = locals
+            .into_iter()
+            .enumerate()
+            .map(|(i, local)| {
                 let shared = shared.clone();
                 thread::Builder::new()
                     .name(format!("coro-pool-{i}"))
-                    .spawn(move || shared.work())
+                    .spawn(move || shared.work(i, local))
                     .expect("spawn a ThreadPool worker")
             })
             .collect();
@@ -414,12 +611,12 @@ impl ThreadPool {
                  call it from another thread"
             );
         }
-        let mut q = self.shared.lock();
-        if q.phase == Phase::Running {
-            q.phase = Phase::Draining;
+        let mut phase = self.shared.lock();
+        if *phase == Phase::Running {
+            self.shared.set_phase(&mut phase, Phase::Draining);
         }
         self.shared.available.notify_all();
-        drop(q);
+        drop(phase);
         // A second caller waits here until the first has joined them all.
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         for w in workers.drain(..) {
@@ -438,7 +635,7 @@ impl ThreadPool {
     /// assert!(pool.is_shut_down());
     /// ```
     pub fn is_shut_down(&self) -> bool {
-        self.shared.lock().phase != Phase::Running
+        *self.shared.lock() != Phase::Running
     }
 }
 
@@ -456,8 +653,8 @@ impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
             .field("threads", &self.threads)
-            .field("queued", &self.shared.lock().jobs.len())
-            .field("phase", &self.shared.lock().phase)
+            .field("queued", &self.shared.injector.len())
+            .field("phase", &*self.shared.lock())
             .finish()
     }
 }
@@ -483,8 +680,10 @@ unsafe impl Scheduler for ThreadPool {
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.shared.lock().phase = Phase::Stopped;
+        let mut phase = self.shared.lock();
+        self.shared.set_phase(&mut phase, Phase::Stopped);
         self.shared.available.notify_all();
+        drop(phase);
         let me = thread::current().id();
         let workers = core::mem::take(self.workers.get_mut().unwrap_or_else(|e| e.into_inner()));
         for w in workers {
