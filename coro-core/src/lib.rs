@@ -171,7 +171,7 @@ pub mod task {
     pub use crate::interop::task_future::TaskFuture;
     pub use crate::library::task::by_ref::TaskRefAwaiter;
     pub use crate::library::task::map::{fmap, Fmap};
-    pub use crate::library::task::scope::{ScopeJoin, ScopeSpawner, TaskScope};
+    pub use crate::library::task::scope::{ScopeChild, ScopeJoin, ScopeSpawner, SpawnedChild, TaskScope};
     pub use crate::library::task::send_shared::{SendSharedTask, SendSharedTaskAwaiter};
     pub use crate::library::task::shared::{SharedTask, SharedTaskAwaiter};
     pub use crate::library::task::{

@@ -1,5 +1,5 @@
-//! [`TaskScope`]: a group of eagerly started, thread-bound child tasks
-//! (cppcoro's `async_scope`, libcoro's `task_container`), joined with
+//! [`TaskScope`]: a group of eagerly started child tasks (cppcoro's
+//! `async_scope`, libcoro's `task_container`), joined with
 //! `co_await!(scope.join())`.
 //!
 //! # Design
@@ -14,26 +14,38 @@
 //! for `spawn_detached`), counts down, and transfers to the joiner if it
 //! was the last.
 //!
-//! Everything is thread-bound: the children are `Task`s, which run on
-//! this thread only, and the scope is not `Send` (an `Rc`), so plain
-//! `Cell`s suffice. No borrow of a `RefCell` is held while a child runs:
-//! a child may spawn into the scope, or finish, from inside `spawn`.
+//! The scope's bookkeeping is thread-bound: the scope is not `Send` (an
+//! `Rc`), so plain `Cell`s suffice, and every stand-in runs on the scope's
+//! thread. A `Task` child runs on this thread only and transfers to its
+//! stand-in directly. A `SendTask` child may move to another thread and
+//! finish there: its continuation is a [`HomeHop`] for the stand-in (as
+//! when a `Task` awaits a `SendTask`), which transfers to the stand-in if
+//! the child finishes on the scope's thread and otherwise posts it to the
+//! thread's wake-up queue ([`resume_woken`](crate::resume_woken), which
+//! `sync_wait` and an event loop run). The scope's drop releases an
+//! unfinished `SendTask` child as any owner does (`Owned::release`: it is
+//! destroyed at once if it can be, else when it next resumes), detaches
+//! the hop so that a late wake-up resumes nothing, and frees the stand-in.
+//! No borrow of a `RefCell` is held while a child runs: a child may spawn
+//! into the scope, or finish, from inside `spawn`.
 
 use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::ptr::NonNull;
 use std::panic::resume_unwind;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
+use crate::home::hop::HomeHop;
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
-use crate::language::frame::{no_destroy, Header, VTable};
+use crate::language::frame::{counted_handle, give_back_count, no_destroy, Header, VTable};
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::language::promise::Payload;
-use crate::library::task::{Local, Task, TaskPromise};
+use crate::library::task::{Local, Owned, SendTask, Sendable, Task, TaskPromise};
 
-/// A group of child [`Task<()>`]s that run concurrently with the code that
-/// spawned them and are joined later (cppcoro's `async_scope`, libcoro's
-/// `task_container`).
+/// A group of child tasks ([`Task<()>`]s and [`SendTask<()>`]s) that run
+/// concurrently with the code that spawned them and are joined later
+/// (cppcoro's `async_scope`, libcoro's `task_container`).
 ///
 /// - [`spawn`](Self::spawn) starts a child **at once**: it runs on this
 ///   thread until its first suspension, then `spawn` returns and the scope
@@ -51,9 +63,14 @@ use crate::library::task::{Local, Task, TaskPromise};
 /// - A child that needs to spawn siblings gets a [`ScopeSpawner`]
 ///   ([`spawner`](Self::spawner)): it does not keep the scope alive.
 ///
-/// Children are thread-bound `Task<()>`s; the scope is not `Send`.
-/// `SendTask` children are not supported yet (wrap one in a `Task` that
-/// awaits it).
+/// The scope itself is not `Send`: it and its joiner live on one thread. A
+/// `SendTask<()>` child may move to another thread (`co_await!(pool.schedule())`)
+/// and finish there; its completion is then brought back to the scope's
+/// thread through that thread's wake-up queue (run by `sync_wait`, an event
+/// loop, or [`resume_woken`](crate::resume_woken)), as when a `Task` awaits a
+/// `SendTask`. Dropping the scope gives an unfinished `SendTask` child up as
+/// any owner does: destroyed at once when it can be, otherwise when it next
+/// resumes (see [`SendTask`]).
 ///
 /// ```
 /// use std::{cell::RefCell, rc::Rc};
@@ -139,24 +156,104 @@ struct ScopeInner {
 }
 
 /// The continuation of one child: a stand-in frame that the child's final
-/// awaiter transfers to.
+/// awaiter transfers to (a `SendTask` child's through its hop).
 #[repr(C)]
 struct ChildFrame {
     header: Header,
     scope: *const ScopeInner,
     slot: usize,
-    task: UniqueCoroutineHandle<TaskPromise<(), Local>>,
+    task: ChildTask,
+}
+
+/// A child as the scope owns it.
+enum ChildTask {
+    /// Runs on this thread only; destroyed with the stand-in.
+    Local(UniqueCoroutineHandle<TaskPromise<(), Local>>),
+    /// May finish on another thread; `hop` (whose counted handle is its
+    /// continuation; set right after the stand-in is allocated, since it
+    /// names it) brings the stand-in back to this thread. `task` is `None`
+    /// once released by the scope's drop.
+    Send { task: Option<Owned<(), Sendable>>, hop: Option<Arc<HomeHop>> },
+}
+
+impl ChildTask {
+    fn take_outcome(&mut self) -> Result<(), Payload> {
+        match self {
+            // SAFETY: the child has finished (it transferred to its
+            // stand-in), so it is not running; the scope owns it.
+            ChildTask::Local(task) => unsafe { task.promise_mut() }.take_outcome(),
+            ChildTask::Send { task, .. } => task.as_mut().expect("a finished child is still owned").take_outcome(),
+        }
+    }
+}
+
+impl Drop for ChildFrame {
+    fn drop(&mut self) {
+        if let ChildTask::Send { task, hop: Some(hop) } = &mut self.task {
+            if let Some(task) = task.take() {
+                // The scope's drop: a late wake-up must not resume the
+                // stand-in, which is freed right after this.
+                hop.detach();
+                if task.release() {
+                    // SAFETY: the child will never transfer to the hop, so
+                    // the count its continuation owned is taken back once.
+                    unsafe { give_back_count(hop) };
+                }
+            }
+        }
+    }
+}
+
+/// What a [`TaskScope`] can spawn: [`Task<()>`] and [`SendTask<()>`].
+/// Sealed: not implemented outside coro.
+pub trait ScopeChild: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_child(self) -> SpawnedChild;
+}
+
+/// A child on its way into a scope. Not a public API.
+#[doc(hidden)]
+pub struct SpawnedChild(Spawned);
+
+enum Spawned {
+    Local(UniqueCoroutineHandle<TaskPromise<(), Local>>),
+    Send(Owned<(), Sendable>),
+}
+
+impl fmt::Debug for SpawnedChild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Spawned::Local(_) => "SpawnedChild(Task)",
+            Spawned::Send(_) => "SpawnedChild(SendTask)",
+        })
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Task<()> {}
+    impl Sealed for super::SendTask<()> {}
+}
+
+impl ScopeChild for Task<()> {
+    fn into_child(self) -> SpawnedChild {
+        SpawnedChild(Spawned::Local(self.into_handle()))
+    }
+}
+
+impl ScopeChild for SendTask<()> {
+    fn into_child(self) -> SpawnedChild {
+        SpawnedChild(Spawned::Send(self.into_owned()))
+    }
 }
 
 static CHILD_VTABLE: VTable = VTable::stand_in(child_finished, no_destroy);
 
 impl ScopeInner {
-    fn spawn(&self, task: Task<()>) -> bool {
+    fn spawn(&self, task: SpawnedChild) -> bool {
         if self.closed.get() {
             return false;
         }
-        let task = task.into_handle();
-        let handle = task.handle();
         let slot = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut children = self.children.borrow_mut();
             children.push(None);
@@ -166,7 +263,10 @@ impl ScopeInner {
             header: Header::stand_in(&CHILD_VTABLE),
             scope: self,
             slot,
-            task,
+            task: match task.0 {
+                Spawned::Local(task) => ChildTask::Local(task),
+                Spawned::Send(task) => ChildTask::Send { task: Some(task), hop: None },
+            },
         })));
         self.children.borrow_mut()[slot] = Some(frame);
         self.pending.set(self.pending.get() + 1);
@@ -174,11 +274,28 @@ impl ScopeInner {
         // SAFETY: the stand-in was just allocated and is owned by the slab
         // until `child_finished` or the scope's drop frees it; the child,
         // now owned by the stand-in, is unstarted, so nobody else uses its
-        // promise, and it is resumed here, on its own thread, by its only
+        // promise, and it is started here, on this thread, by its only
         // owner. No `RefCell` borrow is held while it runs.
         unsafe {
-            (*frame.as_ptr()).task.promise_mut().continuation = Some(stand_in);
-            handle.resume();
+            let start = match &mut (*frame.as_ptr()).task {
+                ChildTask::Local(task) => {
+                    task.promise_mut().continuation = Some(stand_in);
+                    task.handle().erase()
+                }
+                ChildTask::Send { task, hop } => {
+                    let task = task.as_mut().expect("just spawned");
+                    // The child may finish elsewhere: it transfers to a hop
+                    // that brings the stand-in home (one strong count owned
+                    // by the continuation; `hop_resume` or our drop takes it
+                    // back).
+                    let hop = hop.insert(HomeHop::new(stand_in));
+                    task.set_continuation(counted_handle(hop));
+                    task.handle().erase()
+                }
+            };
+            // Nothing of the stand-in is borrowed any more: the child may
+            // finish (and free it) before `resume` returns.
+            start.resume();
         }
         true
     }
@@ -203,7 +320,7 @@ unsafe fn child_finished(h: NonNull<Header>) -> Option<NonNull<Header>> {
         mine?;
         scope.free.borrow_mut().push(slot);
         let mut frame = Box::from_raw(p);
-        let outcome = frame.task.promise_mut().take_outcome();
+        let outcome = frame.task.take_outcome();
         // The child is at its final point: destroying it drops nothing of
         // its body.
         drop(frame);
@@ -256,8 +373,8 @@ impl TaskScope {
     /// scope.spawn(mark(c.clone()));
     /// assert!(c.get() && scope.is_empty()); // ran, finished, freed
     /// ```
-    pub fn spawn(&self, task: Task<()>) {
-        self.inner.spawn(task);
+    pub fn spawn(&self, task: impl ScopeChild) {
+        self.inner.spawn(task.into_child());
     }
 
     /// A handle that spawns into this scope without keeping it alive (for
@@ -361,11 +478,11 @@ impl ScopeSpawner {
     /// drop(scope);
     /// assert!(!spawner.spawn(nothing()));
     /// ```
-    pub fn spawn(&self, task: Task<()>) -> bool {
+    pub fn spawn(&self, task: impl ScopeChild) -> bool {
         match self.inner.upgrade() {
             // The upgraded `Rc` keeps the scope's state alive while the
             // child first runs.
-            Some(inner) => inner.spawn(task),
+            Some(inner) => inner.spawn(task.into_child()),
             None => false,
         }
     }
