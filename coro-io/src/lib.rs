@@ -75,16 +75,67 @@
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
+mod atomic;
 mod event_loop;
+mod inject;
 mod interval;
 mod registration;
+mod runtime;
 mod task;
 mod time;
 
 pub use event_loop::EventLoop;
 pub use interval::{interval, interval_at, Interval, Tick};
+pub use runtime::{LoopHandle, LoopSchedule, Runtime};
 pub use task::JoinHandle;
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, Timeout, YieldNow};
+
+/// Starts `task` (a [`SendTask`](coro_core::SendTask) or any `Send`
+/// future) on the [`Runtime`] this thread's loop belongs to, on its next
+/// loop (round-robin); see [`Runtime::spawn`].
+///
+/// # Panics
+/// If this thread's loop belongs to no runtime (a loop thread of a
+/// [`Runtime`], or a thread inside [`Runtime::block_on`], has one), or the
+/// runtime has been dropped.
+///
+/// ```
+/// use coro::{co_await, co_return, SendTask};
+///
+/// #[coro::coroutine]
+/// fn square(x: u64) -> SendTask<u64> { co_return!(x * x) }
+///
+/// #[coro::coroutine]
+/// fn sum() -> SendTask<u64> {
+///     let a = coro_io::spawn(square(3)); // on the runtime's loops
+///     let b = coro_io::spawn(square(4));
+///     co_return!(co_await!(a) + co_await!(b))
+/// }
+///
+/// let rt = coro_io::Runtime::new(2).unwrap();
+/// assert_eq!(rt.block_on(sum()), 25);
+/// ```
+pub fn spawn<F>(task: F) -> JoinHandle<F::Output>
+where
+    F: core::future::IntoFuture,
+    F::IntoFuture: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = event_loop::try_current().and_then(|lp| lp.runtime.borrow().as_ref().and_then(|w| w.upgrade()));
+    match runtime {
+        Some(rt) => rt.spawn(task),
+        None => no_runtime(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn no_runtime() -> ! {
+    panic!(
+        "coro_io::spawn: this thread's loop belongs to no running coro_io::Runtime; call it from a task the \
+         runtime runs (Runtime::spawn, Runtime::block_on), or use Runtime::spawn / spawn_local"
+    )
+}
 
 /// Runs `task` on this thread's [`EventLoop`]; see
 /// [`EventLoop::spawn_local`].
