@@ -448,13 +448,8 @@ fn main() {
             }
             let mut samples = lat.samples;
             samples.sort_unstable();
-            let figures = [
-                percentile(&samples, 0.5) as f64,
-                percentile(&samples, 0.99) as f64,
-                thr,
-                pp,
-                lat.allocs_per_wake,
-            ];
+            let figures =
+                [percentile(&samples, 0.5) as f64, percentile(&samples, 0.99) as f64, thr, pp, lat.allocs_per_wake];
             for (m, f) in figures.into_iter().enumerate() {
                 rows.figures[m][c].push(f);
             }

@@ -270,9 +270,9 @@ fn a_spawned_tasks_panic_reaches_its_joiner_and_a_detached_ones_is_counted() {
 }
 
 #[coro::coroutine]
-fn sleeper(ms: u64, log: Arc<StdMutex<Vec<u64>>>) -> SendTask<()> {
-    co_await!(sleep(Duration::from_millis(ms)));
-    log.lock().unwrap().push(ms);
+fn sleeper(at: Instant, id: u64, log: Arc<StdMutex<Vec<u64>>>) -> SendTask<()> {
+    co_await!(coro_io::sleep_until(at));
+    log.lock().unwrap().push(id);
     co_return!(())
 }
 
@@ -280,8 +280,14 @@ fn sleeper(ms: u64, log: Arc<StdMutex<Vec<u64>>>) -> SendTask<()> {
 fn send_tasks_sleeping_on_a_runtime_loop_wake_in_deadline_order() {
     let rt = Runtime::new(2).unwrap();
     for lp in rt.loops() {
+        // Deadlines far enough ahead that every task is asleep before the
+        // first one is due, even under valgrind.
+        let start = Instant::now() + Duration::from_millis(300);
         let log = Arc::new(StdMutex::new(Vec::new()));
-        let handles: Vec<_> = [9, 3, 7, 1, 5].iter().map(|&ms| lp.spawn(sleeper(ms, log.clone()))).collect();
+        let handles: Vec<_> = [9, 3, 7, 1, 5]
+            .iter()
+            .map(|&id| lp.spawn(sleeper(start + Duration::from_millis(10 * id), id, log.clone())))
+            .collect();
         handles.into_iter().for_each(sync_wait);
         assert_eq!(*log.lock().unwrap(), [1, 3, 5, 7, 9]);
     }
