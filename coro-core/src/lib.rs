@@ -238,7 +238,8 @@ pub mod schedule {
     //! }
     //! assert!(sync_wait(on_pool(ThreadPool::new(1))));
     //! ```
-    pub use crate::home::{notify_when_woken, resume_woken};
+    pub use crate::home::{notify_when_woken, resume_woken, DriverScope};
+    pub use crate::scheduling::assert_not_thread_bound;
     pub use crate::scheduling::pool_join::{PoolJoin, PoolJoinHandle};
     pub use crate::scheduling::thread_pool::{PoolSchedule, ThreadPool};
     pub use crate::scheduling::{spawn_detached, LocalScheduler, Schedule, Scheduler};

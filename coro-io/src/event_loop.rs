@@ -1,35 +1,50 @@
 //! [`EventLoop`]: one per thread, on a `mio::Poll`.
 //!
-//! A loop turn: (1) take the wake-ups other threads posted (task wakers,
-//! the thread home's notification) and re-register for the next one with
+//! A loop turn: (1) take the messages other threads posted (task wake-ups,
+//! tasks spawned from elsewhere, registrations to resume or withdraw,
+//! cancellations, coroutines hopping here) and the thread home's
+//! notification, and re-register for the next one with
 //! [`notify_when_woken`]; (2) run this thread's coroutines woken elsewhere
 //! ([`resume_woken`]); (3) fire the timers that are due; (4) run what was
 //! ready at the start of the pass, oldest first (registrations to resume,
-//! spawned tasks to poll); (5) if nothing is ready, block in `mio::Poll`
-//! until the next deadline or a [`mio::Waker`] wake-up.
+//! spawned tasks to poll, hops, cancellations); (5) if nothing is ready,
+//! block in `mio::Poll` until the next deadline or a [`mio::Waker`]
+//! wake-up.
 //!
-//! Wake-ups from any thread go through [`Shared`]: a mutex-protected list
-//! of task keys and a `notified` flag; only the first wake-up after the
-//! loop cleared the flag writes to the `mio::Waker` (a syscall), and only
-//! from another thread (the loop checks the flag before blocking).
+//! Other threads reach the loop only through [`Shared`]: its injection
+//! queue (`inject.rs` states the protocol and its orderings) in front of
+//! the `mio::Waker`. They never touch the loop's `RefCell`s: an awaiter
+//! dropped on another thread, a `JoinHandle` dropped there, a task
+//! finishing on another loop, all post a message naming a registration or
+//! a task (slab key + generation), and a stale one is dropped by the
+//! generation check.
+//!
+//! While it runs, the loop is the driver of what it resumes
+//! ([`DriverScope::this_thread`]): a `SendTask` it resumes that then
+//! awaits a Rust future is woken back onto this loop (through
+//! [`resume_woken`]), not resumed inside the future's `wake()`.
 
 use core::cell::{Cell, RefCell};
 use core::fmt;
+use core::mem;
 use std::collections::VecDeque;
 use std::io;
+use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll as TaskPoll, Wake, Waker};
-use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use coro_core::schedule::notify_when_woken;
+use coro_core::awaiter::CancelOutcome;
+use coro_core::schedule::{notify_when_woken, DriverScope};
 use coro_core::{resume_woken, CoroutineHandle};
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
+use crate::inject::{Injector, Notifier};
 use crate::registration::{Key, Registrations, Timers};
+use crate::runtime::{LoopHandle, RtShared};
 use crate::task::{JoinHandle, Runnable, Spawned};
 
 const WAKER: Token = Token(0);
@@ -41,13 +56,21 @@ pub(crate) struct TaskKey {
     generation: u64,
 }
 
-/// What the ready queue holds: names, never frames.
-#[derive(Clone, Copy, Debug)]
+/// What the ready queue holds: names, never frames (and hops, which
+/// check their target themselves).
 enum Ready {
     /// A registration to resume (if still live).
     Resume(Key),
     /// A spawned task to poll (if still live).
     Poll(TaskKey),
+    /// A spawned task to destroy (if still live): its handle was dropped
+    /// on another thread.
+    Cancel(TaskKey),
+    /// A coroutine hopping onto this loop (`LoopHandle::schedule`).
+    Hop(Arc<Hop>),
+    /// A handle posted through the `Scheduler` trait: resumed or destroyed
+    /// once.
+    Post(CoroutineHandle),
 }
 
 struct TaskEntry {
@@ -61,32 +84,85 @@ struct TaskEntry {
     cancelled: bool,
 }
 
-/// The part other threads reach: task wake-ups and the `mio::Waker`.
-pub(crate) struct Shared {
-    injected: Mutex<Vec<TaskKey>>,
-    /// Set by every wake-up, cleared by the loop before it takes them.
-    notified: AtomicBool,
-    waker: mio::Waker,
-    thread: ThreadId,
+/// What other threads post to a loop (see the module docs).
+pub(crate) enum Message {
+    /// A spawned task's waker fired.
+    Wake(TaskKey),
+    /// A task spawned from another thread.
+    Spawn(Box<dyn Runnable + Send>),
+    /// Resume a registration: the task its coroutine awaits finished on
+    /// another loop, or its owner cancels it from another thread.
+    Resume(Key),
+    /// An awaiter dropped on another thread withdraws its registration.
+    Withdraw(Key),
+    /// A `JoinHandle` dropped on another thread cancels its task.
+    Cancel(TaskKey),
+    /// A coroutine hopping onto this loop.
+    Hop(Arc<Hop>),
+    /// A handle posted through the `Scheduler` trait.
+    Post(CoroutineHandle),
 }
 
-impl Shared {
-    fn notify(&self) {
-        // `AcqRel`: the loop's swap to `false` happens before it takes the
-        // list, so a post it misses sets the flag again after that swap.
-        if !self.notified.swap(true, Ordering::AcqRel) && thread::current().id() != self.thread {
-            // The loop may be blocked in `poll`; on its own thread it is
-            // running (this wake-up comes from code it runs) and checks the
-            // flag before blocking. An error (the poll is gone) means
-            // nobody is left to wake.
-            let _ = self.waker.wake();
-        }
+/// A coroutine on its way to a loop: its address until the loop takes it
+/// to resume it, or its awaiter's drop withdraws it (null then), whoever
+/// swaps it out first.
+pub(crate) struct Hop {
+    target: AtomicPtr<()>,
+}
+
+impl Hop {
+    pub(crate) fn new(handle: CoroutineHandle) -> Arc<Hop> {
+        Arc::new(Hop { target: AtomicPtr::new(handle.address()) })
+    }
+
+    /// The awaiter's drop: a hop still queued resumes nothing.
+    pub(crate) fn cancel(&self) {
+        self.target.store(ptr::null_mut(), Ordering::Release);
+    }
+
+    fn take(&self) -> Option<CoroutineHandle> {
+        let p = self.target.swap(ptr::null_mut(), Ordering::Acquire);
+        (!p.is_null()).then(|| CoroutineHandle::from_address(p))
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics under these locks; a poisoned one is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// The loop's `mio::Waker`, as the injection queue sees it.
+struct MioNotifier(mio::Waker);
+
+impl Notifier for MioNotifier {
+    fn wake(&self) {
+        // An error (the poll is gone) means nobody is left to wake.
+        let _ = self.0.wake();
+    }
+}
+
+/// The part other threads reach: the injection queue and the stop flag.
+pub(crate) struct Shared {
+    inj: Injector<Message, MioNotifier>,
+    /// Set by the `Runtime`'s drop: the loop thread stops.
+    pub(crate) stop: AtomicBool,
+}
+
+thread_local! {
+    /// This thread's loop's `Shared`, for cheap "is this its thread?" checks.
+    static LOOP_SHARED: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+}
+
+impl Shared {
+    /// Whether this is the thread of the (live) loop.
+    pub(crate) fn is_loop_thread(&self) -> bool {
+        LOOP_SHARED.try_with(|c| ptr::eq(c.get(), self)).unwrap_or(false)
+    }
+
+    /// Posts `message` to the loop; gives it back if the loop is gone.
+    pub(crate) fn post(&self, message: Message) -> Result<(), Message> {
+        self.inj.post(message, self.is_loop_thread())
+    }
+
+    /// Wakes the loop (it checks its stop flag and its queues).
+    pub(crate) fn notify(&self) {
+        self.inj.notify(self.is_loop_thread())
+    }
 }
 
 /// The waker of a spawned task.
@@ -100,8 +176,8 @@ impl Wake for TaskWake {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        lock(&self.shared.injected).push(self.key);
-        self.shared.notify();
+        // Refused: the loop is gone, and the task with it.
+        let _ = self.shared.post(Message::Wake(self.key));
     }
 }
 
@@ -122,13 +198,17 @@ pub(crate) struct Inner {
     ready: RefCell<VecDeque<Ready>>,
     tasks: RefCell<Slab<TaskEntry>>,
     next_task: Cell<u64>,
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     home_waker: Waker,
-    /// The injected keys, taken out of the mutex (keeps its capacity).
-    taken: RefCell<Vec<TaskKey>>,
+    /// The messages taken out of the injection queue (keeps its capacity).
+    taken: RefCell<Vec<Message>>,
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     running: Cell<bool>,
+    /// The runtime `coro_io::spawn` spawns on, while the loop belongs to one.
+    pub(crate) runtime: RefCell<Option<Weak<RtShared>>>,
+    /// Its index in its runtime (0 for a loop of its own).
+    pub(crate) index: Cell<usize>,
 }
 
 thread_local! {
@@ -140,7 +220,73 @@ thread_local! {
 /// # Panics
 /// If this thread has no [`EventLoop`].
 pub(crate) fn current() -> Rc<Inner> {
-    CURRENT.with(|c| c.borrow().clone()).unwrap_or_else(|| no_loop())
+    try_current().unwrap_or_else(|| no_loop())
+}
+
+/// This thread's loop, if it has one.
+pub(crate) fn try_current() -> Option<Rc<Inner>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// The loop of `shared` if this is its thread.
+pub(crate) fn local(shared: &Shared) -> Option<Rc<Inner>> {
+    if shared.is_loop_thread() {
+        try_current()
+    } else {
+        None
+    }
+}
+
+/// An awaiter's drop: withdraws `key` from its loop, at once on the loop's
+/// thread, by a message from any other.
+pub(crate) fn withdraw(shared: &Shared, key: Key) {
+    match local(shared) {
+        Some(lp) => lp.deregister(key),
+        // Refused: the loop is gone, and its registrations with it.
+        None => drop(shared.post(Message::Withdraw(key))),
+    }
+}
+
+/// The cancel step of an awaiter registered as `reg` (see
+/// [`coro_core::Awaiter::await_cancel`]): on the loop's thread the
+/// registration is withdrawn (`reg` is cleared: the drop has nothing left
+/// to do); from another thread the loop is asked to resume the coroutine
+/// early, so that its owner destroys it there. A loop that is gone has
+/// dropped its registrations: nothing will resume it.
+pub(crate) fn cancel(reg: &mut Option<(Arc<Shared>, Key)>) -> CancelOutcome {
+    let Some((shared, key)) = reg else { return CancelOutcome::ResumeComing };
+    let key = *key;
+    match local(shared) {
+        Some(lp) => {
+            lp.deregister(key);
+            *reg = None;
+            CancelOutcome::Withdrawn
+        }
+        None => match shared.post(Message::Resume(key)) {
+            Ok(()) => CancelOutcome::ResumeComing,
+            Err(_) => {
+                *reg = None;
+                CancelOutcome::Withdrawn
+            }
+        },
+    }
+}
+
+/// This thread's loop, for `what`.
+///
+/// # Panics
+/// If this thread has no [`EventLoop`], naming `what`.
+pub(crate) fn current_for(what: &str) -> Rc<Inner> {
+    try_current().unwrap_or_else(|| no_loop_for(what))
+}
+
+#[cold]
+#[inline(never)]
+fn no_loop_for(what: &str) -> ! {
+    panic!(
+        "no coro_io::EventLoop on this thread: {what} needs one (run the coroutine on a loop: \
+         EventLoop::block_on, Runtime::block_on or Runtime::spawn; or use sync_wait / .await)"
+    )
 }
 
 #[cold]
@@ -186,17 +332,29 @@ impl Inner {
         self: &Rc<Self>,
         future: impl core::future::Future<Output = T> + 'static,
     ) -> JoinHandle<T> {
+        let (run, state) = Spawned::boxed(future);
+        let handle = JoinHandle::new(self.shared.clone(), state);
+        // Not cancelled yet: its handle is here.
+        let _ = self.insert_task(run);
+        handle
+    }
+
+    /// Adds a task to the slab and the ready queue, unless its handle was
+    /// dropped meanwhile (then the task is dropped here, unstarted).
+    fn insert_task(&self, run: Box<dyn Runnable>) -> Result<TaskKey, Box<dyn Runnable>> {
         let generation = self.next_task.get() + 1;
         self.next_task.set(generation);
-        let (run, state) = Spawned::boxed(future);
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
         let key = TaskKey { index: entry.key(), generation };
+        if !run.attach(key) {
+            return Err(run);
+        }
         let waker = Waker::from(Arc::new(TaskWake { shared: self.shared.clone(), key }));
         entry.insert(TaskEntry { generation, run: Some(run), waker, queued: true, cancelled: false });
         drop(tasks);
         self.ready.borrow_mut().push_back(Ready::Poll(key));
-        JoinHandle::new(self.clone(), key, state)
+        Ok(key)
     }
 
     fn schedule_task(&self, key: TaskKey) {
@@ -258,18 +416,40 @@ impl Inner {
         }
     }
 
+    /// Files a message from another thread: what runs user code (a hop, a
+    /// cancellation) goes through the ready queue, so that a panic there
+    /// loses no other message.
+    fn accept(&self, message: Message, doomed: &mut Vec<Box<dyn Runnable>>) {
+        match message {
+            Message::Wake(key) => self.schedule_task(key),
+            Message::Spawn(run) => {
+                if let Err(run) = self.insert_task(run) {
+                    doomed.push(run);
+                }
+            }
+            Message::Resume(key) => self.wake(key),
+            Message::Withdraw(key) => self.deregister(key),
+            Message::Cancel(key) => self.ready.borrow_mut().push_back(Ready::Cancel(key)),
+            Message::Hop(hop) => self.ready.borrow_mut().push_back(Ready::Hop(hop)),
+            Message::Post(h) => self.ready.borrow_mut().push_back(Ready::Post(h)),
+        }
+    }
+
     /// One loop turn (see the module docs); blocks in `poll` only if
     /// nothing is ready and `done()` is false.
     fn turn(&self, done: &dyn Fn() -> bool) {
-        // (1) Wake-ups from other threads.
-        if self.shared.notified.swap(false, Ordering::AcqRel) {
+        // (1) Messages from other threads.
+        let mut taken = mem::take(&mut *self.taken.borrow_mut());
+        if self.shared.inj.take(&mut taken) {
             notify_when_woken(&self.home_waker);
-            let mut taken = self.taken.borrow_mut();
-            taken.extend(lock(&self.shared.injected).drain(..));
-            for key in taken.drain(..) {
-                self.schedule_task(key);
+            let mut doomed = Vec::new();
+            for message in taken.drain(..) {
+                self.accept(message, &mut doomed);
             }
+            // Tasks cancelled before they started, dropped last.
+            drop(doomed);
         }
+        *self.taken.borrow_mut() = taken;
         // (2) This thread's coroutines woken elsewhere.
         resume_woken();
         // (3) Timers.
@@ -294,6 +474,21 @@ impl Inner {
                     }
                 }
                 Ready::Poll(key) => self.poll_task(key),
+                Ready::Cancel(key) => self.cancel_task(key),
+                Ready::Hop(hop) => {
+                    if let Some(h) = hop.take() {
+                        // SAFETY: the hop's target is a `Send` coroutine
+                        // (its awaiter refused a thread-bound one)
+                        // suspended on the awaiter that posted it; winning
+                        // the swap against the awaiter's drop means it was
+                        // not destroyed, and nothing else resumes it.
+                        unsafe { h.resume() }
+                    }
+                }
+                // SAFETY: `Scheduler::post`'s contract: a live, suspended
+                // coroutine (or stand-in) ours to resume once, on any
+                // thread (`resumes_on_posting_thread` is `false`).
+                Ready::Post(h) => unsafe { h.resume() },
             }
             if done() {
                 return;
@@ -304,7 +499,7 @@ impl Inner {
             return;
         }
         let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-        let timeout = if self.shared.notified.load(Ordering::Acquire) {
+        let timeout = if self.shared.inj.must_not_block() {
             Some(std::time::Duration::ZERO)
         } else {
             next.map(|d| d.saturating_duration_since(Instant::now()))
@@ -317,6 +512,38 @@ impl Inner {
         }
         // The only source is the waker, whose wake-ups `notified` records.
         debug_assert!(events.iter().all(|e| e.token() == WAKER));
+    }
+
+    /// Runs turns until `done()`.
+    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+        if self.running.replace(true) {
+            panic!("coro_io::EventLoop::block_on or run called from inside the loop (co_await! the task instead)");
+        }
+        struct Running<'a>(&'a Cell<bool>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _running = Running(&self.running);
+        // The loop drives what it resumes: a `Send` coroutine woken by a
+        // future comes back here.
+        let _driver = DriverScope::this_thread();
+        while !done() {
+            self.turn(done);
+        }
+    }
+
+    /// Runs the loop until `future` completes (see `EventLoop::block_on`).
+    pub(crate) fn block_on<T: 'static>(self: &Rc<Self>, future: impl core::future::Future<Output = T> + 'static) -> T {
+        let handle = self.spawn(future);
+        self.run_until(&|| handle.is_finished());
+        handle.into_result()
+    }
+
+    /// Nothing is left that could run.
+    fn idle(&self) -> bool {
+        self.ready.borrow().is_empty() && self.tasks.borrow().is_empty() && self.regs.borrow().len() == 0
     }
 }
 
@@ -378,12 +605,7 @@ impl EventLoop {
         }
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(Shared {
-            injected: Mutex::new(Vec::new()),
-            notified: AtomicBool::new(false),
-            waker,
-            thread: thread::current().id(),
-        });
+        let shared = Arc::new(Shared { inj: Injector::new(MioNotifier(waker)), stop: AtomicBool::new(false) });
         let home_waker = Waker::from(Arc::new(HomeWake(shared.clone())));
         notify_when_woken(&home_waker);
         let inner = Rc::new(Inner {
@@ -398,9 +620,16 @@ impl EventLoop {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(16)),
             running: Cell::new(false),
+            runtime: RefCell::new(None),
+            index: Cell::new(0),
         });
+        LOOP_SHARED.with(|c| c.set(Arc::as_ptr(&inner.shared)));
         CURRENT.with(|c| *c.borrow_mut() = Some(inner.clone()));
         Ok(EventLoop { inner })
+    }
+
+    pub(crate) fn inner(&self) -> &Rc<Inner> {
+        &self.inner
     }
 
     /// Runs the loop until `future` (a [`Task`](coro_core::Task), a
@@ -427,9 +656,7 @@ impl EventLoop {
         F::IntoFuture: 'static,
         F::Output: 'static,
     {
-        let handle = self.inner.spawn(future.into_future());
-        self.run_until(&|| handle.is_finished());
-        handle.into_result()
+        self.inner.block_on(future.into_future())
     }
 
     /// Runs the loop until no task, timer or registration is left (the
@@ -449,25 +676,7 @@ impl EventLoop {
     /// ```
     pub fn run(&self) {
         let inner = &self.inner;
-        self.run_until(&|| {
-            inner.ready.borrow().is_empty() && inner.tasks.borrow().is_empty() && inner.regs.borrow().len() == 0
-        });
-    }
-
-    fn run_until(&self, done: &dyn Fn() -> bool) {
-        if self.inner.running.replace(true) {
-            panic!("coro_io::EventLoop::block_on or run called from inside the loop (co_await! the task instead)");
-        }
-        struct Running<'a>(&'a Cell<bool>);
-        impl Drop for Running<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
-            }
-        }
-        let _running = Running(&self.inner.running);
-        while !done() {
-            self.inner.turn(done);
-        }
+        inner.run_until(&|| inner.idle());
     }
 
     /// Runs `task` on this loop; see [`JoinHandle`] for what the handle
@@ -492,6 +701,24 @@ impl EventLoop {
         F::Output: 'static,
     {
         self.inner.spawn(task.into_future())
+    }
+
+    /// A handle to this loop that other threads can use: spawn `Send`
+    /// tasks on it, hop coroutines onto it ([`LoopHandle::schedule`]).
+    ///
+    /// ```
+    /// use coro::{co_return, SendTask};
+    ///
+    /// #[coro::coroutine]
+    /// fn three() -> SendTask<u32> { co_return!(3) }
+    ///
+    /// let rt = coro_io::EventLoop::new().unwrap();
+    /// let handle = rt.handle();
+    /// let h = std::thread::spawn(move || handle.spawn(three())).join().unwrap();
+    /// assert_eq!(rt.block_on(h), 3);
+    /// ```
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::new(self.inner.shared.clone(), self.inner.index.get())
     }
 
     /// How many spawned tasks are registered (unfinished, not cancelled).
@@ -525,19 +752,41 @@ impl EventLoop {
 
 impl Drop for EventLoop {
     fn drop(&mut self) {
+        let inner = &self.inner;
         // Destroy the tasks one at a time, outside any borrow: a frame's
         // drops deregister, and may cancel or spawn tasks.
-        loop {
+        let destroy_tasks = || loop {
             let entry = {
-                let mut tasks = self.inner.tasks.borrow_mut();
+                let mut tasks = inner.tasks.borrow_mut();
                 let Some(index) = tasks.iter().map(|(i, _)| i).next() else { break };
                 tasks.remove(index)
             };
             drop(entry);
+        };
+        destroy_tasks();
+        // Refuse later posts; what was posted and not taken is handled here,
+        // on the loop's thread: tasks spawned from elsewhere are destroyed
+        // unstarted, handles posted through `Scheduler` destroyed.
+        for message in inner.shared.inj.close() {
+            match message {
+                Message::Spawn(run) => drop(run),
+                // SAFETY: `Scheduler::post`'s contract: ours to destroy once,
+                // the scheduler being dropped with it still queued.
+                Message::Post(h) => unsafe { h.destroy() },
+                _ => {}
+            }
         }
-        self.inner.ready.borrow_mut().clear();
-        self.inner.timers.borrow_mut().clear();
-        self.inner.regs.borrow_mut().forget_timers();
+        destroy_tasks();
+        let ready = mem::take(&mut *inner.ready.borrow_mut());
+        for r in ready {
+            if let Ready::Post(h) = r {
+                // SAFETY: as above.
+                unsafe { h.destroy() }
+            }
+        }
+        inner.timers.borrow_mut().clear();
+        inner.regs.borrow_mut().forget_timers();
+        let _ = LOOP_SHARED.try_with(|c| c.set(ptr::null()));
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }

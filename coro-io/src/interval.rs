@@ -6,12 +6,13 @@
 //! a tick allocates nothing.
 
 use core::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use coro_core::awaiter::CancelOutcome;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
-use crate::event_loop::{current, Inner};
+use crate::event_loop::{self, current, Shared};
 use crate::registration::Key;
 
 /// A periodic timer made by [`interval`] or [`interval_at`]; await
@@ -30,7 +31,8 @@ use crate::registration::Key;
 ///   does not consume the tick: the next `tick()` waits for the same
 ///   deadline.
 ///
-/// Not `Send`, like the other timers of the loop.
+/// `Send`, like the other timers: a `SendTask` ticks on the loop of the
+/// thread it runs on.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -173,7 +175,7 @@ impl Interval {
 /// ```
 pub struct Tick<'a> {
     interval: &'a mut Interval,
-    reg: Option<(Rc<Inner>, Key)>,
+    reg: Option<(Arc<Shared>, Key)>,
 }
 
 impl fmt::Debug for Tick<'_> {
@@ -190,15 +192,18 @@ impl Awaiter for Tick<'_> {
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let lp = current();
         let key = lp.register_timer(awaiting, self.interval.next);
-        self.reg = Some((lp, key));
+        self.reg = Some((lp.shared.clone(), key));
     }
     fn await_resume(mut self) -> Instant {
-        if let Some((lp, key)) = self.reg.take() {
-            lp.deregister(key);
+        if let Some((shared, key)) = self.reg.take() {
+            event_loop::withdraw(&shared, key);
         }
         let deadline = self.interval.next;
         self.interval.advance();
         deadline
+    }
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        event_loop::cancel(&mut self.reg)
     }
 }
 
@@ -206,8 +211,8 @@ impl Awaiter for Tick<'_> {
 /// not consumed.
 impl Drop for Tick<'_> {
     fn drop(&mut self) {
-        if let Some((lp, key)) = self.reg.take() {
-            lp.deregister(key);
+        if let Some((shared, key)) = self.reg.take() {
+            event_loop::withdraw(&shared, key);
         }
     }
 }

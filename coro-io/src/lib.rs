@@ -1,6 +1,7 @@
-//! The runtime of [coro](https://docs.rs/coro): a per-thread event loop
-//! that runs C++20-style coroutines, their timers, and the wake-ups other
-//! threads send them.
+//! The runtime of [coro](https://docs.rs/coro): event loops that run
+//! C++20-style coroutines, their timers, and the wake-ups other threads
+//! send them — one loop on a thread of your own ([`EventLoop`]), or one per
+//! core ([`Runtime`]).
 //!
 //! coro's core says *how* a coroutine suspends and resumes; this crate says
 //! *where and when* it runs. One [`EventLoop`] per thread, on a
@@ -11,7 +12,10 @@
 //! ([`coro_core::schedule::notify_when_woken`] and
 //! [`coro_core::resume_woken`]), so that a thread-bound `Task` woken from
 //! another thread (a `coro::sync` release, a future's waker) resumes on its
-//! loop at once, even while the loop is blocked in `poll`.
+//! loop at once, even while the loop is blocked in `poll`. While it runs,
+//! a loop is the driver of what it resumes
+//! ([`coro_core::schedule::DriverScope`]): a `SendTask` it resumes that
+//! awaits a Rust future is woken back onto the same loop.
 //!
 //! ```
 //! use std::time::Duration;
@@ -45,46 +49,146 @@
 //! - [`EventLoop::new`] makes this thread's loop; [`EventLoop::block_on`]
 //!   runs it until a task finishes, [`EventLoop::run`] until nothing is
 //!   left.
-//! - [`spawn_local`] runs a `Task` (or `SendTask`, or Rust future) on the
-//!   loop; its [`JoinHandle`] is awaited, `block_on`'d, detached or
-//!   cancelled. **Dropping a `JoinHandle` cancels its task** (as dropping
-//!   a `Task` destroys it); call [`JoinHandle::detach`] to let it run.
+//! - [`Runtime::new`]`(n)` starts `n` loop threads (thread-per-core);
+//!   [`Runtime::spawn`] (or [`spawn`] from inside one of its tasks) places
+//!   a `Send` task on a loop, round-robin, where it stays;
+//!   [`Runtime::block_on`] runs a task (a thread-bound `Task` too) on the
+//!   calling thread's own loop; [`LoopHandle`]s reach each loop from any
+//!   thread, and `co_await!(handle.schedule())` hops a `SendTask` there.
+//! - [`spawn_local`] runs a `Task` (or `SendTask`, or Rust future) on this
+//!   thread's loop. Every spawn returns a [`JoinHandle`]: `co_await!` it
+//!   from a coroutine on any loop, `block_on` it, `sync_wait` it, `.await`
+//!   it, detach it or cancel it. **Dropping a `JoinHandle` cancels its
+//!   task** (as dropping a `Task` destroys it); call
+//!   [`JoinHandle::detach`] to let it run.
 //! - [`sleep`], [`sleep_until`], [`yield_now`] and [`timeout`] are awaiters
 //!   that carry their timer entry: once warm, a sleep allocates nothing.
+//!   They are `Send`: a `SendTask` sleeps on the loop of the thread it runs
+//!   on.
 //! - [`interval`] is a periodic timer: `co_await!(iv.tick())` once per
 //!   period (the first tick at once; missed ticks burst), allocating
 //!   nothing per tick once warm.
 //!
+//! ```
+//! use std::time::Duration;
+//! use coro::{co_await, co_return, SendTask};
+//! use coro_io::{sleep, LoopHandle, Runtime};
+//!
+//! #[coro::coroutine]
+//! fn nap_then_hop(to: LoopHandle) -> SendTask<usize> {
+//!     co_await!(sleep(Duration::from_millis(1)));   // on the loop it was spawned on
+//!     co_await!(to.schedule());                     // now on `to`'s thread
+//!     co_return!(LoopHandle::current().index())
+//! }
+//!
+//! let rt = Runtime::new(2)?;
+//! let h = rt.handle(0).spawn(nap_then_hop(rt.handle(1).clone()));
+//! assert_eq!(coro::sync_wait(h), 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Which scheduler when
+//!
+//! One story: **a loop is where coroutines run**. Use a [`Runtime`] for a
+//! program's work (I/O-bound or mixed: tasks stay on their loop, timers and
+//! wake-ups are local, nothing is shared between loops but what you
+//! share), an [`EventLoop`] for one thread of your own (a test, a GUI
+//! thread, an embedded loop). coro-core's `ThreadPool` stays the tool for
+//! CPU-bound `SendTask`s that may run on any worker (a shared FIFO queue,
+//! no timers); hop there and back with `co_await!(pool.schedule())` and
+//! `co_await!(loop_handle.schedule())`. `LocalScheduler` is a hand-driven
+//! run queue for tests and embedding. A [`LoopHandle`] is a coro-core
+//! [`Scheduler`](coro_core::schedule::Scheduler) too, so code written
+//! against that trait (`spawn_detached`) runs on a loop.
+//!
 //! # Cancellation
 //!
-//! A task is thread-bound, so destroying it while it is suspended is
-//! always allowed on its own thread ([`JoinHandle::cancel`], a `timeout`
-//! that runs out, a dropped loop): its awaiters' drops (C++: their
-//! destructors in the frame) withdraw what they registered. A wake-up
-//! names a registration (a slab key and a generation), never a frame, so
-//! a late one finds a dead generation and is dropped.
+//! Destroying a suspended coroutine on its loop's thread is always allowed
+//! ([`JoinHandle::cancel`], a `timeout` that runs out, a dropped loop):
+//! its awaiters' drops (C++: their destructors in the frame) withdraw what
+//! they registered. A wake-up names a registration (a slab key and a
+//! generation), never a frame, so a late one finds a dead generation and
+//! is dropped. From another thread nothing touches the loop's state: a
+//! dropped `JoinHandle` posts a cancellation that the task's loop carries
+//! out on its own thread, and an awaiter dropped there posts the
+//! withdrawal of its registration. Every coro-io awaiter implements the
+//! cancel step, [`Awaiter::await_cancel`](coro_core::Awaiter::await_cancel):
+//! on its loop's thread it withdraws its registration
+//! (`CancelOutcome::Withdrawn`: the owner may free the frame at once);
+//! from another thread it asks the loop to resume the coroutine early
+//! (`CancelOutcome::ResumeComing`), so that its owner destroys it there.
 //!
 //! # Not yet
 //!
-//! Sockets and other I/O sources; the multi-threaded runtime (one loop per
-//! core); the cancel step inside coro-core's own awaiters (`coro::sync`,
-//! a pool hop); sleeping in a `SendTask` (the timer awaiters
-//! are not `Send`); a `SendTask` resumed by a timer is not yet under the
-//! loop's driver scope (a Rust future it then awaits may resume it on the
-//! waking thread); loom models; benchmarks.
+//! Sockets and other I/O sources; work stealing between loops (a task stays
+//! where it was placed); awaiting a [`JoinHandle`] or a timer from a thread
+//! without a loop (use `sync_wait` or `.await` there); a `SendTask` whose
+//! owner goes away while it sleeps on a loop is destroyed when its sleep
+//! ends until coro-core calls the cancel step (`await_cancel`) for it.
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
+mod atomic;
 mod event_loop;
+mod inject;
 mod interval;
 mod registration;
+mod runtime;
 mod task;
 mod time;
 
 pub use event_loop::EventLoop;
 pub use interval::{interval, interval_at, Interval, Tick};
+pub use runtime::{LoopHandle, LoopSchedule, Runtime};
 pub use task::JoinHandle;
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, Timeout, YieldNow};
+
+/// Starts `task` (a [`SendTask`](coro_core::SendTask) or any `Send`
+/// future) on the [`Runtime`] this thread's loop belongs to, on its next
+/// loop (round-robin); see [`Runtime::spawn`].
+///
+/// # Panics
+/// If this thread's loop belongs to no runtime (a loop thread of a
+/// [`Runtime`], or a thread inside [`Runtime::block_on`], has one), or the
+/// runtime has been dropped.
+///
+/// ```
+/// use coro::{co_await, co_return, SendTask};
+///
+/// #[coro::coroutine]
+/// fn square(x: u64) -> SendTask<u64> { co_return!(x * x) }
+///
+/// #[coro::coroutine]
+/// fn sum() -> SendTask<u64> {
+///     let a = coro_io::spawn(square(3)); // on the runtime's loops
+///     let b = coro_io::spawn(square(4));
+///     co_return!(co_await!(a) + co_await!(b))
+/// }
+///
+/// let rt = coro_io::Runtime::new(2).unwrap();
+/// assert_eq!(rt.block_on(sum()), 25);
+/// ```
+pub fn spawn<F>(task: F) -> JoinHandle<F::Output>
+where
+    F: core::future::IntoFuture,
+    F::IntoFuture: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = event_loop::try_current().and_then(|lp| lp.runtime.borrow().as_ref().and_then(|w| w.upgrade()));
+    match runtime {
+        Some(rt) => rt.spawn(task),
+        None => no_runtime(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn no_runtime() -> ! {
+    panic!(
+        "coro_io::spawn: this thread's loop belongs to no running coro_io::Runtime; call it from a task the \
+         runtime runs (Runtime::spawn, Runtime::block_on), or use Runtime::spawn / spawn_local"
+    )
+}
 
 /// Runs `task` on this thread's [`EventLoop`]; see
 /// [`EventLoop::spawn_local`].

@@ -2,12 +2,21 @@
 //!
 //! A spawned task is a Rust future (a `Task` or `SendTask` through its
 //! `IntoFuture`, which starts the task at the first poll and wakes the
-//! loop when it finishes) boxed in the loop's task slab with a waker that
+//! loop when it finishes) boxed in its loop's task slab with a waker that
 //! names its slab key and generation. Its result goes to a [`JoinState`]
-//! shared with the handle, which wakes whoever waits: a coroutine
-//! (through its registration) or a future's waker.
+//! shared (`Arc`) with the handle, which may be on another thread: the
+//! state's mutex orders the task's end against the handle's await, detach
+//! and drop. Whoever waits is woken through what it left there: a
+//! coroutine's registration with *its own* loop (resumed there: a message
+//! if that is another loop), or a future's waker.
+//!
+//! Cancellation (the handle dropped unfinished) sets `cancelled` under the
+//! mutex and reads the task's key: on the task's loop thread the task is
+//! destroyed at once; from another thread a `Cancel` message names it, and
+//! its loop destroys it. A task spawned from another thread gets its key
+//! when its loop takes the `Spawn` message, under the same mutex: if its
+//! handle was dropped first, the loop drops it unstarted instead.
 
-use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::future::Future;
 use core::mem;
@@ -15,11 +24,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use coro_core::awaiter::CancelOutcome;
+use coro_core::task::SyncWait;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
-use crate::event_loop::{Inner, TaskKey};
+use crate::event_loop::{self, current_for, Inner, Message, Shared, TaskKey};
 use crate::registration::Key;
 
 type Payload = Box<dyn Any + Send>;
@@ -29,34 +40,75 @@ pub(crate) trait Runnable {
     /// Polls the task; `Ready(Some(panic))` if a detached task panicked
     /// (the loop rethrows it once the task is gone).
     fn poll(&mut self, lp: &Inner, cx: &mut Context<'_>) -> Poll<Option<Payload>>;
+    /// Records the task's key for its handle; `false` if the handle was
+    /// dropped already (the task is then dropped unstarted).
+    fn attach(&self, key: TaskKey) -> bool;
 }
 
 enum Waiter {
     None,
-    Coroutine(Key),
+    /// A coroutine registered with the loop of that `Shared`.
+    Coroutine(Arc<Shared>, Key),
     Future(Waker),
+}
+
+struct Join<T> {
+    result: Option<std::thread::Result<T>>,
+    finished: bool,
+    waiter: Waiter,
+    detached: bool,
+    cancelled: bool,
+    /// Set by the loop when it takes the task in.
+    key: Option<TaskKey>,
 }
 
 /// What a task and its handle share.
 pub(crate) struct JoinState<T> {
-    result: RefCell<Option<std::thread::Result<T>>>,
-    waiter: RefCell<Waiter>,
-    detached: Cell<bool>,
+    join: Mutex<Join<T>>,
+}
+
+impl<T> JoinState<T> {
+    fn lock(&self) -> MutexGuard<'_, Join<T>> {
+        // No user code runs under this lock (results and wakers are dropped
+        // or woken outside it), so a poisoned one is still consistent.
+        self.join.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 pub(crate) struct Spawned<F: Future> {
     future: Pin<Box<F>>,
-    state: Rc<JoinState<F::Output>>,
+    state: Arc<JoinState<F::Output>>,
 }
 
 impl<F: Future + 'static> Spawned<F> {
-    pub(crate) fn boxed(future: F) -> (Box<dyn Runnable>, Rc<JoinState<F::Output>>) {
-        let state = Rc::new(JoinState {
-            result: RefCell::new(None),
-            waiter: RefCell::new(Waiter::None),
-            detached: Cell::new(false),
+    pub(crate) fn new(future: F) -> (Spawned<F>, Arc<JoinState<F::Output>>) {
+        let state = Arc::new(JoinState {
+            join: Mutex::new(Join {
+                result: None,
+                finished: false,
+                waiter: Waiter::None,
+                detached: false,
+                cancelled: false,
+                key: None,
+            }),
         });
-        (Box::new(Spawned { future: Box::pin(future), state: state.clone() }), state)
+        (Spawned { future: Box::pin(future), state: state.clone() }, state)
+    }
+
+    pub(crate) fn boxed(future: F) -> (Box<dyn Runnable>, Arc<JoinState<F::Output>>) {
+        let (run, state) = Spawned::new(future);
+        (Box::new(run), state)
+    }
+}
+
+/// Resumes the coroutine registered as `key` with the loop of `shared`:
+/// at its next turn (`lp` is the loop running this code).
+fn wake_registration(lp: &Inner, shared: &Arc<Shared>, key: Key) {
+    if Arc::ptr_eq(shared, &lp.shared) {
+        lp.wake(key)
+    } else {
+        // Refused: that loop is gone, and the registration with it.
+        let _ = shared.post(Message::Resume(key));
     }
 }
 
@@ -67,17 +119,28 @@ impl<F: Future> Runnable for Spawned<F> {
             Ok(Poll::Ready(v)) => Ok(v),
             Err(panic) => Err(panic),
         };
-        if self.state.detached.get() {
+        let mut join = self.state.lock();
+        if join.detached {
+            drop(join);
             // Nobody takes the value: dropped here; a panic goes to the loop.
             return Poll::Ready(result.err());
         }
-        *self.state.result.borrow_mut() = Some(result);
-        match mem::replace(&mut *self.state.waiter.borrow_mut(), Waiter::None) {
-            Waiter::Coroutine(key) => lp.wake(key),
+        join.result = Some(result);
+        join.finished = true;
+        let waiter = mem::replace(&mut join.waiter, Waiter::None);
+        drop(join);
+        match waiter {
+            Waiter::Coroutine(shared, key) => wake_registration(lp, &shared, key),
             Waiter::Future(w) => w.wake(),
             Waiter::None => {}
         }
         Poll::Ready(None)
+    }
+
+    fn attach(&self, key: TaskKey) -> bool {
+        let mut join = self.state.lock();
+        join.key = Some(key);
+        !join.cancelled
     }
 }
 
@@ -119,11 +182,11 @@ impl<F: Future> Runnable for Spawned<F> {
 /// ```
 #[must_use = "dropping a JoinHandle cancels its task: call .detach() to let it run on"]
 pub struct JoinHandle<T> {
-    lp: Rc<Inner>,
-    key: TaskKey,
-    state: Rc<JoinState<T>>,
-    /// The registration of the coroutine awaiting it.
-    waiting: Option<Key>,
+    /// The task's loop.
+    shared: Arc<Shared>,
+    state: Arc<JoinState<T>>,
+    /// The registration of the coroutine awaiting it, with its own loop.
+    waiting: Option<(Arc<Shared>, Key)>,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
@@ -133,8 +196,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(lp: Rc<Inner>, key: TaskKey, state: Rc<JoinState<T>>) -> Self {
-        JoinHandle { lp, key, state, waiting: None }
+    pub(crate) fn new(shared: Arc<Shared>, state: Arc<JoinState<T>>) -> Self {
+        JoinHandle { shared, state, waiting: None }
     }
 
     /// `true` once the task has finished (returned or panicked).
@@ -150,12 +213,14 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(rt.block_on(h), 1);
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.state.result.borrow().is_some()
+        self.state.lock().finished
     }
 
     /// Lets the task run on without a handle: its value is dropped when it
-    /// finishes; a panic in it propagates out of whatever drives the loop.
-    /// A task detached after it finished is simply dropped (its panic too).
+    /// finishes; a panic in it propagates out of whatever drives the loop
+    /// (on a [`Runtime`](crate::Runtime)'s loop: counted by
+    /// [`Runtime::panics`](crate::Runtime::panics)). A task detached after
+    /// it finished is simply dropped (its panic too).
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
@@ -171,15 +236,20 @@ impl<T> JoinHandle<T> {
     /// assert!(flag.get());
     /// ```
     pub fn detach(self) {
-        self.state.detached.set(true);
-        drop(self.state.result.borrow_mut().take());
+        let result = {
+            let mut join = self.state.lock();
+            join.detached = true;
+            join.result.take()
+        };
+        drop(result);
     }
 
-    /// Destroys the task at once, on this thread: its frame's locals and
-    /// its awaiters are dropped (a sleep withdraws its timer, an awaited
-    /// handle cancels its own task). A task that already finished is
-    /// dropped with its value. A task cancelling itself is destroyed when
-    /// it next suspends.
+    /// Destroys the task: at once if called on the task's loop thread
+    /// (its frame's locals and its awaiters are dropped: a sleep withdraws
+    /// its timer, an awaited handle cancels its own task); from another
+    /// thread, the task's loop is told, and destroys it there at its next
+    /// turn. A task that already finished is dropped with its value. A
+    /// task cancelling itself is destroyed when it next suspends.
     ///
     /// ```
     /// use std::time::Duration;
@@ -206,17 +276,18 @@ impl<T> JoinHandle<T> {
     }
 
     fn take_result(&mut self) -> T {
-        match self.state.result.borrow_mut().take() {
+        let result = self.state.lock().result.take();
+        match result {
             Some(Ok(v)) => v,
             Some(Err(panic)) => resume_unwind(panic),
             None => panic!("JoinHandle: the task has not finished"),
         }
     }
 
-    /// Has `key` (a registration someone else owns: a `timeout`'s) woken
-    /// when the task finishes.
+    /// Has `key` (a registration on this handle's own loop, which someone
+    /// else owns: a `timeout`'s) woken when the task finishes.
     pub(crate) fn set_waiter(&mut self, key: Key) {
-        *self.state.waiter.borrow_mut() = Waiter::Coroutine(key);
+        self.state.lock().waiter = Waiter::Coroutine(self.shared.clone(), key);
     }
 
     /// The finished task's value (or its panic).
@@ -227,42 +298,131 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        *self.state.waiter.borrow_mut() = Waiter::None;
-        if let Some(key) = self.waiting.take() {
-            self.lp.deregister(key);
+        if let Some((shared, key)) = self.waiting.take() {
+            event_loop::withdraw(&shared, key);
         }
-        if !self.state.detached.get() {
-            self.lp.cancel_task(self.key);
+        let (cancel, key, result) = {
+            let mut join = self.state.lock();
+            join.waiter = Waiter::None;
+            if join.detached {
+                (false, None, None)
+            } else if join.finished {
+                (false, None, join.result.take())
+            } else {
+                join.cancelled = true;
+                (true, join.key, None)
+            }
+        };
+        drop(result);
+        if !cancel {
+            return;
+        }
+        // No key yet: the task is still in its loop's injection queue, and
+        // the loop drops it when it takes it (it reads `cancelled`).
+        let Some(key) = key else { return };
+        match event_loop::local(&self.shared) {
+            Some(lp) => lp.cancel_task(key),
+            // Refused: the loop is gone, and the task with it.
+            None => drop(self.shared.post(Message::Cancel(key))),
         }
     }
 }
 
 /// `co_await!(handle)`: the task's value; its panic resumes in the awaiting
-/// coroutine.
+/// coroutine. The awaiting coroutine (a `Task` or a `SendTask`) registers
+/// with the loop of the thread it runs on, and is resumed there, whichever
+/// loop the task runs on.
+///
+/// # Panics
+/// At the `co_await!`, if the awaiting thread has no
+/// [`EventLoop`](crate::EventLoop) (use [`sync_wait`](coro_core::sync_wait)
+/// or `.await` there instead).
 impl<T> Awaiter for JoinHandle<T> {
     type Output = T;
     fn await_ready(&mut self) -> bool {
         self.is_finished()
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        let key = self.lp.register(awaiting);
-        self.waiting = Some(key);
-        *self.state.waiter.borrow_mut() = Waiter::Coroutine(key);
+        let lp = current_for("co_await! of a coro_io::JoinHandle");
+        let key = lp.register(awaiting);
+        let mut join = self.state.lock();
+        if join.finished {
+            // Finished since `await_ready` (on another loop): go on at once.
+            drop(join);
+            lp.deregister(key);
+            return false;
+        }
+        join.waiter = Waiter::Coroutine(lp.shared.clone(), key);
+        drop(join);
+        self.waiting = Some((lp.shared.clone(), key));
+        true
     }
     fn await_resume(mut self) -> T {
         self.take_result()
     }
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        let outcome = event_loop::cancel(&mut self.waiting);
+        if outcome == CancelOutcome::Withdrawn {
+            self.state.lock().waiter = Waiter::None;
+        }
+        outcome
+    }
 }
 
-/// `block_on(handle)`, or `.await` from a Rust future on the same loop.
+/// `block_on(handle)`, or `.await` from a Rust future on any thread.
 impl<T> Future for JoinHandle<T> {
     type Output = T;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = self.get_mut();
-        if this.is_finished() {
+        let mut join = this.state.lock();
+        if join.finished {
+            drop(join);
             return Poll::Ready(this.take_result());
         }
-        *this.state.waiter.borrow_mut() = Waiter::Future(cx.waker().clone());
+        match &mut join.waiter {
+            Waiter::Future(w) if w.will_wake(cx.waker()) => {}
+            waiter => *waiter = Waiter::Future(cx.waker().clone()),
+        }
         Poll::Pending
+    }
+}
+
+/// `sync_wait(handle)`: blocks this thread until the task finishes (on a
+/// thread with an [`EventLoop`](crate::EventLoop), runs that loop
+/// meanwhile, so a task of this very loop can finish too).
+///
+/// ```
+/// use coro::{co_return, sync_wait, SendTask};
+///
+/// #[coro::coroutine]
+/// fn answer() -> SendTask<u32> { co_return!(42) }
+///
+/// let rt = coro_io::Runtime::new(1).unwrap();
+/// assert_eq!(sync_wait(rt.spawn(answer())), 42);
+/// ```
+impl<T: 'static> SyncWait for JoinHandle<T> {
+    type Output = T;
+    fn sync_wait(mut self) -> T {
+        if let Some(lp) = event_loop::try_current() {
+            return lp.block_on(self);
+        }
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark()
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(v) = Pin::new(&mut self).poll(&mut cx) {
+                return v;
+            }
+            // Coroutines of this thread woken elsewhere run meanwhile (a
+            // wake-up for them unparks this thread too).
+            if coro_core::resume_woken() == 0 {
+                std::thread::park();
+            }
+        }
     }
 }

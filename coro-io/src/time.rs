@@ -15,12 +15,13 @@
 
 use core::fmt;
 use core::future::IntoFuture;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use coro_core::awaiter::CancelOutcome;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
-use crate::event_loop::{current, Inner};
+use crate::event_loop::{self, current, Shared};
 use crate::registration::Key;
 use crate::task::JoinHandle;
 
@@ -33,8 +34,8 @@ fn after(d: Duration) -> Instant {
 /// The awaiter of [`sleep`] and [`sleep_until`]: resumes the coroutine once
 /// its deadline has passed, on this thread's [`EventLoop`](crate::EventLoop).
 ///
-/// Not `Send`: a coroutine sleeping on the loop is a thread-bound `Task`
-/// (a `SendTask` cannot hold it across the `co_await!` yet).
+/// `Send`: a `SendTask` sleeps on the loop of the thread it runs on (a
+/// [`Runtime`](crate::Runtime)'s loop) and is resumed there.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -43,7 +44,7 @@ fn after(d: Duration) -> Instant {
 /// ```
 pub struct Sleep {
     deadline: Instant,
-    reg: Option<(Rc<Inner>, Key)>,
+    reg: Option<(Arc<Shared>, Key)>,
 }
 
 impl fmt::Debug for Sleep {
@@ -117,16 +118,20 @@ impl Awaiter for Sleep {
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         let lp = current();
         let key = lp.register_timer(awaiting, self.deadline);
-        self.reg = Some((lp, key));
+        self.reg = Some((lp.shared.clone(), key));
     }
     fn await_resume(self) {}
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        event_loop::cancel(&mut self.reg)
+    }
 }
 
-/// The cancel step: the registration goes with the awaiter.
+/// The cancel step: the registration goes with the awaiter (by a message
+/// to its loop if dropped on another thread).
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some((lp, key)) = self.reg.take() {
-            lp.deregister(key);
+        if let Some((shared, key)) = self.reg.take() {
+            event_loop::withdraw(&shared, key);
         }
     }
 }
@@ -137,7 +142,7 @@ impl Drop for Sleep {
 /// let _awaiter: coro_io::YieldNow = coro_io::yield_now();
 /// ```
 pub struct YieldNow {
-    reg: Option<(Rc<Inner>, Key)>,
+    reg: Option<(Arc<Shared>, Key)>,
 }
 
 impl fmt::Debug for YieldNow {
@@ -186,15 +191,18 @@ impl Awaiter for YieldNow {
         let lp = current();
         let key = lp.register(awaiting);
         lp.wake(key);
-        self.reg = Some((lp, key));
+        self.reg = Some((lp.shared.clone(), key));
     }
     fn await_resume(self) {}
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        event_loop::cancel(&mut self.reg)
+    }
 }
 
 impl Drop for YieldNow {
     fn drop(&mut self) {
-        if let Some((lp, key)) = self.reg.take() {
-            lp.deregister(key);
+        if let Some((shared, key)) = self.reg.take() {
+            event_loop::withdraw(&shared, key);
         }
     }
 }
@@ -231,7 +239,7 @@ pub struct Timeout<F: IntoFuture> {
     /// Until the `co_await!`, which spawns it.
     task: Option<F>,
     join: Option<JoinHandle<F::Output>>,
-    reg: Option<(Rc<Inner>, Key)>,
+    reg: Option<(Arc<Shared>, Key)>,
 }
 
 impl<F: IntoFuture> fmt::Debug for Timeout<F> {
@@ -302,7 +310,15 @@ where
         // first one resumes the coroutine, the other finds it fired.
         join.set_waiter(key);
         self.join = Some(join);
-        self.reg = Some((lp, key));
+        self.reg = Some((lp.shared.clone(), key));
+    }
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        let outcome = event_loop::cancel(&mut self.reg);
+        if outcome == CancelOutcome::Withdrawn {
+            // On the loop's thread: the task goes now, as with the drop.
+            drop(self.join.take());
+        }
+        outcome
     }
     fn await_resume(mut self) -> Result<F::Output, Elapsed> {
         self.withdraw();
@@ -320,8 +336,8 @@ where
 impl<F: IntoFuture> Timeout<F> {
     /// Withdraws the registration: the timer entry goes stale.
     fn withdraw(&mut self) {
-        if let Some((lp, key)) = self.reg.take() {
-            lp.deregister(key);
+        if let Some((shared, key)) = self.reg.take() {
+            event_loop::withdraw(&shared, key);
         }
     }
 }

@@ -404,14 +404,34 @@ thread_local! {
 /// Marks a driver's resumes: while it lives, a `Send` coroutine that
 /// suspends on a future on this thread is sent back to the driver's queue
 /// when the future wakes it. Scopes nest; dropping one restores the outer
-/// driver.
-pub(crate) struct DriverScope {
+/// driver. Not `Send`: it restores a thread-local.
+///
+/// A runtime enters [`DriverScope::this_thread`] around the resumes it
+/// makes, so that a `SendTask` it resumes, which then awaits a Rust future,
+/// is woken back onto the same thread (through [`resume_woken`], which the
+/// runtime runs when [`notify_when_woken`] tells it to) rather than resumed
+/// inside the future's `wake()` on whatever thread calls it.
+///
+/// ```
+/// use coro::schedule::DriverScope;
+/// let _driver = DriverScope::this_thread();
+/// // ... resume coroutines; their futures' wake-ups come back here ...
+/// coro::resume_woken();
+/// ```
+pub struct DriverScope {
     outer: Option<Driver>,
+    _not_send: core::marker::PhantomData<*const ()>,
+}
+
+impl fmt::Debug for DriverScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DriverScope").finish_non_exhaustive()
+    }
 }
 
 impl DriverScope {
     fn set(driver: Driver) -> DriverScope {
-        DriverScope { outer: DRIVER.with(|d| d.replace(Some(driver))) }
+        DriverScope { outer: DRIVER.with(|d| d.replace(Some(driver))), _not_send: core::marker::PhantomData }
     }
 
     /// Enters `target` as the driver (a pool, a `SendTask` future's queue).
@@ -420,9 +440,16 @@ impl DriverScope {
     }
 
     /// Enters this thread's own queue as the driver (`sync_wait`, a
-    /// `LocalScheduler`, a `Task` polled as a future): wake-ups come back to
-    /// [`resume_woken`].
-    pub(crate) fn this_thread() -> DriverScope {
+    /// `LocalScheduler`, a `Task` polled as a future, an event loop):
+    /// wake-ups come back to [`resume_woken`].
+    ///
+    /// ```
+    /// let outer = coro::schedule::DriverScope::this_thread();
+    /// let inner = coro::schedule::DriverScope::this_thread(); // scopes nest
+    /// drop(inner);
+    /// drop(outer);
+    /// ```
+    pub fn this_thread() -> DriverScope {
         DriverScope::set(Driver::ThisThread)
     }
 }

@@ -365,6 +365,40 @@ pub(crate) unsafe fn post_hop<S: Scheduler + ?Sized>(
     unsafe { scheduler.post(stand_in) }
 }
 
+/// For a hand-written scheduler's awaiter (an event loop of another
+/// thread): panics, naming the `co_await!`'s line, if `awaiting` is a
+/// thread-bound coroutine (a `Task`), which must not be resumed on
+/// another thread; call it in `await_suspend` before handing the handle
+/// over. The check `co_await!(pool.schedule())` makes.
+///
+/// # Safety
+/// `awaiting` is live: the handle the frame passes to `await_suspend`.
+///
+/// ```
+/// use coro::{AwaitSuspend, Awaiter, CoroutineHandle};
+///
+/// /// Hands the coroutine to another thread, which resumes it.
+/// struct ToThread;
+/// impl Awaiter for ToThread {
+///     type Output = ();
+///     fn await_ready(&mut self) -> bool { false }
+///     unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+///         // SAFETY: the frame's own handle.
+///         unsafe { coro::schedule::assert_not_thread_bound(h) };
+///         // SAFETY: handed over once; a `Send` coroutine may run there.
+///         std::thread::spawn(move || unsafe { h.resume() });
+///     }
+///     fn await_resume(self) {}
+/// }
+/// ```
+pub unsafe fn assert_not_thread_bound(awaiting: CoroutineHandle) {
+    // SAFETY: live (caller's contract).
+    if unsafe { awaiting.is_thread_bound() } {
+        // SAFETY: as above; suspended at the `co_await!` awaiting the caller.
+        thread_bound_hop(unsafe { awaiting.suspend_point() })
+    }
+}
+
 /// The awaiter's drop: if the coroutine is destroyed while queued, the hop
 /// must not resume it; after a normal resumption the target is already
 /// taken and this does nothing.
