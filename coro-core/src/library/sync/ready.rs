@@ -80,6 +80,7 @@ use std::sync::Arc;
 
 use super::waiter::{destroyed_while_resumed, WaitList, WaitNode, READY, RESUMING};
 use crate::home::{HomeResume, Wakeup};
+use crate::language::atomic::thread_local;
 use crate::language::handle::CoroutineHandle;
 
 /// How many [`run`] loops may be nested on one thread's stack.
@@ -139,8 +140,9 @@ impl HomeWake {
         self.home.is_home_thread()
     }
 
-    /// The awaiter's side: a wake-up that has not run never will.
-    pub(crate) fn detach(&self) {
+    /// The awaiter's side: a wake-up that has not run never will
+    /// ([`HomeResume::detach`]).
+    pub(crate) fn detach(&self) -> bool {
         self.home.detach()
     }
 

@@ -46,11 +46,11 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::flavor::{Flavor, Guarded, RawLock};
 use super::ready::{self, HomeWake};
+use crate::language::atomic::{thread_local, ConstAtomicU8, Ordering};
 use crate::language::handle::CoroutineHandle;
 
 /// Not in any list: never registered, or already resumed.
@@ -76,7 +76,7 @@ pub(crate) struct WaitNode {
     /// data race, and so that `HOME` can be read without the lock; every
     /// other legitimate access is ordered by a primitive's lock or happens
     /// on one thread.
-    state: AtomicU8,
+    state: ConstAtomicU8,
     /// For a thread-bound coroutine waiting on a thread-safe primitive: how
     /// a release on another thread hands it back to its own thread. `None`
     /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
@@ -106,7 +106,7 @@ impl WaitNode {
             prev: Cell::new(ptr::null()),
             next: Cell::new(ptr::null()),
             handle: Cell::new(None),
-            state: AtomicU8::new(IDLE),
+            state: ConstAtomicU8::new(IDLE),
             home: UnsafeCell::new(None),
             local_next: Cell::new(ptr::null()),
             in_local: Cell::new(false),
