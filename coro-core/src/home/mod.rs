@@ -609,7 +609,7 @@ mod loom_tests {
     /// `HomeWake::run` and `HomeHop::run` run it. Tracked: loom fails the
     /// model if one is never freed (kept by a queue that outlived its
     /// thread, or by a reference cycle).
-    struct Home(HomeResume, loom::alloc::Track<()>);
+    struct Home(HomeResume, #[allow(dead_code)] loom::alloc::Track<()>);
 
     fn home(frame: CoroutineHandle) -> Arc<Home> {
         Arc::new(Home(HomeResume::new(frame), loom::alloc::Track::new(())))
