@@ -14,6 +14,12 @@
 //! thread-bound coroutine there: they post it to its home thread's
 //! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
 //! that resumes a `Task` from another thread meets the panic.
+//!
+//! Model-checked: the queue's post / drain / requeue / close, a driver's
+//! registration against a post, and [`HomeResume`]'s `WAITING` /
+//! `RESUMED` / `DETACHED` race run under loom in the `loom_tests` at the
+//! end of this file (`.ci/loom`); their atomics, locks and thread-locals
+//! come from `language::atomic` for that.
 
 pub(crate) mod hop;
 

@@ -11,7 +11,10 @@
 //!   are (a `WaitNode`, a `coro::sync` primitive's spin lock, both made by
 //!   `const fn new`). [`ConstAtomicBool`] and [`ConstAtomicU8`] are core's
 //!   atomics normally; under loom they make their loom atomic on first use
-//!   (inside the model, by construction) and dereference to it;
+//!   (inside the model, by construction) and dereference to it. A model
+//!   must therefore use one on the thread that made it before another
+//!   modelled thread can reach it (as `new` would have), or loom sees the
+//!   first use as a write racing the other thread's access;
 //! - loom runs all its threads on one OS thread, so `std::thread_local!`
 //!   would be one value shared by every modelled thread. [`thread_local!`]
 //!   is loom's under loom: one value per modelled thread, destroyed when

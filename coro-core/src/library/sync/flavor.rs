@@ -17,6 +17,10 @@
 //! - [`Local`] has no lock at all: a `Cell<bool>` only checks that no
 //!   critical section is re-entered, which makes the `unsafe` access to the
 //!   state sound without relying on every caller.
+//!
+//! Under `--cfg loom` the spin lock's word is loom's and each critical
+//! section is checked to be ordered after the previous one (see
+//! [`SpinLock`]); every model of `waiter.rs` takes it.
 
 use core::cell::{Cell, UnsafeCell};
 use core::fmt;

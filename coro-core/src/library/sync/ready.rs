@@ -71,6 +71,14 @@
 //! the awaiter (the abort comes at the awaiter's `Drop`), and a promise
 //! whose `before_resume` refuses the resume leaves the node `RESUMING`, so
 //! destroying that coroutine later aborts too.
+//!
+//! # Model checking
+//!
+//! The ready queue and the outbox are thread-locals touched by their own
+//! thread only (`language::atomic::thread_local!`: one per modelled thread
+//! under loom). What crosses threads — a release elsewhere marking a node
+//! `HOME` and posting its `HomeWake`, racing the awaiter's `Drop` — is
+//! model-checked by the `loom_tests` of `waiter.rs`.
 
 use core::cell::Cell;
 use core::ptr;

@@ -43,6 +43,13 @@
 //! queue, or `RESUMING` while this thread is not the one resuming it, is
 //! destroying a coroutine that another thread is about to resume: that
 //! aborts the process (see [`abandon_wait`]).
+//!
+//! Model-checked (`loom_tests` at the end of this file, `.ci/loom`): a
+//! release on another thread (`QUEUED -> HOME` or `READY`) racing the
+//! registration or the awaiter's `Drop`, through a real thread-safe
+//! semaphore: the grant ends with the resumed coroutine or is handed on,
+//! exactly once, and a node unlinked or detached by its `Drop` is never
+//! resumed. `state` is a `ConstAtomicU8` from `language::atomic` for that.
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr;
