@@ -16,10 +16,10 @@
 //! that resumes a `Task` from another thread meets the panic.
 //!
 //! Model-checked: the queue's post / drain / requeue / close, a driver's
-//! registration against a post, and [`HomeResume`]'s `WAITING` /
-//! `RESUMED` / `DETACHED` race run under loom in the `loom_tests` at the
-//! end of this file (`.ci/loom`); their atomics, locks and thread-locals
-//! come from `language::atomic` for that.
+//! registration against a post, [`HomeResume`]'s `WAITING` / `RESUMED` /
+//! `DETACHED` race, and the hop home of `hop.rs`, run under loom in the
+//! `loom_tests` at the end of this file (`.ci/loom`); their atomics, locks
+//! and thread-locals come from `language::atomic` for that.
 
 pub(crate) mod hop;
 
@@ -584,6 +584,7 @@ mod loom_tests {
 
     use loom::thread;
 
+    use super::hop::HopSlot;
     use super::*;
     use crate::language::atomic::probe::ProbeFrame;
     use crate::language::atomic::AtomicBool;
@@ -745,6 +746,62 @@ mod loom_tests {
             assert_eq!(resume_woken(), 1);
             let detached_first = awaiter.join().unwrap();
             assert_eq!(frame.0.resumes(), usize::from(!detached_first));
+        });
+    }
+    #[test]
+    fn loom_a_post_racing_a_driver_queues_close_is_run_once_by_the_drain_the_closer_or_the_poster() {
+        loom::model(|| {
+            let queue = WakeQueue::for_driver();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let poster = {
+                let (queue, log) = (queue.clone(), log.clone());
+                // Refused by a closed queue, the wake-up comes back to the
+                // poster, which must deal with it (here: run it).
+                thread::spawn(move || {
+                    if let Err(refused) = queue.post(logged(1, false, &log)) {
+                        refused.run();
+                    }
+                })
+            };
+            // A `SendTask` future's last poll, then its withdrawal: what is
+            // still queued is run by the closer, not dropped.
+            queue.drain();
+            for stale in queue.close_and_take() {
+                stale.run();
+            }
+            poster.join().unwrap();
+            assert_eq!(queue.drain(), 0, "a closed queue ran a wake-up");
+            assert_eq!(*lock(&log), [1], "a wake-up was lost or run twice");
+        });
+    }
+
+    #[test]
+    fn loom_a_task_finishing_on_another_thread_hops_its_thread_bound_awaiter_home_once_or_never_after_its_drop() {
+        loom::model(|| {
+            // The coroutine awaiting a `SendTask`, suspended on this thread.
+            let awaiting = ProbeFrame::new(SuspendAlways, true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { awaiting.co_await() });
+            let mut slot = HopSlot::default();
+            // SAFETY: the probe is live and suspended (its own handle).
+            let continuation = unsafe { slot.continuation(awaiting.handle(), true) };
+            assert_ne!(continuation, awaiting.handle(), "a thread-bound awaiter gets a hop");
+            // The task finishes on a worker and transfers to its continuation.
+            let worker = thread::spawn(move || {
+                // SAFETY: the hop's handle, resumed once, as the task's final
+                // awaiter does.
+                unsafe { continuation.resume() }
+            });
+            resume_woken();
+            let resumed = awaiting.resumes();
+            // The awaiter goes: after its coroutine resumed, or with it.
+            drop(slot);
+            if resumed == 0 {
+                assert!(awaiting.destroy());
+            }
+            worker.join().unwrap();
+            resume_woken();
+            assert_eq!(awaiting.resumes(), resumed, "resumed after its awaiter was dropped");
         });
     }
 }
