@@ -14,16 +14,22 @@
 //! thread-bound coroutine there: they post it to its home thread's
 //! [`WakeQueue`], which [`resume_woken`] runs. Only a hand-written awaiter
 //! that resumes a `Task` from another thread meets the panic.
+//!
+//! Model-checked: the queue's post / drain / requeue / close, a driver's
+//! registration against a post, [`HomeResume`]'s `WAITING` / `RESUMED` /
+//! `DETACHED` race, and the hop home of `hop.rs`, run under loom in the
+//! `loom_tests` at the end of this file (`.ci/loom`); their atomics, locks
+//! and thread-locals come from `language::atomic` for that.
 
 pub(crate) mod hop;
 
 use core::cell::{OnceCell, RefCell};
-use core::sync::atomic::{AtomicU8, Ordering};
 use core::task::Waker;
 use core::{fmt, mem};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::thread::{self, Thread};
 
+use crate::language::atomic::{thread_local, AtomicU8, Mutex, MutexGuard, Ordering};
 use crate::language::handle::CoroutineHandle;
 
 thread_local! {
@@ -124,11 +130,13 @@ impl HomeResume {
         HomeThread::current() == self.thread
     }
 
-    /// The awaiter's side: `true` if the wake-up had not run (it now never
-    /// will), or it has and the home thread resumed the coroutine.
+    /// The awaiter's side: from now on the wake-up does nothing. Returns
+    /// `true` if it had not resumed the coroutine (it now never will),
+    /// `false` if it had won first (the awaiter is then dropped after, or
+    /// instead of, its `await_resume`: the coroutine was resumed).
     #[inline]
-    pub(crate) fn detach(&self) {
-        self.state.swap(DETACHED, Ordering::AcqRel);
+    pub(crate) fn detach(&self) -> bool {
+        self.state.swap(DETACHED, Ordering::AcqRel) == WAITING
     }
 
     /// Posts `wakeup` (whose [`Wakeup::run`] calls [`run`](Self::run) on
@@ -588,4 +596,239 @@ pub(crate) fn nothing_can_post_here() -> bool {
 /// ```
 pub fn notify_when_woken(waker: &Waker) {
     WakeQueue::current().register_waker(ANY_DRIVER, waker);
+}
+
+/// Models of the wake-up queue and of [`HomeResume`] (`.ci/loom`; what they
+/// cover is in the "Model checking" section of docs/soundness.md). They run
+/// the real queue and the real `HomeResume`, posted and run as `HomeWake`
+/// and `HomeHop` do, with a [`ProbeFrame`] as the coroutine; the home
+/// thread's queue is its real thread-local one, closed by the real
+/// `ThreadQueue` destructor when the modelled thread ends.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    use std::task::Wake;
+
+    use loom::thread;
+
+    use super::hop::HopSlot;
+    use super::*;
+    use crate::language::atomic::probe::ProbeFrame;
+    use crate::language::atomic::AtomicBool;
+    use crate::language::suspend::SuspendAlways;
+
+    /// A wake-up that logs its number when it runs (and then unwinds, if
+    /// `unwinds`: a detached task's panic escaping its resume).
+    struct Logged {
+        id: u32,
+        unwinds: bool,
+        log: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Wakeup for Logged {
+        fn run(self: Arc<Self>) {
+            lock(&self.log).push(self.id);
+            if self.unwinds {
+                // No panic hook: the models run this many times.
+                resume_unwind(Box::new(self.id));
+            }
+        }
+    }
+
+    fn logged(id: u32, unwinds: bool, log: &Arc<Mutex<Vec<u32>>>) -> Arc<dyn Wakeup> {
+        Arc::new(Logged { id, unwinds, log: log.clone() })
+    }
+
+    /// A thread-bound coroutine's wake-up: the real `HomeResume`, run as
+    /// `HomeWake::run` and `HomeHop::run` run it. Tracked: loom fails the
+    /// model if one is never freed (kept by a queue that outlived its
+    /// thread, or by a reference cycle).
+    struct Home(HomeResume, #[allow(dead_code)] loom::alloc::Track<()>);
+
+    fn home(frame: CoroutineHandle) -> Arc<Home> {
+        Arc::new(Home(HomeResume::new(frame), loom::alloc::Track::new(())))
+    }
+
+    impl Wakeup for Home {
+        fn run(self: Arc<Self>) {
+            // SAFETY: run by `resume_woken` on the home thread; the probe
+            // coroutine is suspended and resumed by nothing else; each model
+            // detaches before it destroys the probe.
+            unsafe { self.0.run() }
+        }
+    }
+
+    /// A driver's waker: records that it was woken.
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    /// Shares a probe coroutine with a second modelled thread.
+    struct Shared<T>(T);
+    // SAFETY: the probe's memory is a loom cell: every access the model
+    // makes to it from either thread is checked by loom (which is the point).
+    unsafe impl<T> Send for Shared<T> {}
+    // SAFETY: as above.
+    unsafe impl<T> Sync for Shared<T> {}
+
+    #[test]
+    fn loom_a_post_racing_a_drain_that_unwinds_runs_once_behind_the_requeued_rest() {
+        loom::model(|| {
+            let queue = WakeQueue::for_driver();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            assert!(queue.post(logged(1, true, &log)).is_ok());
+            assert!(queue.post(logged(2, false, &log)).is_ok());
+            let poster = {
+                let (queue, log) = (queue.clone(), log.clone());
+                thread::spawn(move || assert!(queue.post(logged(3, false, &log)).is_ok()))
+            };
+            // The first wake-up unwinds: the rest of its batch goes back to
+            // the front of the queue, ahead of a post that came meanwhile.
+            assert!(catch_unwind(AssertUnwindSafe(|| queue.drain())).is_err());
+            poster.join().unwrap();
+            while queue.drain() > 0 {}
+            assert_eq!(*lock(&log), [1, 2, 3], "each wake-up runs once, in the order posted");
+        });
+    }
+
+    #[test]
+    fn loom_a_driver_that_drains_then_registers_while_a_wake_up_is_posted_runs_it_or_is_woken() {
+        loom::model(|| {
+            let queue = WakeQueue::for_driver();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let poster = {
+                let (queue, log) = (queue.clone(), log.clone());
+                thread::spawn(move || assert!(queue.post(logged(1, false, &log)).is_ok()))
+            };
+            // A driver's poll (a task polled as a future): drain, then
+            // register its waker before it returns `Pending`.
+            let flag = Arc::new(Flag(AtomicBool::new(false)));
+            let ran = queue.drain();
+            queue.register_waker(1, &Waker::from(flag.clone()));
+            poster.join().unwrap();
+            assert!(ran == 1 || flag.0.load(Ordering::Acquire), "a wake-up posted while the driver polled was lost");
+        });
+    }
+
+    #[test]
+    fn loom_a_wake_up_posted_home_while_its_thread_drains_and_exits_resumes_once_or_is_dropped_unrun() {
+        loom::model(|| {
+            let home_thread = thread::spawn(|| {
+                let frame = ProbeFrame::new(SuspendAlways, true);
+                // SAFETY: the frame stays in place until this thread ends,
+                // after which nothing can resume it (only this thread runs
+                // its wake-up).
+                assert!(unsafe { frame.co_await() });
+                let wake = home(frame.handle());
+                let poster = {
+                    let wake = wake.clone();
+                    thread::spawn(move || wake.0.post(wake.clone()))
+                };
+                resume_woken();
+                let resumed = frame.resumes();
+                // The awaiter is dropped: after its `await_resume`, or
+                // instead of it (the coroutine is destroyed as it waits).
+                assert_eq!(wake.0.detach(), resumed == 0, "the wake-up and the awaiter disagree on who won");
+                if resumed == 0 {
+                    assert!(frame.destroy());
+                }
+                // The thread ends next: its queue is closed, a wake-up still
+                // in it is dropped (loom's leak check: `Home`), and later
+                // posts are refused. (A loom `join` returns before the
+                // thread's locals are destroyed, so the check is loom's, at
+                // the end of each execution.)
+                (poster, resumed)
+            });
+            let (poster, resumed) = home_thread.join().unwrap();
+            poster.join().unwrap();
+            assert!(resumed <= 1);
+        });
+    }
+
+    #[test]
+    fn loom_detach_racing_the_wake_up_on_another_thread_lets_exactly_one_of_them_win() {
+        loom::model(|| {
+            let frame = Arc::new(Shared(ProbeFrame::new(SuspendAlways, true)));
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { frame.0.co_await() });
+            let wake = home(frame.0.handle());
+            wake.0.post(wake.clone());
+            // Stronger than the library needs (both sides run on the home
+            // thread there): the awaiter's side on another thread, which
+            // frees the coroutine at once if it won.
+            let awaiter = {
+                let (frame, wake) = (frame.clone(), wake.clone());
+                thread::spawn(move || {
+                    let won = wake.0.detach();
+                    if won {
+                        assert!(frame.0.destroy());
+                    }
+                    won
+                })
+            };
+            assert_eq!(resume_woken(), 1);
+            let detached_first = awaiter.join().unwrap();
+            assert_eq!(frame.0.resumes(), usize::from(!detached_first));
+        });
+    }
+    #[test]
+    fn loom_a_post_racing_a_driver_queues_close_is_run_once_by_the_drain_the_closer_or_the_poster() {
+        loom::model(|| {
+            let queue = WakeQueue::for_driver();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let poster = {
+                let (queue, log) = (queue.clone(), log.clone());
+                // Refused by a closed queue, the wake-up comes back to the
+                // poster, which must deal with it (here: run it).
+                thread::spawn(move || {
+                    if let Err(refused) = queue.post(logged(1, false, &log)) {
+                        refused.run();
+                    }
+                })
+            };
+            // A `SendTask` future's last poll, then its withdrawal: what is
+            // still queued is run by the closer, not dropped.
+            queue.drain();
+            for stale in queue.close_and_take() {
+                stale.run();
+            }
+            poster.join().unwrap();
+            assert_eq!(queue.drain(), 0, "a closed queue ran a wake-up");
+            assert_eq!(*lock(&log), [1], "a wake-up was lost or run twice");
+        });
+    }
+
+    #[test]
+    fn loom_a_task_finishing_on_another_thread_hops_its_thread_bound_awaiter_home_once_or_never_after_its_drop() {
+        loom::model(|| {
+            // The coroutine awaiting a `SendTask`, suspended on this thread.
+            let awaiting = ProbeFrame::new(SuspendAlways, true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { awaiting.co_await() });
+            let mut slot = HopSlot::default();
+            // SAFETY: the probe is live and suspended (its own handle).
+            let continuation = unsafe { slot.continuation(awaiting.handle(), true) };
+            assert_ne!(continuation, awaiting.handle(), "a thread-bound awaiter gets a hop");
+            // The task finishes on a worker and transfers to its continuation.
+            let worker = thread::spawn(move || {
+                // SAFETY: the hop's handle, resumed once, as the task's final
+                // awaiter does.
+                unsafe { continuation.resume() }
+            });
+            resume_woken();
+            let resumed = awaiting.resumes();
+            // The awaiter goes: after its coroutine resumed, or with it.
+            drop(slot);
+            if resumed == 0 {
+                assert!(awaiting.destroy());
+            }
+            worker.join().unwrap();
+            resume_woken();
+            assert_eq!(awaiting.resumes(), resumed, "resumed after its awaiter was dropped");
+        });
+    }
 }

@@ -17,10 +17,15 @@
 //! - [`Local`] has no lock at all: a `Cell<bool>` only checks that no
 //!   critical section is re-entered, which makes the `unsafe` access to the
 //!   state sound without relying on every caller.
+//!
+//! Under `--cfg loom` the spin lock's word is loom's and each critical
+//! section is checked to be ordered after the previous one (see
+//! [`SpinLock`]); every model of `waiter.rs` takes it.
 
 use core::cell::{Cell, UnsafeCell};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::language::atomic::{spin_loop, yield_now, ConstAtomicBool, Ordering};
 
 /// Marker for the thread-safe flavour of a primitive: `Send + Sync`, its
 /// state behind a spin lock held for a few instructions at a time. This is
@@ -104,27 +109,42 @@ pub unsafe trait RawLock {
 
 /// A test-and-test-and-set spin lock that yields the thread after a short
 /// spin. Held only for the few instructions of a critical section.
+///
+/// Under `--cfg loom` the lock word is loom's, and each critical section
+/// also writes a loom cell of the lock's at its start and its end: a lock
+/// that failed to order one holder's section before the next one's would
+/// be a race loom reports (the `RawLock` contract, checked by every model
+/// that takes the lock).
 #[derive(Debug)]
 pub struct SpinLock {
-    locked: AtomicBool,
+    locked: ConstAtomicBool,
+    #[cfg(loom)]
+    sections: std::sync::OnceLock<loom::cell::UnsafeCell<()>>,
 }
 
 // SAFETY: the compare-exchange from `false` to `true` succeeds for one
 // thread at a time; `unlock`'s Release store pairs with the Acquire of the
 // next successful `lock`.
 unsafe impl RawLock for SpinLock {
-    const NEW: Self = SpinLock { locked: AtomicBool::new(false) };
+    const NEW: Self = SpinLock {
+        locked: ConstAtomicBool::new(false),
+        #[cfg(loom)]
+        sections: std::sync::OnceLock::new(),
+    };
 
     #[inline]
     fn lock(&self) {
-        if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            return;
+        if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            self.lock_contended();
         }
-        self.lock_contended();
+        #[cfg(loom)]
+        self.section_edge();
     }
 
     #[inline]
     fn unlock(&self) {
+        #[cfg(loom)]
+        self.section_edge();
         // The last access to the lock, so the last access to the primitive
         // from a critical section: after this store another thread may free
         // the primitive (see the module docs).
@@ -142,16 +162,22 @@ impl SpinLock {
             while self.locked.load(Ordering::Relaxed) {
                 if spins < 100 {
                     spins += 1;
-                    core::hint::spin_loop();
+                    spin_loop();
                 } else {
                     // The holder was preempted mid critical section: let it run.
-                    std::thread::yield_now();
+                    yield_now();
                 }
             }
             if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return;
             }
         }
+    }
+
+    /// A write to the lock's loom cell, held: see the type's docs.
+    #[cfg(loom)]
+    fn section_edge(&self) {
+        self.sections.get_or_init(|| loom::cell::UnsafeCell::new(())).with_mut(|_| ());
     }
 }
 

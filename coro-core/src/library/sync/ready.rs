@@ -71,6 +71,14 @@
 //! the awaiter (the abort comes at the awaiter's `Drop`), and a promise
 //! whose `before_resume` refuses the resume leaves the node `RESUMING`, so
 //! destroying that coroutine later aborts too.
+//!
+//! # Model checking
+//!
+//! The ready queue and the outbox are thread-locals touched by their own
+//! thread only (`language::atomic::thread_local!`: one per modelled thread
+//! under loom). What crosses threads — a release elsewhere marking a node
+//! `HOME` and posting its `HomeWake`, racing the awaiter's `Drop` — is
+//! model-checked by the `loom_tests` of `waiter.rs`.
 
 use core::cell::Cell;
 use core::ptr;
@@ -80,6 +88,7 @@ use std::sync::Arc;
 
 use super::waiter::{destroyed_while_resumed, WaitList, WaitNode, READY, RESUMING};
 use crate::home::{HomeResume, Wakeup};
+use crate::language::atomic::thread_local;
 use crate::language::handle::CoroutineHandle;
 
 /// How many [`run`] loops may be nested on one thread's stack.
@@ -139,8 +148,9 @@ impl HomeWake {
         self.home.is_home_thread()
     }
 
-    /// The awaiter's side: a wake-up that has not run never will.
-    pub(crate) fn detach(&self) {
+    /// The awaiter's side: a wake-up that has not run never will
+    /// ([`HomeResume::detach`]).
+    pub(crate) fn detach(&self) -> bool {
         self.home.detach()
     }
 

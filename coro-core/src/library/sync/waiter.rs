@@ -43,14 +43,21 @@
 //! queue, or `RESUMING` while this thread is not the one resuming it, is
 //! destroying a coroutine that another thread is about to resume: that
 //! aborts the process (see [`abandon_wait`]).
+//!
+//! Model-checked (`loom_tests` at the end of this file, `.ci/loom`): a
+//! release on another thread (`QUEUED -> HOME` or `READY`) racing the
+//! registration or the awaiter's `Drop`, through a real thread-safe
+//! semaphore: the grant ends with the resumed coroutine or is handed on,
+//! exactly once, and a node unlinked or detached by its `Drop` is never
+//! resumed. `state` is a `ConstAtomicU8` from `language::atomic` for that.
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::flavor::{Flavor, Guarded, RawLock};
 use super::ready::{self, HomeWake};
+use crate::language::atomic::{thread_local, ConstAtomicU8, Ordering};
 use crate::language::handle::CoroutineHandle;
 
 /// Not in any list: never registered, or already resumed.
@@ -76,7 +83,7 @@ pub(crate) struct WaitNode {
     /// data race, and so that `HOME` can be read without the lock; every
     /// other legitimate access is ordered by a primitive's lock or happens
     /// on one thread.
-    state: AtomicU8,
+    state: ConstAtomicU8,
     /// For a thread-bound coroutine waiting on a thread-safe primitive: how
     /// a release on another thread hands it back to its own thread. `None`
     /// otherwise (the local flavour, `SendTask`s, ...), which keeps waiting
@@ -106,7 +113,7 @@ impl WaitNode {
             prev: Cell::new(ptr::null()),
             next: Cell::new(ptr::null()),
             handle: Cell::new(None),
-            state: AtomicU8::new(IDLE),
+            state: ConstAtomicU8::new(IDLE),
             home: UnsafeCell::new(None),
             local_next: Cell::new(ptr::null()),
             in_local: Cell::new(false),
@@ -576,5 +583,129 @@ pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnc
             true
         }
         _ => false,
+    }
+}
+
+/// Models of the node state machine (`.ci/loom`; what they cover is in the
+/// "Model checking" section of docs/soundness.md): a real thread-safe
+/// [`Semaphore`](super::semaphore::Semaphore) (its spin lock, wait list,
+/// `wait_on`, `abandon_wait`, the ready queues and the `HOME` hand-off
+/// through `HomeWake`), waited on by [`ProbeFrame`] coroutines and released
+/// on another modelled thread. A permit is the grant: it must end up
+/// either with the coroutine that was resumed or back in the semaphore,
+/// once.
+///
+/// [`ProbeFrame`]: crate::language::atomic::probe::ProbeFrame
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use loom::thread::{self, JoinHandle};
+
+    use crate::home::resume_woken;
+    use crate::language::atomic::probe::ProbeFrame;
+    use crate::language::atomic::Arc;
+    use crate::library::sync::semaphore::Semaphore;
+    use crate::library::sync::ThreadSafe;
+
+    /// Made, and its lock taken once, on this thread: under loom the lock
+    /// word is made on first use (`ConstAtomicBool`), which must happen
+    /// before another thread can see the semaphore, as `new` would have.
+    fn empty_semaphore() -> Arc<Semaphore<ThreadSafe>> {
+        let sem = Arc::new(Semaphore::<ThreadSafe>::new(0));
+        assert_eq!(sem.available_permits(), 0);
+        sem
+    }
+
+    fn release_one_on_another_thread(sem: &Arc<Semaphore<ThreadSafe>>) -> JoinHandle<()> {
+        let sem = sem.clone();
+        thread::spawn(move || sem.release(1))
+    }
+
+    #[test]
+    fn loom_a_release_on_another_thread_racing_the_waiters_destruction_gives_the_permit_back_once() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            // A `Task`: thread-bound, so a release elsewhere sends it home.
+            let waiter = ProbeFrame::new(sem.acquire(), true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() }, "no permit yet: it waits");
+            let releaser = release_one_on_another_thread(&sem);
+            // Destroyed on its own thread while it waits: the awaiter's drop
+            // unlinks the node, or finds it `HOME` and passes the permit on.
+            assert!(waiter.destroy());
+            resume_woken();
+            releaser.join().unwrap();
+            // A wake-up posted before or after the drop does nothing.
+            resume_woken();
+            assert_eq!(waiter.resumes(), 0, "a destroyed coroutine was resumed");
+            assert_eq!(sem.available_permits(), 1, "the permit was lost or handed on twice");
+        });
+    }
+
+    #[test]
+    fn loom_a_release_on_another_thread_resumes_the_waiter_at_home_or_its_destruction_gives_the_permit_back() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let waiter = ProbeFrame::new(sem.acquire(), true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() });
+            let releaser = release_one_on_another_thread(&sem);
+            // The home thread runs its wake-ups; if the coroutine was not
+            // resumed by then, it is destroyed.
+            resume_woken();
+            if waiter.resumes() == 0 {
+                assert!(waiter.destroy());
+            }
+            releaser.join().unwrap();
+            resume_woken();
+            let resumed = waiter.resumes();
+            if let Some(permit) = waiter.take_output() {
+                permit.forget();
+            }
+            assert_eq!(resumed + sem.available_permits(), 1, "the permit was lost or granted twice");
+        });
+    }
+
+    #[test]
+    fn loom_a_release_racing_the_registration_resumes_a_send_waiter_once_where_the_permit_reaches_it() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            // A `SendTask`: resumed on the thread whose release grants it.
+            let waiter = ProbeFrame::new(sem.acquire(), false);
+            let releaser = release_one_on_another_thread(&sem);
+            // SAFETY: the frame stays in place until the model ends.
+            let suspended = unsafe { waiter.co_await() };
+            releaser.join().unwrap();
+            // Whether it waited or found the permit, it went on exactly once
+            // (the probe's memory checks that a resume on the releasing
+            // thread comes after the registration, not during it).
+            assert_eq!(waiter.resumes(), 1, "suspended: {suspended}");
+            waiter.take_output().expect("resumed with its permit").forget();
+            assert_eq!(sem.available_permits(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_a_permit_granted_to_a_waiter_destroyed_at_home_goes_to_the_next_waiter_once() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let first = ProbeFrame::new(sem.acquire(), true);
+            let second = ProbeFrame::new(sem.acquire(), false);
+            // SAFETY: both frames stay in place until the model ends.
+            assert!(unsafe { first.co_await() });
+            // SAFETY: as above.
+            assert!(unsafe { second.co_await() });
+            let releaser = release_one_on_another_thread(&sem);
+            // The first is destroyed: unlinked before the release (which
+            // then grants the second on the releasing thread), or granted and
+            // handed home first (its drop passes the permit to the second,
+            // resumed here).
+            assert!(first.destroy());
+            releaser.join().unwrap();
+            resume_woken();
+            assert_eq!(first.resumes(), 0);
+            assert_eq!(second.resumes(), 1, "the permit did not reach the next waiter exactly once");
+            second.take_output().expect("resumed with its permit").forget();
+            assert_eq!(sem.available_permits(), 0);
+        });
     }
 }
