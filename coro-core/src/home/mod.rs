@@ -186,6 +186,9 @@ pub(crate) struct WakeQueue {
     /// registers under its own key and withdraws when done; the key of
     /// [`notify_when_woken`] is [`ANY_DRIVER`].
     notify: Mutex<Drivers>,
+    /// Where a post wakes the drivers from (see `wake_drivers`): empty
+    /// between posts, its storage swapped back into `notify`.
+    waking: Mutex<Drivers>,
     /// The thread to unpark at each post; `None` for a driver's own queue
     /// (a `SendTask` future's), which only its registered waker hears of.
     thread: Option<Thread>,
@@ -225,6 +228,16 @@ impl Drivers {
             w.wake();
         }
     }
+
+    /// As [`wake_all`](Self::wake_all), keeping the storage.
+    fn wake_in_place(&mut self) {
+        for w in self.any.drain(..) {
+            w.wake();
+        }
+        for (_, w) in self.keyed.drain() {
+            w.wake();
+        }
+    }
 }
 
 /// This thread's queue; closes it when the thread exits.
@@ -252,6 +265,7 @@ impl WakeQueue {
                 Arc::new(WakeQueue {
                     pending: Mutex::new(Some(Vec::new())),
                     notify: Mutex::new(Drivers::default()),
+                    waking: Mutex::new(Drivers::default()),
                     thread: Some(thread::current()),
                 })
             })
@@ -282,6 +296,7 @@ impl WakeQueue {
         Arc::new(WakeQueue {
             pending: Mutex::new(Some(Vec::new())),
             notify: Mutex::new(Drivers::default()),
+            waking: Mutex::new(Drivers::default()),
             thread: None,
         })
     }
@@ -294,11 +309,23 @@ impl WakeQueue {
     /// panic propagates: dropping them would leave their coroutines queued
     /// in name only, never resumed.
     pub(crate) fn drain(&self) -> usize {
-        let batch = lock(&self.pending).as_mut().map(mem::take).unwrap_or_default();
+        let mut batch = lock(&self.pending).as_mut().map(mem::take).unwrap_or_default();
         let n = batch.len();
-        let mut rest = Requeue { queue: self, rest: batch.into_iter() };
-        for wakeup in rest.rest.by_ref() {
-            wakeup.run();
+        {
+            let mut rest = Requeue { queue: self, rest: batch.drain(..) };
+            for wakeup in rest.rest.by_ref() {
+                wakeup.run();
+            }
+        }
+        // The emptied batch goes back as the queue's vector if that is
+        // still empty, so that steady posting and draining reuse one
+        // allocation instead of growing a new vector every time.
+        if batch.capacity() != 0 {
+            if let Some(list) = lock(&self.pending).as_mut() {
+                if list.is_empty() && list.capacity() < batch.capacity() {
+                    mem::swap(list, &mut batch);
+                }
+            }
         }
         n
     }
@@ -346,9 +373,23 @@ impl WakeQueue {
 
     /// Wakes (and forgets) every registered driver, outside the lock: a
     /// waker may register again at once.
+    ///
+    /// The wakers are swapped into `waking` (whose emptied map and vector
+    /// take their place), so that registering again after each post
+    /// reuses the same storage instead of allocating; a post that finds
+    /// `waking` in use (another thread posting at the same moment, or a
+    /// waker that posts from inside `wake`) takes the wakers out instead.
     fn wake_drivers(&self) {
-        let drivers = mem::take(&mut *lock(&self.notify));
-        drivers.wake_all();
+        match self.waking.try_lock() {
+            Ok(mut waking) => {
+                mem::swap(&mut *lock(&self.notify), &mut *waking);
+                waking.wake_in_place();
+            }
+            Err(_) => {
+                let drivers = mem::take(&mut *lock(&self.notify));
+                drivers.wake_all();
+            }
+        }
     }
 
     /// Registers `waker` under `key` (replacing that key's waker): woken
@@ -364,16 +405,18 @@ impl WakeQueue {
 
 /// The part of a batch that [`WakeQueue::drain`] has not run yet; requeued
 /// if a wake-up unwinds.
-struct Requeue<'q> {
+struct Requeue<'q, 'b> {
     queue: &'q WakeQueue,
-    rest: std::vec::IntoIter<Arc<dyn Wakeup>>,
+    rest: std::vec::Drain<'b, Arc<dyn Wakeup>>,
 }
 
-impl Drop for Requeue<'_> {
+impl Drop for Requeue<'_, '_> {
     fn drop(&mut self) {
         if self.rest.len() != 0 {
-            let rest = mem::take(&mut self.rest);
-            self.queue.requeue_front(rest);
+            // Only when a wake-up unwound: collected first, since the
+            // drain borrows the batch.
+            let rest: Vec<_> = self.rest.by_ref().collect();
+            self.queue.requeue_front(rest.into_iter());
         }
     }
 }
