@@ -188,6 +188,22 @@ pub trait Promise: Sized {
         false
     }
 
+    /// Whether the frame has a [`Gate`](crate::language::gate::Gate): a
+    /// promise whose owner may go away while other threads may resume the
+    /// coroutine ([`SendTask`](crate::SendTask)'s). The frame then parks
+    /// and resumes it through the gate, and frees it only once no parker is
+    /// inside (`language/gate.rs`). Not a public API: the default, `false`,
+    /// compiles every other promise to a frame without a gate.
+    #[doc(hidden)]
+    const GATED: bool = false;
+
+    /// The frame's gate, when [`GATED`](Promise::GATED). Not a public API.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gate(&self) -> Option<&crate::language::gate::Gate> {
+        None
+    }
+
     /// Whether the coroutine must only run on the thread that created it
     /// (its frame may hold data that is not `Send`, like a
     /// [`Task`](crate::Task)'s). Not a C++ member.

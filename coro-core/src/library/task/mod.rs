@@ -24,14 +24,15 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::{addr_of, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::thread::{self, Thread};
 
 use crate::home::hop::HopSlot;
 use crate::home::{DriverScope, HomeThread};
 use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
-use crate::language::frame::{Header, VTable};
+use crate::language::frame::{cancel_frame, Header, VTable};
+use crate::language::gate::{Gate, Release};
 use crate::language::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
 use crate::language::point::SuspendPoint;
 use crate::language::promise::{
@@ -268,7 +269,7 @@ impl TaskKind for Sendable {
     type State = Flight;
     #[inline]
     fn new_state() -> Flight {
-        Flight { word: AtomicU8::new(Flight::IDLE), reports_continuation: false }
+        Flight { gate: Gate::new(), reports_continuation: false }
     }
     #[inline(always)]
     fn flight(state: &Flight) -> Option<&Flight> {
@@ -289,10 +290,11 @@ impl TaskKind for Sendable {
 pub struct LocalState(HomeThread);
 
 /// Who owns a started [`SendTask`]'s frame, decided atomically between its
-/// owner (the `SendTask`'s awaiter, a combinator, a task future) and the
-/// thread that finishes it: a `SendTask` may be running on another thread
-/// when its owner goes away, so the owner cannot free the frame then. Not
-/// a public API.
+/// owner (the `SendTask`'s awaiter, a combinator, a task future), the
+/// threads that park and resume it and the thread that finishes it: a
+/// `SendTask` may be running on another thread when its owner goes away.
+/// Its word is the frame's [`Gate`] (`language/gate.rs`, whose module docs
+/// give the states): the owner phase
 ///
 /// - `IDLE`: not started by an owner that may go away (unstarted, or driven
 ///   by `sync_wait` or a shared task, which wait for it);
@@ -300,15 +302,21 @@ pub struct LocalState(HomeThread);
 /// - `DONE`: the final awaiter has claimed the continuation (with
 ///   `Release`, after the result is stored): the frame is the owner's to
 ///   read and free;
-/// - `ORPHANED`: the owner went away while it was `AWAITED`: the frame
-///   belongs to whoever runs it. Its next resumption destroys it instead
-///   ([`Promise::abandoned`], read by the frame before every resume), and
-///   if it reaches its final suspend point first, its final awaiter
-///   destroys it instead of resuming the (gone) continuation.
+/// - `ORPHANED`: the owner went away while it was `AWAITED`, and the frame
+///   could not be destroyed at once;
+///
+/// and, beside it, whether the frame is parked on an awaiter whose
+/// registration the owner can withdraw. The owner going away destroys a
+/// parked task at once when its awaiter withdraws
+/// ([`Awaiter::await_cancel`]), else the resumption already granted
+/// destroys it in place of running it; a running one cancels itself at its
+/// next suspension, and one that reaches its final suspend point first is
+/// destroyed there instead of resuming the (gone) continuation. Not a
+/// public API.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Flight {
-    word: AtomicU8,
+    gate: Gate,
     /// Whether an async backtrace may walk to the continuation: only if it
     /// is the awaiting coroutine itself, a `Sendable` frame that cannot be
     /// freed before this task transfers to it. A stand-in (a hop, a
@@ -317,13 +325,6 @@ pub struct Flight {
     /// to a thread-bound coroutine that its own thread may be destroying.
     /// Written before the task starts, by its owner.
     reports_continuation: bool,
-}
-
-impl Flight {
-    const IDLE: u8 = 0;
-    const AWAITED: u8 = 1;
-    const DONE: u8 = 2;
-    const ORPHANED: u8 = 3;
 }
 
 mod sealed {
@@ -371,10 +372,10 @@ impl<T, K: TaskKind> Default for TaskPromise<T, K> {
 /// # Safety
 /// `h` is a live frame of this promise type.
 #[inline(always)]
-unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a AtomicU8> {
+unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a Gate> {
     // SAFETY: live frame of this promise type (caller); only the state is
     // borrowed, whose other field is not written once the task started.
-    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.word)
+    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.gate)
 }
 
 impl<T, K: TaskKind> TaskPromise<T, K> {
@@ -494,12 +495,12 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         }
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
-    /// A detached `SendTask` (its owner went away while it was suspended)
-    /// is destroyed at its next resumption instead of running on.
+    /// A `SendTask`'s frame is gated: its owner may go away while another
+    /// thread may resume it (see [`Flight`]).
+    const GATED: bool = !K::THREAD_BOUND;
     #[inline(always)]
-    fn abandoned(&self) -> bool {
-        // `Acquire`: pairs with the owner's swap.
-        K::flight(&self.state).is_some_and(|f| f.word.load(Ordering::Acquire) == Flight::ORPHANED)
+    fn gate(&self) -> Option<&Gate> {
+        K::flight(&self.state).map(|f| &f.gate)
     }
     #[inline(always)]
     fn before_resume(&self) {
@@ -571,7 +572,7 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
             // the owner may free it. `Release`: the result is visible to
             // it; `Acquire`: what the owner did before going away is
             // visible here.
-            if flight.swap(Flight::DONE, Ordering::AcqRel) == Flight::ORPHANED {
+            if flight.finish() {
                 // Nobody will take the result: destroyed at once.
                 return SuspendOutcome::Resume;
             }
@@ -626,11 +627,11 @@ impl<T, K: TaskKind> Owned<T, K> {
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
         // SAFETY: unstarted and owned here: nobody else uses the promise.
         unsafe { self.handle.promise_mut() }.continuation = Some(cont);
-        // SAFETY: a live frame of this promise type. `Relaxed`: the task
-        // starts from this thread, and a thread that finishes it is ordered
-        // after that start.
+        // SAFETY: a live frame of this promise type, unstarted and owned
+        // here.
         if let Some(flight) = unsafe { flight(self.handle.handle()) } {
-            flight.store(Flight::AWAITED, Ordering::Relaxed);
+            // SAFETY: as above.
+            unsafe { flight.start_awaited() };
         }
     }
 
@@ -667,10 +668,11 @@ impl<T, K: TaskKind> Owned<T, K> {
 
     /// Gives the task up (what dropping does); returns whether it will
     /// never resume the continuation it was given: `true` if it never
-    /// started, was destroyed before finishing, or was detached; `false`
-    /// if it has transferred, or is transferring, to it. An owner that
-    /// gave a stand-in holding a reference frees that reference when
-    /// `true`.
+    /// started, was destroyed before finishing (at once, or by the
+    /// resumption already granted to it), or was detached (it destroys
+    /// itself at its next suspension); `false` if it has transferred, or is
+    /// transferring, to it. An owner that gave a stand-in holding a
+    /// reference frees that reference when `true`.
     pub(crate) fn release(self) -> bool {
         let mut me = ManuallyDrop::new(self);
         me.release_in_place()
@@ -682,9 +684,20 @@ impl<T, K: TaskKind> Owned<T, K> {
         if let Some(flight) = unsafe { flight(self.handle.handle()) } {
             // `Acquire`: after `DONE`, the finishing thread's writes (the
             // result, the frame's final state) are visible.
-            if flight.swap(Flight::ORPHANED, Ordering::AcqRel) == Flight::AWAITED {
-                // Started and not finished: whoever runs it now owns it.
-                return true;
+            match flight.release() {
+                Release::Free => {}
+                // Started and not finished, running or being parked: it
+                // cancels itself at its next suspension, or is destroyed
+                // by whoever resumes or finishes it.
+                Release::Detached => return true,
+                Release::Cancel => {
+                    // SAFETY: the gate of this live frame, suspended at a
+                    // body point (`PARKED`), and we hold `CANCELLING`. The
+                    // handle is not used again: the frame is destroyed
+                    // now or by the resumption already granted.
+                    unsafe { cancel_frame(flight, self.handle.handle().header()) };
+                    return true;
+                }
             }
         }
         let finished = self.handle.done();
