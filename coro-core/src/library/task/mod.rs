@@ -30,7 +30,7 @@ use std::thread::{self, Thread};
 
 use crate::home::hop::HopSlot;
 use crate::home::{DriverScope, HomeThread};
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter, SuspendOutcome};
 use crate::language::frame::{cancel_frame, Header, VTable};
 use crate::language::gate::{Gate, Release};
 use crate::language::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
@@ -792,7 +792,7 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: ManuallyDrop::new(self.inner.into_inner()), hop: HopSlot::default() }
+                TaskAwaiter::new(self.inner.into_inner())
             }
         }
 
@@ -820,6 +820,8 @@ pub struct TaskAwaiter<T, K: TaskKind> {
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
     hop: HopSlot,
+    /// Set by `await_cancel`, which released the task already.
+    given_up: bool,
 }
 
 // SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
@@ -834,6 +836,9 @@ impl<T, K: TaskKind> fmt::Debug for TaskAwaiter<T, K> {
 
 impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
     fn drop(&mut self) {
+        if self.given_up {
+            return;
+        }
         // SAFETY: taken once, here; `self.task` is not used afterwards.
         let task = unsafe { ManuallyDrop::take(&mut self.task) };
         // Resumed, the task has transferred to its continuation; destroyed
@@ -851,7 +856,7 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
 impl<T, K: TaskKind> TaskAwaiter<T, K> {
     /// Awaits an owned, unstarted task (what `into_awaiter` makes).
     pub(crate) fn new(task: Owned<T, K>) -> Self {
-        TaskAwaiter { task: ManuallyDrop::new(task), hop: HopSlot::default() }
+        TaskAwaiter { task: ManuallyDrop::new(task), hop: HopSlot::default(), given_up: false }
     }
 }
 
@@ -882,6 +887,27 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
     }
     fn await_resume(mut self) -> T {
         self.task.take_result()
+    }
+    /// The awaiting coroutine is being cancelled: the task is released
+    /// through its own gate (destroyed at once if it is parked on an
+    /// awaiter that withdraws, and so on down a chain of awaited tasks).
+    /// `Withdrawn` unless it has already claimed the continuation to
+    /// resume it.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        if K::THREAD_BOUND {
+            // A `Task` is never awaited by a gated (`Send`) frame: it is not
+            // `Send`. Nothing to withdraw.
+            return CancelOutcome::ResumeComing;
+        }
+        self.given_up = true;
+        // SAFETY: taken once (`given_up` keeps `Drop` from taking it again).
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        if task.release() {
+            self.hop.retract();
+            CancelOutcome::Withdrawn
+        } else {
+            CancelOutcome::ResumeComing
+        }
     }
 }
 
