@@ -390,3 +390,245 @@ pub(crate) fn drop_payload(payload: crate::language::promise::Payload) {
         core::mem::forget(again);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The gate's protocol under every interleaving: a mock frame (its
+    //! memory a loom cell, so a free racing any access is reported), a mock
+    //! registration (withdraw against grant on one atomic), and loom
+    //! threads for the owner, the resumer and the parker.
+
+    use super::*;
+    use loom::cell::UnsafeCell as Memory;
+    use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    const UNREGISTERED: u8 = 0;
+    const QUEUED: u8 = 1;
+    const WITHDRAWN: u8 = 2;
+    const GRANTED: u8 = 3;
+
+    /// One frame: its gate, its contents (body and awaiter: what running,
+    /// the hook and the destroy use), its memory (what a parker still
+    /// reaches after `await_suspend`: the gate word; what the free ends),
+    /// and what happened to it.
+    struct Frame {
+        gate: Gate,
+        contents: Memory<u32>,
+        memory: Memory<u32>,
+        registration: AtomicU8,
+        destroyed: AtomicUsize,
+        freed: AtomicUsize,
+        running: AtomicBool,
+    }
+
+    impl Frame {
+        fn new(phase: u64) -> Arc<Frame> {
+            let f = Frame {
+                gate: Gate::new(),
+                contents: Memory::new(0),
+                memory: Memory::new(0),
+                registration: AtomicU8::new(UNREGISTERED),
+                destroyed: AtomicUsize::new(0),
+                freed: AtomicUsize::new(0),
+                running: AtomicBool::new(false),
+            };
+            f.gate.word.store(phase, Ordering::Relaxed);
+            Arc::new(f)
+        }
+
+        /// An access to the frame's contents: reported if it races its
+        /// destruction or free.
+        fn touch(&self) {
+            self.contents.with(|_| ());
+        }
+
+        /// The frame's destroy: drops its contents, then frees the memory
+        /// or leaves it to the last parker.
+        fn destroy(&self) {
+            assert_eq!(self.freed.load(Ordering::Relaxed), 0, "destroyed after it was freed");
+            // SAFETY: loom checks that no other access races this one.
+            self.contents.with_mut(|m| unsafe { *m += 1 });
+            assert_eq!(self.destroyed.fetch_add(1, Ordering::Relaxed), 0, "destroyed twice");
+            if self.gate.free_or_defer() {
+                self.free();
+            }
+        }
+
+        fn free(&self) {
+            // SAFETY: as above.
+            self.memory.with_mut(|m| unsafe { *m += 1 });
+            // SAFETY: as above.
+            self.contents.with_mut(|m| unsafe { *m += 1 });
+            assert_eq!(self.freed.fetch_add(1, Ordering::Relaxed), 0, "freed twice");
+        }
+
+        /// Parks the running frame and registers with the mock primitive
+        /// (what `await_suspend` does): from here a grant may come.
+        fn park(&self, hook: bool) -> u64 {
+            // SAFETY: the frame is running on this thread.
+            let epoch = unsafe { self.gate.park(if hook { self.hook() } else { None }) };
+            self.registration.store(QUEUED, Ordering::Release);
+            epoch
+        }
+
+        /// The hook: withdraws the registration unless it was granted.
+        fn hook(&self) -> Option<(CancelHook, *mut ())> {
+            unsafe fn call(frame: *mut ()) -> CancelOutcome {
+                // SAFETY: the frame is kept alive by the model's `Arc`s.
+                let frame = unsafe { &*(frame as *const Frame) };
+                assert!(!frame.running.load(Ordering::Relaxed), "hook called while the frame runs");
+                assert_eq!(frame.freed.load(Ordering::Relaxed), 0, "hook called after the free");
+                frame.touch();
+                match frame.registration.compare_exchange(QUEUED, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => CancelOutcome::Withdrawn,
+                    Err(_) => CancelOutcome::ResumeComing,
+                }
+            }
+            Some((call, self as *const Frame as *mut ()))
+        }
+
+        /// The canceller's side, after taking `CANCELLING`.
+        fn cancel(&self) {
+            // SAFETY: the caller holds `CANCELLING`.
+            match unsafe { self.gate.cancel() } {
+                AfterCancel::Destroy | AfterCancel::DestroyAbandoning => self.destroy(),
+                AfterCancel::Nothing => {}
+            }
+        }
+
+        /// The owner going away.
+        fn release(&self) {
+            match self.gate.release() {
+                Release::Free => self.destroy(),
+                Release::Cancel => self.cancel(),
+                Release::Detached => {}
+            }
+        }
+
+        /// A grant: wins the registration, then resumes the frame, which
+        /// runs to its end (the final claim).
+        fn grant_and_resume(&self) {
+            if self.registration.compare_exchange(QUEUED, GRANTED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                return; // withdrawn: nothing to resume
+            }
+            match self.gate.resume() {
+                Entry::Leave => {}
+                Entry::Destroy => self.destroy(),
+                Entry::Run => {
+                    assert_eq!(self.freed.load(Ordering::Relaxed), 0, "resumed after the free");
+                    self.running.store(true, Ordering::Relaxed);
+                    self.touch();
+                    self.running.store(false, Ordering::Relaxed);
+                    if self.gate.finish() {
+                        self.destroy();
+                    }
+                }
+            }
+        }
+
+        /// The parker's side after `await_suspend` registered.
+        fn parked(&self, epoch: u64) {
+            // The parker's last reach into the frame: the gate word.
+            self.memory.with(|_| ());
+            match self.gate.parked(epoch) {
+                Parked::Stay => {}
+                Parked::Cancel => self.cancel(),
+                Parked::Free => self.free(),
+            }
+        }
+
+        fn check(&self) {
+            assert_eq!(self.freed.load(Ordering::Relaxed), 1, "freed exactly once");
+            assert_eq!(self.destroyed.load(Ordering::Relaxed), 1, "destroyed exactly once");
+        }
+    }
+
+    /// The owner goes away while a resumer races to resume the frame and
+    /// the parker is still inside `await_suspend`.
+    #[test]
+    fn loom_owner_release_races_a_resumer_and_a_slow_parker() {
+        loom::model(|| {
+            let frame = Frame::new(AWAITED);
+            let epoch = frame.park(true);
+            let owner = {
+                let f = frame.clone();
+                thread::spawn(move || f.release())
+            };
+            let resumer = {
+                let f = frame.clone();
+                thread::spawn(move || f.grant_and_resume())
+            };
+            frame.parked(epoch);
+            owner.join().unwrap();
+            resumer.join().unwrap();
+            // A withdrawn or orphaned frame that no grant reached: the
+            // grant is withdrawn (no resume will ever come), so it must
+            // have been destroyed by now.
+            frame.check();
+        });
+    }
+
+    /// The owner goes away while the frame runs: the next park cancels it
+    /// itself, against the grant (on the owner's thread, right after it
+    /// went away) racing the parker.
+    #[test]
+    fn loom_owner_release_while_running_is_carried_out_by_the_next_park() {
+        loom::model(|| {
+            let frame = Frame::new(AWAITED);
+            let owner = {
+                let f = frame.clone();
+                thread::spawn(move || {
+                    f.release();
+                    f.grant_and_resume();
+                })
+            };
+            let epoch = frame.park(true);
+            frame.parked(epoch);
+            owner.join().unwrap();
+            frame.check();
+        });
+    }
+
+    /// A frame whose owner is gone is resumed and destroyed by its resumer
+    /// while the parker that parked it has not left yet: the memory waits
+    /// for the parker (`FREE_PENDING`).
+    #[test]
+    fn loom_free_waits_for_the_last_parker() {
+        loom::model(|| {
+            let frame = Frame::new(ORPHANED);
+            let epoch = frame.park(false);
+            let resumer = {
+                let f = frame.clone();
+                thread::spawn(move || f.grant_and_resume())
+            };
+            frame.parked(epoch);
+            resumer.join().unwrap();
+            frame.check();
+        });
+    }
+
+    /// The owner releases a finished frame while a slow parker of an
+    /// earlier park is still inside (the frame was resumed, ran to its end
+    /// and claimed `DONE` meanwhile).
+    #[test]
+    fn loom_owner_free_after_done_waits_for_a_slow_parker() {
+        loom::model(|| {
+            let frame = Frame::new(AWAITED);
+            let epoch = frame.park(true);
+            let f = frame.clone();
+            let resumer = thread::spawn(move || {
+                f.grant_and_resume();
+                // The finished frame's owner frees it (`DONE`), unless the
+                // cancel got there first.
+                if f.destroyed.load(Ordering::Relaxed) == 0 {
+                    f.release();
+                }
+            });
+            frame.parked(epoch);
+            resumer.join().unwrap();
+            frame.check();
+        });
+    }
+}
