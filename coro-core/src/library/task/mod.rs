@@ -816,12 +816,14 @@ task_common!(SendTask, Sendable);
 pub struct TaskAwaiter<T, K: TaskKind> {
     /// Released in `drop`, which learns whether the task will still
     /// transfer to the hop.
-    task: ManuallyDrop<Owned<T, K>>,
+    /// `None` only once `await_cancel` has given the task up: then the
+    /// awaiter is never used again but dropped (the coroutine is destroyed
+    /// in place of being resumed). An `Option` of a non-null handle: no
+    /// bigger than the task, so a `Task`'s awaiter costs what it did.
+    task: ManuallyDrop<Option<Owned<T, K>>>,
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
     hop: HopSlot,
-    /// Set by `await_cancel`, which released the task already.
-    given_up: bool,
 }
 
 // SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
@@ -830,17 +832,24 @@ unsafe impl<T: Send> Send for TaskAwaiter<T, Sendable> {}
 
 impl<T, K: TaskKind> fmt::Debug for TaskAwaiter<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle()).finish()
+        f.debug_struct("TaskAwaiter").field("handle", &self.task.as_ref().map(Owned::handle)).finish()
     }
 }
 
 impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
     fn drop(&mut self) {
-        if self.given_up {
-            return;
-        }
         // SAFETY: taken once, here; `self.task` is not used afterwards.
         let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        let task = if K::THREAD_BOUND {
+            // SAFETY: only a `SendTask`'s awaiter is ever given up early
+            // (`await_cancel`), so a `Task`'s still holds its task.
+            unsafe { task.unwrap_unchecked() }
+        } else {
+            match task {
+                Some(task) => task,
+                None => return, // released by `await_cancel`
+            }
+        };
         // Resumed, the task has transferred to its continuation; destroyed
         // while waiting for a `SendTask` running elsewhere, the awaiting
         // coroutine detaches it, and the hop it was given is never used.
@@ -856,7 +865,16 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
 impl<T, K: TaskKind> TaskAwaiter<T, K> {
     /// Awaits an owned, unstarted task (what `into_awaiter` makes).
     pub(crate) fn new(task: Owned<T, K>) -> Self {
-        TaskAwaiter { task: ManuallyDrop::new(task), hop: HopSlot::default(), given_up: false }
+        TaskAwaiter { task: ManuallyDrop::new(Some(task)), hop: HopSlot::default() }
+    }
+
+    /// The task, until `await_cancel` gives it up (after which only `Drop`
+    /// runs).
+    #[inline(always)]
+    fn task(&mut self) -> &mut Owned<T, K> {
+        // SAFETY: `None` only after `await_cancel`, after which the frame
+        // destroys this awaiter without calling anything else on it.
+        unsafe { self.task.as_mut().unwrap_unchecked() }
     }
 }
 
@@ -868,7 +886,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // awaiting it, `sync_wait` or `into_handle` (each consuming it) can
         // resume it, and its coroutine is lazy. So it is never done here
         // (C++ asks `done()`, which is false for the same reason).
-        debug_assert!(!self.task.is_ready(), "an awaited task had already run");
+        debug_assert!(!self.task().is_ready(), "an awaited task had already run");
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
@@ -879,14 +897,14 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // The task is suspended at its initial point and owned by this
         // awaiter. A hop owns a reference to itself, given to the task.
         if continuation == awaiting {
-            self.task.set_awaiting(continuation);
+            self.task().set_awaiting(continuation);
         } else {
-            self.task.set_continuation(continuation);
+            self.task().set_continuation(continuation);
         }
-        self.task.handle()
+        self.task().handle()
     }
     fn await_resume(mut self) -> T {
-        self.task.take_result()
+        self.task().take_result()
     }
     /// The awaiting coroutine is being cancelled: the task is released
     /// through its own gate (destroyed at once if it is parked on an
@@ -899,9 +917,9 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
             // `Send`. Nothing to withdraw.
             return CancelOutcome::ResumeComing;
         }
-        self.given_up = true;
-        // SAFETY: taken once (`given_up` keeps `Drop` from taking it again).
-        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        // Called once per suspension, and the coroutine is destroyed after
+        // it, never resumed here: the task is still held.
+        let Some(task) = self.task.take() else { return CancelOutcome::Withdrawn };
         if task.release() {
             self.hop.retract();
             CancelOutcome::Withdrawn
