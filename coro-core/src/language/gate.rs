@@ -215,7 +215,7 @@ impl Gate {
     }
 
     /// The current phase (`IDLE`, `AWAITED`, `DONE` or `ORPHANED`).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn phase(&self) -> u64 {
         self.word.load(Ordering::Acquire) & PHASE
     }
@@ -388,6 +388,86 @@ impl Gate {
 pub(crate) fn drop_payload(payload: crate::language::promise::Payload) {
     if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         core::mem::forget(again);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    unsafe fn withdraws(_: *mut ()) -> CancelOutcome {
+        CancelOutcome::Withdrawn
+    }
+    unsafe fn resume_coming(_: *mut ()) -> CancelOutcome {
+        CancelOutcome::ResumeComing
+    }
+
+    fn parked_gate(hook: CancelHook) -> Gate {
+        let g = Gate::new();
+        // SAFETY: fresh, used by this thread only; the hooks ignore their pointer.
+        unsafe { g.start_awaited() };
+        // SAFETY: as above.
+        let epoch = unsafe { g.park(Some((hook, core::ptr::null_mut()))) };
+        assert_eq!(g.parked(epoch), Parked::Stay);
+        g
+    }
+
+    #[test]
+    fn releasing_a_parked_frame_whose_awaiter_withdraws_destroys_it_at_once() {
+        let g = parked_gate(withdraws);
+        assert_eq!(g.release(), Release::Cancel);
+        // SAFETY: `Release::Cancel` gave us `CANCELLING`.
+        assert_eq!(unsafe { g.cancel() }, AfterCancel::Destroy);
+        assert!(g.free_or_defer());
+    }
+
+    #[test]
+    fn a_resumer_during_the_cancel_leaves_the_frame_to_the_canceller() {
+        let g = parked_gate(resume_coming);
+        assert_eq!(g.release(), Release::Cancel);
+        assert_eq!(g.resume(), Entry::Leave);
+        // SAFETY: we hold `CANCELLING`.
+        assert_eq!(unsafe { g.cancel() }, AfterCancel::DestroyAbandoning);
+        assert_eq!(g.phase(), ORPHANED);
+    }
+
+    #[test]
+    fn a_resume_granted_before_the_cancel_destroys_the_frame_in_place_of_running_it() {
+        let g = parked_gate(resume_coming);
+        assert_eq!(g.release(), Release::Cancel);
+        // SAFETY: we hold `CANCELLING`.
+        assert_eq!(unsafe { g.cancel() }, AfterCancel::Nothing);
+        assert_eq!(g.resume(), Entry::Destroy);
+    }
+
+    #[test]
+    fn a_release_while_running_is_carried_out_by_the_next_park() {
+        let g = Gate::new();
+        // SAFETY: fresh, used by this thread only.
+        unsafe { g.start_awaited() };
+        assert_eq!(g.release(), Release::Detached);
+        assert_eq!(g.phase(), ORPHANED);
+        // SAFETY: as above; no hook: nothing to withdraw.
+        let epoch = unsafe { g.park(None) };
+        assert_eq!(g.parked(epoch), Parked::Cancel);
+        // SAFETY: the parker holds `CANCELLING`.
+        assert_eq!(unsafe { g.cancel() }, AfterCancel::Nothing);
+        assert_eq!(g.resume(), Entry::Destroy);
+    }
+
+    #[test]
+    fn a_slow_parker_does_not_mark_a_resumed_frame_parked_and_frees_it_if_last() {
+        let g = Gate::new();
+        // SAFETY: fresh, used by this thread only.
+        unsafe { g.start_awaited() };
+        // SAFETY: as above.
+        let epoch = unsafe { g.park(None) };
+        assert_eq!(g.resume(), Entry::Run); // before the parker left
+        assert!(!g.finish(), "the owner is still there: DONE");
+        assert_eq!(g.phase(), DONE);
+        assert_eq!(g.release(), Release::Free);
+        assert!(!g.free_or_defer(), "a parker is inside");
+        assert_eq!(g.parked(epoch), Parked::Free);
     }
 }
 
