@@ -28,7 +28,10 @@
 //!   record of the point it is suspended at. It is written *before*
 //!   `await_suspend` runs ("suspended first"), and after `await_suspend` has
 //!   said "stay suspended" the resume loop touches nothing in the frame,
-//!   because another thread may already own it.
+//!   because another thread may already own it — but for a gated frame
+//!   ([`Promise::GATED`], a `SendTask`'s), whose gate word it updates once
+//!   more: such a frame's memory is freed only once no thread is left
+//!   between a body `await_suspend` and that update (`language/gate.rs`).
 //! - Symmetric transfer is a return value of the resume entry point, never a
 //!   nested call: [`run`] loops over it, so transfer chains take constant stack.
 

@@ -183,6 +183,10 @@ pub trait Promise: Sized {
     /// may say `true` (an owner holding a
     /// [`UniqueCoroutineHandle`](crate::UniqueCoroutineHandle), say) must
     /// not use or destroy it afterwards.
+    ///
+    /// ([`SendTask`](crate::SendTask)'s promise no longer uses this hook:
+    /// its frame's gate decides, and also lets its owner destroy it at once
+    /// when the awaiter it is suspended on withdraws.)
     #[inline(always)]
     fn abandoned(&self) -> bool {
         false
@@ -324,8 +328,9 @@ impl ThreadAffinity {
     /// execution to other threads without any further check. And the
     /// coroutine's owner does not destroy it while another thread may be
     /// resuming it (a `SendTask` it awaits finishing on a pool worker
-    /// transfers to it): [`SendTask`](crate::SendTask)'s owners detach a
-    /// started task instead; a hand-written owner must do likewise.
+    /// transfers to it): [`SendTask`](crate::SendTask)'s owners cancel a
+    /// started task through its frame's gate instead; a hand-written owner
+    /// must detach it (see [`abandoned`](Promise::abandoned)).
     pub const unsafe fn any_thread() -> ThreadAffinity {
         ThreadAffinity { bound: false }
     }

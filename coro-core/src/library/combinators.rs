@@ -65,8 +65,9 @@
 //! losers are **cancelled**: a suspended coroutine cannot be forced to run
 //! to its end, so cancelling a [`Task`] means destroying its frame (dropping
 //! its live locals, its parameters and its promise, exactly as `destroy()`
-//! would) — a [`SendTask`], which another thread may be running, is
-//! detached instead and destroyed at its next resumption — plus,
+//! would) — a [`SendTask`], which another thread may be resuming, is
+//! cancelled: destroyed at once if the awaiter it waits on withdraws (see
+//! [`SendTask`]'s "Dropping"), else by its granted resumption — plus,
 //! optionally, requesting cancellation on a [`CancellationSource`] (see
 //! [`WhenAny::cancel_on_completion`]) that cooperative children observe. See [`when_any`] for the details.
 //!
@@ -76,9 +77,11 @@
 //! destroyed while suspended in a combinator, its [`Task`] children are
 //! destroyed with it (they are suspended: nothing else can run on their
 //! thread at that moment); its [`SendTask`] children that have not finished
-//! are detached, as when a `SendTask`'s owner goes away (one may be running
-//! on another thread): each is destroyed at its next resumption (or frees
-//! itself if it finishes first). A
+//! are cancelled, as when a `SendTask`'s owner goes away: destroyed at once
+//! when they can be, else at their next resumption or suspension (or they
+//! free themselves if they finish first). A `SendTask` awaiting the
+//! combinator that is itself cancelled gives its children up the same way
+//! (`await_cancel`), so a whole tree of suspended tasks goes at once. A
 //! combinator that is never awaited drops its children unstarted.
 //!
 //! The stand-ins live in one shared block that each started child holds a

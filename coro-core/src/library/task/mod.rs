@@ -103,20 +103,30 @@ pub struct Task<T> {
 ///
 /// Dropping a `SendTask` that never started destroys its frame, as does
 /// dropping one that has finished. One that was started (awaited, or
-/// polled as a future) and has not finished may be running on another
+/// polled as a future) and has not finished may be resumed by another
 /// thread at that moment, so its owner — the awaiting coroutine being
 /// destroyed, a `when_any` that lost interest in it, an executor dropping
-/// its future — **detaches** it instead. A detached task that is running
-/// runs on until it next suspends; the next time it is resumed (by
-/// whoever its awaiter granted the resumption: a pool worker, a
-/// `coro::sync` release, a future's waker, a task it awaited finishing) it
-/// is destroyed instead, on that thread, as by `destroy()` (its live locals
-/// dropped; what its awaiter was granted — a lock, a permit, a channel
-/// value — handed on). One that finishes first frees itself at its final
-/// suspend point, dropping its result (a panic in it is dropped too). One
-/// suspended on something that never resumes it is leaked. The owner, the
-/// resumer and the finishing thread decide who frees the frame with one
-/// atomic operation each.
+/// its future — **cancels** it through the frame's gate:
+///
+/// - suspended on an awaiter that withdraws its registration
+///   ([`Awaiter::await_cancel`]: every `coro::sync` wait, a future whose
+///   waker has not fired, an awaited `SendTask` or combinator, a shared
+///   task, a cancellation token, a pool join), it is destroyed **at once**,
+///   before the owner's drop returns (its live locals dropped);
+/// - suspended on an awaiter that cannot withdraw (a resumption already
+///   granted, a `ThreadPool` hop, a hand-written awaiter without
+///   `await_cancel`), the next resumption destroys it instead of running
+///   it, on the resuming thread (what its awaiter was granted — a lock, a
+///   permit, a channel value — handed on);
+/// - running, it runs on until it next suspends, which cancels it as above;
+///   one that finishes first frees itself at its final suspend point,
+///   dropping its result (a panic in it, or in its locals' drops then, is
+///   dropped too).
+///
+/// No resume races the destruction, and a panic from a local's drop during
+/// it is dropped (the owner going away is not the task's caller).
+///
+/// The example below is the second case: a task suspended on a pool hop.
 ///
 /// ```
 /// use std::sync::{mpsc, Arc};
@@ -454,8 +464,9 @@ pub trait SendFrame {}
 impl<F: Send> SendFrame for F {}
 
 /// The frame must be `Send` and `'static`: a started `SendTask` whose owner
-/// goes away while it runs on another thread is detached (see "Dropping"
-/// above) and runs on, so it must not borrow anything its owner's scope
+/// goes away while it runs on another thread runs on to its next
+/// suspension, or may wait for a resumption already granted (see
+/// "Dropping" above), so it must not borrow anything its owner's scope
 /// could free meanwhile. A `SendTask` cannot borrow its parameters (pass
 /// them owned, or in an `Arc`); a [`Task`], destroyed at once when dropped,
 /// can.
@@ -587,8 +598,9 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
 ///
 /// Dropping it destroys the frame, except for a `SendTask` that was started
 /// ([`set_continuation`](Self::set_continuation)) and has not finished:
-/// that may be running on another thread, so it is detached instead
-/// ([`Flight`]) and destroys itself when it finishes.
+/// that may be resumed by another thread, so it is cancelled through its
+/// gate instead ([`Flight`]): destroyed at once if its awaiter withdraws,
+/// else by its granted resumption or at its next suspension.
 pub(crate) struct Owned<T, K: TaskKind> {
     handle: ManuallyDrop<OwningHandle<TaskPromise<T, K>>>,
 }
