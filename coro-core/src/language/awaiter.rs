@@ -118,8 +118,8 @@ pub trait Awaiter {
     /// Not a C++ rule: C++ has no way to cancel a suspended coroutine
     /// safely while another thread may resume it; the awaiter's destructor
     /// is its only cancel step, and it runs too late to refuse a resume
-    /// already on its way. An awaiter that cannot withdraw (a pool's
-    /// queue) or registers nothing another thread can act on needs nothing
+    /// already on its way. An awaiter that cannot withdraw, or registers
+    /// nothing another thread can act on, needs nothing
     /// here: the default answers [`CancelOutcome::ResumeComing`], so the
     /// coroutine is destroyed at its next resumption instead of at once
     /// (the awaiter's `Drop` still runs then). An awaiter that wraps

@@ -111,10 +111,11 @@ pub struct Task<T> {
 /// - suspended on an awaiter that withdraws its registration
 ///   ([`Awaiter::await_cancel`]: every `coro::sync` wait, a future whose
 ///   waker has not fired, an awaited `SendTask` or combinator, a shared
-///   task, a cancellation token, a pool join), it is destroyed **at once**,
+///   task, a cancellation token, a pool join, a scheduler or pool hop), it
+///   is destroyed **at once**,
 ///   before the owner's drop returns (its live locals dropped);
 /// - suspended on an awaiter that cannot withdraw (a resumption already
-///   granted, a `ThreadPool` hop, a hand-written awaiter without
+///   granted, a hand-written awaiter without
 ///   `await_cancel`), the next resumption destroys it instead of running
 ///   it, on the resuming thread (what its awaiter was granted — a lock, a
 ///   permit, a channel value — handed on);
@@ -126,7 +127,8 @@ pub struct Task<T> {
 /// No resume races the destruction, and a panic from a local's drop during
 /// it is dropped (the owner going away is not the task's caller).
 ///
-/// The example below is the second case: a task suspended on a pool hop.
+/// The example below is the third case: a task running on a pool worker
+/// when its owner goes away, cancelled as it next suspends.
 ///
 /// ```
 /// use std::sync::{mpsc, Arc};
@@ -144,7 +146,7 @@ pub struct Task<T> {
 ///     co_await!(pool.schedule());
 ///     running.send(()).unwrap();
 ///     go.recv().unwrap();          // blocks its worker
-///     co_await!(pool.schedule());  // the next resumption destroys it
+///     co_await!(pool.schedule());  // this suspension destroys it
 ///     g.0.send("ran on").unwrap(); // not reached
 ///     co_return!(())
 /// }
@@ -156,7 +158,7 @@ pub struct Task<T> {
 /// let mut fut = Box::pin(slow(pool.clone(), running_tx, go_rx, Guard(log_tx)).into_future());
 /// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
 /// running_rx.recv().unwrap();      // it runs on the worker now
-/// drop(fut);                       // detached, not freed under the worker
+/// drop(fut);                       // not freed under the worker: cancel requested
 /// go_tx.send(()).unwrap();         // it goes on, suspends, and is destroyed
 /// assert_eq!(log_rx.recv().unwrap(), "dropped"); // not "ran on"
 /// ```
