@@ -1,11 +1,13 @@
-//! A detached `SendTask` (its owner went away while it was suspended) is
-//! destroyed at its next resumption instead of resumed, by whoever resumes
-//! it: an `Event`, a `Mutex`, a `Semaphore`, a `Channel` (either side), a
-//! cancellation request, a `SendSharedTask`, a Rust future's waker, a child
-//! finishing, a pool worker. Every resumer survives the frame being
-//! destroyed inside its `resume()`, and the awaiter the task was suspended
-//! on hands what it was granted (a lock, a permit, a value) on exactly once.
-//! Run under valgrind and AddressSanitizer too.
+//! A `SendTask` whose owner went away while it was suspended is destroyed
+//! at once when the awaiter it waits on withdraws its registration (the
+//! `coro::sync` waits: see `send_task_cancellation.rs`), and otherwise at
+//! its next resumption instead of resumed, by whoever resumes it: a
+//! `Mutex`, a `Semaphore` or a `Channel` that granted it something before
+//! the owner went away, a cancellation request, a `SendSharedTask`, a Rust
+//! future's waker, a child finishing, a pool worker. Every resumer survives
+//! the frame being destroyed inside its `resume()`, and the awaiter the task
+//! was suspended on hands what it was granted (a lock, a permit, a value) on
+//! exactly once. Run under valgrind and AddressSanitizer too.
 
 mod common;
 
@@ -52,13 +54,13 @@ fn race_event(ev: Arc<Event>, log: Log) -> Task<u32> {
 }
 
 #[test]
-fn a_detached_loser_waiting_on_an_event_is_destroyed_when_the_event_is_set() {
+fn a_loser_waiting_on_an_event_is_destroyed_before_the_when_any_resumes_its_caller() {
     let log = Log::new();
     let ev = Arc::new(Event::new());
     assert_eq!(sync_wait(race_event(ev.clone(), log.clone())), 1);
-    assert_eq!(log.dropped(), 0, "detached, still waiting");
-    ev.set(); // grants it a resumption: it is destroyed instead
-    assert_eq!(log.dropped(), 1);
+    // Its wait was withdrawn and its frame destroyed by the `when_any`.
+    assert_eq!(log.dropped(), 1, "destroyed, not left waiting");
+    ev.set(); // nobody waits any more
     assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
     log.assert_each_dropped_once();
 }
@@ -117,17 +119,13 @@ fn race_future(rx: futures::channel::oneshot::Receiver<u32>, log: Log) -> Task<u
 }
 
 #[test]
-fn a_detached_loser_woken_by_a_future_is_destroyed_not_resumed() {
+fn a_loser_awaiting_a_future_is_destroyed_with_its_future_before_the_when_any_returns() {
     let log = Log::new();
     let (tx, rx) = futures::channel::oneshot::channel();
     assert_eq!(sync_wait(race_future(rx, log.clone())), 1);
-    let sender = std::thread::spawn(move || tx.send(5).unwrap());
-    sender.join().unwrap();
-    // The wake-up was queued for this thread (the driver that ran it).
-    eventually("the wake-up is queued here and run", || {
-        coro::resume_woken();
-        log.dropped() == 1
-    });
+    // Detached from the future's waker and destroyed, the future with it.
+    assert_eq!(log.dropped(), 1);
+    assert!(tx.send(5).is_err(), "the receiver went with the loser");
     assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
     log.assert_each_dropped_once();
 }
@@ -191,11 +189,12 @@ fn receives_one(ch: Arc<Channel<Counted>>) -> SendTask<Option<String>> {
 }
 
 #[test]
-fn a_detached_receiver_granted_a_value_hands_it_on() {
+fn a_cancelled_receiver_withdraws_so_a_value_sent_later_stays_in_the_channel() {
     let log = Log::new();
-    let ch = Arc::new(Channel::new(0));
+    let ch = Arc::new(Channel::new(1));
     assert_eq!(sync_wait(race(receives(ch.clone(), log.clone(), log.counted("loser")))), 1);
-    ch.try_send(log.counted("value")).unwrap(); // granted to the detached receiver
+    assert_eq!(log.dropped(), 1, "the loser was destroyed at once");
+    ch.try_send(log.counted("value")).unwrap(); // buffered: no receiver waits
     assert_eq!(log.count("received"), 0, "{:?}", log.events());
     // The value went back into the channel: the next receiver gets it.
     assert_eq!(sync_wait(receives_one(ch.clone())).as_deref(), Some("value"));
@@ -212,15 +211,14 @@ fn sends(ch: Arc<Channel<Counted>>, log: Log, v: Counted) -> SendTask<u32> {
 }
 
 #[test]
-fn a_detached_sender_whose_value_was_taken_does_not_send_it_twice() {
+fn a_cancelled_sender_withdraws_its_value_and_drops_it_once() {
     let log = Log::new();
     let ch = Arc::new(Channel::new(0));
     assert_eq!(sync_wait(race(sends(ch.clone(), log.clone(), log.counted("value")))), 1);
-    let v = ch.try_recv().expect("the waiting sender's value");
-    assert_eq!(v.name(), "value");
+    // Withdrawn with its sender: dropped with the sender's frame.
+    assert_eq!(log.dropped(), 1);
+    assert!(ch.try_recv().is_err(), "no sender waits any more");
     assert_eq!(log.count("sent"), 0, "{:?}", log.events());
-    assert!(ch.try_recv().is_err(), "the value was not duplicated");
-    drop(v);
     log.assert_each_dropped_once();
 }
 
@@ -434,7 +432,7 @@ fn awaits_future_on_pool(
 }
 
 #[test]
-fn a_detached_task_woken_into_a_pool_queue_is_destroyed_there() {
+fn a_task_on_a_pool_whose_owner_goes_away_around_its_future_wait_is_destroyed_once() {
     let log = Log::new();
     let pool = Arc::new(ThreadPool::new(2));
     let (tx, rx) = futures::channel::oneshot::channel();
@@ -443,11 +441,12 @@ fn a_detached_task_woken_into_a_pool_queue_is_destroyed_there() {
         Box::pin(awaits_future_on_pool(pool.clone(), rx, log.clone(), log.counted("loser"), running_tx).into_future());
     assert!(!poll_once(fut.as_mut()));
     running_rx.recv().unwrap();
-    // Suspended on the future (or about to): orphan it.
+    // Suspended on the future (destroyed here, withdrawn from the waker)
+    // or about to (it cancels itself as it suspends, on the worker).
     std::thread::sleep(std::time::Duration::from_millis(20));
     drop(fut);
-    tx.send(3).unwrap();
-    eventually("destroyed by the wake-up", || log.dropped() == 1);
+    let _ = tx.send(3); // fails once the receiver is gone
+    eventually("destroyed", || log.dropped() == 1);
     assert_eq!(log.count("ran on"), 0, "{:?}", log.events());
     log.assert_each_dropped_once();
     assert_eq!(pool.panics(), 0);
@@ -771,11 +770,12 @@ fn a_lock_handed_along_many_detached_waiters_ends_free() {
 }
 
 #[test]
-fn a_value_handed_along_many_detached_receivers_stays_in_the_channel() {
+fn many_cancelled_receivers_leave_a_value_sent_later_in_the_channel() {
     let log = Log::new();
-    let ch = Arc::new(Channel::new(0));
+    let ch = Arc::new(Channel::new(1));
     for i in 0..300 {
         assert_eq!(sync_wait(race(receives(ch.clone(), log.clone(), log.counted(format!("r{i}"))))), 1);
+        assert_eq!(log.dropped(), i + 1, "each loser is destroyed at once");
     }
     let ch2 = ch.clone();
     let v = log.counted("value");

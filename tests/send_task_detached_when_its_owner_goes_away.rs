@@ -9,8 +9,9 @@
 //! against tasks finishing on a two-worker pool. Every `Counted` is dropped
 //! exactly once; the suite runs these under valgrind and AddressSanitizer.
 //!
-//! Detached tasks here always get what they wait for eventually (a detached
-//! task that waits on something never released is leaked by design).
+//! The tasks here are running when their owner goes away: they run on and
+//! are cancelled at their next suspension (suspended ones are destroyed at
+//! once: `send_task_cancellation.rs`).
 
 mod common;
 

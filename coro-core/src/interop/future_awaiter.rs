@@ -92,7 +92,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::Wake;
 
 use crate::home::{current_driver, WakeQueue, WakeTarget, Wakeup};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 use crate::language::lowering::AwaitProbe;
 
@@ -489,6 +489,23 @@ impl<F: Future> Core<F> {
         }
     }
 
+    /// The cancel step: a coroutine suspended on a future that keeps no
+    /// waker can never be woken (`Withdrawn`); one whose waker has not
+    /// fired is detached from it (`IDLE -> DETACHED`: later wake-ups do
+    /// nothing, `Withdrawn`); one a wake-up has already claimed (`WOKEN`,
+    /// `QUEUED`) will be resumed (`ResumeComing`).
+    ///
+    /// # Safety
+    /// As `Awaiter::await_cancel`: the coroutine is suspended on this core.
+    unsafe fn cancel(&mut self) -> CancelOutcome {
+        let Some((wake, _)) = &self.wake else { return CancelOutcome::Withdrawn };
+        // `Acquire`: pairs with the suspension's release of `IDLE`.
+        match wake.state.compare_exchange(IDLE, DETACHED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => CancelOutcome::Withdrawn,
+            Err(_) => CancelOutcome::ResumeComing,
+        }
+    }
+
     #[inline]
     fn take_output(&mut self) -> F::Output {
         self.output.take().expect("co_await of a future resumed before the future completed")
@@ -599,6 +616,13 @@ impl<F: Future> Awaiter for FutureAwaiter<F> {
         self.core.take_output()
     }
 
+    /// Withdraws from the waker unless a wake-up has already claimed the
+    /// coroutine.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: forwarded contract.
+        unsafe { self.core.cancel() }
+    }
+
     const RECHECK_READY_ON_RESUME: bool = true;
 
     const READY_WHEN_PINNED: bool = true;
@@ -641,6 +665,13 @@ impl<F: Future + Unpin> Awaiter for UnpinFutureAwaiter<F> {
 
     fn await_resume(mut self) -> F::Output {
         self.core.take_output()
+    }
+
+    /// Withdraws from the waker unless a wake-up has already claimed the
+    /// coroutine.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: forwarded contract.
+        unsafe { self.core.cancel() }
     }
 
     const RECHECK_READY_ON_RESUME: bool = true;

@@ -101,25 +101,95 @@ pub trait Awaiter {
 
     /// The cancel step: the coroutine suspended on this awaiter is about to
     /// be destroyed by a party that is not the one this awaiter will
-    /// resume it from (the owner of a `SendTask` that another thread may
-    /// wake). Withdraw what `await_suspend` registered, if it has not been
-    /// granted yet, and say which way it went (see [`CancelOutcome`]).
+    /// resume it from (the owner of a [`SendTask`](crate::SendTask) that
+    /// another thread may wake). Withdraw what `await_suspend` registered,
+    /// if it has not been granted yet, and say which way it went (see
+    /// [`CancelOutcome`]).
+    ///
+    /// A `SendTask`'s frame calls it when the task's owner goes away while
+    /// the task is suspended here (`language/gate.rs`): on `Withdrawn` the
+    /// frame is destroyed at once, on the owner's thread (the awaiter's
+    /// `Drop` runs then, and finds nothing registered); on `ResumeComing`
+    /// it is destroyed in place of the resumption already granted, on the
+    /// resuming thread, and the awaiter's `Drop` hands on what it was
+    /// granted. The frame guarantees that no resume races the call: a
+    /// resumer arriving meanwhile leaves the frame to the canceller.
     ///
     /// Not a C++ rule: C++ has no way to cancel a suspended coroutine
     /// safely while another thread may resume it; the awaiter's destructor
     /// is its only cancel step, and it runs too late to refuse a resume
-    /// already on its way. An awaiter that registers nothing another
-    /// thread can act on needs nothing here: the default answers
-    /// [`CancelOutcome::ResumeComing`], so the coroutine is destroyed at
-    /// its next resumption instead of at once (the awaiter's `Drop` still
-    /// runs then).
+    /// already on its way. An awaiter that cannot withdraw, or registers
+    /// nothing another thread can act on, needs nothing
+    /// here: the default answers [`CancelOutcome::ResumeComing`], so the
+    /// coroutine is destroyed at its next resumption instead of at once
+    /// (the awaiter's `Drop` still runs then). An awaiter that wraps
+    /// another must forward the call.
+    ///
+    /// The library's awaiters implement it: every `coro::sync` wait, the
+    /// future awaiters, task, shared-task and pool-join waits, the
+    /// combinators, cancellation tokens.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use coro::awaiter::CancelOutcome;
+    /// use coro::{AwaitSuspend, Awaiter, CoroutineHandle};
+    ///
+    /// /// A one-shot wake-up: `fire` resumes the coroutine waiting, if any.
+    /// #[derive(Clone, Default)]
+    /// struct Doorbell(Arc<Mutex<Option<CoroutineHandle>>>);
+    ///
+    /// impl Doorbell {
+    ///     fn fire(&self) {
+    ///         // Taken under the lock: either `fire` or `await_cancel` gets it.
+    ///         let waiter = self.0.lock().unwrap().take();
+    ///         // SAFETY: registered by a suspended coroutine, which nobody
+    ///         // else resumes or destroys now that it is taken.
+    ///         if let Some(h) = waiter { unsafe { h.resume() } }
+    ///     }
+    /// }
+    ///
+    /// struct Ring(Doorbell);
+    ///
+    /// impl Awaiter for Ring {
+    ///     type Output = ();
+    ///     fn await_ready(&mut self) -> bool { false }
+    ///     unsafe fn await_suspend(&mut self, h: CoroutineHandle) -> impl AwaitSuspend {
+    ///         *self.0 .0.lock().unwrap() = Some(h);
+    ///     }
+    ///     fn await_resume(self) {}
+    ///     unsafe fn await_cancel(&mut self) -> CancelOutcome {
+    ///         match self.0 .0.lock().unwrap().take() {
+    ///             Some(_) => CancelOutcome::Withdrawn,   // `fire` will find nothing
+    ///             None => CancelOutcome::ResumeComing,   // `fire` took it first
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// #[coro::coroutine]
+    /// fn waits(bell: Doorbell, dropped: Arc<Mutex<bool>>) -> coro::SendTask<()> {
+    ///     struct Flag(Arc<Mutex<bool>>);
+    ///     impl Drop for Flag { fn drop(&mut self) { *self.0.lock().unwrap() = true; } }
+    ///     let _flag = Flag(dropped);
+    ///     coro::co_await!(Ring(bell));
+    ///     coro::co_return!(())
+    /// }
+    ///
+    /// use std::future::{Future, IntoFuture};
+    /// use std::task::{Context, Waker};
+    /// let (bell, dropped) = (Doorbell::default(), Arc::new(Mutex::new(false)));
+    /// let mut fut = Box::pin(waits(bell.clone(), dropped.clone()).into_future());
+    /// assert!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    /// drop(fut); // the owner goes away: the wait is withdrawn, the frame destroyed now
+    /// assert!(*dropped.lock().unwrap());
+    /// bell.fire(); // nobody to resume
+    /// ```
     ///
     /// # Safety
-    /// Only the frame's owner calls this, at most once per suspension, and
-    /// it guarantees: the coroutine is suspended at this `co_await!` (its
-    /// `await_suspend` has returned and said "stay suspended"), and nobody
-    /// else touches the awaiter meanwhile except through what
-    /// `await_suspend` registered.
+    /// Only the frame calls this, at most once per suspension, and it
+    /// guarantees: the coroutine is suspended at this `co_await!` (its
+    /// `await_suspend` has returned and said "stay suspended", or
+    /// transferred elsewhere), and nobody else touches the awaiter
+    /// meanwhile except through what `await_suspend` registered.
     ///
     /// Implementations must answer [`CancelOutcome::Withdrawn`] only when
     /// nothing will resume (or has resumed) the coroutine for this

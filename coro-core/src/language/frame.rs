@@ -28,7 +28,10 @@
 //!   record of the point it is suspended at. It is written *before*
 //!   `await_suspend` runs ("suspended first"), and after `await_suspend` has
 //!   said "stay suspended" the resume loop touches nothing in the frame,
-//!   because another thread may already own it.
+//!   because another thread may already own it — but for a gated frame
+//!   ([`Promise::GATED`], a `SendTask`'s), whose gate word it updates once
+//!   more: such a frame's memory is freed only once no thread is left
+//!   between a body `await_suspend` and that update (`language/gate.rs`).
 //! - Symmetric transfer is a return value of the resume entry point, never a
 //!   nested call: [`run`] loops over it, so transfer chains take constant stack.
 
@@ -43,6 +46,7 @@ use core::task::{Context, Poll};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
+use crate::language::gate::{AfterCancel, Entry, Gate, Parked};
 use crate::language::handle::CoroutineHandle;
 use crate::language::lowering::{Co, Slot};
 use crate::language::point::{CoroutineInfo, Info, SuspendPoint, RUNNING, UNSTARTED};
@@ -370,6 +374,19 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
     // (a thread-bound coroutine on a foreign thread) before anything moves.
     unsafe { (*frame).head.promise.before_resume() };
+    if P::GATED {
+        // SAFETY: as above.
+        if let Some(gate) = unsafe { (*frame).head.promise.gate() } {
+            match gate.resume() {
+                Entry::Run => {}
+                // The canceller owns the frame now.
+                Entry::Leave => return None,
+                // SAFETY: the frame is alive and idle, and this resumer
+                // had the right to run it: nobody else uses it.
+                Entry::Destroy => return unsafe { abandon::<P, F>(hdr) },
+            }
+        }
+    }
     // SAFETY: as above.
     if unsafe { (*frame).head.promise.abandoned() } {
         // SAFETY: the frame is alive and idle, and this resumer had the
@@ -412,6 +429,17 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
                     Ok(Poll::Pending) => {
                         // Suspended first: publish where, then run await_suspend.
                         header.point.store(slot.point(), Ordering::Release);
+                        if P::GATED {
+                            if let Some(gate) = (*frame).head.promise.gate() {
+                                match gated_suspend::<P, F>(frame, gate, &mut slot, handle) {
+                                    Some(next) => return next,
+                                    None => {
+                                        header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         match slot.await_suspend(handle) {
                             SuspendOutcome::Suspend => return None,
                             SuspendOutcome::Resume => {
@@ -425,6 +453,104 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
             }
         };
         final_path::<P, F, true>(frame, exit)
+    }
+}
+
+/// `await_suspend` at a body point of a gated frame (see `language/gate.rs`):
+/// registers as a parker with the awaiter's cancel hook, and after
+/// `await_suspend` either leaves (the frame runs on: `None`) or marks the
+/// frame parked, running the cancel procedure for a gone owner or freeing
+/// a frame destroyed meanwhile if the gate says so (`Some(next)`: what the
+/// resume loop returns).
+///
+/// # Safety
+/// As in the resume loop: the frame is running on this thread, its body
+/// just returned `Pending` with the awaiter recorded in `slot`, and its
+/// point is published; `gate` is its promise's.
+#[inline(never)]
+unsafe fn gated_suspend<P: Promise, F: FrameBody>(
+    frame: *mut Frame<P, F>,
+    gate: *const Gate,
+    slot: &mut Slot,
+    handle: CoroutineHandle,
+) -> Option<Option<NonNull<Header>>> {
+    // SAFETY: the frame runs here; the hook stays valid while it is
+    // suspended at this point (the awaiter lives in the pinned body).
+    let epoch = unsafe { (*gate).park(slot.cancel_hook()) };
+    // SAFETY: the slot's awaiter is parked in the body (caller).
+    let next = match unsafe { slot.await_suspend(handle) } {
+        SuspendOutcome::Resume => {
+            // SAFETY: the frame is still ours: nothing was handed over.
+            unsafe { (*gate).unpark() };
+            return None;
+        }
+        SuspendOutcome::Suspend => None,
+        SuspendOutcome::Transfer(h) => Some(h.header()),
+    };
+    // SAFETY: a parker is counted, so the frame's memory (and the gate in
+    // it) outlives this call (`FREE_PENDING`).
+    match unsafe { (*gate).parked(epoch) } {
+        // The frame may be gone now: nothing here touches it.
+        Parked::Stay => {}
+        // SAFETY: destroyed by another thread while this parker was inside,
+        // and this is the last parker: the memory is ours to free.
+        Parked::Free => unsafe { free_memory::<P, F>(frame) },
+        // SAFETY: this parker took `CANCELLING` for the gone owner; the
+        // frame is suspended at this point.
+        Parked::Cancel => unsafe { cancel_frame(&*gate, NonNull::new_unchecked(frame.cast())) },
+    }
+    Some(next)
+}
+
+/// Frees the memory of a destroyed frame (its contents already dropped).
+///
+/// # Safety
+/// The frame was allocated by `P` with this layout, everything in it has
+/// been dropped, and nothing uses it any more.
+unsafe fn free_memory<P: Promise, F>(frame: *mut Frame<P, F>) {
+    // SAFETY: forwarded contract.
+    unsafe { P::deallocate_frame(NonNull::new_unchecked(frame.cast()), Layout::new::<Frame<P, F>>()) }
+}
+
+/// The cancel procedure of a gated frame, by the holder of `CANCELLING`:
+/// the hook, then the destroy the gate asks for (see `language/gate.rs`).
+/// A panic from the destruction (a local's drop) is dropped, as a detached
+/// coroutine's is: neither an owner going away nor a parker may receive it.
+///
+/// # Safety
+/// `gate` is the gate of the live frame `hdr`, suspended at a body point,
+/// and the caller holds its `CANCELLING`.
+pub(crate) unsafe fn cancel_frame(gate: &Gate, hdr: NonNull<Header>) {
+    // SAFETY: forwarded contract.
+    match unsafe { gate.cancel() } {
+        // SAFETY: nothing will resume the frame: it is ours to destroy.
+        AfterCancel::Destroy => unsafe { destroy_detached(hdr, false) },
+        // SAFETY: the resumer left it to us: ours to destroy, and its
+        // awaiter may find its node left `RESUMING` by that resumer.
+        AfterCancel::DestroyAbandoning => unsafe { destroy_detached(hdr, true) },
+        AfterCancel::Nothing => {}
+    }
+}
+
+/// Destroys a frame that its owner gave up, through its vtable, dropping
+/// a panic from its destruction; with `abandoning`, this thread is marked
+/// as abandoning it ([`is_abandoning`]) meanwhile.
+///
+/// # Safety
+/// As for the vtable's `destroy`: `hdr` is live, not running, and ours to
+/// destroy.
+unsafe fn destroy_detached(hdr: NonNull<Header>, abandoning: bool) {
+    struct Mark(*const Header);
+    impl Drop for Mark {
+        fn drop(&mut self) {
+            ABANDONING.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = abandoning.then(|| Mark(ABANDONING.with(|a| a.replace(hdr.as_ptr()))));
+    // SAFETY: forwarded contract.
+    let destroyed = catch_unwind(AssertUnwindSafe(|| unsafe { (hdr.as_ref().vtable.destroy)(hdr) }));
+    if let Err(payload) = destroyed {
+        crate::language::gate::drop_payload(payload);
     }
 }
 
@@ -550,10 +676,7 @@ unsafe fn abandon<P: Promise, F: FrameBody>(hdr: NonNull<Header>) -> Option<NonN
     // receive it. (`destroy_in_place` still frees everything else.)
     // SAFETY: forwarded contract.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_frame::<P, F>(hdr) })) {
-        // A payload whose own drop panics is leaked rather than let out.
-        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            mem::forget(again);
-        }
+        crate::language::gate::drop_payload(payload);
     }
     None
 }
@@ -659,11 +782,20 @@ unsafe fn destroy_final<P: Promise, F, const STARTED: bool, const HELD: bool>(hd
 /// awaiter slot holds.
 unsafe fn destroy_in_place<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
     // Guards, so that a panicking destructor still frees everything else.
-    struct Free<P: Promise, F>(*mut Frame<P, F>);
+    // A gated frame's memory waits for its parkers (`language/gate.rs`):
+    // the gate has no drop glue, so it is still readable once the promise
+    // holding it is dropped.
+    struct Free<P: Promise, F>(*mut Frame<P, F>, *const Gate);
     impl<P: Promise, F> Drop for Free<P, F> {
         fn drop(&mut self) {
-            // SAFETY: allocated by this promise with this layout.
-            unsafe { P::deallocate_frame(NonNull::new_unchecked(self.0.cast()), Layout::new::<Frame<P, F>>()) }
+            // SAFETY: the gate, if any, is in this frame's memory, still
+            // allocated.
+            if P::GATED && !self.1.is_null() && !unsafe { (*self.1).free_or_defer() } {
+                return;
+            }
+            // SAFETY: allocated by this promise with this layout; no parker
+            // is inside.
+            unsafe { free_memory::<P, F>(self.0) }
         }
     }
     struct DropPromise<P: Promise, F>(*mut Frame<P, F>);
@@ -680,7 +812,14 @@ unsafe fn destroy_in_place<P: Promise, F, const STARTED: bool>(frame: *mut Frame
             unsafe { ptr::drop_in_place(addr_of_mut!((*self.0).body)) }
         }
     }
-    let _free = Free(frame);
+    const { assert!(!mem::needs_drop::<Gate>()) };
+    let gate = if P::GATED {
+        // SAFETY: the promise is initialised (caller).
+        unsafe { (*frame).head.promise.gate() }.map_or(ptr::null(), |g| g as *const Gate)
+    } else {
+        ptr::null()
+    };
+    let _free = Free(frame, gate);
     // SAFETY: every field is initialised (the slot as `held` says); each is
     // dropped exactly once below.
     unsafe {

@@ -19,7 +19,7 @@ use core::cell::Cell;
 use core::convert::Infallible;
 use core::future::Future;
 use core::marker::PhantomData;
-use core::mem::ManuallyDrop;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ops::{ControlFlow, Deref};
 use core::pin::Pin;
 use core::ptr::{self, NonNull};
@@ -39,6 +39,7 @@ use crate::language::promise::{
 };
 
 type SuspendThunk = unsafe fn(*mut (), CoroutineHandle) -> Result<SuspendOutcome, Payload>;
+type CancelThunk = crate::language::gate::CancelHook;
 
 /// The resume loop's side of one poll of the body: which awaiter, if any,
 /// wants `await_suspend` called, and a panic from the last `await_suspend`
@@ -47,6 +48,10 @@ pub(crate) struct Slot {
     point: *mut SuspendPoint,
     suspend: Option<SuspendThunk>,
     awaiter: *mut (),
+    /// The awaiter's `await_cancel`, for a gated frame's park: written
+    /// with `suspend` (so initialised whenever `suspend` is `Some`); never
+    /// initialised otherwise, which keeps `Slot::new` free of the store.
+    cancel: MaybeUninit<CancelThunk>,
     panic: Option<Payload>,
 }
 
@@ -68,7 +73,13 @@ unsafe fn slot_noop(_: *const ()) {}
 impl Slot {
     #[inline(always)]
     pub(crate) fn new() -> Slot {
-        Slot { point: &RUNNING as *const _ as *mut _, suspend: None, awaiter: ptr::null_mut(), panic: None }
+        Slot {
+            point: &RUNNING as *const _ as *mut _,
+            suspend: None,
+            awaiter: ptr::null_mut(),
+            cancel: MaybeUninit::uninit(),
+            panic: None,
+        }
     }
 
     /// Prepares for the next poll; a pending panic is kept for it.
@@ -107,6 +118,15 @@ impl Slot {
         self.point
     }
 
+    /// The pending awaiter's cancel step and its address, for a gated
+    /// frame's park (`None` for an awaiter whose `await_suspend` is a
+    /// no-op: it registered nothing to withdraw).
+    #[inline(always)]
+    pub(crate) fn cancel_hook(&self) -> Option<(CancelThunk, *mut ())> {
+        // SAFETY: `cancel` is written whenever `suspend` is (`park`).
+        self.suspend.map(|_| (unsafe { self.cancel.assume_init() }, self.awaiter))
+    }
+
     /// Runs the pending awaiter's `await_suspend`, if it has a non-trivial
     /// one. A panic from it is kept for the next poll, which rethrows it
     /// inside the body at the `co_await!` (C++: the exception is thrown as
@@ -129,6 +149,13 @@ impl Slot {
             },
         }
     }
+}
+
+unsafe fn cancel_thunk<A: Awaiter>(awaiter: *mut ()) -> crate::language::awaiter::CancelOutcome {
+    // SAFETY: `awaiter` points at the `A` inside a parked `AwaitPoint<A, _>`
+    // of a suspended frame, and the gate lets one thread call this once per
+    // suspension (`language/gate.rs`): the `await_cancel` contract.
+    unsafe { (*(awaiter as *mut A)).await_cancel() }
 }
 
 unsafe fn suspend_thunk<A: Awaiter>(awaiter: *mut (), handle: CoroutineHandle) -> Result<SuspendOutcome, Payload> {
@@ -183,6 +210,7 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
         slot.point = R::POINT as *const SuspendPoint as *mut SuspendPoint;
         if !A::SUSPEND_IS_NOOP {
             slot.suspend = Some(suspend_thunk::<A>);
+            slot.cancel = MaybeUninit::new(cancel_thunk::<A>);
             slot.awaiter = &mut *self.awaiter as *mut A as *mut ();
         }
     }

@@ -8,6 +8,7 @@ pub(crate) mod atomic;
 pub(crate) mod awaiter;
 pub(crate) mod backtrace;
 pub(crate) mod frame;
+pub(crate) mod gate;
 pub(crate) mod handle;
 pub(crate) mod lowering;
 pub(crate) mod point;

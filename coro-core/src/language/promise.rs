@@ -183,9 +183,29 @@ pub trait Promise: Sized {
     /// may say `true` (an owner holding a
     /// [`UniqueCoroutineHandle`](crate::UniqueCoroutineHandle), say) must
     /// not use or destroy it afterwards.
+    ///
+    /// ([`SendTask`](crate::SendTask)'s promise no longer uses this hook:
+    /// its frame's gate decides, and also lets its owner destroy it at once
+    /// when the awaiter it is suspended on withdraws.)
     #[inline(always)]
     fn abandoned(&self) -> bool {
         false
+    }
+
+    /// Whether the frame has a [`Gate`](crate::language::gate::Gate): a
+    /// promise whose owner may go away while other threads may resume the
+    /// coroutine ([`SendTask`](crate::SendTask)'s). The frame then parks
+    /// and resumes it through the gate, and frees it only once no parker is
+    /// inside (`language/gate.rs`). Not a public API: the default, `false`,
+    /// compiles every other promise to a frame without a gate.
+    #[doc(hidden)]
+    const GATED: bool = false;
+
+    /// The frame's gate, when [`GATED`](Promise::GATED). Not a public API.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gate(&self) -> Option<&crate::language::gate::Gate> {
+        None
     }
 
     /// Whether the coroutine must only run on the thread that created it
@@ -308,8 +328,9 @@ impl ThreadAffinity {
     /// execution to other threads without any further check. And the
     /// coroutine's owner does not destroy it while another thread may be
     /// resuming it (a `SendTask` it awaits finishing on a pool worker
-    /// transfers to it): [`SendTask`](crate::SendTask)'s owners detach a
-    /// started task instead; a hand-written owner must do likewise.
+    /// transfers to it): [`SendTask`](crate::SendTask)'s owners cancel a
+    /// started task through its frame's gate instead; a hand-written owner
+    /// must detach it (see [`abandoned`](Promise::abandoned)).
     pub const unsafe fn any_thread() -> ThreadAffinity {
         ThreadAffinity { bound: false }
     }

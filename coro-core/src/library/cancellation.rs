@@ -72,7 +72,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter, SuspendOutcome};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, SuspendOutcome};
 use crate::language::handle::CoroutineHandle;
 use crate::library::sync::event::{Event, Wait};
 
@@ -592,6 +592,15 @@ impl Awaiter for Cancelled<'_> {
             // one, which stays in place in the frame.
             Some(wait) => unsafe { wait.await_suspend(h) }.into_outcome(),
             None => SuspendOutcome::Suspend,
+        }
+    }
+    /// Forwards to the event wait; a token that can never be cancelled
+    /// registered nothing, so nothing will ever resume it: `Withdrawn`.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        match &mut self.wait {
+            // SAFETY: forwarded contract.
+            Some(wait) => unsafe { wait.await_cancel() },
+            None => CancelOutcome::Withdrawn,
         }
     }
     fn await_resume(self) {}

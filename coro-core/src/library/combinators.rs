@@ -65,8 +65,9 @@
 //! losers are **cancelled**: a suspended coroutine cannot be forced to run
 //! to its end, so cancelling a [`Task`] means destroying its frame (dropping
 //! its live locals, its parameters and its promise, exactly as `destroy()`
-//! would) — a [`SendTask`], which another thread may be running, is
-//! detached instead and destroyed at its next resumption — plus,
+//! would) — a [`SendTask`], which another thread may be resuming, is
+//! cancelled: destroyed at once if the awaiter it waits on withdraws (see
+//! [`SendTask`]'s "Dropping"), else by its granted resumption — plus,
 //! optionally, requesting cancellation on a [`CancellationSource`] (see
 //! [`WhenAny::cancel_on_completion`]) that cooperative children observe. See [`when_any`] for the details.
 //!
@@ -76,9 +77,11 @@
 //! destroyed while suspended in a combinator, its [`Task`] children are
 //! destroyed with it (they are suspended: nothing else can run on their
 //! thread at that moment); its [`SendTask`] children that have not finished
-//! are detached, as when a `SendTask`'s owner goes away (one may be running
-//! on another thread): each is destroyed at its next resumption (or frees
-//! itself if it finishes first). A
+//! are cancelled, as when a `SendTask`'s owner goes away: destroyed at once
+//! when they can be, else at their next resumption or suspension (or they
+//! free themselves if they finish first). A `SendTask` awaiting the
+//! combinator that is itself cancelled gives its children up the same way
+//! (`await_cancel`), so a whole tree of suspended tasks goes at once. A
 //! combinator that is never awaited drops its children unstarted.
 //!
 //! The stand-ins live in one shared block that each started child holds a
@@ -94,7 +97,7 @@ use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::home::hop::HopSlot;
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::frame::{give_back_count, lend_count, no_destroy, ramp, Header, RampCtx, VTable};
 use crate::language::handle::CoroutineHandle;
 use crate::language::lowering::{AwaitPoint, Record};
@@ -575,8 +578,32 @@ impl<S: JoinSet> Join<S> {
     }
 }
 
+impl<S: JoinSet> Join<S> {
+    /// The cancel step of `when_all` and `when_all_ready` (what their drop
+    /// does, done early): gives the children up with the counter held, so
+    /// no child resumes the awaiting coroutine from now on. `Withdrawn`
+    /// unless the counter had already reached zero (the last child is
+    /// transferring to it).
+    fn cancel(&mut self) -> CancelOutcome {
+        if self.give_up() {
+            CancelOutcome::ResumeComing
+        } else {
+            CancelOutcome::Withdrawn
+        }
+    }
+}
+
 impl<S: JoinSet> Drop for Join<S> {
     fn drop(&mut self) {
+        self.give_up();
+    }
+}
+
+impl<S: JoinSet> Join<S> {
+    /// Gives the children up, if still held; whether the counter had
+    /// already reached zero (the awaiting coroutine was, or is being,
+    /// resumed).
+    fn give_up(&mut self) -> bool {
         // Still here if the awaiting coroutine is destroyed while waiting
         // (or the combinator was never awaited). The counter is held first:
         // freeing the children runs their drops, which may release a child
@@ -586,20 +613,20 @@ impl<S: JoinSet> Drop for Join<S> {
         // detached), nobody resumes the hop now: its count is taken back.
         // Children that will never transfer to their stub give their
         // strong count back.
-        if let Some(set) = self.set.take() {
-            let resumed = self.shared.as_ref().is_some_and(|s| s.counter.remaining.fetch_add(1, Ordering::AcqRel) == 0);
-            let given_up = set.release_all();
-            if let Some(shared) = &self.shared {
-                for _ in 0..given_up {
-                    // SAFETY: each started child owned one strong count
-                    // (`suspend`), which its stub will not take back now.
-                    unsafe { give_back_count(shared) };
-                }
-                if !resumed {
-                    self.hop.retract();
-                }
+        let Some(set) = self.set.take() else { return false };
+        let resumed = self.shared.as_ref().is_some_and(|s| s.counter.remaining.fetch_add(1, Ordering::AcqRel) == 0);
+        let given_up = set.release_all();
+        if let Some(shared) = &self.shared {
+            for _ in 0..given_up {
+                // SAFETY: each started child owned one strong count
+                // (`suspend`), which its stub will not take back now.
+                unsafe { give_back_count(shared) };
+            }
+            if !resumed {
+                self.hop.retract();
             }
         }
+        resumed
     }
 }
 
@@ -673,6 +700,12 @@ impl<S: JoinSet> Awaiter for WhenAll<S> {
     fn await_resume(mut self) -> S::All {
         self.join.take().take_all()
     }
+    /// Gives the children up (each destroyed at once when it can be);
+    /// `Withdrawn` unless the last one is already resuming the awaiting
+    /// coroutine.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        self.join.cancel()
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -687,6 +720,10 @@ impl<S: JoinSet> Awaiter for WhenAllReady<S> {
     }
     fn await_resume(mut self) -> S::Ready {
         self.join.take().take_ready()
+    }
+    /// As for [`WhenAll`].
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        self.join.cancel()
     }
 }
 
@@ -1010,6 +1047,16 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
         }
         !last
     }
+    /// Gives every child up (each destroyed at once when it can be), with
+    /// the counter held: `Withdrawn` unless a winner is already resuming
+    /// the awaiting coroutine.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        if self.give_up() {
+            CancelOutcome::ResumeComing
+        } else {
+            CancelOutcome::Withdrawn
+        }
+    }
     fn await_resume(self) -> (usize, T) {
         // The awaiting coroutine runs again, so the counter reached zero:
         // no stub will run any more.
@@ -1030,7 +1077,17 @@ impl<T, K: TaskKind> Awaiter for WhenAny<T, K> {
 
 impl<T, K: TaskKind> Drop for WhenAny<T, K> {
     fn drop(&mut self) {
-        let Some(shared) = self.shared.take() else { return };
+        self.give_up();
+    }
+}
+
+impl<T, K: TaskKind> WhenAny<T, K> {
+    /// What dropping does (see there), done by the drop or early by the
+    /// cancel step; whether the counter had already reached zero (the
+    /// awaiting coroutine was, or is being, resumed). `false` if there is
+    /// nothing to give up.
+    fn give_up(&mut self) -> bool {
+        let Some(shared) = self.shared.take() else { return false };
         // Every child comes back here, so the shared state, which a child
         // finishing elsewhere may keep a little longer, holds none: resumed,
         // the awaiting coroutine gives up finished ones; destroyed while
@@ -1065,6 +1122,7 @@ impl<T, K: TaskKind> Drop for WhenAny<T, K> {
         }
         // After the started ones: children are freed in child order.
         drop(unstarted);
+        resumed
     }
 }
 

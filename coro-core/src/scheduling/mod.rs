@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::panic::resume_unwind;
 use std::sync::Arc;
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::frame::{counted_handle, take_counted, Header, VTable};
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::language::point::SuspendPoint;
@@ -402,6 +402,17 @@ pub unsafe fn assert_not_thread_bound(awaiting: CoroutineHandle) {
 /// The awaiter's drop: if the coroutine is destroyed while queued, the hop
 /// must not resume it; after a normal resumption the target is already
 /// taken and this does nothing.
+/// The cancel step of a hop's awaiter: takes the target back unless the
+/// scheduler's resume of the hop already took it (`hop_resume` swaps it
+/// out). `Withdrawn`: the queued hop will resume nothing.
+pub(crate) fn withdraw_hop(hop: &Option<Arc<Hop>>) -> CancelOutcome {
+    match hop {
+        // `AcqRel`: decides against `hop_resume`'s swap.
+        Some(hop) if !hop.target.swap(ptr::null_mut(), Ordering::AcqRel).is_null() => CancelOutcome::Withdrawn,
+        _ => CancelOutcome::ResumeComing,
+    }
+}
+
 pub(crate) fn cancel_hop(hop: Option<Arc<Hop>>) {
     if let Some(hop) = hop {
         hop.target.store(ptr::null_mut(), Ordering::Release);
@@ -443,6 +454,10 @@ impl Awaiter for Schedule<'_> {
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
         // SAFETY: the frame calls this with its own, live handle.
         unsafe { post_hop(self.scheduler, &mut self.hop, awaiting) }
+    }
+    /// Takes the hop back unless the scheduler is already resuming it.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        withdraw_hop(&self.hop)
     }
     fn await_resume(self) {}
 }

@@ -36,7 +36,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::frame::{counted_handle, take_counted, Header, VTable};
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
 use crate::language::promise::Payload;
@@ -334,6 +334,13 @@ impl<T> Awaiter for PoolJoin<T> {
         // resumed or dropped (`Drop` abandons it); `self` is not touched
         // once registered. Not exclusive, so never `None`.
         unsafe { self.join.done.register(&self.node, awaiting, false) }.unwrap_or(true)
+    }
+    /// Leaves the completion event's wait list if still queued (the pool
+    /// task runs on, detached, as when the awaiter is dropped).
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this event;
+        // the coroutine is suspended on it.
+        unsafe { self.join.done.cancel(&self.node) }
     }
     fn await_resume(self) -> T {
         self.node.finish();

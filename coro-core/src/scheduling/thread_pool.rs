@@ -49,11 +49,11 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crate::home::{DriverScope, WakeTarget, Wakeup};
 use std::thread::{self, JoinHandle};
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 use crate::library::task::SendTask;
 use crate::scheduling::pool_join::PoolJoinHandle;
-use crate::scheduling::{cancel_hop, new_hop, thread_bound_hop, Hop, Scheduler};
+use crate::scheduling::{cancel_hop, new_hop, thread_bound_hop, withdraw_hop, Hop, Scheduler};
 
 /// A fixed set of worker threads resuming the coroutines posted to it, with
 /// work stealing: the multi-threaded [`Scheduler`], for [`SendTask`]s.
@@ -737,6 +737,11 @@ impl Awaiter for PoolSchedule<'_> {
             unsafe { stand_in.destroy() };
             refused("schedule()")
         }
+    }
+    /// Takes the hop back unless a worker is already resuming it: the
+    /// queued job then resumes nothing.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        withdraw_hop(&self.hop)
     }
     fn await_resume(self) {}
 }

@@ -5,8 +5,8 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use super::waiter::{abandon_wait, cancel_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::handle::CoroutineHandle;
 
 /// An auto-reset event (cppcoro's `async_auto_reset_event`): each
@@ -267,6 +267,12 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
             })
         }
         .is_ok()
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `waiters` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.event.state, |s| &mut s.waiters, &self.node) }
     }
 
     fn await_resume(self) {

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use super::waiter::{abandon_wait, cancel_wait, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 
 /// A bounded FIFO channel that any number of coroutines send to and
@@ -619,6 +619,12 @@ impl<T, F: Flavor> Awaiter for Sending<'_, T, F> {
         registered
     }
 
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `senders` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.channel.state, |s| &mut s.senders, self.node.as_node()) }
+    }
+
     fn await_resume(mut self) -> Result<(), SendError<T>> {
         self.node.node.finish();
         // The slot is empty once the value has gone; it still holds the
@@ -702,6 +708,12 @@ impl<T, F: Flavor> Awaiter for Receiving<'_, T, F> {
             return unsafe { ready::park_behind_released(node, handle) };
         }
         registered
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `receivers` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.channel.state, |s| &mut s.receivers, self.node.as_node()) }
     }
 
     fn await_resume(mut self) -> Option<T> {

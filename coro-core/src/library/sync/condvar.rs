@@ -24,8 +24,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::mutex::{self, Mutex, MutexGuard};
 use super::ready;
-use super::waiter::{abandon_wait_with, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use super::waiter::{abandon_wait_with, cancel_wait_with, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 
 /// A condition variable for coroutines: `co_await!(cv.wait(guard))`
@@ -284,6 +284,13 @@ impl<'a, T, F: Flavor> Awaiter for Wait<'a, T, F> {
         true
     }
 
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is alive, registered on the condition variable
+        // (or moved to its mutex); `unlink` takes it out of whichever list
+        // it is queued in, under that list's lock.
+        unsafe { cancel_wait_with(&self.cv.node, || self.unlink()) }
+    }
+
     fn await_resume(mut self) -> MutexGuard<'a, T, F> {
         // Resumed only once a notify moved it to the mutex and the mutex
         // granted it the lock.
@@ -293,23 +300,30 @@ impl<'a, T, F: Flavor> Awaiter for Wait<'a, T, F> {
     }
 }
 
-impl<T, F: Flavor> Drop for Wait<'_, T, F> {
-    fn drop(&mut self) {
+impl<T, F: Flavor> Wait<'_, T, F> {
+    /// Takes the node out of whichever list it is queued in (the condition
+    /// variable's, or its mutex's once a notify moved it), under that
+    /// list's lock; the state it found.
+    fn unlink(&self) -> u8 {
         let (condvar, cv) = (self.condvar, &self.cv);
         let node: *const WaitNode = &cv.node;
-        let unlink = || {
-            // SAFETY: the node was registered (if at all) on this condition
-            // variable's list, or moved by a notify to its mutex's list
-            // (`in_mutex`, read under the lock that the notify set it under).
-            let here = condvar
-                .state
-                .with(|s| (!cv.in_mutex.load(Ordering::Relaxed)).then(|| unsafe { s.waiters.unlink_if_queued(node) }));
-            // SAFETY: as above: moved to the mutex for good.
-            here.unwrap_or_else(|| cv.mutex.with(|m| unsafe { m.waiters().unlink_if_queued(node) }))
-        };
+        // SAFETY: the node was registered (if at all) on this condition
+        // variable's list, or moved by a notify to its mutex's list
+        // (`in_mutex`, read under the lock that the notify set it under).
+        let here = condvar
+            .state
+            .with(|s| (!cv.in_mutex.load(Ordering::Relaxed)).then(|| unsafe { s.waiters.unlink_if_queued(node) }));
+        // SAFETY: as above: moved to the mutex for good.
+        here.unwrap_or_else(|| cv.mutex.with(|m| unsafe { m.waiters().unlink_if_queued(node) }))
+    }
+}
+
+impl<T, F: Flavor> Drop for Wait<'_, T, F> {
+    fn drop(&mut self) {
+        let node: *const WaitNode = &self.cv.node;
         // SAFETY: the node is alive; `unlink` unlinks it from the list it is
         // in, under that list's lock.
-        let granted = unsafe { abandon_wait_with(node, unlink) };
+        let granted = unsafe { abandon_wait_with(node, || self.unlink()) };
         if granted {
             // Moved to the mutex and granted the lock, but destroyed before
             // it ran: hand the lock on.

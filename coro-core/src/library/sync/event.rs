@@ -5,8 +5,8 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use super::waiter::{abandon_wait, cancel_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::handle::CoroutineHandle;
 
 /// A manual-reset event (cppcoro's `async_manual_reset_event`): once
@@ -274,6 +274,18 @@ impl<F: Flavor> Event<F> {
         }
     }
 
+    /// The body of an awaiter's `await_cancel`: withdraws `node` if it is
+    /// still queued (see [`cancel_wait`]).
+    ///
+    /// # Safety
+    /// `node` is the awaiter's, registered with this event by
+    /// [`register`](Self::register); its coroutine is suspended on it.
+    #[inline]
+    pub(crate) unsafe fn cancel(&self, node: &WaitNode) -> CancelOutcome {
+        // SAFETY: registered, if at all, with this event's `waiters` (caller).
+        unsafe { cancel_wait(&self.state, |s| &mut s.waiters, node) }
+    }
+
     /// The body of an awaiter's `Drop`: takes `node` out of the wait list
     /// if it is still there. Nothing an event grants needs handing on.
     ///
@@ -314,6 +326,12 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         // SAFETY: forwarded `await_suspend` contract; nothing touches `self`
         // afterwards. Not exclusive, so never `None`.
         unsafe { self.event.register(&self.node, handle, false) }.unwrap_or(true)
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `waiters` list; the coroutine is suspended on it.
+        unsafe { self.event.cancel(&self.node) }
     }
 
     fn await_resume(self) {

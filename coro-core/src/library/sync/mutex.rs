@@ -7,8 +7,8 @@ use core::ops::{Deref, DerefMut};
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use super::waiter::{abandon_wait, cancel_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 
 /// A mutual-exclusion lock for coroutines, protecting a `T`: waiting for it
@@ -318,6 +318,12 @@ impl<'a, T, F: Flavor> Awaiter for Lock<'a, T, F> {
             })
         }
         .is_ok()
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `waiters` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.mutex.state, |s| &mut s.waiters, &self.node) }
     }
 
     fn await_resume(self) -> MutexGuard<'a, T, F> {

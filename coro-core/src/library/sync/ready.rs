@@ -57,6 +57,10 @@
 //! its `await_resume`, or an abandoned `SendTask` destroyed in place of the
 //! resume): the coroutine is the one this thread is resuming, and the grant
 //! is handed on.
+//! (A `SendTask` whose cancel a resumer found under way is destroyed by its
+//! canceller after that resumer left: the canceller marks itself as
+//! abandoning the frame, `frame::is_abandoning`, and the node it finds
+//! `RESUMING` is accepted the same way.)
 //! Anywhere else — another thread, or this thread before the resume — it is
 //! destroying a coroutine that another thread has the right to resume: its
 //! owner dropped it while a release could still resume it. Like a `READY`

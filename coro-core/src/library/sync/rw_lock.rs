@@ -7,8 +7,8 @@ use core::ops::{Deref, DerefMut};
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use super::waiter::{abandon_wait, cancel_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 
 /// An async reader-writer lock holding a `T`: any number of readers
@@ -374,6 +374,12 @@ impl<'a, T, F: Flavor> Awaiter for Read<'a, T, F> {
         .is_ok()
     }
 
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `read_waiters` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.lock.state, |s| &mut s.read_waiters, &self.node) }
+    }
+
     fn await_resume(self) -> RwLockReadGuard<'a, T, F> {
         // Taken by `await_ready`/`await_suspend`, or granted by an unlock.
         self.node.finish();
@@ -426,6 +432,18 @@ impl<'a, T, F: Flavor> Awaiter for Write<'a, T, F> {
             })
         }
         .is_ok()
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this lock's
+        // `write_waiters` list; the coroutine is suspended on it.
+        let outcome = unsafe { cancel_wait(&self.lock.state, |s| &mut s.write_waiters, &self.node) };
+        if outcome == CancelOutcome::Withdrawn && self.lock.state.with(State::readers_behind_nobody) {
+            // As in `Drop`: the last queued writer left while readers held
+            // the lock; the readers queued behind it go on.
+            ready::run();
+        }
+        outcome
     }
 
     fn await_resume(self) -> RwLockWriteGuard<'a, T, F> {

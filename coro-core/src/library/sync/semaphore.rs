@@ -5,8 +5,8 @@ use core::fmt;
 
 use super::flavor::{Flavor, Guarded, Local, ThreadSafe};
 use super::ready;
-use super::waiter::{abandon_wait, wait_on, WaitList, WaitNode};
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use super::waiter::{abandon_wait, cancel_wait, wait_on, WaitList, WaitNode};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome};
 use crate::language::handle::CoroutineHandle;
 
 /// A counting semaphore for coroutines: at most `permits` holders at a time,
@@ -438,6 +438,12 @@ impl<'a, F: Flavor> Awaiter for Acquire<'a, F> {
             })
         }
         .is_ok()
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // primitive's `waiters` list; the coroutine is suspended on it.
+        unsafe { cancel_wait(&self.semaphore.state, |s| &mut s.waiters, &self.node) }
     }
 
     fn await_resume(self) -> SemaphorePermit<'a, F> {

@@ -6,7 +6,7 @@ use core::fmt;
 use super::event::Event;
 use super::flavor::{Flavor, Local, ThreadSafe};
 use super::waiter::WaitNode;
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::handle::CoroutineHandle;
 
 /// A manual-reset event that one coroutine at a time may wait on
@@ -238,6 +238,12 @@ impl<F: Flavor> Awaiter for Wait<'_, F> {
         // Not registered, so `self` is still ours: the panic is rethrown
         // inside the coroutine at its `co_await!`.
         registered.expect("a SingleConsumerEvent was awaited by a second coroutine while one already waits on it")
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        // SAFETY: the node is this awaiter's, registered with this
+        // event's inner `Event`; the coroutine is suspended on it.
+        unsafe { self.event.inner.cancel(&self.node) }
     }
 
     fn await_resume(self) {

@@ -40,9 +40,14 @@
 //!   from then on nothing refers to the node).
 //!
 //! An awaiter's `Drop` that finds its node `READY` in another thread's ready
-//! queue, or `RESUMING` while this thread is not the one resuming it, is
-//! destroying a coroutine that another thread is about to resume: that
-//! aborts the process (see [`abandon_wait`]).
+//! queue, or `RESUMING` while this thread is not the one resuming it (nor
+//! destroying the coroutine for a resumer that left it to this thread: see
+//! `frame::is_abandoning`), is destroying a coroutine that another thread
+//! is about to resume: that aborts the process (see [`abandon_wait`]). No
+//! owner can do that from safe code: a `SendTask`'s owner cancels it
+//! through the awaiter's [`cancel_wait`] first (`language/gate.rs`), and
+//! destroys it only if its registration was withdrawn; only raw handle
+//! misuse reaches the abort.
 //!
 //! Model-checked (`loom_tests` at the end of this file, `.ci/loom`): a
 //! release on another thread (`QUEUED -> HOME` or `READY`) racing the
@@ -58,6 +63,8 @@ use std::sync::Arc;
 use super::flavor::{Flavor, Guarded, RawLock};
 use super::ready::{self, HomeWake};
 use crate::language::atomic::{thread_local, ConstAtomicU8, Ordering};
+use crate::language::awaiter::CancelOutcome;
+use crate::language::frame::is_abandoning;
 use crate::language::handle::CoroutineHandle;
 
 /// Not in any list: never registered, or already resumed.
@@ -577,12 +584,53 @@ pub(crate) unsafe fn abandon_wait_with(node: *const WaitNode, unlink: impl FnOnc
             // a wrapping awaiter did not forward `await_resume`. The grant
             // is handed on. Any other `RESUMING` node belongs to a coroutine
             // that another thread is about to resume.
-            if !ready::is_resuming_here(node.handle()) {
+            // A gated frame's canceller that a resumer left the frame to
+            // (it found the frame being cancelled) destroys it marked as
+            // abandoning it: that resumer is gone.
+            if !ready::is_resuming_here(node.handle()) && !is_abandoning(node.handle()) {
                 destroyed_while_resumed();
             }
             true
         }
         _ => false,
+    }
+}
+
+/// What every waiting awaiter's `await_cancel` does: under the primitive's
+/// lock, a node still `QUEUED` is unlinked from the list `list` selects
+/// (`Withdrawn`: nothing will resume the coroutine for this wait, and the
+/// awaiter's `Drop` then finds the node idle); a node already granted
+/// (`READY`, `RESUMING`, `HOME`) answers `ResumeComing`: the resumption
+/// destroys the coroutine, and the awaiter's `Drop` hands the grant on.
+///
+/// # Safety
+/// As for [`abandon_wait`]; the coroutine is suspended on the awaiter.
+pub(crate) unsafe fn cancel_wait<L: RawLock, S>(
+    state: &Guarded<L, S>,
+    list: impl FnOnce(&mut S) -> &mut WaitList,
+    node: *const WaitNode,
+) -> CancelOutcome {
+    // SAFETY: the node belongs to this list (caller); the lock is held.
+    let unlink = || state.with(|s| unsafe { list(s).unlink_if_queued(node) });
+    // SAFETY: alive (caller).
+    unsafe { cancel_wait_with(node, unlink) }
+}
+
+/// [`cancel_wait`] for a wait list behind any lock: `unlink` takes the lock
+/// and calls [`WaitList::unlink_if_queued`] on the node's list (only called
+/// if the node may still be queued).
+///
+/// # Safety
+/// As for [`abandon_wait_with`].
+pub(crate) unsafe fn cancel_wait_with(node: *const WaitNode, unlink: impl FnOnce() -> u8) -> CancelOutcome {
+    // SAFETY: alive (caller).
+    let node = unsafe { &*node };
+    // Only the awaiter makes a node `QUEUED`: one that is not `QUEUED` now
+    // was granted already (or never registered) and stays so.
+    if node.state() == QUEUED && unlink() == QUEUED {
+        CancelOutcome::Withdrawn
+    } else {
+        CancelOutcome::ResumeComing
     }
 }
 

@@ -24,14 +24,15 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::{addr_of, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::thread::{self, Thread};
 
 use crate::home::hop::HopSlot;
 use crate::home::{DriverScope, HomeThread};
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter, SuspendOutcome};
-use crate::language::frame::{Header, VTable};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter, SuspendOutcome};
+use crate::language::frame::{cancel_frame, Header, VTable};
+use crate::language::gate::{Gate, Release};
 use crate::language::handle::{noop_coroutine, CoroutineHandle, OwningHandle, UniqueCoroutineHandle};
 use crate::language::point::SuspendPoint;
 use crate::language::promise::{
@@ -102,20 +103,32 @@ pub struct Task<T> {
 ///
 /// Dropping a `SendTask` that never started destroys its frame, as does
 /// dropping one that has finished. One that was started (awaited, or
-/// polled as a future) and has not finished may be running on another
+/// polled as a future) and has not finished may be resumed by another
 /// thread at that moment, so its owner — the awaiting coroutine being
 /// destroyed, a `when_any` that lost interest in it, an executor dropping
-/// its future — **detaches** it instead. A detached task that is running
-/// runs on until it next suspends; the next time it is resumed (by
-/// whoever its awaiter granted the resumption: a pool worker, a
-/// `coro::sync` release, a future's waker, a task it awaited finishing) it
-/// is destroyed instead, on that thread, as by `destroy()` (its live locals
-/// dropped; what its awaiter was granted — a lock, a permit, a channel
-/// value — handed on). One that finishes first frees itself at its final
-/// suspend point, dropping its result (a panic in it is dropped too). One
-/// suspended on something that never resumes it is leaked. The owner, the
-/// resumer and the finishing thread decide who frees the frame with one
-/// atomic operation each.
+/// its future — **cancels** it through the frame's gate:
+///
+/// - suspended on an awaiter that withdraws its registration
+///   ([`Awaiter::await_cancel`]: every `coro::sync` wait, a future whose
+///   waker has not fired, an awaited `SendTask` or combinator, a shared
+///   task, a cancellation token, a pool join, a scheduler or pool hop), it
+///   is destroyed **at once**,
+///   before the owner's drop returns (its live locals dropped);
+/// - suspended on an awaiter that cannot withdraw (a resumption already
+///   granted, a hand-written awaiter without
+///   `await_cancel`), the next resumption destroys it instead of running
+///   it, on the resuming thread (what its awaiter was granted — a lock, a
+///   permit, a channel value — handed on);
+/// - running, it runs on until it next suspends, which cancels it as above;
+///   one that finishes first frees itself at its final suspend point,
+///   dropping its result (a panic in it, or in its locals' drops then, is
+///   dropped too).
+///
+/// No resume races the destruction, and a panic from a local's drop during
+/// it is dropped (the owner going away is not the task's caller).
+///
+/// The example below is the third case: a task running on a pool worker
+/// when its owner goes away, cancelled as it next suspends.
 ///
 /// ```
 /// use std::sync::{mpsc, Arc};
@@ -133,7 +146,7 @@ pub struct Task<T> {
 ///     co_await!(pool.schedule());
 ///     running.send(()).unwrap();
 ///     go.recv().unwrap();          // blocks its worker
-///     co_await!(pool.schedule());  // the next resumption destroys it
+///     co_await!(pool.schedule());  // this suspension destroys it
 ///     g.0.send("ran on").unwrap(); // not reached
 ///     co_return!(())
 /// }
@@ -145,7 +158,7 @@ pub struct Task<T> {
 /// let mut fut = Box::pin(slow(pool.clone(), running_tx, go_rx, Guard(log_tx)).into_future());
 /// let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
 /// running_rx.recv().unwrap();      // it runs on the worker now
-/// drop(fut);                       // detached, not freed under the worker
+/// drop(fut);                       // not freed under the worker: cancel requested
 /// go_tx.send(()).unwrap();         // it goes on, suspends, and is destroyed
 /// assert_eq!(log_rx.recv().unwrap(), "dropped"); // not "ran on"
 /// ```
@@ -268,7 +281,7 @@ impl TaskKind for Sendable {
     type State = Flight;
     #[inline]
     fn new_state() -> Flight {
-        Flight { word: AtomicU8::new(Flight::IDLE), reports_continuation: false }
+        Flight { gate: Gate::new(), reports_continuation: false }
     }
     #[inline(always)]
     fn flight(state: &Flight) -> Option<&Flight> {
@@ -289,10 +302,11 @@ impl TaskKind for Sendable {
 pub struct LocalState(HomeThread);
 
 /// Who owns a started [`SendTask`]'s frame, decided atomically between its
-/// owner (the `SendTask`'s awaiter, a combinator, a task future) and the
-/// thread that finishes it: a `SendTask` may be running on another thread
-/// when its owner goes away, so the owner cannot free the frame then. Not
-/// a public API.
+/// owner (the `SendTask`'s awaiter, a combinator, a task future), the
+/// threads that park and resume it and the thread that finishes it: a
+/// `SendTask` may be running on another thread when its owner goes away.
+/// Its word is the frame's [`Gate`] (`language/gate.rs`, whose module docs
+/// give the states): the owner phase
 ///
 /// - `IDLE`: not started by an owner that may go away (unstarted, or driven
 ///   by `sync_wait` or a shared task, which wait for it);
@@ -300,15 +314,21 @@ pub struct LocalState(HomeThread);
 /// - `DONE`: the final awaiter has claimed the continuation (with
 ///   `Release`, after the result is stored): the frame is the owner's to
 ///   read and free;
-/// - `ORPHANED`: the owner went away while it was `AWAITED`: the frame
-///   belongs to whoever runs it. Its next resumption destroys it instead
-///   ([`Promise::abandoned`], read by the frame before every resume), and
-///   if it reaches its final suspend point first, its final awaiter
-///   destroys it instead of resuming the (gone) continuation.
+/// - `ORPHANED`: the owner went away while it was `AWAITED`, and the frame
+///   could not be destroyed at once;
+///
+/// and, beside it, whether the frame is parked on an awaiter whose
+/// registration the owner can withdraw. The owner going away destroys a
+/// parked task at once when its awaiter withdraws
+/// ([`Awaiter::await_cancel`]), else the resumption already granted
+/// destroys it in place of running it; a running one cancels itself at its
+/// next suspension, and one that reaches its final suspend point first is
+/// destroyed there instead of resuming the (gone) continuation. Not a
+/// public API.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Flight {
-    word: AtomicU8,
+    gate: Gate,
     /// Whether an async backtrace may walk to the continuation: only if it
     /// is the awaiting coroutine itself, a `Sendable` frame that cannot be
     /// freed before this task transfers to it. A stand-in (a hop, a
@@ -317,13 +337,6 @@ pub struct Flight {
     /// to a thread-bound coroutine that its own thread may be destroying.
     /// Written before the task starts, by its owner.
     reports_continuation: bool,
-}
-
-impl Flight {
-    const IDLE: u8 = 0;
-    const AWAITED: u8 = 1;
-    const DONE: u8 = 2;
-    const ORPHANED: u8 = 3;
 }
 
 mod sealed {
@@ -371,10 +384,10 @@ impl<T, K: TaskKind> Default for TaskPromise<T, K> {
 /// # Safety
 /// `h` is a live frame of this promise type.
 #[inline(always)]
-unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a AtomicU8> {
+unsafe fn flight<'a, T, K: TaskKind>(h: CoroutineHandle<TaskPromise<T, K>>) -> Option<&'a Gate> {
     // SAFETY: live frame of this promise type (caller); only the state is
     // borrowed, whose other field is not written once the task started.
-    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.word)
+    K::flight(unsafe { &*addr_of!((*h.promise_ptr()).state) }).map(|f| &f.gate)
 }
 
 impl<T, K: TaskKind> TaskPromise<T, K> {
@@ -453,8 +466,9 @@ pub trait SendFrame {}
 impl<F: Send> SendFrame for F {}
 
 /// The frame must be `Send` and `'static`: a started `SendTask` whose owner
-/// goes away while it runs on another thread is detached (see "Dropping"
-/// above) and runs on, so it must not borrow anything its owner's scope
+/// goes away while it runs on another thread runs on to its next
+/// suspension, or may wait for a resumption already granted (see
+/// "Dropping" above), so it must not borrow anything its owner's scope
 /// could free meanwhile. A `SendTask` cannot borrow its parameters (pass
 /// them owned, or in an `Arc`); a [`Task`], destroyed at once when dropped,
 /// can.
@@ -494,12 +508,12 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
         }
     }
     const AFFINITY: ThreadAffinity = K::AFFINITY;
-    /// A detached `SendTask` (its owner went away while it was suspended)
-    /// is destroyed at its next resumption instead of running on.
+    /// A `SendTask`'s frame is gated: its owner may go away while another
+    /// thread may resume it (see [`Flight`]).
+    const GATED: bool = !K::THREAD_BOUND;
     #[inline(always)]
-    fn abandoned(&self) -> bool {
-        // `Acquire`: pairs with the owner's swap.
-        K::flight(&self.state).is_some_and(|f| f.word.load(Ordering::Acquire) == Flight::ORPHANED)
+    fn gate(&self) -> Option<&Gate> {
+        K::flight(&self.state).map(|f| &f.gate)
     }
     #[inline(always)]
     fn before_resume(&self) {
@@ -571,7 +585,7 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
             // the owner may free it. `Release`: the result is visible to
             // it; `Acquire`: what the owner did before going away is
             // visible here.
-            if flight.swap(Flight::DONE, Ordering::AcqRel) == Flight::ORPHANED {
+            if flight.finish() {
                 // Nobody will take the result: destroyed at once.
                 return SuspendOutcome::Resume;
             }
@@ -586,8 +600,9 @@ impl<T, K: TaskKind> Awaiter for FinalAwaiter<T, K> {
 ///
 /// Dropping it destroys the frame, except for a `SendTask` that was started
 /// ([`set_continuation`](Self::set_continuation)) and has not finished:
-/// that may be running on another thread, so it is detached instead
-/// ([`Flight`]) and destroys itself when it finishes.
+/// that may be resumed by another thread, so it is cancelled through its
+/// gate instead ([`Flight`]): destroyed at once if its awaiter withdraws,
+/// else by its granted resumption or at its next suspension.
 pub(crate) struct Owned<T, K: TaskKind> {
     handle: ManuallyDrop<OwningHandle<TaskPromise<T, K>>>,
 }
@@ -626,11 +641,11 @@ impl<T, K: TaskKind> Owned<T, K> {
     pub(crate) fn set_continuation(&mut self, cont: CoroutineHandle) {
         // SAFETY: unstarted and owned here: nobody else uses the promise.
         unsafe { self.handle.promise_mut() }.continuation = Some(cont);
-        // SAFETY: a live frame of this promise type. `Relaxed`: the task
-        // starts from this thread, and a thread that finishes it is ordered
-        // after that start.
+        // SAFETY: a live frame of this promise type, unstarted and owned
+        // here.
         if let Some(flight) = unsafe { flight(self.handle.handle()) } {
-            flight.store(Flight::AWAITED, Ordering::Relaxed);
+            // SAFETY: as above.
+            unsafe { flight.start_awaited() };
         }
     }
 
@@ -667,10 +682,11 @@ impl<T, K: TaskKind> Owned<T, K> {
 
     /// Gives the task up (what dropping does); returns whether it will
     /// never resume the continuation it was given: `true` if it never
-    /// started, was destroyed before finishing, or was detached; `false`
-    /// if it has transferred, or is transferring, to it. An owner that
-    /// gave a stand-in holding a reference frees that reference when
-    /// `true`.
+    /// started, was destroyed before finishing (at once, or by the
+    /// resumption already granted to it), or was detached (it destroys
+    /// itself at its next suspension); `false` if it has transferred, or is
+    /// transferring, to it. An owner that gave a stand-in holding a
+    /// reference frees that reference when `true`.
     pub(crate) fn release(self) -> bool {
         let mut me = ManuallyDrop::new(self);
         me.release_in_place()
@@ -682,9 +698,20 @@ impl<T, K: TaskKind> Owned<T, K> {
         if let Some(flight) = unsafe { flight(self.handle.handle()) } {
             // `Acquire`: after `DONE`, the finishing thread's writes (the
             // result, the frame's final state) are visible.
-            if flight.swap(Flight::ORPHANED, Ordering::AcqRel) == Flight::AWAITED {
-                // Started and not finished: whoever runs it now owns it.
-                return true;
+            match flight.release() {
+                Release::Free => {}
+                // Started and not finished, running or being parked: it
+                // cancels itself at its next suspension, or is destroyed
+                // by whoever resumes or finishes it.
+                Release::Detached => return true,
+                Release::Cancel => {
+                    // SAFETY: the gate of this live frame, suspended at a
+                    // body point (`PARKED`), and we hold `CANCELLING`. The
+                    // handle is not used again: the frame is destroyed
+                    // now or by the resumption already granted.
+                    unsafe { cancel_frame(flight, self.handle.handle().header()) };
+                    return true;
+                }
             }
         }
         let finished = self.handle.done();
@@ -779,7 +806,7 @@ macro_rules! task_common {
         impl<T> IntoAwaiter for $task<T> {
             type Awaiter = TaskAwaiter<T, $kind>;
             fn into_awaiter(self) -> TaskAwaiter<T, $kind> {
-                TaskAwaiter { task: ManuallyDrop::new(self.inner.into_inner()), hop: HopSlot::default() }
+                TaskAwaiter::new(self.inner.into_inner())
             }
         }
 
@@ -803,7 +830,11 @@ task_common!(SendTask, Sendable);
 pub struct TaskAwaiter<T, K: TaskKind> {
     /// Released in `drop`, which learns whether the task will still
     /// transfer to the hop.
-    task: ManuallyDrop<Owned<T, K>>,
+    /// `None` only once `await_cancel` has given the task up: then the
+    /// awaiter is never used again but dropped (the coroutine is destroyed
+    /// in place of being resumed). An `Option` of a non-null handle: no
+    /// bigger than the task, so a `Task`'s awaiter costs what it did.
+    task: ManuallyDrop<Option<Owned<T, K>>>,
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
     hop: HopSlot,
@@ -815,7 +846,7 @@ unsafe impl<T: Send> Send for TaskAwaiter<T, Sendable> {}
 
 impl<T, K: TaskKind> fmt::Debug for TaskAwaiter<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskAwaiter").field("handle", &self.task.handle()).finish()
+        f.debug_struct("TaskAwaiter").field("handle", &self.task.as_ref().map(Owned::handle)).finish()
     }
 }
 
@@ -823,6 +854,16 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
     fn drop(&mut self) {
         // SAFETY: taken once, here; `self.task` is not used afterwards.
         let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        let task = if K::THREAD_BOUND {
+            // SAFETY: only a `SendTask`'s awaiter is ever given up early
+            // (`await_cancel`), so a `Task`'s still holds its task.
+            unsafe { task.unwrap_unchecked() }
+        } else {
+            match task {
+                Some(task) => task,
+                None => return, // released by `await_cancel`
+            }
+        };
         // Resumed, the task has transferred to its continuation; destroyed
         // while waiting for a `SendTask` running elsewhere, the awaiting
         // coroutine detaches it, and the hop it was given is never used.
@@ -838,7 +879,16 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
 impl<T, K: TaskKind> TaskAwaiter<T, K> {
     /// Awaits an owned, unstarted task (what `into_awaiter` makes).
     pub(crate) fn new(task: Owned<T, K>) -> Self {
-        TaskAwaiter { task: ManuallyDrop::new(task), hop: HopSlot::default() }
+        TaskAwaiter { task: ManuallyDrop::new(Some(task)), hop: HopSlot::default() }
+    }
+
+    /// The task, until `await_cancel` gives it up (after which only `Drop`
+    /// runs).
+    #[inline(always)]
+    fn task(&mut self) -> &mut Owned<T, K> {
+        // SAFETY: `None` only after `await_cancel`, after which the frame
+        // destroys this awaiter without calling anything else on it.
+        unsafe { self.task.as_mut().unwrap_unchecked() }
     }
 }
 
@@ -850,7 +900,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // awaiting it, `sync_wait` or `into_handle` (each consuming it) can
         // resume it, and its coroutine is lazy. So it is never done here
         // (C++ asks `done()`, which is false for the same reason).
-        debug_assert!(!self.task.is_ready(), "an awaited task had already run");
+        debug_assert!(!self.task().is_ready(), "an awaited task had already run");
         false
     }
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
@@ -861,14 +911,35 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // The task is suspended at its initial point and owned by this
         // awaiter. A hop owns a reference to itself, given to the task.
         if continuation == awaiting {
-            self.task.set_awaiting(continuation);
+            self.task().set_awaiting(continuation);
         } else {
-            self.task.set_continuation(continuation);
+            self.task().set_continuation(continuation);
         }
-        self.task.handle()
+        self.task().handle()
     }
     fn await_resume(mut self) -> T {
-        self.task.take_result()
+        self.task().take_result()
+    }
+    /// The awaiting coroutine is being cancelled: the task is released
+    /// through its own gate (destroyed at once if it is parked on an
+    /// awaiter that withdraws, and so on down a chain of awaited tasks).
+    /// `Withdrawn` unless it has already claimed the continuation to
+    /// resume it.
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        if K::THREAD_BOUND {
+            // A `Task` is never awaited by a gated (`Send`) frame: it is not
+            // `Send`. Nothing to withdraw.
+            return CancelOutcome::ResumeComing;
+        }
+        // Called once per suspension, and the coroutine is destroyed after
+        // it, never resumed here: the task is still held.
+        let Some(task) = self.task.take() else { return CancelOutcome::Withdrawn };
+        if task.release() {
+            self.hop.retract();
+            CancelOutcome::Withdrawn
+        } else {
+            CancelOutcome::ResumeComing
+        }
     }
 }
 

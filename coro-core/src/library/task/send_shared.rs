@@ -30,12 +30,12 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter, IntoAwaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, IntoAwaiter};
 use crate::language::frame::{counted_handle, no_destroy, take_counted, Header, VTable};
 use crate::language::handle::{noop_coroutine, CoroutineHandle, UniqueCoroutineHandle};
 use crate::language::promise::{CoroutineTraits, FromReturnObject, Payload};
 use crate::library::sync::ready::HomeWake;
-use crate::library::sync::waiter::{abandon_wait_with, WaitList, WaitNode, IDLE};
+use crate::library::sync::waiter::{abandon_wait_with, cancel_wait_with, WaitList, WaitNode, IDLE};
 use crate::library::sync::ThreadSafe;
 use crate::library::task::shared::message;
 use crate::library::task::{sync_wait_awaiter, SendFrame, SendTask, Sendable, SyncWait, TaskPromise, TaskReturn};
@@ -469,6 +469,19 @@ impl<T: Clone> Awaiter for SendSharedTaskAwaiter<T> {
                 noop_coroutine()
             }
         }
+    }
+    /// Leaves the line if still queued (`Withdrawn`: the task runs on for
+    /// its other awaiters); popped by `finished` already, the resumption
+    /// is on its way (`ResumeComing`).
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        let node: *const WaitNode = &self.node;
+        let state = &self.state;
+        // SAFETY: the node is alive and registered with this state's list;
+        // the mutex is held.
+        let unlink = || unsafe { state.lock().waiters.unlink_if_queued(node) };
+        // SAFETY: the node is alive (ours); `unlink` reaches its list under
+        // the mutex.
+        unsafe { cancel_wait_with(node, unlink) }
     }
     fn await_resume(self) -> T {
         // Resumed: nothing refers to the node any more (it was idle, or
