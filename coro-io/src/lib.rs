@@ -122,9 +122,7 @@
 //!
 //! Sockets and other I/O sources; work stealing between loops (a task stays
 //! where it was placed); awaiting a [`JoinHandle`] or a timer from a thread
-//! without a loop (use `sync_wait` or `.await` there); a `SendTask` whose
-//! owner goes away while it sleeps on a loop is destroyed when its sleep
-//! ends until coro-core calls the cancel step (`await_cancel`) for it.
+//! without a loop (use `sync_wait` or `.await` there).
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 

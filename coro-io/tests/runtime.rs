@@ -411,7 +411,6 @@ fn send_wait_holding(p: Probe, event: Arc<Event>) -> SendTask<()> {
 }
 
 #[test]
-#[ignore = "needs coro-core to call Awaiter::await_cancel when a started SendTask's owner goes away"]
 fn dropping_the_runtime_destroys_send_tasks_sleeping_or_blocked_on_its_loops() {
     let rt = Runtime::new(2).unwrap();
     let threads = loop_threads(&rt);
