@@ -478,28 +478,40 @@ fn nested_send_tasks_run_on_a_thread_pool() {
 
 #[test]
 fn a_nested_send_combinator_that_loses_a_when_any_is_freed_once_its_children_finish() {
+    use coro::sync::Event;
     use coro::ThreadPool;
     use std::sync::{mpsc, Arc, Mutex};
 
+    // The loser is running on a worker when the winner finishes (it is the
+    // one that lets the winner finish): it cannot be destroyed then, so it
+    // is detached and frees itself when it ends.
     #[coro::coroutine]
-    fn blocked(pool: Arc<ThreadPool>, c: Counted, go: Arc<Mutex<mpsc::Receiver<()>>>) -> SendTask<u32> {
+    fn blocked(
+        pool: Arc<ThreadPool>,
+        c: Counted,
+        on_worker: Arc<Event>,
+        go: Arc<Mutex<mpsc::Receiver<()>>>,
+    ) -> SendTask<u32> {
         let _c = c;
         co_await!(pool.schedule());
+        on_worker.set(); // the winner finishes inside this call
         go.lock().unwrap().recv().unwrap(); // holds its worker until told
         co_return!(1)
     }
     #[coro::coroutine]
-    fn quick(c: Counted) -> SendTask<u32> {
+    fn quick(c: Counted, on_worker: Arc<Event>) -> SendTask<u32> {
         let _c = c;
+        co_await!(on_worker.wait());
         co_return!(2)
     }
     let pool = Arc::new(ThreadPool::new(2));
     let log = Log::new();
     let (go_tx, go_rx) = mpsc::channel();
     let go = Arc::new(Mutex::new(go_rx));
+    let on_worker = Arc::new(Event::new());
     let r = sync_wait(when_any(vec![
-        when_all(vec![blocked(pool.clone(), log.counted("loser"), go)]),
-        when_all(vec![quick(log.counted("winner"))]),
+        when_all(vec![blocked(pool.clone(), log.counted("loser"), on_worker.clone(), go)]),
+        when_all(vec![quick(log.counted("winner"), on_worker)]),
     ]));
     assert_eq!(r, (1, vec![2]));
     // The losing `when_all` was detached while its child runs on the pool.
