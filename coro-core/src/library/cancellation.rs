@@ -68,12 +68,12 @@
 use core::fmt;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::{self, ThreadId};
+use std::sync::Arc;
 
+use crate::language::atomic::{current_thread, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId};
 use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, SuspendOutcome};
 use crate::language::handle::CoroutineHandle;
+pub use crate::library::cancellable::{cancellable, Cancellable};
 use crate::library::sync::event::{Event, Wait};
 
 type Callback = Box<dyn FnOnce() + Send>;
@@ -264,7 +264,7 @@ impl CancellationSource {
         if state.requested.swap(true, Ordering::AcqRel) {
             return;
         }
-        let me = thread::current().id();
+        let me = current_thread().id();
         let mut first_panic = None;
         let mut registry = state.registry();
         while let Some((id, callback)) = registry.pending.pop_first() {
@@ -536,7 +536,7 @@ impl Drop for CancellationRegistration {
         }
         let mut me = None;
         while let Some((id, thread)) = registry.running {
-            if id != self.id || thread == *me.get_or_insert_with(|| thread::current().id()) {
+            if id != self.id || thread == *me.get_or_insert_with(|| current_thread().id()) {
                 // Another callback, or ours running on this thread: it is
                 // dropping its own registration, and must not wait for itself.
                 return;
