@@ -778,3 +778,329 @@ impl<T, K: TaskKind> WhenAny<T, K> {
         cancellable(token, self)
     }
 }
+
+/// Models of the word (`.ci/loom`; see docs/soundness.md, "Model
+/// checking"): the real awaiter, over a real thread-safe semaphore's
+/// `acquire`, awaited by a [`ProbeFrame`] coroutine, with the real
+/// token: cancellation requested on one modelled thread while the
+/// semaphore is released on another. The permit is the grant: it ends up
+/// with the coroutine, resumed once with `Ok`, or back in the semaphore,
+/// the coroutine resumed once with `Err` (or destroyed).
+///
+/// [`ProbeFrame`]: crate::language::atomic::probe::ProbeFrame
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use loom::thread::{self, JoinHandle};
+
+    use super::*;
+    use crate::home::resume_woken;
+    use crate::language::atomic::AtomicUsize;
+    use crate::language::gate::{AfterCancel, Entry, Gate, Parked as GateParked, Release};
+    use crate::language::atomic::probe::ProbeFrame;
+    use crate::library::cancellation::CancellationSource;
+    use crate::library::sync::semaphore::Semaphore;
+    use crate::library::sync::ThreadSafe;
+
+    /// Made, and its lock taken once, on this thread (see the models of
+    /// `waiter.rs`).
+    fn empty_semaphore() -> Arc<Semaphore<ThreadSafe>> {
+        let sem = Arc::new(Semaphore::<ThreadSafe>::new(0));
+        assert_eq!(sem.available_permits(), 0);
+        sem
+    }
+
+    fn release_one_on_another_thread(sem: &Arc<Semaphore<ThreadSafe>>) -> JoinHandle<()> {
+        let sem = sem.clone();
+        thread::spawn(move || sem.release(1))
+    }
+
+    /// `Ok`: the permit is the coroutine's (forgotten here), none is left;
+    /// `Err`: the permit was handed on, back to the semaphore.
+    fn permit_accounted(
+        out: Result<crate::library::sync::semaphore::SemaphorePermit<'_, ThreadSafe>, OperationCancelled>,
+        sem: &Semaphore<ThreadSafe>,
+    ) {
+        match out {
+            Ok(permit) => {
+                permit.forget();
+                assert_eq!(sem.available_permits(), 0, "a permit was granted twice");
+            }
+            Err(OperationCancelled) => assert_eq!(sem.available_permits(), 1, "the permit was not handed on"),
+        }
+    }
+
+    fn request_on_another_thread(source: CancellationSource) -> JoinHandle<()> {
+        thread::spawn(move || source.request_cancellation())
+    }
+
+    /// A `SendTask`'s frame, reduced to what its owner's cancel step
+    /// needs: the real gate word (`language/gate.rs`), its real park /
+    /// resume / release / cancel functions, in front of a probe coroutine
+    /// whose body is one `co_await!` of `A` (its awaiter and output are
+    /// loom cells: a resume or destroy that is not ordered after the
+    /// suspension, or overlaps another, is reported).
+    #[repr(C)]
+    struct Gated<A: Awaiter> {
+        header: Header,
+        gate: Gate,
+        awaiter: loom::cell::UnsafeCell<Option<A>>,
+        output: loom::cell::UnsafeCell<Option<A::Output>>,
+        resumes: AtomicUsize,
+        destroyed: AtomicUsize,
+    }
+
+    impl<A: Awaiter> Gated<A> {
+        const VTABLE: VTable =
+            VTable { resume: gated_resume::<A>, destroy: no_destroy, continuation: no_continuation, thread_bound: false };
+
+        /// Started by an owner that may go away (`AWAITED`).
+        fn new(awaiter: A) -> Box<Self> {
+            let f = Box::new(Gated {
+                header: Header::stand_in(&Self::VTABLE),
+                gate: Gate::new(),
+                awaiter: loom::cell::UnsafeCell::new(Some(awaiter)),
+                output: loom::cell::UnsafeCell::new(None),
+                resumes: AtomicUsize::new(0),
+                destroyed: AtomicUsize::new(0),
+            });
+            // SAFETY: fresh, used by this thread only.
+            unsafe { f.gate.start_awaited() };
+            f
+        }
+
+        fn handle(&self) -> CoroutineHandle {
+            CoroutineHandle::from_header(NonNull::from(&self.header))
+        }
+
+        /// The `co_await!` as a gated frame runs it (`frame::gated_suspend`):
+        /// park with the cancel hook, `await_suspend`, then the parker's
+        /// word update. Whether it stays suspended.
+        ///
+        /// # Safety
+        /// Called once; `self` stays in place until the model ends.
+        unsafe fn co_await(&self) -> bool {
+            let awaiter: *mut Option<A> = self.awaiter.with_mut(|a| a);
+            // SAFETY: nobody else has the handle yet.
+            let awaiter = unsafe { (*awaiter).as_mut() }.expect("awaits once");
+            if awaiter.await_ready() {
+                self.run_on();
+                return false;
+            }
+            unsafe fn hook<A: Awaiter>(a: *mut ()) -> CancelOutcome {
+                // SAFETY: the gate calls it while the frame is suspended on
+                // the awaiter, from the one thread holding `CANCELLING`.
+                unsafe { (*a.cast::<A>()).await_cancel() }
+            }
+            // SAFETY: the frame runs here; the hook stays valid while it is
+            // suspended (the awaiter is in place).
+            let epoch = unsafe { self.gate.park(Some((hook::<A>, (awaiter as *mut A).cast()))) };
+            // SAFETY: suspended on the awaiter, which stays in place.
+            match unsafe { awaiter.await_suspend(self.handle()) }.into_outcome() {
+                SuspendOutcome::Resume => {
+                    self.gate.unpark();
+                    self.run_on();
+                    false
+                }
+                _ => {
+                    match self.gate.parked(epoch) {
+                        GateParked::Stay => {}
+                        GateParked::Cancel => self.cancel(),
+                        GateParked::Free => unreachable!("nothing frees the model's frame"),
+                    }
+                    true
+                }
+            }
+        }
+
+        /// The body after the `co_await!`, then its end (the final claim:
+        /// an orphaned frame destroys itself there).
+        fn run_on(&self) {
+            let awaiter = self.awaiter.with_mut(|a| {
+                // SAFETY: a tracked access.
+                unsafe { (*a).take() }
+            });
+            let output = awaiter.expect("resumed twice, or after it was destroyed").await_resume();
+            // SAFETY: a tracked access.
+            self.output.with_mut(|o| unsafe { *o = Some(output) });
+            self.resumes.fetch_add(1, Ordering::Relaxed);
+            if self.gate.finish() {
+                self.destroy(false);
+            }
+        }
+
+        /// The frame's destroy: its awaiter (if still there) and its output
+        /// dropped; marked as abandoning it when the gate says so.
+        fn destroy(&self, marked: bool) {
+            let drop_contents = || {
+                // SAFETY: tracked accesses.
+                let awaiter = self.awaiter.with_mut(|a| unsafe { (*a).take() });
+                drop(awaiter);
+                // SAFETY: as above.
+                let output = self.output.with_mut(|o| unsafe { (*o).take() });
+                drop(output);
+            };
+            if marked {
+                abandoning(self.handle(), drop_contents);
+            } else {
+                drop_contents();
+            }
+            assert_eq!(self.destroyed.fetch_add(1, Ordering::Relaxed), 0, "destroyed twice");
+        }
+
+        /// The holder of `CANCELLING`: the hook, then the destroy the gate
+        /// asks for.
+        fn cancel(&self) {
+            // SAFETY: the caller holds `CANCELLING`.
+            match unsafe { self.gate.cancel() } {
+                AfterCancel::Destroy => self.destroy(false),
+                AfterCancel::DestroyAbandoning => self.destroy(true),
+                AfterCancel::Nothing => {}
+            }
+        }
+
+        /// The owner goes away.
+        fn release(&self) {
+            match self.gate.release() {
+                Release::Free => self.destroy(false),
+                Release::Cancel => self.cancel(),
+                Release::Detached => {}
+            }
+        }
+    }
+
+    /// The gated frame's resume entry point.
+    ///
+    /// # Safety
+    /// `h` is the header of a live `Gated<A>`.
+    unsafe fn gated_resume<A: Awaiter>(h: NonNull<Header>) -> Option<NonNull<Header>> {
+        // SAFETY: the header is the first field (`repr(C)`; caller).
+        let frame = unsafe { h.cast::<Gated<A>>().as_ref() };
+        match frame.gate.resume() {
+            Entry::Run => frame.run_on(),
+            Entry::Leave => {}
+            Entry::Destroy => frame.destroy(true),
+        }
+        None
+    }
+
+    /// A `SendTask` given up by its owner (the gate calls `await_cancel`)
+    /// while cancellation is requested on one thread and the semaphore
+    /// released on another: destroyed exactly once, resumed at most once
+    /// (before the owner went away), the permit back in the semaphore
+    /// whichever way (handed on by the inner awaiter's drop, marked as
+    /// abandoning the stand-in when its resume came and was kept, or
+    /// dropped with the output).
+    #[test]
+    fn loom_cancellable_an_owner_going_away_races_the_request_and_the_release() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let frame = Gated::new(cancellable(&token, sem.acquire()));
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { frame.co_await() });
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            frame.release();
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            assert_eq!(frame.destroyed.load(Ordering::Relaxed), 1, "destroyed exactly once");
+            assert!(frame.resumes.load(Ordering::Relaxed) <= 1);
+            assert_eq!(sem.available_permits(), 1, "the permit was lost or handed on twice");
+        });
+    }
+
+    /// A `Send` coroutine with no driver: the requesting thread cancels it
+    /// and resumes it, racing the releasing thread, which resumes the
+    /// stand-in from its ready queue.
+    #[test]
+    fn loom_cancellable_a_request_racing_a_release_resumes_a_send_waiter_once_with_the_permit_or_err() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let waiter = ProbeFrame::new(cancellable(&token, sem.acquire()), false);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() }, "no permit yet: it waits");
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            assert_eq!(waiter.resumes(), 1, "resumed exactly once");
+            let out = waiter.take_output().expect("resumed");
+            permit_accounted(out, &sem);
+        });
+    }
+
+    /// The request comes while the coroutine is still inside the inner
+    /// `await_suspend` (`SUSPENDING`), or later: the tail or the
+    /// requesting thread carries the cancel out, and the permit released
+    /// on a third thread goes where the outcome says.
+    #[test]
+    fn loom_cancellable_a_request_during_the_suspension_is_carried_out_once() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let waiter = ProbeFrame::new(cancellable(&token, sem.acquire()), false);
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            // SAFETY: the frame stays in place until the model ends.
+            unsafe { waiter.co_await() };
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            assert_eq!(waiter.resumes(), 1, "it went on exactly once");
+            let out = waiter.take_output().expect("resumed");
+            permit_accounted(out, &sem);
+        });
+    }
+
+    /// A thread-bound coroutine: the request (on one thread) posts the
+    /// cancel home, the release (on another) hands the stand-in home; the
+    /// home thread runs both, in whichever order they came.
+    #[test]
+    fn loom_cancellable_a_thread_bound_waiter_is_cancelled_and_resumed_at_home_once() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let waiter = ProbeFrame::new(cancellable(&token, sem.acquire()), true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() });
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            assert_eq!(waiter.resumes(), 0, "nothing runs it away from home");
+            resume_woken();
+            resume_woken();
+            assert_eq!(waiter.resumes(), 1, "resumed at home exactly once");
+            let out = waiter.take_output().expect("resumed");
+            permit_accounted(out, &sem);
+        });
+    }
+
+    /// A thread-bound coroutine destroyed at home while the request and
+    /// the release race on two other threads: never resumed, the permit
+    /// back once, the block freed (its posted cancel runs and does
+    /// nothing).
+    #[test]
+    fn loom_cancellable_a_thread_bound_waiter_destroyed_at_home_is_never_resumed_and_gives_the_permit_back() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let waiter = ProbeFrame::new(cancellable(&token, sem.acquire()), true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() });
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            assert!(waiter.destroy());
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            resume_woken();
+            assert_eq!(waiter.resumes(), 0, "a destroyed coroutine was resumed");
+            assert_eq!(sem.available_permits(), 1, "the permit was lost or handed on twice");
+        });
+    }
+}
