@@ -24,7 +24,9 @@ use coro::awaiter::FutureAwaiter;
 use coro::cancellation::{cancellable, CancellationSource, CancellationToken, OperationCancelled};
 use coro::schedule::{spawn_detached, LocalScheduler};
 use coro::sync::{Channel, Event};
-use coro::{co_await, co_return, sync_wait, when_all, when_any, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task};
+use coro::{
+    co_await, co_return, sync_wait, when_all, when_any, AwaitSuspend, Awaiter, CoroutineHandle, SendTask, Task,
+};
 
 type Outcome<T> = Result<T, OperationCancelled>;
 /// Where a coroutine writes what its `co_await!` gave, and on which thread.
@@ -386,7 +388,8 @@ fn a_task_waiting_on_an_event_cancelled_from_another_thread_resumes_on_its_own_t
 
 #[test]
 fn a_task_waiting_on_a_local_event_cancelled_on_its_thread_is_resumed_by_its_driver_with_err() {
-    let (source, event, out, log) = (CancellationSource::new(), Rc::new(coro::sync::local::Event::new()), slot(), Log::new());
+    let (source, event, out, log) =
+        (CancellationSource::new(), Rc::new(coro::sync::local::Event::new()), slot(), Log::new());
     let s = LocalScheduler::new();
     spawn_detached(wait_local_event(source.token(), event.clone(), out.clone(), log.clone()), &s);
     s.run_until_idle();

@@ -498,11 +498,7 @@ impl<A: Awaiter> Cancellable<'_, A> {
     unsafe fn make_block(&mut self, real: CoroutineHandle) -> Arc<Block> {
         // SAFETY: live (caller).
         let thread_bound = unsafe { real.is_thread_bound() };
-        let target = if thread_bound {
-            Some(WakeQueue::current() as Arc<dyn WakeTarget>)
-        } else {
-            current_driver()
-        };
+        let target = if thread_bound { Some(WakeQueue::current() as Arc<dyn WakeTarget>) } else { current_driver() };
         let block = Arc::new(Block {
             header: Header::stand_in(if thread_bound { &STAND_IN_THREAD_BOUND } else { &STAND_IN }),
             // A callback that runs at once (cancellation requested since
@@ -794,9 +790,9 @@ mod loom_tests {
 
     use super::*;
     use crate::home::resume_woken;
+    use crate::language::atomic::probe::ProbeFrame;
     use crate::language::atomic::AtomicUsize;
     use crate::language::gate::{AfterCancel, Entry, Gate, Parked as GateParked, Release};
-    use crate::language::atomic::probe::ProbeFrame;
     use crate::library::cancellation::CancellationSource;
     use crate::library::sync::semaphore::Semaphore;
     use crate::library::sync::ThreadSafe;
@@ -850,8 +846,12 @@ mod loom_tests {
     }
 
     impl<A: Awaiter> Gated<A> {
-        const VTABLE: VTable =
-            VTable { resume: gated_resume::<A>, destroy: no_destroy, continuation: no_continuation, thread_bound: false };
+        const VTABLE: VTable = VTable {
+            resume: gated_resume::<A>,
+            destroy: no_destroy,
+            continuation: no_continuation,
+            thread_bound: false,
+        };
 
         /// Started by an owner that may go away (`AWAITED`).
         fn new(awaiter: A) -> Box<Self> {

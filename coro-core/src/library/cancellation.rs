@@ -70,7 +70,9 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::language::atomic::{current_thread, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId};
+use crate::language::atomic::{
+    current_thread, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId,
+};
 use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, SuspendOutcome};
 use crate::language::handle::CoroutineHandle;
 pub use crate::library::cancellable::{cancellable, Cancellable};
