@@ -14,6 +14,31 @@
 //! [`CancellationRegistration`]: dropping it withdraws the callback.
 //! [`CancellationToken::none()`] (the `Default`) can never be cancelled.
 //!
+//! Any awaitable can be cancelled through a token:
+//! `co_await!(cancellable(&token, x))` (see [`cancellable`]) gives
+//! `Ok(x's value)`, or `Err(OperationCancelled)` when cancellation is
+//! requested before or while `x` waits and `x` can withdraw (every
+//! `coro::sync` wait, a future, a `SendTask`, the combinators, `coro-io`'s
+//! timers); the combinators also have `with_cancellation(&token)`.
+//!
+//! ```
+//! use coro::cancellation::{cancellable, CancellationSource, OperationCancelled};
+//! use coro::sync::Event;
+//! use coro::{co_await, co_return, sync_wait, SendTask};
+//! use std::sync::Arc;
+//!
+//! #[coro::coroutine]
+//! fn wait(source: CancellationSource, event: Arc<Event>) -> SendTask<Result<(), OperationCancelled>> {
+//!     let token = source.token();
+//!     let canceller = std::thread::spawn(move || source.request_cancellation());
+//!     let r = co_await!(cancellable(&token, event.wait())); // nobody sets the event
+//!     canceller.join().unwrap();
+//!     co_return!(r)
+//! }
+//!
+//! assert_eq!(sync_wait(wait(CancellationSource::new(), Arc::new(Event::new()))), Err(OperationCancelled));
+//! ```
+//!
 //! Sources, tokens, registrations and `OperationCancelled` are
 //! `Send + Sync`; a source and a token are cheap to clone
 //! (an `Arc`): cancellation may be requested from any thread. As with
@@ -58,6 +83,10 @@
 //! flag and runs its callback at once. No callback runs while the lock is
 //! held, so a callback may register, drop registrations or request
 //! cancellation (a no-op) on the same source.
+//!
+//! The flags, the registry's lock and its condition variable, and the
+//! thread identities come from `language::atomic`, so that the `loom`
+//! models of `cancellable` drive this registry too (`.ci/loom`).
 //!
 //! A callback that panics does not stop the others: every callback runs and
 //! the waiters are resumed, then the first panic resumes unwinding out of
