@@ -668,23 +668,27 @@ impl<A: Awaiter> Drop for Cancellable<'_, A> {
         };
         // No callback runs after this.
         drop(self.registration.take());
-        let Some(inner) = self.inner.take() else { return };
+        if self.inner.is_none() {
+            return; // taken by `await_resume`
+        }
+        // The inner awaiter is dropped in place (`= None`), never moved
+        // first: a registered one is linked by its address.
         match before & PHASE {
             // Granted, and its resumer has left: the coroutine is destroyed
             // in place of running.
             RESUMED | ABANDONED => {
-                abandoning(CoroutineHandle::from_header(NonNull::from(&block.header)), || drop(inner))
+                abandoning(CoroutineHandle::from_header(NonNull::from(&block.header)), || self.inner = None)
             }
             WAITING => {
                 // Destroyed while it waits (on its own thread): the inner
                 // awaiter unlinks or detaches, so the stand-in will never
                 // be resumed.
-                drop(inner);
+                self.inner = None;
                 // SAFETY: this suspension's handle's count, which no resume
                 // will take back.
                 unsafe { give_back_count(&block) };
             }
-            _ => drop(inner),
+            _ => self.inner = None,
         }
     }
 }
