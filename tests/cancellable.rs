@@ -516,17 +516,36 @@ fn cancelling_an_awaited_send_task_destroys_it_at_once() {
 }
 
 #[test]
-fn a_request_that_comes_too_late_lets_the_awaitable_complete_with_ok() {
+fn an_awaitable_that_cannot_withdraw_is_waited_for_and_then_gives_err() {
     let (source, bell, out) = (CancellationSource::new(), Doorbell::default(), slot());
     let s = LocalScheduler::new();
     spawn_detached(ring_late(source.token(), bell.clone(), out.clone()), &s);
     s.run_until_idle();
-    // `Ring` has no cancel step: it cannot withdraw.
+    // `Ring` has no cancel step: it cannot withdraw, and once asked it is
+    // only dropped, never `await_resume`d.
     source.request_cancellation();
     s.run_until_idle();
     assert!(out.borrow().is_none(), "still waiting for the bell");
     bell.ring();
-    assert_eq!(out.borrow_mut().take(), Some((Ok("rang"), here())));
+    assert_eq!(out.borrow_mut().take(), Some((Err(OperationCancelled), here())));
+}
+
+#[test]
+fn a_value_granted_after_the_request_but_before_the_cancel_ran_is_handed_on() {
+    let (source, ch, out) = (CancellationSource::new(), Arc::new(Channel::new(1)), slot());
+    let s = LocalScheduler::new();
+    spawn_detached(receive(source.token(), ch.clone(), out.clone()), &s);
+    s.run_until_idle();
+    // The cancel is queued for this thread first; then a send on another
+    // thread grants the receiver the value and queues its wake-up after it.
+    source.request_cancellation();
+    let sender = ch.clone();
+    thread::spawn(move || sender.try_send(5).unwrap()).join().unwrap();
+    s.run_until_idle();
+    // The cancel found the receive granted (it could not withdraw): the
+    // `co_await!` still gives `Err`, and the value goes back.
+    assert_eq!(out.borrow_mut().take(), Some((Err(OperationCancelled), here())));
+    assert_eq!(ch.try_recv(), Ok(5));
 }
 
 #[test]

@@ -41,64 +41,72 @@
 //!
 //! | bits | field | meaning |
 //! | --- | --- | --- |
-//! | 0–2 | phase | `IDLE` (not suspended on the inner awaiter), `SUSPENDING` (the inner `await_suspend` is running), `WAITING` (it registered the stand-in), `CANCELLING` (one thread is calling the inner `await_cancel`), `RESUMED` (the stand-in's resume came and was passed on to the coroutine), `CANCELLED` (the inner registration was withdrawn; the coroutine resumes with `Err`), `ABANDONED` (the stand-in's resume came during the owner's cancel and was kept: the coroutine is destroyed), `DROPPED` (the awaiter is being dropped) |
+//! | 0–2 | phase | `IDLE` (not suspended on the inner awaiter), `SUSPENDING` (the inner `await_suspend` is running), `WAITING` (it registered the stand-in), `CANCELLING` (one thread is calling the inner `await_cancel`), `RESUMED` (the stand-in's resume came and was passed on to the coroutine), `CANCELLED` (the inner registration was withdrawn; the coroutine resumes), `ABANDONED` (the stand-in's resume came during the owner's cancel and was kept: the coroutine is destroyed), `DROPPED` (the awaiter is being dropped) |
 //! | 3 | `REQUESTED` | the token's callback ran (sticky) |
-//! | 4 | `TRIED` | the inner `await_cancel` answered `ResumeComing` during this suspension: it is not asked again |
+//! | 4 | `ASKED` | the inner `await_cancel` was called (sticky): the `co_await!` gives `Err`, and the inner awaiter is never asked again nor `await_resume`d, only dropped |
 //! | 5 | `RESUME_PENDING` | the stand-in's resume came during `CANCELLING` and left the coroutine to the canceller |
+//!
+//! `ASKED` is what the cancel step's contract requires: an awaiter may give
+//! its work up before it answers `ResumeComing` (a task awaiter releases
+//! its task, a combinator its children), expecting to be dropped, not
+//! resumed. So once asked, the `co_await!` gives `Err` whichever way the
+//! inner awaiter answered; what it was granted meanwhile (a permit, a
+//! lock, a channel value) is handed on by its drop.
 //!
 //! # Transitions
 //!
 //! - **Suspend** (the coroutine's thread, [`Awaiter::await_suspend`]): the
-//!   phase becomes `SUSPENDING` (clearing `TRIED`, `RESUME_PENDING`), the
-//!   inner `await_suspend` runs with a fresh stand-in handle; then the
-//!   **tail**, which touches only the block (through a local `Arc`), never
-//!   the awaiter: the inner said "resume now": `IDLE`, the handle's count
-//!   is taken back; otherwise `SUSPENDING -> WAITING`, or, with
-//!   `REQUESTED`, `-> CANCELLING` and the cancel, here; already `RESUMED`
-//!   (the stand-in was resumed meanwhile, on another thread or from inside
-//!   the inner `await_suspend`): nothing, the coroutine is someone else's.
+//!   phase becomes `SUSPENDING`, the inner `await_suspend` runs with a
+//!   fresh stand-in handle; then the **tail**, which touches only the block
+//!   (through a local `Arc`), never the awaiter: the inner said "resume
+//!   now": `IDLE`, the handle's count is taken back; otherwise
+//!   `SUSPENDING -> WAITING`, or, with `REQUESTED`, `-> CANCELLING` and the
+//!   cancel, here; already `RESUMED` (the stand-in was resumed meanwhile,
+//!   on another thread or from inside the inner `await_suspend`): nothing,
+//!   the coroutine is someone else's.
 //! - **Callback** (the requesting thread): sets `REQUESTED`. In `WAITING`
-//!   without `TRIED` it posts the cancel where it is carried out (above),
+//!   without `ASKED` it posts the cancel where it is carried out (above),
 //!   or carries it out itself; in any other phase that is all (in
 //!   `SUSPENDING` the tail acts; in `RESUMED` between two suspensions of
 //!   an awaiter that re-suspends, the next tail does).
 //! - **Cancel** (a posted wake-up, the callback, the tail, or the owner's
-//!   [`await_cancel`](Awaiter::await_cancel)): `WAITING` without `TRIED`
-//!   `-> CANCELLING`, then the inner `await_cancel`. `Withdrawn`: the
-//!   handle's count is taken back, `-> CANCELLED`, and the canceller
-//!   resumes the coroutine (the tail: by not suspending), which finds
-//!   `Err`. `ResumeComing` with `RESUME_PENDING`: the resume came and
-//!   left: `-> RESUMED` and the canceller resumes the coroutine, which
-//!   finds the inner value (`Ok`). `ResumeComing` alone: back to
-//!   `WAITING | TRIED`; the coming resume passes on (`Ok`: the request came
-//!   too late). The owner's cancel (a `SendTask` given up) resumes nothing:
-//!   `Withdrawn` it answers `Withdrawn` (the frame is destroyed at once);
-//!   a pending resume it keeps (`-> ABANDONED`) and answers `Withdrawn`;
-//!   otherwise `ResumeComing`, as it does in any phase but `WAITING`: a
-//!   canceller or the stand-in's resume will resume the coroutine.
+//!   [`await_cancel`](Awaiter::await_cancel)): `WAITING` without `ASKED`
+//!   `-> CANCELLING`, then the inner `await_cancel`, then `ASKED` and:
+//!   `Withdrawn`: the handle's count is taken back, `-> CANCELLED`, and the
+//!   canceller resumes the coroutine (the tail: by not suspending);
+//!   `ResumeComing` with `RESUME_PENDING` (the resume came and left):
+//!   `-> RESUMED`, and the canceller resumes the coroutine; `ResumeComing`
+//!   alone: back to `WAITING`, and the coming resume passes on. Each time
+//!   the coroutine finds `Err`. The owner's cancel (a `SendTask` given up)
+//!   resumes nothing: withdrawn, it answers `Withdrawn` (the frame is
+//!   destroyed at once); a pending resume it keeps (`-> ABANDONED`) and
+//!   answers `Withdrawn`; otherwise `ResumeComing`, as it does in any phase
+//!   but `WAITING` without `ASKED`: a canceller or the stand-in's resume
+//!   will resume the coroutine (and the gate destroys it then).
 //! - **Stand-in resume** (whoever the inner awaiter resumes it from):
 //!   takes back its count; `SUSPENDING`/`WAITING -> RESUMED` and transfers
-//!   to the coroutine (a symmetric transfer); in `CANCELLING` sets
-//!   `RESUME_PENDING` and leaves; after `DROPPED` does nothing.
+//!   to the coroutine (a symmetric transfer), which finds `Ok` unless
+//!   `ASKED`; in `CANCELLING` sets `RESUME_PENDING` and leaves; after
+//!   `DROPPED` does nothing.
 //! - **Drop** (the awaiter's, on the coroutine's thread): waits while
 //!   `CANCELLING` (a cancel is short: the inner `await_cancel`), sets
 //!   `DROPPED`, drops the registration (which waits for a running
-//!   callback), then drops the inner awaiter: after `RESUMED` or
+//!   callback), then drops the inner awaiter in place: after `RESUMED` or
 //!   `ABANDONED` (its registration was granted and its resumer has left:
-//!   the coroutine is destroyed in place of running) marked as abandoning
-//!   the stand-in (`frame::abandoning`), so that it hands its grant on;
-//!   after `WAITING` it is dropped as the coroutine's would be (it unlinks
-//!   or detaches: the stand-in will never be resumed) and the handle's
-//!   count is taken back.
+//!   the `co_await!` gave `Err`, or the coroutine is destroyed in place of
+//!   running) marked as abandoning the stand-in (`frame::abandoning`), so
+//!   that it hands its grant on; after `WAITING` it is dropped as the
+//!   coroutine's would be (it unlinks or detaches: the stand-in will never
+//!   be resumed) and the handle's count is taken back.
 //!
 //! # Orderings
 //!
 //! Every update of the word is a read-modify-write, `AcqRel` (`Acquire`
 //! when it fails): the thread that takes `CANCELLING` sees everything the
 //! suspension wrote before `WAITING`; the coroutine resumed by a canceller
-//! or through the stand-in sees the phase that resumer wrote (the resume
-//! itself hands the coroutine over, as any resume does); the drop's
-//! `DROPPED` comes after the last cancel in the word's order, so no
+//! or through the stand-in sees the phase and `ASKED` that resumer wrote
+//! (the resume itself hands the coroutine over, as any resume does); the
+//! drop's `DROPPED` comes after the last cancel in the word's order, so no
 //! cancel touches the inner awaiter after it.
 //!
 //! # Invariants
@@ -110,11 +118,12 @@
 //!   the cancel step (a gated `SendTask`, which answers from the word) or
 //!   on its own thread (a thread-bound coroutine, whose cancels and
 //!   resumes run there too).
-//! - The inner `await_cancel` is called at most once per suspension, only
-//!   by the holder of `CANCELLING`, only after the inner `await_suspend`
-//!   returned, and only on a thread allowed to touch the inner awaiter (a
-//!   thread-bound coroutine's home; any thread for a `Send` coroutine,
-//!   whose frame, and so the inner awaiter, is `Send`).
+//! - The inner `await_cancel` is called at most once, only by the holder
+//!   of `CANCELLING`, only after the inner `await_suspend` returned, and
+//!   only on a thread allowed to touch the inner awaiter (a thread-bound
+//!   coroutine's home; any thread for a `Send` coroutine, whose frame, and
+//!   so the inner awaiter, is `Send`); after it, the inner awaiter is only
+//!   dropped.
 //! - Every handle given to the inner awaiter has its count taken back
 //!   once: by the stand-in's resume, or, when it is known never to come,
 //!   by the tail ("resume now"), the canceller (`Withdrawn`) or the drop
@@ -165,8 +174,10 @@ const ABANDONED: u32 = 6;
 const DROPPED: u32 = 7;
 /// The token's callback ran.
 const REQUESTED: u32 = 1 << 3;
-/// The inner `await_cancel` answered `ResumeComing` in this suspension.
-const TRIED: u32 = 1 << 4;
+/// The inner `await_cancel` was called: the `co_await!` gives `Err`, and
+/// the inner awaiter is only dropped from now on (never asked again, never
+/// `await_resume`d).
+const ASKED: u32 = 1 << 4;
 /// The stand-in's resume came during `CANCELLING`.
 const RESUME_PENDING: u32 = 1 << 5;
 
@@ -216,17 +227,14 @@ enum Settled {
     /// Withdrawn (`CANCELLED`): resume the coroutine, which finds `Err`.
     Cancelled,
     /// The stand-in's resume came meanwhile and was taken: resume the
-    /// coroutine, which finds the inner value (or keep it: `ABANDONED`).
+    /// coroutine, which finds `Err` (or keep it: `ABANDONED`).
     Delivered,
-    /// The resume is coming; nothing to do.
+    /// The resume is coming (and the coroutine will find `Err`); nothing
+    /// to do.
     Coming,
 }
 
 impl Block {
-    fn phase(&self) -> u32 {
-        self.word.load(Ordering::Acquire) & PHASE
-    }
-
     /// Updates the word with `f` (`None`: leaves it); returns the value it
     /// found.
     fn update(&self, mut f: impl FnMut(u32) -> Option<u32>) -> u32 {
@@ -235,11 +243,16 @@ impl Block {
         }
     }
 
-    /// `WAITING` without `TRIED` `-> CANCELLING`: whether the caller now
+    /// `WAITING` without `ASKED` `-> CANCELLING`: whether the caller now
     /// holds it.
     fn enter_cancelling(&self) -> bool {
-        let before = self.update(|w| (w & PHASE == WAITING && w & TRIED == 0).then_some((w & !PHASE) | CANCELLING));
-        before & PHASE == WAITING && before & TRIED == 0
+        let before = self.update(|w| (w & PHASE == WAITING && w & ASKED == 0).then_some((w & !PHASE) | CANCELLING));
+        before & PHASE == WAITING && before & ASKED == 0
+    }
+
+    /// Whether the inner `await_cancel` was called (the outcome is `Err`).
+    fn asked(&self) -> bool {
+        self.word.load(Ordering::Acquire) & ASKED != 0
     }
 
     /// The holder of `CANCELLING`: calls the inner `await_cancel` and
@@ -255,7 +268,7 @@ impl Block {
         // SAFETY: `CANCELLING` means the coroutine is suspended on the inner
         // awaiter, whose `await_suspend` has returned (the tail's
         // `SUSPENDING -> WAITING` or `-> CANCELLING` came after it), that
-        // nobody else calls `await_cancel` in this suspension (`TRIED`), and
+        // nobody else calls `await_cancel` (`ASKED`, set below), and
         // that the awaiter is not dropped meanwhile (the drop waits); the
         // caller's thread may touch it.
         let outcome = match catch_unwind(AssertUnwindSafe(|| unsafe { (self.cancel)(self.inner) })) {
@@ -267,7 +280,7 @@ impl Block {
         };
         let mut settled = Settled::Coming;
         self.update(|w| {
-            let flags = w & REQUESTED;
+            let flags = (w & REQUESTED) | ASKED;
             Some(if w & RESUME_PENDING != 0 {
                 // Came and left (whatever the answer: a withdrawal with a
                 // resume already delivered would be the inner awaiter's
@@ -279,7 +292,7 @@ impl Block {
                 flags | CANCELLED
             } else {
                 settled = Settled::Coming;
-                flags | WAITING | TRIED
+                flags | WAITING
             })
         });
         if settled == Settled::Cancelled {
@@ -315,7 +328,7 @@ impl Block {
     /// The token's callback.
     fn requested(self: &Arc<Self>) {
         let before = self.word.fetch_or(REQUESTED, Ordering::AcqRel);
-        if before & PHASE != WAITING || before & TRIED != 0 {
+        if before & PHASE != WAITING || before & ASKED != 0 {
             // Suspending (the tail cancels), between two suspensions (the
             // next tail does), or settled.
             return;
@@ -486,7 +499,7 @@ impl<A: Awaiter> Cancellable<'_, A> {
 
     /// Whether the `co_await!` ends with `Err`.
     fn is_cancelled(&self) -> bool {
-        self.cancelled || self.block.as_ref().is_some_and(|b| b.phase() == CANCELLED)
+        self.cancelled || self.block.as_ref().is_some_and(|b| b.asked())
     }
 
     /// Makes the block at the first suspension of `real`, and registers the
@@ -556,7 +569,7 @@ impl<A: Awaiter> Awaiter for Cancellable<'_, A> {
                 unsafe { self.make_block(h) }
             }
         };
-        block.update(|w| Some((w & REQUESTED) | SUSPENDING));
+        block.update(|w| Some((w & (REQUESTED | ASKED)) | SUSPENDING));
         // The `co_await!`'s record, for messages about the stand-in.
         // SAFETY: our own live handle (contract).
         let point = unsafe { h.header().as_ref() }.point.load(core::sync::atomic::Ordering::Relaxed);
