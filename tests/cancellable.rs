@@ -3,9 +3,11 @@
 //! once without touching the awaitable; requested while it waits, the
 //! awaitable's registration is withdrawn (its cancel step) and the
 //! coroutine resumes with `Err`, on its own thread for a `Task`; an
-//! awaitable that cannot withdraw completes and gives `Ok`. Each case
-//! checks that every local is dropped once, that what a primitive granted
-//! is handed on, and (valgrind runs this binary too) that nothing leaks.
+//! awaitable that cannot withdraw is waited for, then dropped (`Err`), what
+//! it was granted handed on; only a resumption that came first gives `Ok`.
+//! Each case checks that every local is dropped once, that what a
+//! primitive granted is handed on, and (valgrind runs this binary too) that
+//! nothing leaks.
 
 mod common;
 

@@ -2,11 +2,11 @@
 //!
 //! `co_await!(cancellable(&token, x))` awaits `x` and gives
 //! `Ok(its value)`, or `Err(OperationCancelled)` if cancellation was
-//! requested before or while it waited and `x`'s registration could be
-//! withdrawn through its cancel step ([`Awaiter::await_cancel`]). One
-//! mechanism for every awaiter that has a cancel step: the `coro::sync`
-//! waits, futures (through their awaiter), tasks, the combinators,
-//! `coro-io`'s timers.
+//! requested before `x` resumed the coroutine: `x`'s registration is
+//! withdrawn through its cancel step ([`Awaiter::await_cancel`]), at once
+//! when it can be. One mechanism for every awaiter that has a cancel
+//! step: the `coro::sync` waits, futures (through their awaiter), tasks,
+//! the combinators, `coro-io`'s timers.
 //!
 //! # How it works
 //!
@@ -444,10 +444,13 @@ pub struct Cancellable<'a, A: Awaiter> {
 /// - Requested while it waits: `x`'s registration is withdrawn through its
 ///   cancel step ([`Awaiter::await_cancel`]) and the coroutine resumes
 ///   with `Err`; `x` is dropped without `await_resume` (a combinator's
-///   children are given up, a task is released). If `x` cannot withdraw
-///   (its resumption was already granted, or it has no cancel step), the
-///   request came too late: `x` completes and the `co_await!` gives
-///   `Ok(its value)`.
+///   children are given up, an awaited `SendTask` is destroyed). If `x`
+///   cannot withdraw (its resumption was already granted, or it has no
+///   cancel step), the coroutine waits for that resumption and still gets
+///   `Err`: once asked to cancel, `x` is only dropped (the cancel step may
+///   have given its work up), and its drop hands on what it was granted (a
+///   permit, a lock, a channel value). Only a resumption that came before
+///   the cancel ran gives `Ok`.
 /// - A thread-bound coroutine (a `Task`) is cancelled and resumed on its
 ///   own thread, by its driver's [`resume_woken`](crate::resume_woken)
 ///   (`sync_wait`, a `LocalScheduler`, a `coro-io` loop, a `Task` polled

@@ -17,9 +17,11 @@
 //! Any awaitable can be cancelled through a token:
 //! `co_await!(cancellable(&token, x))` (see [`cancellable`]) gives
 //! `Ok(x's value)`, or `Err(OperationCancelled)` when cancellation is
-//! requested before or while `x` waits and `x` can withdraw (every
-//! `coro::sync` wait, a future, a `SendTask`, the combinators, `coro-io`'s
-//! timers); the combinators also have `with_cancellation(&token)`.
+//! requested before `x` has resumed the coroutine: `x`'s registration is
+//! withdrawn through its cancel step (every `coro::sync` wait, a future, a
+//! `SendTask`, the combinators, `coro-io`'s timers can), and what `x` was
+//! granted meanwhile is handed on; the combinators also have
+//! `with_cancellation(&token)`.
 //!
 //! ```
 //! use coro::cancellation::{cancellable, CancellationSource, OperationCancelled};
