@@ -406,8 +406,9 @@ impl Drop for DropOnUnwind<'_> {
 }
 
 /// The awaiter of [`cancellable`]: awaits the inner awaiter `A`, or ends
-/// early with [`OperationCancelled`] when cancellation is requested on the
-/// token and `A`'s registration can be withdrawn (see [`cancellable`]).
+/// with [`OperationCancelled`] when cancellation is requested on the token
+/// before `A` resumed the coroutine, withdrawing `A`'s registration (see
+/// [`cancellable`]).
 ///
 /// ```
 /// use coro::cancellation::{cancellable, CancellationSource, Cancellable};
@@ -593,7 +594,8 @@ impl<A: Awaiter> Awaiter for Cancellable<'_, A> {
 
     fn await_resume(mut self) -> Result<A::Output, OperationCancelled> {
         if self.is_cancelled() {
-            // The drop drops the inner awaiter: withdrawn, or never started.
+            // The drop drops the inner awaiter: withdrawn, granted (what it
+            // was granted is handed on), or never started.
             return Err(OperationCancelled);
         }
         let inner = self.inner.take().expect("a cancellable awaiter resumed twice");
@@ -643,7 +645,7 @@ unsafe fn tail(block: &Arc<Block>, outcome: SuspendOutcome) -> SuspendOutcome {
         // Not registered: nothing will resume the stand-in.
         // SAFETY: the count of this suspension's handle, unused.
         unsafe { give_back_count(block) };
-        block.update(|w| Some((w & REQUESTED) | IDLE));
+        block.update(|w| Some((w & !PHASE) | IDLE));
         return SuspendOutcome::Resume;
     }
     let before = block.update(|w| match w & PHASE {
@@ -675,8 +677,7 @@ impl<A: Awaiter> Drop for Cancellable<'_, A> {
         let Some(block) = self.block.take() else { return };
         // No cancel runs from here: wait out one under way (it is short).
         let before = loop {
-            let before =
-                block.update(|w| (w & PHASE != CANCELLING).then_some((w & !PHASE) | DROPPED | (w & REQUESTED)));
+            let before = block.update(|w| (w & PHASE != CANCELLING).then_some((w & !PHASE) | DROPPED));
             if before & PHASE != CANCELLING {
                 break before;
             }
@@ -690,8 +691,9 @@ impl<A: Awaiter> Drop for Cancellable<'_, A> {
         // The inner awaiter is dropped in place (`= None`), never moved
         // first: a registered one is linked by its address.
         match before & PHASE {
-            // Granted, and its resumer has left: the coroutine is destroyed
-            // in place of running.
+            // Granted, and its resumer has left; never `await_resume`d: the
+            // `co_await!` gave `Err` (`ASKED`), or the coroutine is
+            // destroyed in place of running.
             RESUMED | ABANDONED => {
                 abandoning(CoroutineHandle::from_header(NonNull::from(&block.header)), || self.inner = None)
             }
