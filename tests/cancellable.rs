@@ -572,6 +572,29 @@ fn a_send_task_sleeping_on_a_runtime_loop_cancelled_from_another_thread_gets_err
 }
 
 #[test]
+fn a_send_task_waiting_on_a_pool_is_cancelled_by_the_pool_and_gives_err() {
+    #[coro::coroutine]
+    fn on_pool(token: CancellationToken, event: Arc<Event>, log: Log) -> SendTask<(Outcome<()>, bool)> {
+        let _local = log.counted("local");
+        log.push("waiting");
+        let r = co_await!(cancellable(&token, event.wait()));
+        let on_a_worker = thread::current().name().is_some_and(|n| n.contains("pool"));
+        co_return!((r, on_a_worker))
+    }
+    let pool = coro::ThreadPool::new(2);
+    let (source, event, log) = (CancellationSource::new(), Arc::new(Event::new()), Log::new());
+    let join = pool.spawn(on_pool(source.token(), event.clone(), log.clone()));
+    wait_for(&log, "waiting", 1);
+    // The pool is the task's driver: a worker runs the cancel and the task.
+    source.request_cancellation();
+    let (r, on_a_worker) = sync_wait(join);
+    assert_eq!(r, Err(OperationCancelled));
+    assert!(on_a_worker, "resumed by the pool, not by the requesting thread");
+    log.assert_each_dropped_once();
+    pool.shutdown();
+}
+
+#[test]
 fn a_send_task_whose_owner_goes_away_while_it_waits_in_cancellable_is_destroyed_at_once() {
     let source = CancellationSource::new();
     let event = Arc::new(Event::new());
