@@ -20,7 +20,11 @@
 //!   is loom's under loom: one value per modelled thread, destroyed when
 //!   that thread ends (which is how a model sees a home thread exit);
 //! - a spin loop must tell loom it spins ([`spin_loop`], [`yield_now`]),
-//!   or loom explores it forever.
+//!   or loom explores it forever;
+//! - code that tells threads apart (a cancellation registration's drop
+//!   does not wait for its own callback) asks [`current_thread`] for a
+//!   [`ThreadId`]: under loom every modelled thread runs on one OS thread,
+//!   so `std`'s would call them all the same.
 //!
 //! Only the unit tests whose path contains `loom` may run under loom: the
 //! types here panic outside `loom::model`.
@@ -32,7 +36,10 @@ pub(crate) use loom::sync::atomic::{
 };
 #[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::thread::{current as current_thread, ThreadId};
 #[cfg(loom)]
 #[allow(unused_imports)]
 pub(crate) use loom::{hint::spin_loop, thread::yield_now};
@@ -44,7 +51,10 @@ pub(crate) use core::sync::atomic::{
 };
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::thread::{current as current_thread, ThreadId};
 #[cfg(not(loom))]
 #[allow(unused_imports)]
 pub(crate) use std::{hint::spin_loop, thread::yield_now, thread_local};

@@ -127,7 +127,8 @@ pub trait Awaiter {
     ///
     /// The library's awaiters implement it: every `coro::sync` wait, the
     /// future awaiters, task, shared-task and pool-join waits, the
-    /// combinators, cancellation tokens.
+    /// combinators, cancellation tokens, `cancellable` (which also calls
+    /// it, to cancel the awaiter it wraps when its token is cancelled).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};

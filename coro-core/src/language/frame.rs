@@ -695,6 +695,22 @@ pub(crate) fn is_abandoning(handle: CoroutineHandle) -> bool {
     ABANDONING.with(|a| ptr::eq(a.get(), handle.header().as_ptr()))
 }
 
+/// Runs `f` with this thread marked as abandoning `handle` (see
+/// [`is_abandoning`]), then restores the mark it found. For a stand-in
+/// that an awaiter resumed and that will never pass the resume on (a
+/// `cancellable`'s, whose coroutine is destroyed instead): the awaiter,
+/// dropped by `f`, then accepts a registration its resumer left behind.
+pub(crate) fn abandoning<R>(handle: CoroutineHandle, f: impl FnOnce() -> R) -> R {
+    struct Restore(*const Header);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ABANDONING.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = Restore(ABANDONING.with(|a| a.replace(handle.header().as_ptr())));
+    f()
+}
+
 /// Resuming a coroutine from inside itself; kept out of line.
 #[cold]
 #[inline(never)]

@@ -14,6 +14,33 @@
 //! [`CancellationRegistration`]: dropping it withdraws the callback.
 //! [`CancellationToken::none()`] (the `Default`) can never be cancelled.
 //!
+//! Any awaitable can be cancelled through a token:
+//! `co_await!(cancellable(&token, x))` (see [`cancellable`]) gives
+//! `Ok(x's value)`, or `Err(OperationCancelled)` when cancellation is
+//! requested before `x` has resumed the coroutine: `x`'s registration is
+//! withdrawn through its cancel step (every `coro::sync` wait, a future, a
+//! `SendTask`, the combinators, `coro-io`'s timers can), and what `x` was
+//! granted meanwhile is handed on; the combinators also have
+//! `with_cancellation(&token)`.
+//!
+//! ```
+//! use coro::cancellation::{cancellable, CancellationSource, OperationCancelled};
+//! use coro::sync::Event;
+//! use coro::{co_await, co_return, sync_wait, SendTask};
+//! use std::sync::Arc;
+//!
+//! #[coro::coroutine]
+//! fn wait(source: CancellationSource, event: Arc<Event>) -> SendTask<Result<(), OperationCancelled>> {
+//!     let token = source.token();
+//!     let canceller = std::thread::spawn(move || source.request_cancellation());
+//!     let r = co_await!(cancellable(&token, event.wait())); // nobody sets the event
+//!     canceller.join().unwrap();
+//!     co_return!(r)
+//! }
+//!
+//! assert_eq!(sync_wait(wait(CancellationSource::new(), Arc::new(Event::new()))), Err(OperationCancelled));
+//! ```
+//!
 //! Sources, tokens, registrations and `OperationCancelled` are
 //! `Send + Sync`; a source and a token are cheap to clone
 //! (an `Arc`): cancellation may be requested from any thread. As with
@@ -59,6 +86,10 @@
 //! held, so a callback may register, drop registrations or request
 //! cancellation (a no-op) on the same source.
 //!
+//! The flags, the registry's lock and its condition variable, and the
+//! thread identities come from `language::atomic`, so that the `loom`
+//! models of `cancellable` drive this registry too (`.ci/loom`).
+//!
 //! A callback that panics does not stop the others: every callback runs and
 //! the waiters are resumed, then the first panic resumes unwinding out of
 //! `request_cancellation`. Do not drop a registration, on a thread other
@@ -68,12 +99,14 @@
 use core::fmt;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::{self, ThreadId};
+use std::sync::Arc;
 
+use crate::language::atomic::{
+    current_thread, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId,
+};
 use crate::language::awaiter::{AwaitSuspend, Awaiter, CancelOutcome, SuspendOutcome};
 use crate::language::handle::CoroutineHandle;
+pub use crate::library::cancellable::{cancellable, Cancellable};
 use crate::library::sync::event::{Event, Wait};
 
 type Callback = Box<dyn FnOnce() + Send>;
@@ -264,7 +297,7 @@ impl CancellationSource {
         if state.requested.swap(true, Ordering::AcqRel) {
             return;
         }
-        let me = thread::current().id();
+        let me = current_thread().id();
         let mut first_panic = None;
         let mut registry = state.registry();
         while let Some((id, callback)) = registry.pending.pop_first() {
@@ -536,7 +569,7 @@ impl Drop for CancellationRegistration {
         }
         let mut me = None;
         while let Some((id, thread)) = registry.running {
-            if id != self.id || thread == *me.get_or_insert_with(|| thread::current().id()) {
+            if id != self.id || thread == *me.get_or_insert_with(|| current_thread().id()) {
                 // Another callback, or ours running on this thread: it is
                 // dropping its own registration, and must not wait for itself.
                 return;

@@ -3,6 +3,7 @@
 //! awaiters written against the language layer, with thread homes (the
 //! layer below) deciding where a woken thread-bound coroutine runs.
 
+pub(crate) mod cancellable;
 pub mod cancellation;
 pub mod combinators;
 pub(crate) mod generator;
