@@ -1102,6 +1102,33 @@ mod loom_tests {
         });
     }
 
+    /// As above, with the home thread draining its queue while the two
+    /// posts arrive: a cancel run before the grant came withdraws the wait
+    /// (`Err`, the permit stays or goes back), one run after it finds the
+    /// grant (`Err` once the wake-up comes, the permit handed on), or the
+    /// wake-up runs first (`Ok`).
+    #[test]
+    fn loom_cancellable_a_thread_bound_waiter_draining_its_queue_meanwhile_is_resumed_once() {
+        loom::model(|| {
+            let sem = empty_semaphore();
+            let source = CancellationSource::new();
+            let token = source.token();
+            let waiter = ProbeFrame::new(cancellable(&token, sem.acquire()), true);
+            // SAFETY: the frame stays in place until the model ends.
+            assert!(unsafe { waiter.co_await() });
+            let canceller = request_on_another_thread(source);
+            let releaser = release_one_on_another_thread(&sem);
+            resume_woken();
+            canceller.join().unwrap();
+            releaser.join().unwrap();
+            resume_woken();
+            resume_woken();
+            assert_eq!(waiter.resumes(), 1, "resumed at home exactly once");
+            let out = waiter.take_output().expect("resumed");
+            permit_accounted(out, &sem);
+        });
+    }
+
     /// A thread-bound coroutine destroyed at home while the request and
     /// the release race on two other threads: never resumed, the permit
     /// back once, the block freed (its posted cancel runs and does
