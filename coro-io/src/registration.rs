@@ -202,3 +202,244 @@ impl Timers {
         self.stale = 0;
     }
 }
+
+/// Names one I/O source of a loop: its slab index and its generation.
+///
+/// The mio token of the source carries both (on 64-bit targets the
+/// generation's low 31 bits above a 32-bit index; see [`Sources::token`]),
+/// so an event for a source that is gone, even if its slot was reused,
+/// matches nothing. Events reach no frame in any case: a source names
+/// registration [`Key`]s, each checked by its own generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SourceKey {
+    index: u32,
+    generation: u32,
+}
+
+/// Which readiness an I/O waiter waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable (a read, `accept`, a `recv`).
+    Read,
+    /// Writable (a write, a `connect` completing, a `send`).
+    Write,
+}
+
+/// The registrations waiting for one direction of a source: the first
+/// inline (the usual case: no allocation), more in a vector that keeps
+/// its capacity.
+#[derive(Debug, Default)]
+struct Waiters {
+    one: Option<Key>,
+    more: Vec<Key>,
+}
+
+impl Waiters {
+    fn push(&mut self, key: Key) {
+        if self.one.is_none() {
+            self.one = Some(key);
+        } else {
+            self.more.push(key);
+        }
+    }
+
+    fn remove(&mut self, key: Key) {
+        if self.one == Some(key) {
+            self.one = self.more.pop();
+        } else if let Some(i) = self.more.iter().position(|k| *k == key) {
+            self.more.swap_remove(i);
+        }
+    }
+
+    /// Hands every waiter to `wake`, leaving none.
+    fn drain(&mut self, mut wake: impl FnMut(Key)) {
+        if let Some(key) = self.one.take() {
+            wake(key);
+        }
+        for key in self.more.drain(..) {
+            wake(key);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.one.is_some()) + self.more.len()
+    }
+}
+
+#[derive(Debug)]
+struct IoSource {
+    generation: u32,
+    readers: Waiters,
+    writers: Waiters,
+}
+
+impl IoSource {
+    fn waiters(&mut self, direction: Direction) -> &mut Waiters {
+        match direction {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
+}
+
+/// The bits of a token that hold the index; the generation sits above.
+const INDEX_BITS: u32 = 32;
+
+/// The loop's I/O sources: one entry per socket registered with its
+/// `mio::Poll`, holding the registrations waiting on it.
+///
+/// Invariants:
+///
+/// 6. A source entry lives from the socket's first wait on this loop until
+///    the socket is dropped or moves to another loop (the socket's drop or
+///    move deregisters it from mio first, then removes the entry); its
+///    token is `index + 1` plus its generation (token 0 is the loop's
+///    waker).
+/// 7. A waiter key is in a source's list from its awaiter's
+///    `await_suspend` until an event for that direction wakes it (the
+///    list is drained) or the awaiter withdraws it (resume, drop, cancel
+///    step), whichever comes first. A readiness event only fires keys:
+///    what it wakes retries its operation, so a spurious or stale event
+///    costs a retry, never a wrong resume.
+#[derive(Debug, Default)]
+pub(crate) struct Sources {
+    slab: Slab<IoSource>,
+    next_generation: u32,
+}
+
+impl Sources {
+    /// A new, empty source entry.
+    pub(crate) fn insert(&mut self) -> SourceKey {
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let generation = self.next_generation;
+        let index = self.slab.insert(IoSource { generation, readers: Waiters::default(), writers: Waiters::default() });
+        let index = u32::try_from(index).expect("coro_io: fewer than 2^32 sockets per loop");
+        SourceKey { index, generation }
+    }
+
+    fn get_mut(&mut self, key: SourceKey) -> Option<&mut IoSource> {
+        self.slab.get_mut(key.index as usize).filter(|s| s.generation == key.generation)
+    }
+
+    /// Removes `key`'s entry (deregistered from mio already); its waiters,
+    /// if any are left, are withdrawn by their awaiters' drops.
+    pub(crate) fn remove(&mut self, key: SourceKey) {
+        if self.get_mut(key).is_some() {
+            self.slab.remove(key.index as usize);
+        }
+    }
+
+    /// Adds `waiter` to `key`'s list for `direction`.
+    pub(crate) fn add_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
+        if let Some(s) = self.get_mut(key) {
+            s.waiters(direction).push(waiter);
+        }
+    }
+
+    /// Withdraws `waiter` from `key`'s list (a no-op if an event took it).
+    pub(crate) fn remove_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
+        if let Some(s) = self.get_mut(key) {
+            s.waiters(direction).remove(waiter);
+        }
+    }
+
+    /// The mio token of `key`.
+    pub(crate) fn token(key: SourceKey) -> mio::Token {
+        let generation = (key.generation as usize & 0x7fff_ffff).checked_shl(INDEX_BITS).unwrap_or(0);
+        mio::Token((key.index as usize + 1) | generation)
+    }
+
+    /// Wakes, through `wake`, the waiters of the source `token` names for
+    /// the directions that are ready. A token naming no live source (a
+    /// stale event) wakes nothing.
+    pub(crate) fn dispatch(&mut self, token: mio::Token, readable: bool, writable: bool, mut wake: impl FnMut(Key)) {
+        let raw = token.0;
+        let mask = 1usize.checked_shl(INDEX_BITS).map_or(usize::MAX, |b| b - 1);
+        let Some(index) = (raw & mask).checked_sub(1) else { return };
+        let generation = raw.checked_shr(INDEX_BITS).unwrap_or(0);
+        let Some(s) = self.slab.get_mut(index) else { return };
+        if usize::BITS > INDEX_BITS && s.generation as usize & 0x7fff_ffff != generation {
+            return;
+        }
+        if readable {
+            s.readers.drain(&mut wake);
+        }
+        if writable {
+            s.writers.drain(&mut wake);
+        }
+    }
+
+    /// The bytes a source takes in the loop's slab.
+    #[cfg(test)]
+    pub(crate) fn entry_size() -> usize {
+        core::mem::size_of::<IoSource>()
+    }
+
+    /// How many sources are registered.
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// How many waiters wait on the sources (for the loop's `Debug`).
+    pub(crate) fn waiters(&self) -> usize {
+        self.slab.iter().map(|(_, s)| s.readers.len() + s.writers.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(index: usize) -> Key {
+        Key { index, generation: index as u64 + 100 }
+    }
+
+    fn woken(sources: &mut Sources, token: mio::Token, readable: bool, writable: bool) -> Vec<Key> {
+        let mut keys = Vec::new();
+        sources.dispatch(token, readable, writable, |k| keys.push(k));
+        keys
+    }
+
+    #[test]
+    fn a_readiness_event_wakes_the_waiters_of_its_directions_once() {
+        let mut sources = Sources::default();
+        let s = sources.insert();
+        sources.add_waiter(s, Direction::Read, waiter(1));
+        sources.add_waiter(s, Direction::Read, waiter(2));
+        sources.add_waiter(s, Direction::Write, waiter(3));
+        let token = Sources::token(s);
+        assert_eq!(woken(&mut sources, token, true, false), [waiter(1), waiter(2)]);
+        assert_eq!(woken(&mut sources, token, true, false), []); // drained
+        assert_eq!(woken(&mut sources, token, true, true), [waiter(3)]);
+        assert_eq!(sources.waiters(), 0);
+    }
+
+    #[test]
+    fn a_withdrawn_waiter_is_not_woken() {
+        let mut sources = Sources::default();
+        let s = sources.insert();
+        for i in 1..=3 {
+            sources.add_waiter(s, Direction::Read, waiter(i));
+        }
+        sources.remove_waiter(s, Direction::Read, waiter(1));
+        sources.remove_waiter(s, Direction::Read, waiter(3));
+        sources.remove_waiter(s, Direction::Write, waiter(2)); // not there: no-op
+        assert_eq!(woken(&mut sources, Sources::token(s), true, true), [waiter(2)]);
+    }
+
+    #[test]
+    fn an_event_for_a_removed_source_wakes_nothing_even_once_its_slot_is_reused() {
+        let mut sources = Sources::default();
+        let old = sources.insert();
+        let stale = Sources::token(old);
+        sources.remove(old);
+        let new = sources.insert();
+        assert_eq!(new.index, old.index, "the slab reuses the slot");
+        sources.add_waiter(new, Direction::Read, waiter(7));
+        // The old key names nothing any more.
+        sources.add_waiter(old, Direction::Read, waiter(8));
+        assert_eq!(woken(&mut sources, stale, true, true), []);
+        assert_eq!(woken(&mut sources, Sources::token(new), true, false), [waiter(7)]);
+        assert_eq!(woken(&mut sources, mio::Token(0), true, true), [], "token 0 is the loop's waker");
+    }
+}
