@@ -9,7 +9,12 @@
 //! ready at the start of the pass, oldest first (registrations to resume,
 //! spawned tasks to poll, hops, cancellations); (5) if nothing is ready,
 //! block in `mio::Poll` until the next deadline or a [`mio::Waker`]
-//! wake-up.
+//! wake-up, or until an I/O source is ready; then (6) dispatch the
+//! readiness events: each names a source (`Sources` in
+//! `registration.rs`), whose waiting registrations are queued to be
+//! resumed. While work is ready the poll does not block but still runs
+//! once per turn, so that I/O is never starved by coroutines that keep
+//! yielding.
 //!
 //! Other threads reach the loop only through [`Shared`]: its injection
 //! queue (`inject.rs` states the protocol and its orderings) in front of
@@ -43,11 +48,15 @@ use mio::{Events, Poll, Token};
 use slab::Slab;
 
 use crate::inject::{Injector, Notifier};
-use crate::registration::{Key, Registrations, Timers};
+use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers};
 use crate::runtime::{LoopHandle, RtShared};
 use crate::task::{JoinHandle, Runnable, Spawned};
 
 const WAKER: Token = Token(0);
+
+/// How many readiness events one poll takes in (the rest wait for the
+/// next turn's poll).
+const EVENTS: usize = 1024;
 
 /// Names a spawned task: its slab index and generation (never reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +110,11 @@ pub(crate) enum Message {
     Hop(Arc<Hop>),
     /// A handle posted through the `Scheduler` trait.
     Post(CoroutineHandle),
+    /// An I/O awaiter dropped on another thread withdraws its waiter.
+    WithdrawIo(SourceKey, Direction, Key),
+    /// A socket dropped (or moved to another loop) on another thread: its
+    /// source entry goes (it is deregistered from mio already).
+    DropSource(SourceKey),
 }
 
 /// A coroutine on its way to a loop: its address until the loop takes it
@@ -139,6 +153,9 @@ impl Notifier for MioNotifier {
 /// The part other threads reach: the injection queue and the stop flag.
 pub(crate) struct Shared {
     inj: Injector<Message, MioNotifier>,
+    /// The loop's `mio::Registry` (a clone: the same poller), with which
+    /// a socket registers on the loop's thread and deregisters from any.
+    pub(crate) registry: mio::Registry,
     /// Set by the `Runtime`'s drop: the loop thread stops.
     pub(crate) stop: AtomicBool,
 }
@@ -195,6 +212,7 @@ impl Wake for HomeWake {
 pub(crate) struct Inner {
     regs: RefCell<Registrations>,
     timers: RefCell<Timers>,
+    sources: RefCell<Sources>,
     ready: RefCell<VecDeque<Ready>>,
     tasks: RefCell<Slab<TaskEntry>>,
     next_task: Cell<u64>,
@@ -327,6 +345,60 @@ impl Inner {
         }
     }
 
+    /// Registers a new I/O source, `fd`, with the loop's poller
+    /// (edge-triggered, readable and writable).
+    #[cfg(unix)]
+    pub(crate) fn add_source(&self, fd: std::os::fd::RawFd) -> io::Result<SourceKey> {
+        let key = self.sources.borrow_mut().insert();
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        match self.shared.registry.register(&mut mio::unix::SourceFd(&fd), Sources::token(key), interest) {
+            Ok(()) => Ok(key),
+            Err(e) => {
+                self.sources.borrow_mut().remove(key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes a source's entry (deregistered from the poller already).
+    pub(crate) fn remove_source(&self, key: SourceKey) {
+        self.sources.borrow_mut().remove(key);
+    }
+
+    /// Registers `handle` as waiting for `direction` on `source`.
+    pub(crate) fn register_io(&self, handle: CoroutineHandle, source: SourceKey, direction: Direction) -> Key {
+        let key = self.regs.borrow_mut().insert(handle);
+        self.sources.borrow_mut().add_waiter(source, direction, key);
+        key
+    }
+
+    /// An I/O awaiter's resume, drop or cancel step: withdraws `key`.
+    pub(crate) fn deregister_io(&self, source: SourceKey, direction: Direction, key: Key) {
+        self.sources.borrow_mut().remove_waiter(source, direction, key);
+        self.regs.borrow_mut().remove(key);
+    }
+
+    /// Queues the waiters of the sources the events name.
+    fn dispatch(&self, events: &Events) {
+        let mut sources = self.sources.borrow_mut();
+        let mut regs = self.regs.borrow_mut();
+        let mut ready = self.ready.borrow_mut();
+        for event in events.iter() {
+            if event.token() == WAKER {
+                continue;
+            }
+            // An error or a hang-up wakes both directions: the retried
+            // operation reports it.
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+            sources.dispatch(event.token(), readable, writable, |key| {
+                if regs.fire(key) {
+                    ready.push_back(Ready::Resume(key));
+                }
+            });
+        }
+    }
+
     /// Starts `future` as a task of this loop.
     pub(crate) fn spawn<T: 'static>(
         self: &Rc<Self>,
@@ -432,6 +504,8 @@ impl Inner {
             Message::Cancel(key) => self.ready.borrow_mut().push_back(Ready::Cancel(key)),
             Message::Hop(hop) => self.ready.borrow_mut().push_back(Ready::Hop(hop)),
             Message::Post(h) => self.ready.borrow_mut().push_back(Ready::Post(h)),
+            Message::WithdrawIo(source, direction, key) => self.deregister_io(source, direction, key),
+            Message::DropSource(source) => self.remove_source(source),
         }
     }
 
@@ -494,14 +568,20 @@ impl Inner {
                 return;
             }
         }
-        // (5) Block until a deadline or a wake-up.
-        if !self.ready.borrow().is_empty() || done() {
+        // (5) Block until a deadline, a wake-up or I/O; only look at I/O
+        // if work is ready.
+        if done() {
             return;
         }
-        let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-        let timeout = if self.shared.inj.must_not_block() {
+        let timeout = if !self.ready.borrow().is_empty() {
+            if self.sources.borrow().len() == 0 {
+                return;
+            }
+            Some(std::time::Duration::ZERO)
+        } else if self.shared.inj.must_not_block() {
             Some(std::time::Duration::ZERO)
         } else {
+            let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
             next.map(|d| d.saturating_duration_since(Instant::now()))
         };
         let mut events = self.events.borrow_mut();
@@ -510,8 +590,9 @@ impl Inner {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
         }
-        // The only source is the waker, whose wake-ups `notified` records.
-        debug_assert!(events.iter().all(|e| e.token() == WAKER));
+        // (6) Readiness: the waker's wake-ups are recorded by `notified`;
+        // the sockets' wake their waiters.
+        self.dispatch(&events);
     }
 
     /// Runs turns until `done()`.
@@ -581,6 +662,8 @@ impl fmt::Debug for EventLoop {
             .field("tasks", &self.inner.tasks.borrow().len())
             .field("registrations", &self.inner.regs.borrow().len())
             .field("timers", &self.inner.timers.borrow().live())
+            .field("sources", &self.inner.sources.borrow().len())
+            .field("io_waiters", &self.inner.sources.borrow().waiters())
             .finish()
     }
 }
@@ -605,12 +688,15 @@ impl EventLoop {
         }
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(Shared { inj: Injector::new(MioNotifier(waker)), stop: AtomicBool::new(false) });
+        let registry = poll.registry().try_clone()?;
+        let shared =
+            Arc::new(Shared { inj: Injector::new(MioNotifier(waker)), registry, stop: AtomicBool::new(false) });
         let home_waker = Waker::from(Arc::new(HomeWake(shared.clone())));
         notify_when_woken(&home_waker);
         let inner = Rc::new(Inner {
             regs: RefCell::default(),
             timers: RefCell::default(),
+            sources: RefCell::default(),
             ready: RefCell::default(),
             tasks: RefCell::default(),
             next_task: Cell::new(0),
@@ -618,7 +704,7 @@ impl EventLoop {
             home_waker,
             taken: RefCell::default(),
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(16)),
+            events: RefCell::new(Events::with_capacity(EVENTS)),
             running: Cell::new(false),
             runtime: RefCell::new(None),
             index: Cell::new(0),
@@ -740,13 +826,29 @@ impl EventLoop {
     }
 
     /// How many coroutines are registered with the loop (sleeping,
-    /// yielding, awaiting a [`JoinHandle`] or a [`timeout`](crate::timeout)).
+    /// yielding, awaiting a [`JoinHandle`], a [`timeout`](crate::timeout)
+    /// or a socket).
     ///
     /// ```
     /// assert_eq!(coro_io::EventLoop::new().unwrap().registrations(), 0);
     /// ```
     pub fn registrations(&self) -> usize {
         self.inner.regs.borrow().len()
+    }
+
+    /// How many sockets are registered with the loop's poller (each
+    /// registers at its first wait on this loop and deregisters when it
+    /// is dropped or moves to another loop).
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// let rt = coro_io::EventLoop::new().unwrap();
+    /// let listener = coro_io::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    /// assert_eq!(rt.sources(), 0); // not awaited yet
+    /// # drop(listener);
+    /// ```
+    pub fn sources(&self) -> usize {
+        self.inner.sources.borrow().len()
     }
 }
 

@@ -132,6 +132,8 @@ mod atomic;
 mod event_loop;
 mod inject;
 mod interval;
+#[cfg(unix)]
+pub mod net;
 mod registration;
 mod runtime;
 mod task;
@@ -139,6 +141,8 @@ mod time;
 
 pub use event_loop::EventLoop;
 pub use interval::{interval, interval_at, Interval, Tick};
+#[cfg(unix)]
+pub use net::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, WriteHalf};
 pub use runtime::{LoopHandle, LoopSchedule, Runtime};
 pub use task::JoinHandle;
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, Timeout, YieldNow};

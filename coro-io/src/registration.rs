@@ -202,3 +202,179 @@ impl Timers {
         self.stale = 0;
     }
 }
+
+/// Names one I/O source of a loop: its slab index and its generation.
+///
+/// The mio token of the source carries both (on 64-bit targets the
+/// generation's low 31 bits above a 32-bit index; see [`Sources::token`]),
+/// so an event for a source that is gone, even if its slot was reused,
+/// matches nothing. Events reach no frame in any case: a source names
+/// registration [`Key`]s, each checked by its own generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SourceKey {
+    index: usize,
+    generation: u32,
+}
+
+/// Which readiness an I/O waiter waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable (a read, `accept`, a `recv`).
+    Read,
+    /// Writable (a write, a `connect` completing, a `send`).
+    Write,
+}
+
+/// The registrations waiting for one direction of a source: the first
+/// inline (the usual case: no allocation), more in a vector that keeps
+/// its capacity.
+#[derive(Debug, Default)]
+struct Waiters {
+    one: Option<Key>,
+    more: Vec<Key>,
+}
+
+impl Waiters {
+    fn push(&mut self, key: Key) {
+        if self.one.is_none() {
+            self.one = Some(key);
+        } else {
+            self.more.push(key);
+        }
+    }
+
+    fn remove(&mut self, key: Key) {
+        if self.one == Some(key) {
+            self.one = self.more.pop();
+        } else if let Some(i) = self.more.iter().position(|k| *k == key) {
+            self.more.swap_remove(i);
+        }
+    }
+
+    /// Hands every waiter to `wake`, leaving none.
+    fn drain(&mut self, mut wake: impl FnMut(Key)) {
+        if let Some(key) = self.one.take() {
+            wake(key);
+        }
+        for key in self.more.drain(..) {
+            wake(key);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.one.is_some()) + self.more.len()
+    }
+}
+
+#[derive(Debug)]
+struct IoSource {
+    generation: u32,
+    readers: Waiters,
+    writers: Waiters,
+}
+
+impl IoSource {
+    fn waiters(&mut self, direction: Direction) -> &mut Waiters {
+        match direction {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
+}
+
+/// The bits of a token that hold the index; the generation sits above.
+const INDEX_BITS: u32 = 32;
+
+/// The loop's I/O sources: one entry per socket registered with its
+/// `mio::Poll`, holding the registrations waiting on it.
+///
+/// Invariants:
+///
+/// 6. A source entry lives from the socket's first wait on this loop until
+///    the socket is dropped or moves to another loop (the socket's drop or
+///    move deregisters it from mio first, then removes the entry); its
+///    token is `index + 1` plus its generation (token 0 is the loop's
+///    waker).
+/// 7. A waiter key is in a source's list from its awaiter's
+///    `await_suspend` until an event for that direction wakes it (the
+///    list is drained) or the awaiter withdraws it (resume, drop, cancel
+///    step), whichever comes first. A readiness event only fires keys:
+///    what it wakes retries its operation, so a spurious or stale event
+///    costs a retry, never a wrong resume.
+#[derive(Debug, Default)]
+pub(crate) struct Sources {
+    slab: Slab<IoSource>,
+    next_generation: u32,
+}
+
+impl Sources {
+    /// A new, empty source entry.
+    pub(crate) fn insert(&mut self) -> SourceKey {
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let generation = self.next_generation;
+        let index = self.slab.insert(IoSource { generation, readers: Waiters::default(), writers: Waiters::default() });
+        SourceKey { index, generation }
+    }
+
+    fn get_mut(&mut self, key: SourceKey) -> Option<&mut IoSource> {
+        self.slab.get_mut(key.index).filter(|s| s.generation == key.generation)
+    }
+
+    /// Removes `key`'s entry (deregistered from mio already); its waiters,
+    /// if any are left, are withdrawn by their awaiters' drops.
+    pub(crate) fn remove(&mut self, key: SourceKey) {
+        if self.get_mut(key).is_some() {
+            self.slab.remove(key.index);
+        }
+    }
+
+    /// Adds `waiter` to `key`'s list for `direction`.
+    pub(crate) fn add_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
+        if let Some(s) = self.get_mut(key) {
+            s.waiters(direction).push(waiter);
+        }
+    }
+
+    /// Withdraws `waiter` from `key`'s list (a no-op if an event took it).
+    pub(crate) fn remove_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
+        if let Some(s) = self.get_mut(key) {
+            s.waiters(direction).remove(waiter);
+        }
+    }
+
+    /// The mio token of `key`.
+    pub(crate) fn token(key: SourceKey) -> mio::Token {
+        let generation = (key.generation as usize & 0x7fff_ffff).checked_shl(INDEX_BITS).unwrap_or(0);
+        mio::Token((key.index + 1) | generation)
+    }
+
+    /// Wakes, through `wake`, the waiters of the source `token` names for
+    /// the directions that are ready. A token naming no live source (a
+    /// stale event) wakes nothing.
+    pub(crate) fn dispatch(&mut self, token: mio::Token, readable: bool, writable: bool, mut wake: impl FnMut(Key)) {
+        let raw = token.0;
+        let mask = 1usize.checked_shl(INDEX_BITS).map_or(usize::MAX, |b| b - 1);
+        let Some(index) = (raw & mask).checked_sub(1) else { return };
+        let generation = raw.checked_shr(INDEX_BITS).unwrap_or(0);
+        let Some(s) = self.slab.get_mut(index) else { return };
+        if usize::BITS > INDEX_BITS && s.generation as usize & 0x7fff_ffff != generation {
+            return;
+        }
+        if readable {
+            s.readers.drain(&mut wake);
+        }
+        if writable {
+            s.writers.drain(&mut wake);
+        }
+    }
+
+    /// How many sources are registered.
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// How many waiters wait on the sources (for the loop's `Debug`).
+    pub(crate) fn waiters(&self) -> usize {
+        self.slab.iter().map(|(_, s)| s.readers.len() + s.writers.len()).sum()
+    }
+}

@@ -1,0 +1,399 @@
+//! What every socket shares: its registration with the loops it is
+//! awaited on, and the awaiter core that tries an operation, waits for
+//! readiness and retries.
+//!
+//! A socket registers with a loop lazily, at its first wait there: the
+//! loop adds a source entry and registers the descriptor with its
+//! `mio::Poll` (edge-triggered, readable and writable), under a token that
+//! names the entry. A socket remembers its *homes*, `(loop, source key,
+//! waiters)`; it is awaited on one loop as a rule, but may be on several
+//! at once (the two owned halves of a stream on two loops, a listener
+//! shared by every loop), each loop with its own registration of the same
+//! descriptor. When a socket waits on a loop where it has no home, its
+//! homes with no waiter left are dropped first (it moved: a stream
+//! accepted on one loop and served on another), so it stays registered
+//! only where it is used.
+//!
+//! The protocol of one operation ([`Pending`]):
+//!
+//! 1. `await_ready` withdraws what an earlier wait registered, then tries
+//!    the operation (a non-blocking system call). Done, or failed with
+//!    anything but `WouldBlock`: the `co_await!` completes without
+//!    suspending.
+//! 2. `WouldBlock`: `await_suspend` registers the coroutine with this
+//!    thread's loop as a waiter for the direction it needs. No wake-up can
+//!    be lost between the attempt and the registration: both run on the
+//!    loop's thread with no poll between them, so an edge that comes after
+//!    the attempt is reported by the loop's next poll, which finds the
+//!    waiter (and a first registration reports the current readiness).
+//! 3. A readiness event for that direction queues the waiter; resumed, the
+//!    coroutine asks `await_ready` again (`RECHECK_READY_ON_RESUME`):
+//!    step 1. A spurious wake-up (another waiter took the data, a stale
+//!    event) finds `WouldBlock` and suspends again.
+//!
+//! The waiter's state (the registration key, the source key) lives in the
+//! awaiter, in the coroutine's frame: an operation allocates nothing. Its
+//! drop withdraws the waiter (on the loop's thread at once; from another
+//! thread by a message), and its cancel step does the same or asks the
+//! loop to resume it early.
+
+use core::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use coro_core::awaiter::CancelOutcome;
+use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
+
+use crate::event_loop::{self, Message, Shared};
+use crate::registration::{Direction, Key, SourceKey};
+
+/// A socket's registration with one loop.
+struct Home {
+    shared: Arc<Shared>,
+    source: SourceKey,
+    /// Waiters of this socket suspended on that loop.
+    waiting: usize,
+}
+
+/// The loops a socket is registered with: the first inline (the usual
+/// case: no allocation), more in a vector.
+#[derive(Default)]
+struct Homes {
+    first: Option<Home>,
+    more: Vec<Home>,
+}
+
+impl Homes {
+    fn find(&mut self, mut pred: impl FnMut(&Home) -> bool) -> Option<&mut Home> {
+        if self.first.as_ref().is_some_and(&mut pred) {
+            return self.first.as_mut();
+        }
+        self.more.iter_mut().find(|h| pred(h))
+    }
+
+    fn push(&mut self, home: Home) {
+        if self.first.is_none() {
+            self.first = Some(home);
+        } else {
+            self.more.push(home);
+        }
+    }
+
+    /// Takes out every home for which `drop_it` says so.
+    fn remove_where(&mut self, mut drop_it: impl FnMut(&Home) -> bool, mut removed: impl FnMut(Home)) {
+        let mut i = 0;
+        while i < self.more.len() {
+            if drop_it(&self.more[i]) {
+                removed(self.more.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        if self.first.as_ref().is_some_and(&mut drop_it) {
+            removed(self.first.take().expect("checked"));
+            self.first = self.more.pop();
+        }
+    }
+}
+
+/// Forgets a socket's registration with one loop: deregisters `fd` from
+/// that loop's poller (any thread may), then removes the loop's source
+/// entry (on its thread at once, from another by a message).
+fn forget(home: Home, fd: RawFd) {
+    // An error means the poller is gone or never had it: nothing to undo.
+    let _ = home.shared.registry.deregister(&mut mio::unix::SourceFd(&fd));
+    match event_loop::local(&home.shared) {
+        Some(lp) => lp.remove_source(home.source),
+        // Refused: the loop is gone, and its source entries with it.
+        None => drop(home.shared.post(Message::DropSource(home.source))),
+    }
+}
+
+/// A socket's registrations with the loops it waits on (see the module
+/// docs). `Sync`: the halves of a stream share it.
+#[derive(Default)]
+pub(crate) struct Registration {
+    homes: Mutex<Homes>,
+}
+
+/// One waiter: what an awaiter keeps while its coroutine is suspended.
+pub(crate) struct IoWait {
+    shared: Arc<Shared>,
+    source: SourceKey,
+    direction: Direction,
+    key: Key,
+}
+
+impl Registration {
+    fn lock(&self) -> MutexGuard<'_, Homes> {
+        // Nothing panics under this lock but an allocation failure.
+        self.homes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers `handle` as waiting for `direction` on `fd`, with this
+    /// thread's loop (registering `fd` there first if need be).
+    ///
+    /// # Errors
+    /// If the poller refuses the descriptor.
+    ///
+    /// # Panics
+    /// If this thread has no [`EventLoop`](crate::EventLoop).
+    fn wait(&self, fd: RawFd, direction: Direction, handle: CoroutineHandle) -> io::Result<IoWait> {
+        let lp = event_loop::current_for("co_await! of a socket operation");
+        let source = {
+            let mut homes = self.lock();
+            let here = homes.find(|h| Arc::ptr_eq(&h.shared, &lp.shared)).map(|home| {
+                home.waiting += 1;
+                home.source
+            });
+            match here {
+                Some(source) => source,
+                None => {
+                    // The socket moved here: its idle registrations elsewhere go.
+                    homes.remove_where(|h| h.waiting == 0, |h| forget(h, fd));
+                    let source = lp.add_source(fd)?;
+                    homes.push(Home { shared: lp.shared.clone(), source, waiting: 1 });
+                    source
+                }
+            }
+        };
+        let key = lp.register_io(handle, source, direction);
+        Ok(IoWait { shared: lp.shared.clone(), source, direction, key })
+    }
+
+    /// Withdraws a waiter (its awaiter resumed, or is dropped): at once on
+    /// its loop's thread, by a message from any other.
+    fn finish(&self, wait: IoWait) {
+        match event_loop::local(&wait.shared) {
+            Some(lp) => lp.deregister_io(wait.source, wait.direction, wait.key),
+            // Refused: the loop is gone, and the waiter with it.
+            None => drop(wait.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.key))),
+        }
+        let mut homes = self.lock();
+        if let Some(home) = homes.find(|h| h.source == wait.source && Arc::ptr_eq(&h.shared, &wait.shared)) {
+            home.waiting -= 1;
+        }
+    }
+
+    /// The cancel step of a suspended waiter (see
+    /// [`Awaiter::await_cancel`]): withdrawn on its loop's thread; from
+    /// another, the loop is asked to resume the coroutine early.
+    fn cancel(&self, slot: &mut Option<IoWait>) -> CancelOutcome {
+        let Some(wait) = slot else { return CancelOutcome::ResumeComing };
+        if event_loop::local(&wait.shared).is_none() && wait.shared.post(Message::Resume(wait.key)).is_ok() {
+            return CancelOutcome::ResumeComing;
+        }
+        // On the loop's thread, or the loop is gone: nothing will resume it.
+        if let Some(wait) = slot.take() {
+            self.finish(wait);
+        }
+        CancelOutcome::Withdrawn
+    }
+
+    /// The socket is dropped: it leaves every loop's poller.
+    fn deregister_all(&self, fd: RawFd) {
+        let mut homes = self.lock();
+        homes.remove_where(|_| true, |h| forget(h, fd));
+    }
+}
+
+/// A mio socket and its registrations. Dropping it deregisters the
+/// descriptor from every loop, then closes it.
+pub(crate) struct Source<T: AsRawFd> {
+    pub(crate) io: T,
+    reg: Registration,
+}
+
+impl<T: AsRawFd> Source<T> {
+    pub(crate) fn new(io: T) -> Source<T> {
+        Source { io, reg: Registration::default() }
+    }
+
+    fn fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for Source<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+impl<T: AsRawFd> Drop for Source<T> {
+    fn drop(&mut self) {
+        self.reg.deregister_all(self.fd());
+    }
+}
+
+/// What one attempt of an operation gave.
+pub(crate) enum Attempt<T> {
+    /// Finished (successfully or not): the `co_await!`'s value.
+    Done(T),
+    /// `WouldBlock`: wait until the socket is ready in this direction.
+    Wait(Direction),
+    /// Out of a resource that readiness will not announce (descriptors,
+    /// for `accept`): try again after this long.
+    Backoff(Duration),
+}
+
+/// One socket operation, as [`Pending`] drives it.
+pub(crate) trait Op {
+    type Output;
+    /// One non-blocking attempt (retrying `Interrupted` itself).
+    fn attempt(&mut self) -> Attempt<Self::Output>;
+    /// The value for an error that came from elsewhere than the attempt
+    /// (the poller refused the socket).
+    fn fail(&mut self, error: io::Error) -> Self::Output;
+    /// The socket waited on: its registration and descriptor.
+    fn source(&self) -> Option<(&Registration, RawFd)>;
+}
+
+impl<T: AsRawFd> Source<T> {
+    /// `(registration, fd)` for [`Op::source`].
+    pub(crate) fn parts(&self) -> (&Registration, RawFd) {
+        (&self.reg, self.fd())
+    }
+}
+
+/// Runs `f` until it does not fail with `Interrupted`; `WouldBlock` asks to
+/// wait for `direction`.
+pub(crate) fn attempt_io<T>(direction: Direction, mut f: impl FnMut() -> io::Result<T>) -> Attempt<io::Result<T>> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Attempt::Wait(direction),
+            result => return Attempt::Done(result),
+        }
+    }
+}
+
+/// What `await_ready` decided `await_suspend` does.
+#[derive(Clone, Copy)]
+enum Plan {
+    Wait(Direction),
+    Backoff(Duration),
+}
+
+/// The awaiter core of every socket operation (see the module docs).
+pub(crate) struct Pending<O: Op> {
+    pub(crate) op: O,
+    done: Option<O::Output>,
+    plan: Plan,
+    /// Suspended waiting for readiness.
+    io: Option<IoWait>,
+    /// Suspended in a back-off (a timer registration).
+    timer: Option<(Arc<Shared>, Key)>,
+}
+
+impl<O: Op> Pending<O> {
+    pub(crate) fn new(op: O) -> Pending<O> {
+        Pending { op, done: None, plan: Plan::Wait(Direction::Read), io: None, timer: None }
+    }
+
+    /// Whether a waiter is registered (for `Debug`).
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.io.is_some() || self.timer.is_some()
+    }
+
+    /// Withdraws what the last suspension registered.
+    fn withdraw(&mut self) {
+        if let Some(wait) = self.io.take() {
+            if let Some((reg, _)) = self.op.source() {
+                reg.finish(wait);
+            }
+        }
+        if let Some((shared, key)) = self.timer.take() {
+            event_loop::withdraw(&shared, key);
+        }
+    }
+}
+
+impl<O: Op> Awaiter for Pending<O> {
+    type Output = O::Output;
+
+    /// Withdraws the last wait, then tries the operation (also on every
+    /// resume: `RECHECK_READY_ON_RESUME`).
+    fn await_ready(&mut self) -> bool {
+        self.withdraw();
+        if self.done.is_some() {
+            return true;
+        }
+        match self.op.attempt() {
+            Attempt::Done(v) => {
+                self.done = Some(v);
+                true
+            }
+            Attempt::Wait(direction) => {
+                self.plan = Plan::Wait(direction);
+                false
+            }
+            Attempt::Backoff(d) => {
+                self.plan = Plan::Backoff(d);
+                false
+            }
+        }
+    }
+
+    unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
+        match self.plan {
+            Plan::Wait(direction) => {
+                let registered = match self.op.source() {
+                    Some((reg, fd)) => reg.wait(fd, direction, awaiting),
+                    None => Err(io::Error::other("coro_io: a socket operation has no socket to wait on")),
+                };
+                match registered {
+                    Ok(wait) => {
+                        self.io = Some(wait);
+                        true
+                    }
+                    Err(e) => {
+                        // Not registered: resume at once with the error.
+                        self.done = Some(self.op.fail(e));
+                        false
+                    }
+                }
+            }
+            Plan::Backoff(d) => {
+                let lp = event_loop::current_for("co_await! of a socket operation");
+                let key = lp.register_timer(awaiting, Instant::now() + d);
+                self.timer = Some((lp.shared.clone(), key));
+                true
+            }
+        }
+    }
+
+    fn await_resume(mut self) -> O::Output {
+        self.withdraw();
+        match self.done.take() {
+            Some(v) => v,
+            // Only reached if a driver resumed it without asking
+            // `await_ready` again: one more attempt, no wait.
+            None => match self.op.attempt() {
+                Attempt::Done(v) => v,
+                _ => self.op.fail(io::ErrorKind::WouldBlock.into()),
+            },
+        }
+    }
+
+    unsafe fn await_cancel(&mut self) -> CancelOutcome {
+        if self.timer.is_some() {
+            return event_loop::cancel(&mut self.timer);
+        }
+        match self.op.source() {
+            Some((reg, _)) => reg.cancel(&mut self.io),
+            None => CancelOutcome::ResumeComing,
+        }
+    }
+
+    const RECHECK_READY_ON_RESUME: bool = true;
+}
+
+/// The cancel step: a waiter still registered is withdrawn.
+impl<O: Op> Drop for Pending<O> {
+    fn drop(&mut self) {
+        self.withdraw();
+    }
+}
