@@ -314,9 +314,11 @@ struct Load {
     p99: Duration,
 }
 
-fn run_load(addr: SocketAddr, mode: Mode, connections: usize, duration: Duration) -> io::Result<Load> {
-    let cfg = Config { addr, mode, connections, duration, round_trips: None, threads: 1 };
-    let r = client::run(&cfg)?;
+/// Runs the load client: `warmup`, then `measure()` (the server's
+/// counters), then `duration` measured.
+fn run_load(addr: SocketAddr, mode: Mode, connections: usize, warmup: Duration, duration: Duration, measure: &(dyn Fn() + Sync)) -> io::Result<Load> {
+    let cfg = Config { addr, mode, connections, warmup, duration, round_trips: None, threads: 1 };
+    let r = client::run_measured(&cfg, measure)?;
     Ok(Load { requests: r.round_trips, per_sec: r.per_sec(), p50: r.latency.quantile(0.5), p99: r.latency.quantile(0.99) })
 }
 
@@ -417,21 +419,27 @@ struct Setup {
 }
 
 fn measure(s: &Setup, row: &Row, server: &str) -> io::Result<Sample> {
-    let mut srv = Server::start(&s.exe, &format!("{server}-{}", row.kind), s.pin)?;
-    run_load(srv.addr, row.mode, s.connections, s.warm)?;
-    let a0 = srv.allocs()?;
-    let (u0, s0) = srv.cpu()?;
+    let srv = std::sync::Mutex::new(Server::start(&s.exe, &format!("{server}-{}", row.kind), s.pin)?);
+    // The server's allocation count and CPU times at the start of the
+    // measured part.
+    let start = std::sync::Mutex::new(None);
+    let read = || -> io::Result<(u64, (u64, u64))> {
+        let mut srv = srv.lock().unwrap();
+        Ok((srv.allocs()?, srv.cpu()?))
+    };
+    let addr = srv.lock().unwrap().addr;
     let load = match row.gen {
-        Gen::Load => run_load(srv.addr, row.mode, s.connections, s.run)?,
+        // Warm-up and measured part on the same connections.
+        Gen::Load => run_load(addr, row.mode, s.connections, s.warm, s.run, &|| *start.lock().unwrap() = Some(read()))?,
         Gen::Wrk => {
+            run_load(addr, row.mode, s.connections, s.warm, Duration::ZERO, &|| {})?;
+            *start.lock().unwrap() = Some(read());
             let (wrk, script) = s.wrk.as_ref().expect("wrk rows only with wrk");
-            run_wrk(wrk, script, srv.addr, s.connections, s.run, s.pin)?
+            run_wrk(wrk, script, addr, s.connections, s.run, s.pin)?
         }
     };
-    let (u1, s1) = srv.cpu()?;
-    let a1 = srv.allocs()?;
-    // The `allocs` exchange itself allocates nothing in the server once
-    // its stdout is set up (it was, by `listening`).
+    let (a1, (u1, s1)) = read()?;
+    let (a0, (u0, s0)) = start.into_inner().unwrap().expect("measured")?;
     let n = load.requests.max(1) as f64;
     let us = |ticks: u64| ticks as f64 / s.tck * 1e6 / n;
     Ok(Sample {
@@ -450,7 +458,15 @@ fn rss_per_connection(s: &Setup, kind: &str, mode: Mode, server: &str, n: usize)
     std::thread::sleep(Duration::from_millis(100));
     let before = srv.rss()?;
     let after = std::sync::Mutex::new(Ok(0));
-    let cfg = Config { addr: srv.addr, mode, connections: n, duration: Duration::from_secs(3600), round_trips: None, threads: 1 };
+    let cfg = Config {
+        addr: srv.addr,
+        mode,
+        connections: n,
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(3600),
+        round_trips: None,
+        threads: 1,
+    };
     client::hold(&cfg, &|| {
         // Let the server finish its last answers' bookkeeping.
         std::thread::sleep(Duration::from_millis(200));
@@ -478,7 +494,8 @@ fn machine() -> String {
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // Counted from /proc/cpuinfo: this process is pinned to one core.
+    let cores = std::fs::read_to_string("/proc/cpuinfo").map(|c| c.lines().filter(|l| l.starts_with("processor")).count()).unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpu}, {cores} logical CPUs, Linux {}", kernel.trim())
 }
@@ -517,6 +534,12 @@ fn prepare(pin: bool) {
     }
 }
 
+/// A number from the environment (the knobs of a partial run, see
+/// BENCHMARKS.md).
+fn env_num(name: &str) -> Option<u64> {
+    std::env::var(name).ok().map(|v| v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?}: a number")))
+}
+
 fn main() -> io::Result<()> {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("serve") {
@@ -544,13 +567,20 @@ fn main() -> io::Result<()> {
         pin,
         wrk,
         warm: Duration::from_millis(if quick { 300 } else { 1000 }),
-        run: Duration::from_secs(if quick { 2 } else { 8 }),
+        run: Duration::from_secs(env_num("CORO_BENCH_SECS").unwrap_or(if quick { 2 } else { 8 })),
         connections: 50,
         tck: clk_tck(),
     };
-    let rounds = if quick { 1 } else { 3 };
-    let hold_n = if quick { 1000 } else { 10_000 };
-    let rows: Vec<Row> = ROWS.iter().copied().filter(|r| r.gen != Gen::Wrk || setup.wrk.is_some()).collect();
+    let rounds = env_num("CORO_BENCH_ROUNDS").unwrap_or(if quick { 1 } else { 3 }) as usize;
+    let hold_n = env_num("CORO_BENCH_HOLD").unwrap_or(if quick { 1000 } else { 10_000 }) as usize;
+    let only = std::env::var("CORO_BENCH_ROWS").ok();
+    let rows: Vec<Row> = ROWS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| only.as_ref().is_none_or(|o| o.split(',').any(|x| x.trim() == (i + 1).to_string())))
+        .map(|(_, r)| *r)
+        .filter(|r| r.gen != Gen::Wrk || setup.wrk.is_some())
+        .collect();
     println!(
         "io bench: {} round(s), {} s per run, {} connections; servers on core 0, load on core 1",
         rounds,
@@ -580,7 +610,8 @@ fn main() -> io::Result<()> {
         }
     }
     let mut rss = Vec::new();
-    for (kind, mode) in [("http", Mode::Http), ("echo", Mode::Echo(64))] {
+    let kinds: &[(&str, Mode)] = if hold_n == 0 { &[] } else { &[("http", Mode::Http), ("echo", Mode::Echo(64))] };
+    for &(kind, mode) in kinds {
         for server in SERVERS {
             let r = rss_per_connection(&setup, kind, mode, server, hold_n)?;
             println!("  {hold_n} connections, {kind:<4} {server:<6} RSS {} → {} bytes: {:.0} bytes/connection", r.0, r.1, r.2);

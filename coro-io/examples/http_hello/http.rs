@@ -33,6 +33,7 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 /// The small per-connection read buffer.
 pub const SMALL_BUF: usize = 1024;
@@ -272,9 +273,11 @@ impl Session {
         if input.is_empty() {
             return Step::More;
         }
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        let len = match req.parse(input) {
+        // Uninitialised: httparse writes the headers it finds, and the
+        // array is not zeroed at every request.
+        let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let len = match req.parse_with_uninit_headers(input, &mut headers) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) if input.len() >= MAX_HEAD => return self.fail(Reply::HeadTooLarge),
             Ok(httparse::Status::Partial) => return Step::More,

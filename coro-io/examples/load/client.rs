@@ -39,7 +39,9 @@ pub struct Config {
     pub addr: SocketAddr,
     pub mode: Mode,
     pub connections: usize,
-    /// Stop sending after this long...
+    /// Round trips before the measured part (neither counted nor timed).
+    pub warmup: Duration,
+    /// Stop sending after this long (after the warm-up)...
     pub duration: Duration,
     /// ...or after this many round trips in all, whichever comes first.
     pub round_trips: Option<u64>,
@@ -137,7 +139,7 @@ impl Histogram {
 pub struct Report {
     /// Round trips completed, each answer checked.
     pub round_trips: u64,
-    /// From the first connect to the last answer.
+    /// From the end of the warm-up (or the first connect) to the last answer.
     pub elapsed: Duration,
     pub latency: Histogram,
 }
@@ -192,6 +194,9 @@ struct Shared {
     end: Instant,
     /// Round trips left to start (`u64::MAX`: no limit).
     budget: Cell<u64>,
+    /// Past the warm-up: round trips are counted and timed.
+    measuring: Cell<bool>,
+    measured: Cell<u64>,
     latency: RefCell<Histogram>,
 }
 
@@ -255,23 +260,37 @@ fn connection(id: usize, shared: Rc<Shared>, keep: bool) -> Task<io::Result<(u64
                 }
             }
         }
-        shared.latency.borrow_mut().record(start.elapsed());
+        if shared.measuring.get() {
+            shared.latency.borrow_mut().record(start.elapsed());
+            shared.measured.set(shared.measured.get() + 1);
+        }
         seq += 1;
     }
     co_return!(Ok((seq, keep.then_some(stream))))
 }
 
+/// Sleeps until `t` (the connections run meanwhile).
+#[coro::coroutine]
+fn until(t: Instant) -> Task<()> {
+    co_await!(coro_io::sleep_until(t));
+    co_return!(())
+}
+
 /// Runs the connections `ids` on this thread's new loop, at most `batch`
-/// connecting at once; gives their round trips, latencies and (if `keep`)
-/// open streams to `hold` before they close.
+/// connecting at once; calls `measure` at the end of the warm-up, and
+/// gives their round trips, latencies and (if `keep`) open streams to
+/// `hold` before they close.
+#[allow(clippy::too_many_arguments)]
 fn run_thread(
     cfg: &Config,
     ids: std::ops::Range<usize>,
     budget: u64,
+    warm_end: Instant,
     end: Instant,
     keep: bool,
     hold: &(dyn Fn() + Sync),
-) -> io::Result<(u64, Histogram)> {
+    measure: &(dyn Fn() + Sync),
+) -> io::Result<(u64, Histogram, Instant)> {
     let lp = EventLoop::new()?;
     let shared = Rc::new(Shared {
         addr: cfg.addr,
@@ -279,9 +298,11 @@ fn run_thread(
         request: http_request(cfg.addr),
         end,
         budget: Cell::new(budget),
+        measuring: Cell::new(cfg.warmup.is_zero()),
+        measured: Cell::new(0),
         latency: RefCell::new(Histogram::default()),
     });
-    let mut total = 0;
+    let mut mark = Instant::now();
     let mut streams = Vec::new();
     // Holding: open them in batches, so that the listen backlog is never
     // overrun; otherwise all at once (the round trips start together).
@@ -290,9 +311,14 @@ fn run_thread(
     while next < ids.end {
         let upto = ids.end.min(next.saturating_add(batch));
         let handles: Vec<JoinHandle<_>> = (next..upto).map(|id| spawn_local(connection(id, shared.clone(), keep))).collect();
+        if !shared.measuring.get() {
+            lp.block_on(until(warm_end));
+            measure();
+            mark = Instant::now();
+            shared.measuring.set(true);
+        }
         for h in handles {
-            let (n, s) = lp.block_on(h)?;
-            total += n;
+            let (_, s) = lp.block_on(h)?;
             streams.extend(s);
         }
         next = upto;
@@ -302,27 +328,40 @@ fn run_thread(
     }
     drop(streams);
     let latency = shared.latency.borrow().clone();
-    Ok((total, latency))
+    Ok((shared.measured.get(), latency, mark))
 }
 
 /// Runs the load; the first error (a refused connect, a wrong byte, a
 /// connection closed early) ends it.
 pub fn run(cfg: &Config) -> io::Result<Report> {
-    run_inner(cfg, false, &|| {})
+    run_inner(cfg, false, &|| {}, &|| {})
+}
+
+/// [`run`], calling `measure` when the warm-up ends (with one client
+/// thread: before the first measured round trip starts, on every
+/// connection; the bench reads the server's counters there).
+pub fn run_measured(cfg: &Config, measure: &(dyn Fn() + Sync)) -> io::Result<Report> {
+    run_inner(cfg, false, &|| {}, measure)
 }
 
 /// Opens `cfg.connections` connections, does one checked round trip on
 /// each (so each is a keep-alive connection the server has answered), then
 /// calls `hold` while all of them stay open, and closes them.
 pub fn hold(cfg: &Config, hold: &(dyn Fn() + Sync)) -> io::Result<Report> {
-    let cfg = Config { round_trips: Some(cfg.connections as u64), duration: Duration::from_secs(3600), ..cfg.clone() };
-    run_inner(&cfg, true, hold)
+    let cfg = Config {
+        round_trips: Some(cfg.connections as u64),
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(3600),
+        ..cfg.clone()
+    };
+    run_inner(&cfg, true, hold, &|| {})
 }
 
-fn run_inner(cfg: &Config, keep: bool, hold: &(dyn Fn() + Sync)) -> io::Result<Report> {
+fn run_inner(cfg: &Config, keep: bool, hold: &(dyn Fn() + Sync), measure: &(dyn Fn() + Sync)) -> io::Result<Report> {
     let threads = cfg.threads.clamp(1, cfg.connections.max(1));
     let start = Instant::now();
-    let end = start + cfg.duration;
+    let warm_end = start + cfg.warmup;
+    let end = warm_end + cfg.duration;
     let budget = cfg.round_trips.unwrap_or(u64::MAX);
     let per = |t: usize, n: u64| n / threads as u64 + u64::from((t as u64) < n % threads as u64);
     let split = |t: usize| {
@@ -332,7 +371,7 @@ fn run_inner(cfg: &Config, keep: bool, hold: &(dyn Fn() + Sync)) -> io::Result<R
     // With several threads, `hold` runs once, when every thread holds its
     // connections.
     let barrier = std::sync::Barrier::new(threads);
-    let results: Vec<io::Result<(u64, Histogram)>> = std::thread::scope(|s| {
+    let results: Vec<io::Result<(u64, Histogram, Instant)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let barrier = &barrier;
@@ -345,18 +384,19 @@ fn run_inner(cfg: &Config, keep: bool, hold: &(dyn Fn() + Sync)) -> io::Result<R
                         }
                         barrier.wait();
                     };
-                    run_thread(cfg, ids, budget, end, keep, &held)
+                    run_thread(cfg, ids, budget, warm_end, end, keep, &held, if t == 0 { measure } else { &|| {} })
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
     });
-    let elapsed = start.elapsed();
-    let mut report = Report { round_trips: 0, elapsed, latency: Histogram::default() };
+    let done = Instant::now();
+    let mut report = Report { round_trips: 0, elapsed: Duration::ZERO, latency: Histogram::default() };
     for r in results {
-        let (n, h) = r?;
+        let (n, h, mark) = r?;
         report.round_trips += n;
         report.latency.merge(&h);
+        report.elapsed = report.elapsed.max(done - mark);
     }
     Ok(report)
 }

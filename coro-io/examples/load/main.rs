@@ -20,12 +20,12 @@ mod client;
 use client::{Config, Mode};
 
 const USAGE: &str = "load [--addr 127.0.0.1:P | --port P] [--mode http|echo] [--size BYTES] \
-[--connections C] [--duration SECS] [--round-trips N] [--threads N] [--hold SECS]";
+[--connections C] [--warmup SECS] [--duration SECS] [--round-trips N] [--threads N] [--hold SECS]";
 
 fn main() {
     let args = args::Args::parse(
         "load",
-        &["addr", "port", "mode", "size", "connections", "duration", "round-trips", "threads", "hold"],
+        &["addr", "port", "mode", "size", "connections", "duration", "round-trips", "threads", "hold", "warmup"],
         USAGE,
     );
     let mode = match args.get("mode", String::from("http")).as_str() {
@@ -47,6 +47,7 @@ fn main() {
         addr: args.addr(8080),
         mode,
         connections: args.get("connections", 50usize).max(1),
+        warmup: args.secs("warmup", 0.0),
         duration: args.secs("duration", 5.0),
         round_trips: args.opt("round-trips"),
         threads: args.threads(),
