@@ -40,9 +40,6 @@
 //! servers" section and `BENCHMARKS-io.svg`; the quick run writes only
 //! `target/bench-io/`.
 
-#[path = "../../examples/common/args.rs"]
-#[allow(dead_code)]
-mod args;
 #[path = "../../examples/load/client.rs"]
 mod client;
 #[path = "../../examples/echo_server/server.rs"]
@@ -227,7 +224,8 @@ impl Server {
     fn rss(&self) -> io::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or_else(|| io::Error::other("no VmRSS"))?;
-        let kb: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).ok_or_else(|| io::Error::other("odd VmRSS"))?;
+        let kb: u64 =
+            line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).ok_or_else(|| io::Error::other("odd VmRSS"))?;
         Ok(kb * 1024)
     }
 }
@@ -316,10 +314,22 @@ struct Load {
 
 /// Runs the load client: `warmup`, then `measure()` (the server's
 /// counters), then `duration` measured.
-fn run_load(addr: SocketAddr, mode: Mode, connections: usize, warmup: Duration, duration: Duration, measure: &(dyn Fn() + Sync)) -> io::Result<Load> {
+fn run_load(
+    addr: SocketAddr,
+    mode: Mode,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    measure: &(dyn Fn() + Sync),
+) -> io::Result<Load> {
     let cfg = Config { addr, mode, connections, warmup, duration, round_trips: None, threads: 1 };
     let r = client::run_measured(&cfg, measure)?;
-    Ok(Load { requests: r.round_trips, per_sec: r.per_sec(), p50: r.latency.quantile(0.5), p99: r.latency.quantile(0.99) })
+    Ok(Load {
+        requests: r.round_trips,
+        per_sec: r.per_sec(),
+        p50: r.latency.quantile(0.5),
+        p99: r.latency.quantile(0.99),
+    })
 }
 
 /// `12.3us`, `1.05ms`, `2s` → a duration.
@@ -336,7 +346,14 @@ fn wrk_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs))
 }
 
-fn run_wrk(wrk: &Path, script: &Path, addr: SocketAddr, connections: usize, duration: Duration, pin: bool) -> io::Result<Load> {
+fn run_wrk(
+    wrk: &Path,
+    script: &Path,
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    pin: bool,
+) -> io::Result<Load> {
     let secs = duration.as_secs().max(1);
     let mut cmd = if pin {
         let mut c = Command::new("taskset");
@@ -492,10 +509,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     // Counted from /proc/cpuinfo: this process is pinned to one core.
-    let cores = std::fs::read_to_string("/proc/cpuinfo").map(|c| c.lines().filter(|l| l.starts_with("processor")).count()).unwrap_or(0);
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpu}, {cores} logical CPUs, Linux {}", kernel.trim())
 }
@@ -515,13 +538,19 @@ fn now_utc() -> String {
 fn prepare(pin: bool) {
     let pid = std::process::id().to_string();
     if pin {
-        let ok = Command::new("taskset").args(["-a", "-p", "-c", "1", &pid]).stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+        let ok = Command::new("taskset")
+            .args(["-a", "-p", "-c", "1", &pid])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             println!("note: could not pin the load generator to core 1");
         }
     }
     let hard = std::fs::read_to_string("/proc/self/limits").ok().and_then(|l| {
-        l.lines().find(|l| l.starts_with("Max open files")).and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
+        l.lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
     });
     if let Some(hard) = hard {
         let ok = Command::new("prlimit")
@@ -552,10 +581,11 @@ fn main() -> io::Result<()> {
         println!("note: servers and load share the cores (no taskset, or fewer than 2 cores)");
     }
     prepare(pin);
-    let out_dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target").to_string_lossy().into_owned()
-    }))
-    .join("bench-io");
+    let out_dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target").to_string_lossy().into_owned()
+        }))
+        .join("bench-io");
     std::fs::create_dir_all(&out_dir)?;
     let wrk = find_wrk().map(|w| {
         let script = out_dir.join("check.lua");
@@ -614,7 +644,10 @@ fn main() -> io::Result<()> {
     for &(kind, mode) in kinds {
         for server in SERVERS {
             let r = rss_per_connection(&setup, kind, mode, server, hold_n)?;
-            println!("  {hold_n} connections, {kind:<4} {server:<6} RSS {} → {} bytes: {:.0} bytes/connection", r.0, r.1, r.2);
+            println!(
+                "  {hold_n} connections, {kind:<4} {server:<6} RSS {} → {} bytes: {:.0} bytes/connection",
+                r.0, r.1, r.2
+            );
             rss.push((kind, server, r));
         }
     }
@@ -651,7 +684,11 @@ fn report(
     quick: bool,
 ) -> String {
     let mut o = String::new();
-    let cmd = if quick { "CORO_BENCH_QUICK=1 cargo bench -p coro-io --bench io" } else { "cargo bench -p coro-io --bench io" };
+    let cmd = if quick {
+        "CORO_BENCH_QUICK=1 cargo bench -p coro-io --bench io"
+    } else {
+        "cargo bench -p coro-io --bench io"
+    };
     o += &format!(
         "Measured {} by `{cmd}`: {rounds} round(s) of {} s per run, {} connections, one request in flight each; \
          medians over rounds, ratios the median of per-round ratios to mio. {}.\n\n",
@@ -697,7 +734,7 @@ fn chart(rows: &[Row], samples: &[Vec<Vec<Sample>>], rss: &[(&str, &str, (u64, u
     let scale_w = 560.0;
     let mut y = 60.0;
     let mut body = String::new();
-    let mut group = |title: &str, values: Vec<(String, f64, String)>, body: &mut String, y: &mut f64| {
+    let group = |title: &str, values: Vec<(String, f64, String)>, body: &mut String, y: &mut f64| {
         *body += &format!("<text x=\"10\" y=\"{:.0}\" font-weight=\"bold\">{title}</text>\n", *y);
         *y += 8.0;
         let max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-12);
@@ -723,7 +760,8 @@ fn chart(rows: &[Row], samples: &[Vec<Vec<Sample>>], rss: &[(&str, &str, (u64, u
             .enumerate()
             .map(|(si, name)| {
                 let v = median(samples[ri][si].iter().map(|x| x.user_us).collect());
-                let r = median(samples[ri][si].iter().zip(&samples[ri][mio]).map(|(a, b)| a.user_us / b.user_us).collect());
+                let r =
+                    median(samples[ri][si].iter().zip(&samples[ri][mio]).map(|(a, b)| a.user_us / b.user_us).collect());
                 (name.to_string(), v, format!("{v:.3} µs · {r:.2}× mio"))
             })
             .collect();

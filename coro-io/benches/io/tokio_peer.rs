@@ -133,7 +133,8 @@ pub fn serve(listener: std::net::TcpListener, http: bool) -> io::Result<()> {
                 Err(_) => continue,
             };
             stream.set_nodelay(true)?;
-            let key = CONNS.with(|c| c.borrow_mut().insert(Entry { abort: None, busy: false, since: NOW.with(Cell::get) }));
+            let key =
+                CONNS.with(|c| c.borrow_mut().insert(Entry { abort: None, busy: false, since: NOW.with(Cell::get) }));
             let task = if http { tokio::spawn(http_conn(stream, key)) } else { tokio::spawn(echo_conn(stream, key)) };
             CONNS.with(|c| {
                 if let Some(e) = c.borrow_mut().get_mut(key) {

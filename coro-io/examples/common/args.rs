@@ -23,7 +23,12 @@ impl Args {
     }
 
     /// Parses `args` (for tests and the bench).
-    pub fn from_iter(program: &'static str, known: &[&str], usage: &str, args: impl IntoIterator<Item = String>) -> Args {
+    pub fn from_iter(
+        program: &'static str,
+        known: &[&str],
+        usage: &str,
+        args: impl IntoIterator<Item = String>,
+    ) -> Args {
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {

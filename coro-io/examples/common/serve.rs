@@ -40,7 +40,9 @@ use std::time::Duration;
 use coro::cancellation::CancellationSource;
 use coro::sync::local::Event;
 use coro::{co_await, co_return, SendTask, Task};
-use coro_io::{interval, sleep, spawn_local, yield_now, EventLoop, JoinHandle, LoopHandle, Runtime, TcpListener, TcpStream};
+use coro_io::{
+    interval, sleep, spawn_local, yield_now, EventLoop, JoinHandle, LoopHandle, Runtime, TcpListener, TcpStream,
+};
 use slab::Slab;
 
 use crate::timeouts::Timeouts;
@@ -87,6 +89,13 @@ impl Stats {
 /// its [`Conn`] when it turns busy or idle and what it answered.
 pub type ConnFn = fn(TcpStream, Conn) -> Task<()>;
 
+/// What the accept loop hands every loop with a connection.
+struct Setup {
+    conn: ConnFn,
+    timeouts: Timeouts,
+    limit: Option<Limit>,
+}
+
 /// The request limit, shared by the loops.
 struct Limit {
     max: u64,
@@ -97,6 +106,9 @@ struct Limit {
 struct Entry {
     handle: Option<JoinHandle<()>>,
     busy: bool,
+    /// Answered for good, dropping what the client still sends: the
+    /// shutdown need not wait for it.
+    closing: bool,
     since: u32,
 }
 
@@ -104,12 +116,11 @@ struct Entry {
 pub struct Conns {
     slab: RefCell<Slab<Entry>>,
     now: Cell<u32>,
-    timeouts: Timeouts,
+    setup: Arc<Setup>,
     draining: Cell<bool>,
     /// Set once draining and the last connection is gone.
     empty: Event,
     stats: Cell<Stats>,
-    limit: Option<Arc<Limit>>,
     sweeper: RefCell<Option<JoinHandle<()>>>,
 }
 
@@ -119,18 +130,17 @@ thread_local! {
 
 impl Conns {
     /// This loop's registry, made (and its sweeper started) on first use.
-    fn here(timeouts: Timeouts, limit: Option<Arc<Limit>>) -> Rc<Conns> {
+    fn here(setup: &Arc<Setup>) -> Rc<Conns> {
         if let Some(c) = HERE.with(|h| h.borrow().clone()) {
             return c;
         }
         let conns = Rc::new(Conns {
             slab: RefCell::new(Slab::new()),
             now: Cell::new(0),
-            timeouts,
+            setup: setup.clone(),
             draining: Cell::new(false),
             empty: Event::new(),
             stats: Cell::new(Stats::default()),
-            limit,
             sweeper: RefCell::new(None),
         });
         *conns.sweeper.borrow_mut() = Some(spawn_local(sweep(conns.clone())));
@@ -145,10 +155,11 @@ impl Conns {
     }
 
     /// Starts `conn` on `stream` as a task of this loop.
-    fn adopt(self: &Rc<Self>, stream: TcpStream, conn: ConnFn) {
-        let key = self.slab.borrow_mut().insert(Entry { handle: None, busy: false, since: self.now.get() });
+    fn adopt(self: &Rc<Self>, stream: TcpStream) {
+        let key =
+            self.slab.borrow_mut().insert(Entry { handle: None, busy: false, closing: false, since: self.now.get() });
         self.update(|s| s.accepted += 1);
-        let task = spawn_local(conn(stream, Conn { conns: self.clone(), key }));
+        let task = spawn_local((self.setup.conn)(stream, Conn { conns: self.clone(), key }));
         // The task starts at the loop's next turn: its entry is complete first.
         self.slab.borrow_mut()[key].handle = Some(task);
     }
@@ -171,7 +182,7 @@ fn drain(conns: Rc<Conns>) -> Task<Stats> {
     conns.draining.set(true);
     let mut idle = Vec::new();
     let before = conns.slab.borrow().len();
-    conns.cancel_where(|e| !e.busy, &mut idle);
+    conns.cancel_where(|e| !e.busy || e.closing, &mut idle);
     let closed = (before - conns.slab.borrow().len()) as u64;
     conns.update(|s| s.closed_idle += closed);
     if !conns.slab.borrow().is_empty() {
@@ -190,14 +201,14 @@ fn drain(conns: Rc<Conns>) -> Task<Stats> {
 /// Ticks the loop's clock and cancels the connections past their timeout.
 #[coro::coroutine]
 fn sweep(conns: Rc<Conns>) -> Task<()> {
-    let mut tick = interval(conns.timeouts.tick);
+    let mut tick = interval(conns.setup.timeouts.tick);
     co_await!(tick.tick()); // the first tick is at once
     let mut victims = Vec::new();
     loop {
         co_await!(tick.tick());
         let now = conns.now.get().wrapping_add(1);
         conns.now.set(now);
-        let t = conns.timeouts;
+        let t = conns.setup.timeouts;
         let before = conns.slab.borrow().len();
         conns.cancel_where(|e| t.expired(e.busy, e.since, now), &mut victims);
         let gone = (before - conns.slab.borrow().len()) as u64;
@@ -234,13 +245,27 @@ impl Conn {
         busy || !self.conns.draining.get()
     }
 
+    /// The connection has given its last answer and only drops what the
+    /// client still sends until it closes (within the request timeout);
+    /// gives `false` if the server is shutting down: close it now.
+    pub fn closing(&self) -> bool {
+        let mut slab = self.conns.slab.borrow_mut();
+        let e = &mut slab[self.key];
+        if !e.closing {
+            e.closing = true;
+            e.busy = true;
+            e.since = self.conns.now.get();
+        }
+        !self.conns.draining.get()
+    }
+
     /// `n` requests were answered.
     pub fn answered(&self, n: usize) {
         if n == 0 {
             return;
         }
         self.conns.update(|s| s.answered += n as u64);
-        if let Some(limit) = &self.conns.limit {
+        if let Some(limit) = &self.conns.setup.limit {
             let before = limit.count.fetch_add(n as u64, Ordering::Relaxed);
             if before < limit.max && before + n as u64 >= limit.max {
                 limit.stop.request_cancellation();
@@ -266,10 +291,10 @@ impl Drop for Conn {
     }
 }
 
-/// Accepts connections and starts `conn` on each: here, or spread over
-/// `loops`.
+/// Accepts connections and starts the server's coroutine on each: here,
+/// or spread over `loops`.
 #[coro::coroutine]
-fn accept_loop(listener: TcpListener, conn: ConnFn, cfg: Config, limit: Option<Arc<Limit>>, loops: Vec<LoopHandle>) -> Task<()> {
+fn accept_loop(listener: Box<TcpListener>, setup: Arc<Setup>, loops: Vec<LoopHandle>) -> Task<()> {
     let mut next = 0;
     loop {
         let stream = match co_await!(listener.accept()) {
@@ -283,18 +308,18 @@ fn accept_loop(listener: TcpListener, conn: ConnFn, cfg: Config, limit: Option<A
         };
         let _ = stream.set_nodelay(true);
         if loops.is_empty() {
-            Conns::here(cfg.timeouts, limit.clone()).adopt(stream, conn);
+            Conns::here(&setup).adopt(stream);
         } else {
-            loops[next % loops.len()].spawn(adopt_there(stream, conn, cfg.timeouts, limit.clone())).detach();
+            loops[next % loops.len()].spawn(adopt_there(stream, setup.clone())).detach();
             next += 1;
         }
     }
 }
 
-/// Starts `conn` on `stream` on the loop this runs on.
+/// Starts the server's coroutine on `stream` on the loop this runs on.
 #[coro::coroutine]
-fn adopt_there(stream: TcpStream, conn: ConnFn, timeouts: Timeouts, limit: Option<Arc<Limit>>) -> SendTask<()> {
-    Conns::here(timeouts, limit).adopt(stream, conn);
+fn adopt_there(stream: TcpStream, setup: Arc<Setup>) -> SendTask<()> {
+    Conns::here(&setup).adopt(stream);
     co_return!(())
 }
 
@@ -308,9 +333,13 @@ fn drain_there() -> SendTask<Stats> {
 
 /// The calling thread's part: accept until shutdown, then drain.
 #[coro::coroutine]
-fn main_task(listener: TcpListener, conn: ConnFn, cfg: Config, stop: CancellationSource, loops: Vec<LoopHandle>) -> Task<Stats> {
-    let limit = cfg.max_requests.map(|max| Arc::new(Limit { max, count: AtomicU64::new(0), stop: stop.clone() }));
-    let acceptor = spawn_local(accept_loop(listener, conn, cfg.clone(), limit.clone(), loops.clone()));
+fn main_task(
+    listener: Box<TcpListener>,
+    setup: Arc<Setup>,
+    stop: CancellationSource,
+    loops: Vec<LoopHandle>,
+) -> Task<Stats> {
+    let acceptor = spawn_local(accept_loop(listener, setup, loops.clone()));
     let token = stop.token();
     co_await!(token.cancelled());
     // Resumed by whoever requested the shutdown, maybe a connection of this
@@ -335,12 +364,15 @@ fn main_task(listener: TcpListener, conn: ConnFn, cfg: Config, stop: Cancellatio
 /// Serves `listener` with `conn` until `stop` is cancelled (see the module
 /// docs); gives what it did.
 pub fn serve(listener: TcpListener, conn: ConnFn, cfg: Config, stop: CancellationSource) -> io::Result<Stats> {
+    let limit = cfg.max_requests.map(|max| Limit { max, count: AtomicU64::new(0), stop: stop.clone() });
+    let setup = Arc::new(Setup { conn, timeouts: cfg.timeouts, limit });
+    let listener = Box::new(listener);
     if cfg.threads <= 1 {
         let lp = EventLoop::new()?;
-        Ok(lp.block_on(main_task(listener, conn, cfg, stop, Vec::new())))
+        Ok(lp.block_on(main_task(listener, setup, stop, Vec::new())))
     } else {
         let rt = Runtime::new(cfg.threads)?;
         let loops = rt.loops().to_vec();
-        Ok(rt.block_on(main_task(listener, conn, cfg, stop, loops)))
+        Ok(rt.block_on(main_task(listener, setup, stop, loops)))
     }
 }

@@ -36,7 +36,8 @@ fn main() -> std::io::Result<()> {
         &["addr", "port", "threads", "max-requests", "duration", "idle-timeout", "request-timeout"],
         USAGE,
     );
-    let mut cfg = serve::Config { threads: args.threads(), max_requests: args.opt("max-requests"), ..Default::default() };
+    let mut cfg =
+        serve::Config { threads: args.threads(), max_requests: args.opt("max-requests"), ..Default::default() };
     cfg.timeouts.idle = args.secs("idle-timeout", cfg.timeouts.idle.as_secs_f64());
     cfg.timeouts.request = args.secs("request-timeout", cfg.timeouts.request.as_secs_f64());
     let listener = TcpListener::bind(args.addr(9000))?;

@@ -425,9 +425,8 @@ thread_local! {
 
 /// A large buffer from this thread's pool (a new one if it is empty).
 pub fn take_large() -> Large {
-    POOL.with(|p| p.borrow_mut().pop()).unwrap_or_else(|| {
-        vec![0u8; MAX_HEAD].into_boxed_slice().try_into().expect("MAX_HEAD bytes")
-    })
+    POOL.with(|p| p.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0u8; MAX_HEAD].into_boxed_slice().try_into().expect("MAX_HEAD bytes"))
 }
 
 /// Gives a large buffer back to this thread's pool.

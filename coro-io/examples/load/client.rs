@@ -21,7 +21,8 @@ use coro::{co_await, co_return, Task};
 use coro_io::{spawn_local, EventLoop, JoinHandle, TcpStream};
 
 /// The answer an HTTP `GET /` must get, byte for byte.
-pub const HTTP_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+pub const HTTP_ANSWER: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 /// What each connection sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,7 +311,8 @@ fn run_thread(
     let mut next = ids.start;
     while next < ids.end {
         let upto = ids.end.min(next.saturating_add(batch));
-        let handles: Vec<JoinHandle<_>> = (next..upto).map(|id| spawn_local(connection(id, shared.clone(), keep))).collect();
+        let handles: Vec<JoinHandle<_>> =
+            (next..upto).map(|id| spawn_local(connection(id, shared.clone(), keep))).collect();
         if !shared.measuring.get() {
             lp.block_on(until(warm_end));
             measure();
