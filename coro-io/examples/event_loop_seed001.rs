@@ -109,7 +109,9 @@ fn post_http_request(addr: SocketAddr, log: Log) -> Task<io::Result<String>> {
     let mut buf = [0u8; 256];
     let mut got = 0;
     loop {
-        log.say("(1) post_http_request: co_await!(stream.read(..)) -- (2) registered with the loop's poller, (3) suspended");
+        log.say(
+            "(1) post_http_request: co_await!(stream.read(..)) -- (2) registered with the loop's poller, (3) suspended",
+        );
         log.waiting.set(true);
         let n = co_await!(stream.read(&mut buf[got..]))?;
         log.waiting.set(false);

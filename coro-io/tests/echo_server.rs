@@ -34,6 +34,7 @@ fn load(addr: std::net::SocketAddr, connections: usize, size: usize, round_trips
         duration: Duration::from_secs(60),
         round_trips: Some(round_trips),
         threads: 2,
+        think: Duration::ZERO,
     };
     client::run(&cfg).expect("every byte echoed")
 }

@@ -322,7 +322,8 @@ fn run_load(
     duration: Duration,
     measure: &(dyn Fn() + Sync),
 ) -> io::Result<Load> {
-    let cfg = Config { addr, mode, connections, warmup, duration, round_trips: None, threads: 1 };
+    let cfg =
+        Config { addr, mode, connections, warmup, duration, round_trips: None, threads: 1, think: Duration::ZERO };
     let r = client::run_measured(&cfg, measure)?;
     Ok(Load {
         requests: r.round_trips,
@@ -483,6 +484,7 @@ fn rss_per_connection(s: &Setup, kind: &str, mode: Mode, server: &str, n: usize)
         duration: Duration::from_secs(3600),
         round_trips: None,
         threads: 1,
+        think: Duration::ZERO,
     };
     client::hold(&cfg, &|| {
         // Let the server finish its last answers' bookkeeping.
@@ -491,6 +493,65 @@ fn rss_per_connection(s: &Setup, kind: &str, mode: Mode, server: &str, n: usize)
     })?;
     let after = after.into_inner().unwrap()?;
     Ok((before, after, (after as f64 - before as f64) / n as f64))
+}
+
+/// Instructions per request of `server` under callgrind: one connection,
+/// 1 ms between requests (so each request finds the server idle in its
+/// poller: one loop turn per request); the difference between a run of
+/// `n + 1000` and one of 1000 requests, over `n`, so that start-up and
+/// shutdown cancel out.
+fn callgrind_per_request(s: &Setup, kind: &str, mode: Mode, server: &str, n: u64, dir: &Path) -> io::Result<f64> {
+    let mut totals = Vec::new();
+    for count in [1000, n + 1000] {
+        let out = dir.join(format!("callgrind.{server}-{kind}.{count}.out"));
+        let _ = std::fs::remove_file(&out);
+        let mut child = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&s.exe)
+            .args(["serve", &format!("{server}-{kind}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let addr: SocketAddr = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("server said {line:?}")))?;
+        let cfg = Config {
+            addr,
+            mode,
+            connections: 1,
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(600),
+            round_trips: Some(count),
+            threads: 1,
+            // The server goes idle (suspends, back to its poller) before
+            // each request: one loop turn per request, whatever the speed.
+            think: Duration::from_millis(1),
+        };
+        let r = client::run(&cfg);
+        // Closing stdin ends the server, which writes its profile.
+        drop(stdin);
+        let status = child.wait()?;
+        r?;
+        if !status.success() {
+            return Err(io::Error::other(format!("{server}-{kind} under callgrind: {status}")));
+        }
+        let text = std::fs::read_to_string(&out)?;
+        let total: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or_else(|| io::Error::other("no total in the callgrind profile"))?;
+        totals.push(total);
+    }
+    Ok((totals[1] as f64 - totals[0] as f64) / n as f64)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -601,7 +662,7 @@ fn main() -> io::Result<()> {
         connections: 50,
         tck: clk_tck(),
     };
-    let rounds = env_num("CORO_BENCH_ROUNDS").unwrap_or(if quick { 1 } else { 3 }) as usize;
+    let rounds = env_num("CORO_BENCH_ROUNDS").unwrap_or(if quick { 1 } else { 5 }) as usize;
     let hold_n = env_num("CORO_BENCH_HOLD").unwrap_or(if quick { 1000 } else { 10_000 }) as usize;
     let only = std::env::var("CORO_BENCH_ROWS").ok();
     let rows: Vec<Row> = ROWS
@@ -651,10 +712,26 @@ fn main() -> io::Result<()> {
             rss.push((kind, server, r));
         }
     }
-    let report = report(&setup, &rows, &samples, &rss, rounds, hold_n, quick);
+    let mut ir = Vec::new();
+    if std::env::var_os("CORO_BENCH_NO_CALLGRIND").is_some()
+        || (quick && std::env::var_os("CORO_BENCH_CALLGRIND").is_none())
+    {
+        println!("callgrind rows skipped (quick mode, or CORO_BENCH_NO_CALLGRIND)");
+    } else if !have("valgrind") {
+        println!("callgrind rows skipped: valgrind is missing");
+    } else {
+        for (kind, mode) in [("http", Mode::Http), ("echo", Mode::Echo(64))] {
+            for server in SERVERS {
+                let v = callgrind_per_request(&setup, kind, mode, server, 10_000, &out_dir)?;
+                println!("  callgrind {kind:<4} {server:<6} {v:.0} instructions/request");
+                ir.push((kind, server, v));
+            }
+        }
+    }
+    let report = report(&setup, &rows, &samples, &rss, &ir, rounds, hold_n, quick);
     println!("\n{report}");
     std::fs::write(out_dir.join("report.md"), &report)?;
-    let chart = chart(&rows, &samples, &rss, hold_n);
+    let chart = chart(&rows, &samples, &rss, &ir, hold_n);
     std::fs::write(out_dir.join("chart.svg"), &chart)?;
     if !quick {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -674,11 +751,13 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report(
     s: &Setup,
     rows: &[Row],
     samples: &[Vec<Vec<Sample>>],
     rss: &[(&str, &str, (u64, u64, f64))],
+    ir: &[(&str, &str, f64)],
     rounds: usize,
     hold_n: usize,
     quick: bool,
@@ -725,10 +804,26 @@ fn report(
     for (kind, server, (b, a, per)) in rss {
         o += &format!("| {kind} | {server} | {} | {} | {:.0} |\n", b / 1024, a / 1024, per);
     }
+    if !ir.is_empty() {
+        o += "\nInstructions per request under callgrind (user space, exact and repeatable; one connection, 1 ms \
+               between requests, so each one wakes an idle server: one loop turn per request; (runs of 11,000 − \
+               1,000 requests) ÷ 10,000):\n\n";
+        o += "| protocol | server | instructions / request | ÷ mio |\n| --- | --- | ---: | ---: |\n";
+        for (kind, server, v) in ir {
+            let m = ir.iter().find(|x| x.0 == *kind && x.1 == "mio").map_or(f64::NAN, |x| x.2);
+            o += &format!("| {kind} | {server} | {v:.0} | {:.2} |\n", v / m);
+        }
+    }
     o
 }
 
-fn chart(rows: &[Row], samples: &[Vec<Vec<Sample>>], rss: &[(&str, &str, (u64, u64, f64))], hold_n: usize) -> String {
+fn chart(
+    rows: &[Row],
+    samples: &[Vec<Vec<Sample>>],
+    rss: &[(&str, &str, (u64, u64, f64))],
+    ir: &[(&str, &str, f64)],
+    hold_n: usize,
+) -> String {
     const COLORS: [&str; 3] = ["#d9480f", "#1971c2", "#868e96"];
     let bar_h = 16.0;
     let scale_w = 560.0;
@@ -774,6 +869,22 @@ fn chart(rows: &[Row], samples: &[Vec<Vec<Sample>>], rss: &[(&str, &str, (u64, u
             .map(|(_, server, (_, _, per))| (server.to_string(), *per, format!("{per:.0} bytes")))
             .collect();
         group(&format!("{hold_n} idle {kind} connections — RSS bytes per connection"), values, &mut body, &mut y);
+    }
+    for kind in ["http", "echo"] {
+        let m = ir.iter().find(|x| x.0 == kind && x.1 == "mio").map_or(f64::NAN, |x| x.2);
+        let values: Vec<_> = ir
+            .iter()
+            .filter(|r| r.0 == kind)
+            .map(|(_, server, v)| (server.to_string(), *v, format!("{v:.0} · {:.2}× mio", v / m)))
+            .collect();
+        if !values.is_empty() {
+            group(
+                &format!("{kind}: instructions per request under callgrind (1 connection)"),
+                values,
+                &mut body,
+                &mut y,
+            );
+        }
     }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"{:.0}\" viewBox=\"0 0 900 {:.0}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">coro-io servers beside tokio and mio (shorter is better)</text>\n<text x=\"10\" y=\"40\" fill=\"#495057\">cargo bench -p coro-io --bench io · server on core 0, load on core 1 · {}</text>\n{body}</svg>\n",

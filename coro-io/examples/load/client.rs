@@ -46,6 +46,9 @@ pub struct Config {
     pub duration: Duration,
     /// ...or after this many round trips in all, whichever comes first.
     pub round_trips: Option<u64>,
+    /// A pause after each round trip (zero: none): with it, a server has
+    /// gone idle again before the next request comes.
+    pub think: Duration,
     pub threads: usize,
 }
 
@@ -192,6 +195,7 @@ struct Shared {
     addr: SocketAddr,
     mode: Mode,
     request: Vec<u8>,
+    think: Duration,
     end: Instant,
     /// Round trips left to start (`u64::MAX`: no limit).
     budget: Cell<u64>,
@@ -266,6 +270,9 @@ fn connection(id: usize, shared: Rc<Shared>, keep: bool) -> Task<io::Result<(u64
             shared.measured.set(shared.measured.get() + 1);
         }
         seq += 1;
+        if !shared.think.is_zero() {
+            co_await!(coro_io::sleep(shared.think));
+        }
     }
     co_return!(Ok((seq, keep.then_some(stream))))
 }
@@ -297,6 +304,7 @@ fn run_thread(
         addr: cfg.addr,
         mode: cfg.mode,
         request: http_request(cfg.addr),
+        think: cfg.think,
         end,
         budget: Cell::new(budget),
         measuring: Cell::new(cfg.warmup.is_zero()),

@@ -20,12 +20,24 @@ mod client;
 use client::{Config, Mode};
 
 const USAGE: &str = "load [--addr 127.0.0.1:P | --port P] [--mode http|echo] [--size BYTES] \
-[--connections C] [--warmup SECS] [--duration SECS] [--round-trips N] [--threads N] [--hold SECS]";
+[--connections C] [--warmup SECS] [--duration SECS] [--round-trips N] [--think SECS] [--threads N] [--hold SECS]";
 
 fn main() {
     let args = args::Args::parse(
         "load",
-        &["addr", "port", "mode", "size", "connections", "duration", "round-trips", "threads", "hold", "warmup"],
+        &[
+            "addr",
+            "port",
+            "mode",
+            "size",
+            "connections",
+            "duration",
+            "round-trips",
+            "threads",
+            "hold",
+            "warmup",
+            "think",
+        ],
         USAGE,
     );
     let mode = match args.get("mode", String::from("http")).as_str() {
@@ -51,6 +63,7 @@ fn main() {
         duration: args.secs("duration", 5.0),
         round_trips: args.opt("round-trips"),
         threads: args.threads(),
+        think: args.secs("think", 0.0),
     };
     println!("load: {:?} against {}, {} connections, {} thread(s)", cfg.mode, cfg.addr, cfg.connections, cfg.threads);
     let result = match args.raw("hold") {
