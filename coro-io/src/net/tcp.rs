@@ -879,6 +879,9 @@ struct ReadOp<'a> {
 impl Op for ReadOp<'_> {
     type Output = io::Result<usize>;
     fn attempt(&mut self) -> Attempt<Self::Output> {
+        if self.buf.is_empty() {
+            return Attempt::Done(Ok(0));
+        }
         let (io, buf) = (&self.src.io, &mut *self.buf);
         attempt_io(Direction::Read, || (&*io).read(buf))
     }
@@ -962,6 +965,10 @@ impl Op for ReadOwnedOp<'_> {
         let Some(buf) = self.buf.as_mut() else {
             return Attempt::Done((Err(io::Error::other("read_owned: the buffer was handed back")), Vec::new()));
         };
+        if buf.len() == buf.capacity() {
+            // Nothing to read into (`recv` of 0 bytes would wait for data).
+            return Attempt::Done((Ok(0), self.buf.take().unwrap_or_default()));
+        }
         let sock = SockRef::from(&self.src.io);
         match attempt_io(Direction::Read, || sock.recv(buf.spare_capacity_mut())) {
             Attempt::Done(result) => {
