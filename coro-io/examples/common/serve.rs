@@ -369,7 +369,12 @@ pub fn serve(listener: TcpListener, conn: ConnFn, cfg: Config, stop: Cancellatio
     let listener = Box::new(listener);
     if cfg.threads <= 1 {
         let lp = EventLoop::new()?;
-        Ok(lp.block_on(main_task(listener, setup, stop, Vec::new())))
+        let main = lp.spawn_local(main_task(listener, setup, stop, Vec::new()));
+        // `run`, not `block_on(main)`: its check after each ready item
+        // (three `RefCell`s) is cheaper than a join handle's (a mutex), and
+        // once the server has drained nothing is left on the loop.
+        lp.run();
+        Ok(lp.block_on(main))
     } else {
         let rt = Runtime::new(cfg.threads)?;
         let loops = rt.loops().to_vec();
