@@ -356,12 +356,14 @@ pub fn run_measured(cfg: &Config, measure: &(dyn Fn() + Sync)) -> io::Result<Rep
 
 /// Opens `cfg.connections` connections, does one checked round trip on
 /// each (so each is a keep-alive connection the server has answered), then
-/// calls `hold` while all of them stay open, and closes them.
+/// calls `hold` while all of them stay open, and closes them. On one client
+/// thread (`cfg.threads` is not used).
 pub fn hold(cfg: &Config, hold: &(dyn Fn() + Sync)) -> io::Result<Report> {
     let cfg = Config {
         round_trips: Some(cfg.connections as u64),
         warmup: Duration::ZERO,
         duration: Duration::from_secs(3600),
+        threads: 1,
         ..cfg.clone()
     };
     run_inner(&cfg, true, hold, &|| {})
@@ -378,24 +380,15 @@ fn run_inner(cfg: &Config, keep: bool, hold: &(dyn Fn() + Sync), measure: &(dyn 
         let (n, k) = (cfg.connections, threads);
         (t * n / k)..((t + 1) * n / k)
     };
-    // With several threads, `hold` runs once, when every thread holds its
-    // connections.
-    let barrier = std::sync::Barrier::new(threads);
+    // `hold` (one thread: see `hold`) and `measure` run on the first thread.
     let results: Vec<io::Result<(u64, Histogram, Instant)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let barrier = &barrier;
                 let ids = split(t);
                 let budget = if budget == u64::MAX { u64::MAX } else { per(t, budget) };
-                s.spawn(move || {
-                    let held = || {
-                        if barrier.wait().is_leader() {
-                            hold();
-                        }
-                        barrier.wait();
-                    };
-                    run_thread(cfg, ids, budget, warm_end, end, keep, &held, if t == 0 { measure } else { &|| {} })
-                })
+                let (hold, measure): (&(dyn Fn() + Sync), &(dyn Fn() + Sync)) =
+                    if t == 0 { (hold, measure) } else { (&|| {}, &|| {}) };
+                s.spawn(move || run_thread(cfg, ids, budget, warm_end, end, keep, hold, measure))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
