@@ -538,7 +538,18 @@ fn callgrind_per_request(s: &Setup, kind: &str, mode: Mode, server: &str, n: u64
         let r = client::run(&cfg);
         // Closing stdin ends the server, which writes its profile.
         drop(stdin);
-        let status = child.wait()?;
+        // Bounded: a server that does not end is killed (by its PID).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         r?;
         if !status.success() {
             return Err(io::Error::other(format!("{server}-{kind} under callgrind: {status}")));

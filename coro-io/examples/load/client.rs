@@ -190,6 +190,10 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
 
+/// How long after the end of the run (or for a held connection, after its
+/// start) a connection may still wait for an answer.
+const ANSWER_GRACE: Duration = Duration::from_secs(30);
+
 /// What the connections of one thread share.
 struct Shared {
     addr: SocketAddr,
@@ -220,7 +224,7 @@ impl Shared {
 /// One connection: connects, then round trips until the time or budget is
 /// up; gives the stream back (kept open) and its count.
 #[coro::coroutine]
-fn connection(id: usize, shared: Rc<Shared>, keep: bool) -> Task<io::Result<(u64, Option<TcpStream>)>> {
+fn connection(id: usize, shared: Rc<Shared>, keep: bool) -> Task<Outcome> {
     let mut stream = co_await!(TcpStream::connect(shared.addr))?;
     stream.set_nodelay(true)?;
     let mut buf = vec![
@@ -277,6 +281,15 @@ fn connection(id: usize, shared: Rc<Shared>, keep: bool) -> Task<io::Result<(u64
     co_return!(Ok((seq, keep.then_some(stream))))
 }
 
+/// What a connection gives: its round trips, and its stream if kept.
+type Outcome = io::Result<(u64, Option<TcpStream>)>;
+
+/// `h`'s outcome, unless `limit` passes first (then `h`'s task is destroyed).
+#[coro::coroutine]
+fn bounded(limit: Duration, h: JoinHandle<Outcome>) -> Task<Result<Outcome, coro_io::Elapsed>> {
+    co_return!(co_await!(coro_io::timeout(limit, h)))
+}
+
 /// Sleeps until `t` (the connections run meanwhile).
 #[coro::coroutine]
 fn until(t: Instant) -> Task<()> {
@@ -328,8 +341,19 @@ fn run_thread(
             shared.measuring.set(true);
         }
         for h in handles {
-            let (_, s) = lp.block_on(h)?;
-            streams.extend(s);
+            // Bounded: a server that stops answering ends the run with an
+            // error (the connection is destroyed at once) instead of
+            // hanging it. One timer per connection, none per round trip.
+            let limit = end.saturating_duration_since(Instant::now()).min(Duration::from_secs(3600)) + ANSWER_GRACE;
+            match lp.block_on(bounded(limit, h)) {
+                Ok(r) => streams.extend(r?.1),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("a connection got no answer within {} s of the end", ANSWER_GRACE.as_secs()),
+                    ))
+                }
+            }
         }
         next = upto;
     }
@@ -362,7 +386,7 @@ pub fn hold(cfg: &Config, hold: &(dyn Fn() + Sync)) -> io::Result<Report> {
     let cfg = Config {
         round_trips: Some(cfg.connections as u64),
         warmup: Duration::ZERO,
-        duration: Duration::from_secs(3600),
+        duration: Duration::from_secs(120),
         threads: 1,
         ..cfg.clone()
     };
