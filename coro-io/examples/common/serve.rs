@@ -16,8 +16,8 @@
 //!   does not read). Cancelling a connection's task destroys its frame: the
 //!   awaiter's drop withdraws its registration, the stream's drop closes
 //!   the socket, the buffers go back. (`coro_io::timeout` around each read
-//!   would spawn the read as a task of its own: allocations and a timer
-//!   per request.)
+//!   would spawn the read as a task of its own: 6 allocations per use,
+//!   counting the read's coroutine frame, and a timer per request.)
 //! - **Graceful shutdown.** When the [`CancellationSource`] given to
 //!   [`serve`] is cancelled (by the caller, or by the server itself after
 //!   `max_requests` answers), the accept loop is cancelled (the listener
