@@ -31,6 +31,8 @@ mod guide_doctests {
     pub struct GuideSync;
     #[doc = include_str!("../docs/guide/threads-and-schedulers.md")]
     pub struct GuideThreadsAndSchedulers;
+    #[doc = include_str!("../docs/guide/io.md")]
+    pub struct GuideIo;
     #[doc = include_str!("../docs/guide/limitations.md")]
     pub struct GuideLimitations;
 }

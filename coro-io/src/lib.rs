@@ -1,7 +1,7 @@
 //! The runtime of [coro](https://docs.rs/coro): event loops that run
-//! C++20-style coroutines, their timers, and the wake-ups other threads
-//! send them — one loop on a thread of your own ([`EventLoop`]), or one per
-//! core ([`Runtime`]).
+//! C++20-style coroutines, their timers, their sockets, and the wake-ups
+//! other threads send them — one loop on a thread of your own
+//! ([`EventLoop`]), or one per core ([`Runtime`]).
 //!
 //! coro's core says *how* a coroutine suspends and resumes; this crate says
 //! *where and when* it runs. One [`EventLoop`] per thread, on a
@@ -87,6 +87,60 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Sockets
+//!
+//! [`TcpListener`], [`TcpStream`] (split into halves to read and write
+//! from two coroutines at once) and [`UdpSocket`], in [`net`] (with their
+//! awaiter types) and here. Every operation is an awaiter that tries the
+//! system call first and suspends only on `WouldBlock`, registered with
+//! its loop as waiting for readiness (the loop polls its sockets with
+//! mio, edge-triggered; an event names the socket's entry, whose waiters
+//! are registration keys). The operation's state — the buffer borrow, the
+//! key — lives in the awaiter, in the frame: once warm, an operation
+//! allocates nothing. Buffers are borrowed for the `co_await!` (checked
+//! by the borrow checker) or owned (`read_owned`, `write_all_owned`).
+//! Errors are `io::Error`s (`ConnectionRefused`, `ConnectionReset`,
+//! `BrokenPipe`, end of stream as `Ok(0)`); `accept` backs off by itself
+//! when out of descriptors. Sockets are `Send`: each registers with the
+//! loop that first waits on it, so a connection accepted on one loop is
+//! served on another (`coro_io::spawn(serve(stream))`), or each loop binds
+//! its own listener ([`TcpListener::bind_reuse_port`]). Unix only.
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use coro::{co_await, co_return, Task};
+//! use coro_io::{spawn_local, EventLoop, TcpListener, TcpStream};
+//!
+//! #[coro::coroutine]
+//! fn serve(mut s: TcpStream) -> Task<std::io::Result<()>> {
+//!     let mut buf = [0u8; 1024];
+//!     let n = co_await!(s.read(&mut buf))?;
+//!     co_await!(s.write_all(&buf[..n]))?;
+//!     co_return!(Ok(()))
+//! }
+//!
+//! #[coro::coroutine]
+//! fn ping(addr: SocketAddr) -> Task<std::io::Result<Vec<u8>>> {
+//!     let mut s = co_await!(TcpStream::connect(addr))?;
+//!     co_await!(s.write_all(b"ping"))?;
+//!     let mut back = [0u8; 4];
+//!     co_await!(s.read_exact(&mut back))?;
+//!     co_return!(Ok(back.to_vec()))
+//! }
+//!
+//! #[coro::coroutine]
+//! fn main_task() -> Task<std::io::Result<Vec<u8>>> {
+//!     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+//!     let client = spawn_local(ping(listener.local_addr()?));
+//!     let (stream, _) = co_await!(listener.accept())?;
+//!     co_await!(serve(stream))?;
+//!     co_return!(co_await!(client))
+//! }
+//!
+//! assert_eq!(EventLoop::new()?.block_on(main_task())?, b"ping");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! # Which scheduler when
 //!
 //! One story: **a loop is where coroutines run**. Use a [`Runtime`] for a
@@ -104,7 +158,8 @@
 //! # Cancellation
 //!
 //! Destroying a suspended coroutine on its loop's thread is always allowed
-//! ([`JoinHandle::cancel`], a `timeout` that runs out, a dropped loop):
+//! ([`JoinHandle::cancel`], a `timeout` that runs out, a dropped loop),
+//! whatever it waits for (a timer, a task, a socket):
 //! its awaiters' drops (C++: their destructors in the frame) withdraw what
 //! they registered. A wake-up names a registration (a slab key and a
 //! generation), never a frame, so a late one finds a dead generation and
@@ -120,11 +175,14 @@
 //!
 //! # Not yet
 //!
-//! Sockets and other I/O sources; work stealing between loops (a task stays
-//! where it was placed); awaiting a [`JoinHandle`] or a timer from a thread
-//! without a loop (use `sync_wait` or `.await` there); a `SendTask` whose
-//! owner goes away while it sleeps on a loop is destroyed when its sleep
-//! ends until coro-core calls the cancel step (`await_cancel`) for it.
+//! Files, pipes, Unix domain sockets, TLS, name resolution (sockets take a
+//! `SocketAddr`), sockets on Windows; work stealing between loops (a task
+//! stays where it was placed); awaiting a [`JoinHandle`], a timer or a
+//! socket from a thread without a loop (use `sync_wait` or `.await`
+//! there); a `SendTask` whose owner goes away while it sleeps on a loop,
+//! or waits on a socket, is destroyed when its sleep ends (its socket is
+//! next ready) until coro-core calls the cancel step (`await_cancel`) for
+//! it.
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 

@@ -212,7 +212,7 @@ impl Timers {
 /// registration [`Key`]s, each checked by its own generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SourceKey {
-    index: usize,
+    index: u32,
     generation: u32,
 }
 
@@ -313,18 +313,19 @@ impl Sources {
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;
         let index = self.slab.insert(IoSource { generation, readers: Waiters::default(), writers: Waiters::default() });
+        let index = u32::try_from(index).expect("coro_io: fewer than 2^32 sockets per loop");
         SourceKey { index, generation }
     }
 
     fn get_mut(&mut self, key: SourceKey) -> Option<&mut IoSource> {
-        self.slab.get_mut(key.index).filter(|s| s.generation == key.generation)
+        self.slab.get_mut(key.index as usize).filter(|s| s.generation == key.generation)
     }
 
     /// Removes `key`'s entry (deregistered from mio already); its waiters,
     /// if any are left, are withdrawn by their awaiters' drops.
     pub(crate) fn remove(&mut self, key: SourceKey) {
         if self.get_mut(key).is_some() {
-            self.slab.remove(key.index);
+            self.slab.remove(key.index as usize);
         }
     }
 
@@ -345,7 +346,7 @@ impl Sources {
     /// The mio token of `key`.
     pub(crate) fn token(key: SourceKey) -> mio::Token {
         let generation = (key.generation as usize & 0x7fff_ffff).checked_shl(INDEX_BITS).unwrap_or(0);
-        mio::Token((key.index + 1) | generation)
+        mio::Token((key.index as usize + 1) | generation)
     }
 
     /// Wakes, through `wake`, the waiters of the source `token` names for
@@ -376,5 +377,63 @@ impl Sources {
     /// How many waiters wait on the sources (for the loop's `Debug`).
     pub(crate) fn waiters(&self) -> usize {
         self.slab.iter().map(|(_, s)| s.readers.len() + s.writers.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(index: usize) -> Key {
+        Key { index, generation: index as u64 + 100 }
+    }
+
+    fn woken(sources: &mut Sources, token: mio::Token, readable: bool, writable: bool) -> Vec<Key> {
+        let mut keys = Vec::new();
+        sources.dispatch(token, readable, writable, |k| keys.push(k));
+        keys
+    }
+
+    #[test]
+    fn a_readiness_event_wakes_the_waiters_of_its_directions_once() {
+        let mut sources = Sources::default();
+        let s = sources.insert();
+        sources.add_waiter(s, Direction::Read, waiter(1));
+        sources.add_waiter(s, Direction::Read, waiter(2));
+        sources.add_waiter(s, Direction::Write, waiter(3));
+        let token = Sources::token(s);
+        assert_eq!(woken(&mut sources, token, true, false), [waiter(1), waiter(2)]);
+        assert_eq!(woken(&mut sources, token, true, false), []); // drained
+        assert_eq!(woken(&mut sources, token, true, true), [waiter(3)]);
+        assert_eq!(sources.waiters(), 0);
+    }
+
+    #[test]
+    fn a_withdrawn_waiter_is_not_woken() {
+        let mut sources = Sources::default();
+        let s = sources.insert();
+        for i in 1..=3 {
+            sources.add_waiter(s, Direction::Read, waiter(i));
+        }
+        sources.remove_waiter(s, Direction::Read, waiter(1));
+        sources.remove_waiter(s, Direction::Read, waiter(3));
+        sources.remove_waiter(s, Direction::Write, waiter(2)); // not there: no-op
+        assert_eq!(woken(&mut sources, Sources::token(s), true, true), [waiter(2)]);
+    }
+
+    #[test]
+    fn an_event_for_a_removed_source_wakes_nothing_even_once_its_slot_is_reused() {
+        let mut sources = Sources::default();
+        let old = sources.insert();
+        let stale = Sources::token(old);
+        sources.remove(old);
+        let new = sources.insert();
+        assert_eq!(new.index, old.index, "the slab reuses the slot");
+        sources.add_waiter(new, Direction::Read, waiter(7));
+        // The old key names nothing any more.
+        sources.add_waiter(old, Direction::Read, waiter(8));
+        assert_eq!(woken(&mut sources, stale, true, true), []);
+        assert_eq!(woken(&mut sources, Sources::token(new), true, false), [waiter(7)]);
+        assert_eq!(woken(&mut sources, mio::Token(0), true, true), [], "token 0 is the loop's waker");
     }
 }

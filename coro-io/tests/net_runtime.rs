@@ -274,8 +274,14 @@ fn a_send_task_suspended_in_a_read_whose_handle_is_dropped_elsewhere_is_destroye
     // loop destroys the frame instead of running on.
     peer.write_all(b"wake").unwrap();
     wait_for(&drops, 1);
-    // The stream went with the frame: the peer reads its end.
-    assert_eq!(peer.read(&mut [0u8; 8]).unwrap(), 0);
+    // The stream went with the frame: the peer reads its end, or a reset if
+    // the frame was destroyed with "wake" unread (the loop may also have
+    // run the read before it took the cancellation: the task then ended
+    // on its own).
+    match peer.read(&mut [0u8; 8]) {
+        Ok(n) => assert_eq!(n, 0),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+    }
 }
 
 #[test]

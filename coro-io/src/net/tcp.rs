@@ -15,8 +15,9 @@ use crate::registration::Direction;
 type Stream = Source<mio::net::TcpStream>;
 type Listener = Source<mio::net::TcpListener>;
 
-/// The listen backlog of [`TcpListener::bind_reuse_port`] (as mio's and
-/// tokio's `bind`; the kernel caps it at `somaxconn`).
+/// The listen backlog of [`TcpListener::bind`] and
+/// [`TcpListener::bind_reuse_port`] (tokio's; the kernel caps it at
+/// `net.core.somaxconn`).
 const BACKLOG: i32 = 1024;
 
 /// The first back-off of `accept` out of descriptors, and the longest.
@@ -27,6 +28,20 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// announce: descriptors (process or system), buffers, memory.
 fn out_of_resources(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
+/// A non-blocking listening socket on `addr` (close-on-exec, as socket2
+/// makes every socket).
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(TcpListener { src: Source::new(mio::net::TcpListener::from_std(socket.into())) })
 }
 
 /// A TCP listening socket: `co_await!(listener.accept())` gives each
@@ -79,8 +94,8 @@ impl fmt::Debug for TcpListener {
 }
 
 impl TcpListener {
-    /// Binds a listener to `addr` (`SO_REUSEADDR` set, backlog 1024, as
-    /// mio and tokio do). Port 0 picks a free port: see
+    /// Binds a listener to `addr` (`SO_REUSEADDR` set, listen backlog 1024,
+    /// as tokio's; the kernel caps it at `net.core.somaxconn`). Port 0 picks a free port: see
     /// [`local_addr`](Self::local_addr). Needs no loop: the listener
     /// registers with the loop that first awaits its `accept`.
     ///
@@ -91,7 +106,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-        Ok(TcpListener { src: Source::new(mio::net::TcpListener::bind(addr)?) })
+        listen(addr, false)
     }
 
     /// Binds a listener to `addr` with `SO_REUSEPORT` (and
@@ -109,13 +124,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind_reuse_port(addr: SocketAddr) -> io::Result<TcpListener> {
-        let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.set_nonblocking(true)?;
-        socket.bind(&addr.into())?;
-        socket.listen(BACKLOG)?;
-        Ok(TcpListener { src: Source::new(mio::net::TcpListener::from_std(socket.into())) })
+        listen(addr, true)
     }
 
     /// Wraps a listener bound with the standard library (or `socket2`),
