@@ -103,9 +103,6 @@ fn a_reader_destroyed_after_its_readiness_was_queued_is_not_resumed() {
     assert_eq!((rt.registrations(), rt.sources(), rt.tasks()), (0, 0, 0));
 }
 
-// Two streams as parameters: the coroutine macro's expansion carries its
-// arguments in a `Result` that clippy finds large.
-#[allow(clippy::result_large_err)]
 #[coro::coroutine]
 fn first_of_two(a: TcpStream, b: TcpStream, drops: Rc<Cell<u32>>) -> Task<(usize, usize)> {
     let done = Rc::new(Cell::new(false));

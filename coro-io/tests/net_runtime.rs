@@ -285,7 +285,6 @@ fn a_send_task_suspended_in_a_read_whose_handle_is_dropped_elsewhere_is_destroye
 }
 
 #[test]
-#[ignore = "needs coro-core to call Awaiter::await_cancel when a started SendTask's owner goes away"]
 fn a_send_task_suspended_in_a_read_whose_handle_is_dropped_elsewhere_is_destroyed_on_its_loop_at_once() {
     let rt = Runtime::new(2).unwrap();
     let (mut peer, h, drops) = suspended_reader(&rt);

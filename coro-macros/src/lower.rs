@@ -746,7 +746,7 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     };
     quote! {
         #(#attrs)*
-        #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit)]
+        #[allow(unused_mut, clippy::needless_return, clippy::let_unit_value, clippy::unused_unit, clippy::result_large_err)]
         #vis #sig {
             static #info: #krate::__private::CoroutineInfo =
                 #krate::__private::CoroutineInfo::new(#name, #file_line, #final_index, #end_line, &#info);

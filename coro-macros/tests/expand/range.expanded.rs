@@ -2,7 +2,8 @@
     unused_mut,
     clippy::needless_return,
     clippy::let_unit_value,
-    clippy::unused_unit
+    clippy::unused_unit,
+    clippy::result_large_err
 )]
 fn range(mut n: u32) -> Generator<u32> {
     static __CORO_INFO: ::coro::__private::CoroutineInfo = ::coro::__private::CoroutineInfo::new(
