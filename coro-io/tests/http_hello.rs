@@ -190,10 +190,10 @@ fn connection_close_and_http_1_0_end_the_connection_after_the_answer() {
     let mut c = connect(srv.addr);
     send(&mut c, b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(read_to_close(&mut c), HELLO_CLOSE);
-    // HTTP/1.0 asking for keep-alive keeps it.
+    // HTTP/1.0 asking for keep-alive keeps it, and says so.
     let mut c = connect(srv.addr);
     send(&mut c, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    assert_eq!(read_n(&mut c, HELLO.len()), HELLO);
+    assert_eq!(read_n(&mut c, http::HELLO_KEEP_ALIVE.len()), http::HELLO_KEEP_ALIVE);
     send(&mut c, b"HEAD / HTTP/1.0\r\n\r\n");
     assert_eq!(read_to_close(&mut c), http::HEAD_CLOSE);
 }

@@ -8,7 +8,9 @@
 //! - Any method gets `200 OK` with `Hello, World!` (`HEAD`: the same head,
 //!   no body). The answers are fixed byte strings: [`HELLO`], and
 //!   [`HELLO_CLOSE`] (with `Connection: close`) when the connection ends
-//!   after it (`Connection: close`, or HTTP/1.0 without `keep-alive`).
+//!   after it (`Connection: close`, or HTTP/1.0 without `keep-alive`), and
+//!   [`HELLO_KEEP_ALIVE`] (with `Connection: keep-alive`) to an HTTP/1.0
+//!   request that asks for keep-alive.
 //! - Keep-alive and pipelining: a [`Session`] answers requests in order; a
 //!   batch of identical answers is one slice of a static array
 //!   ([`Batch::out`]), so a server writes a pipelined batch with one call
@@ -50,6 +52,13 @@ pub const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConten
 /// The answer to a request after which the connection ends.
 pub const HELLO_CLOSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
+/// The answer to an HTTP/1.0 request asking for keep-alive (which an
+/// HTTP/1.0 client needs confirmed, or it waits for the close).
+pub const HELLO_KEEP_ALIVE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!";
+/// [`HELLO_KEEP_ALIVE`] without its body.
+pub const HEAD_KEEP_ALIVE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\n";
 /// [`HELLO`] without its body: the answer to `HEAD`.
 pub const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n";
 /// [`HELLO_CLOSE`] without its body.
@@ -89,8 +98,10 @@ static HEAD_RUN: [u8; HEAD.len() * RUN] = repeat(HEAD);
 pub enum Reply {
     Hello,
     HelloClose,
+    HelloKeepAlive,
     Head,
     HeadClose,
+    HeadKeepAlive,
     Continue,
     BadRequest,
     HeadTooLarge,
@@ -104,8 +115,10 @@ impl Reply {
         match self {
             Reply::Hello => HELLO,
             Reply::HelloClose => HELLO_CLOSE,
+            Reply::HelloKeepAlive => HELLO_KEEP_ALIVE,
             Reply::Head => HEAD,
             Reply::HeadClose => HEAD_CLOSE,
+            Reply::HeadKeepAlive => HEAD_KEEP_ALIVE,
             Reply::Continue => CONTINUE,
             Reply::BadRequest => BAD_REQUEST,
             Reply::HeadTooLarge => HEAD_TOO_LARGE,
@@ -116,7 +129,7 @@ impl Reply {
 
     /// The connection ends after it.
     pub fn closes(self) -> bool {
-        !matches!(self, Reply::Hello | Reply::Head | Reply::Continue)
+        !matches!(self, Reply::Hello | Reply::Head | Reply::HelloKeepAlive | Reply::HeadKeepAlive | Reply::Continue)
     }
 
     /// It answers a request (`100 Continue` does not).
@@ -328,11 +341,13 @@ impl Session {
         }
         let ends = close || !(http11 || keep_alive);
         let head_only = req.method == Some("HEAD");
-        let reply = match (head_only, ends) {
-            (false, false) => Reply::Hello,
-            (false, true) => Reply::HelloClose,
-            (true, false) => Reply::Head,
-            (true, true) => Reply::HeadClose,
+        let reply = match (head_only, ends, http11) {
+            (false, false, true) => Reply::Hello,
+            (false, false, false) => Reply::HelloKeepAlive,
+            (false, true, _) => Reply::HelloClose,
+            (true, false, true) => Reply::Head,
+            (true, false, false) => Reply::HeadKeepAlive,
+            (true, true, _) => Reply::HeadClose,
         };
         let has_body = chunked || length.is_some_and(|n| n > 0);
         self.body = match (chunked, length) {
