@@ -369,6 +369,12 @@ impl Sources {
         }
     }
 
+    /// The bytes a source takes in the loop's slab.
+    #[cfg(test)]
+    pub(crate) fn entry_size() -> usize {
+        core::mem::size_of::<IoSource>()
+    }
+
     /// How many sources are registered.
     pub(crate) fn len(&self) -> usize {
         self.slab.len()

@@ -144,3 +144,28 @@ pub use tcp::{
     TcpStream, Write, WriteAll, WriteAllOwned, WriteHalf,
 };
 pub use udp::{RecvFrom, SendTo, UdpRecv, UdpSend, UdpSocket};
+
+#[cfg(test)]
+mod tests {
+    use core::mem::size_of;
+
+    /// What a connection costs: the socket (its descriptor and its
+    /// registrations) and an operation's awaiter (in the frame, only while
+    /// it is awaited). Bounds, so that a change that grows them is seen.
+    #[test]
+    fn a_stream_and_its_awaiters_stay_small() {
+        // (what, bytes, bound); 64-bit figures: 72, 80, 88, 168 (its
+        // result, a stream and an address, waits in it), 104.
+        let sizes = [
+            ("TcpStream", size_of::<super::TcpStream>(), 80),
+            ("Read", size_of::<super::Read<'static>>(), 96),
+            ("WriteAll", size_of::<super::WriteAll<'static>>(), 96),
+            ("Accept", size_of::<super::Accept<'static>>(), 192),
+            ("a loop's source entry", crate::registration::Sources::entry_size(), 112),
+        ];
+        println!("{sizes:?}");
+        for (what, size, bound) in sizes {
+            assert!(size <= bound, "{what}: {size} bytes, more than {bound}");
+        }
+    }
+}

@@ -270,43 +270,48 @@ pub(crate) fn attempt_io<T>(direction: Direction, mut f: impl FnMut() -> io::Res
     }
 }
 
-/// What `await_ready` decided `await_suspend` does.
-#[derive(Clone, Copy)]
-enum Plan {
-    Wait(Direction),
-    Backoff(Duration),
+/// Where an operation stands between its attempts.
+enum State {
+    /// Not waiting.
+    Idle,
+    /// `await_ready` found `WouldBlock`: `await_suspend` waits for this.
+    WillWait(Direction),
+    /// `await_ready` found the process out of a resource: `await_suspend`
+    /// sleeps this long.
+    WillBackOff(Duration),
+    /// Suspended waiting for readiness.
+    Waiting(IoWait),
+    /// Suspended in a back-off (a timer registration).
+    BackingOff(Arc<Shared>, Key),
 }
 
 /// The awaiter core of every socket operation (see the module docs).
 pub(crate) struct Pending<O: Op> {
     pub(crate) op: O,
     done: Option<O::Output>,
-    plan: Plan,
-    /// Suspended waiting for readiness.
-    io: Option<IoWait>,
-    /// Suspended in a back-off (a timer registration).
-    timer: Option<(Arc<Shared>, Key)>,
+    state: State,
 }
 
 impl<O: Op> Pending<O> {
     pub(crate) fn new(op: O) -> Pending<O> {
-        Pending { op, done: None, plan: Plan::Wait(Direction::Read), io: None, timer: None }
+        Pending { op, done: None, state: State::Idle }
     }
 
     /// Whether a waiter is registered (for `Debug`).
     pub(crate) fn is_waiting(&self) -> bool {
-        self.io.is_some() || self.timer.is_some()
+        matches!(self.state, State::Waiting(_) | State::BackingOff(..))
     }
 
     /// Withdraws what the last suspension registered.
     fn withdraw(&mut self) {
-        if let Some(wait) = self.io.take() {
-            if let Some((reg, _)) = self.op.source() {
-                reg.finish(wait);
+        match core::mem::replace(&mut self.state, State::Idle) {
+            State::Waiting(wait) => {
+                if let Some((reg, _)) = self.op.source() {
+                    reg.finish(wait);
+                }
             }
-        }
-        if let Some((shared, key)) = self.timer.take() {
-            event_loop::withdraw(&shared, key);
+            State::BackingOff(shared, key) => event_loop::withdraw(&shared, key),
+            State::Idle | State::WillWait(_) | State::WillBackOff(_) => {}
         }
     }
 }
@@ -327,41 +332,45 @@ impl<O: Op> Awaiter for Pending<O> {
                 true
             }
             Attempt::Wait(direction) => {
-                self.plan = Plan::Wait(direction);
+                self.state = State::WillWait(direction);
                 false
             }
             Attempt::Backoff(d) => {
-                self.plan = Plan::Backoff(d);
+                self.state = State::WillBackOff(d);
                 false
             }
         }
     }
 
     unsafe fn await_suspend(&mut self, awaiting: CoroutineHandle) -> impl AwaitSuspend {
-        match self.plan {
-            Plan::Wait(direction) => {
+        match self.state {
+            State::WillWait(direction) => {
                 let registered = match self.op.source() {
                     Some((reg, fd)) => reg.wait(fd, direction, awaiting),
                     None => Err(io::Error::other("coro_io: a socket operation has no socket to wait on")),
                 };
                 match registered {
                     Ok(wait) => {
-                        self.io = Some(wait);
+                        self.state = State::Waiting(wait);
                         true
                     }
                     Err(e) => {
                         // Not registered: resume at once with the error.
+                        self.state = State::Idle;
                         self.done = Some(self.op.fail(e));
                         false
                     }
                 }
             }
-            Plan::Backoff(d) => {
+            State::WillBackOff(d) => {
                 let lp = event_loop::current_for("co_await! of a socket operation");
                 let key = lp.register_timer(awaiting, Instant::now() + d);
-                self.timer = Some((lp.shared.clone(), key));
+                self.state = State::BackingOff(lp.shared.clone(), key);
                 true
             }
+            // The frame calls `await_suspend` only after `await_ready`
+            // said `false`, which plans a wait.
+            State::Idle | State::Waiting(_) | State::BackingOff(..) => false,
         }
     }
 
@@ -379,12 +388,31 @@ impl<O: Op> Awaiter for Pending<O> {
     }
 
     unsafe fn await_cancel(&mut self) -> CancelOutcome {
-        if self.timer.is_some() {
-            return event_loop::cancel(&mut self.timer);
-        }
-        match self.op.source() {
-            Some((reg, _)) => reg.cancel(&mut self.io),
-            None => CancelOutcome::ResumeComing,
+        match core::mem::replace(&mut self.state, State::Idle) {
+            State::Waiting(wait) => {
+                let Some((reg, _)) = self.op.source() else {
+                    self.state = State::Waiting(wait);
+                    return CancelOutcome::ResumeComing;
+                };
+                let mut slot = Some(wait);
+                let outcome = reg.cancel(&mut slot);
+                if let Some(wait) = slot {
+                    self.state = State::Waiting(wait);
+                }
+                outcome
+            }
+            State::BackingOff(shared, key) => {
+                let mut slot = Some((shared, key));
+                let outcome = event_loop::cancel(&mut slot);
+                if let Some((shared, key)) = slot {
+                    self.state = State::BackingOff(shared, key);
+                }
+                outcome
+            }
+            other => {
+                self.state = other;
+                CancelOutcome::ResumeComing
+            }
         }
     }
 
