@@ -223,6 +223,9 @@ pub(crate) struct Inner {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     running: Cell<bool>,
+    /// A drain of the home queue (`resume_woken`) began and did not return:
+    /// the next turn drains even without a notification.
+    drain_unfinished: Cell<bool>,
     /// The runtime `coro_io::spawn` spawns on, while the loop belongs to one.
     pub(crate) runtime: RefCell<Option<Weak<RtShared>>>,
     /// Its index in its runtime (0 for a loop of its own).
@@ -514,7 +517,8 @@ impl Inner {
     fn turn(&self, done: &dyn Fn() -> bool) {
         // (1) Messages from other threads.
         let mut taken = mem::take(&mut *self.taken.borrow_mut());
-        if self.shared.inj.take(&mut taken) {
+        let notified = self.shared.inj.take(&mut taken);
+        if notified {
             notify_when_woken(&self.home_waker);
             let mut doomed = Vec::new();
             for message in taken.drain(..) {
@@ -524,8 +528,18 @@ impl Inner {
             drop(doomed);
         }
         *self.taken.borrow_mut() = taken;
-        // (2) This thread's coroutines woken elsewhere.
-        resume_woken();
+        // (2) This thread's coroutines woken elsewhere. Every post to this
+        // thread's wake queue wakes the home waker (registered above, or at
+        // once by `notify_when_woken` if the queue already holds posts), so
+        // a turn without a notification has nothing to drain: the drain is
+        // skipped (it costs a mutex and a thread-local per turn). A drain
+        // that unwound (a detached task's panic) requeued the rest of its
+        // batch without a notification, so the next turn drains again.
+        if notified || self.drain_unfinished.get() {
+            self.drain_unfinished.set(true);
+            resume_woken();
+            self.drain_unfinished.set(false);
+        }
         // (3) Timers.
         {
             let mut regs = self.regs.borrow_mut();
@@ -706,6 +720,7 @@ impl EventLoop {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS)),
             running: Cell::new(false),
+            drain_unfinished: Cell::new(false),
             runtime: RefCell::new(None),
             index: Cell::new(0),
         });
