@@ -227,19 +227,27 @@ fn a_join_handle_dropped_on_another_thread_destroys_its_task_on_the_tasks_loop_t
     wait_until("the future's drop", || drops.lock().unwrap().len() == 1);
     assert_eq!(*drops.lock().unwrap(), [threads[1]]);
 
-    // A sleeping SendTask: destroyed on its loop's thread (at once, or when
-    // its sleep ends if coro-core leaves an abandoned SendTask to its next
-    // resumption), without running on.
+    // A SendTask sleeping far longer than the test's deadlines: destroyed
+    // promptly on its loop's thread, without running on. Nothing here
+    // depends on how fast the machine is: the sleep cannot end first.
     let (p, drops) = probe();
+    let started = Arc::new(AtomicUsize::new(0));
     let ran = Arc::new(AtomicUsize::new(0));
-    let h = rt.handle(0).spawn(sleep_holding(p, ran.clone(), Duration::from_millis(30)));
-    wait_until("the task to sleep", || !h.is_finished() && drops.lock().unwrap().is_empty());
-    thread::sleep(Duration::from_millis(5));
+    let h = rt.handle(0).spawn(mark_then_sleep(p, started.clone(), ran.clone(), Duration::from_secs(3600)));
+    wait_until("the task to start its sleep", || started.load(Ordering::SeqCst) == 1);
     h.cancel();
     wait_until("the task's drop", || drops.lock().unwrap().len() == 1);
-    thread::sleep(Duration::from_millis(40));
     assert_eq!(*drops.lock().unwrap(), [threads[0]], "dropped once, on its loop's thread");
     assert_eq!(ran.load(Ordering::SeqCst), 0, "cancelled before its sleep ended");
+}
+
+#[coro::coroutine]
+fn mark_then_sleep(p: Probe, started: Arc<AtomicUsize>, ran: Arc<AtomicUsize>, d: Duration) -> SendTask<()> {
+    started.fetch_add(1, Ordering::SeqCst);
+    co_await!(sleep(d));
+    ran.fetch_add(1, Ordering::SeqCst);
+    drop(p);
+    co_return!(())
 }
 
 #[test]
