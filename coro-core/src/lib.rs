@@ -37,6 +37,7 @@ pub use language::promise::{CoroutineTraits, Promise};
 pub use language::suspend::{SuspendAlways, SuspendNever};
 pub use library::combinators::{when_all, when_all_ready, when_any};
 pub use library::generator::async_gen::AsyncGenerator;
+pub use library::generator::inline::InlineGenerator;
 pub use library::generator::recursive::{elements_of, RecursiveGenerator};
 pub use library::generator::send::SendGenerator;
 pub use library::generator::Generator;
@@ -206,6 +207,9 @@ pub mod generator {
     pub use crate::library::generator::async_gen::{
         AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next,
     };
+    pub use crate::library::generator::inline::{
+        Borrows, GeneratorBody, InlineGenerator, InlineGeneratorPromise, InlineYield,
+    };
     pub use crate::library::generator::recursive::{
         elements_of, CatchPanic, CatchingNestedAwaiter, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter,
         RecursiveGenerator, RecursiveGeneratorPromise,
@@ -253,6 +257,7 @@ pub use library::thread_bound::{ForThreadsReturn, StaysOnItsThread};
 pub mod __private {
     pub use crate::interop::future_awaiter::{AsFuture, AsUnpinFuture, ViaFuture};
     pub use crate::language::lowering::*;
+    pub use crate::library::generator::inline::{inline_ramp, InlineFrame, PinnedFirst};
 }
 
 /// `co_await!(expr)`: suspends the coroutine until `expr`'s awaiter resumes
