@@ -160,6 +160,7 @@ fn rows(s: Sizes, peers: &Peers) -> Vec<Row> {
         row(peers, "generator", "generator: sum of 0..N through `co_yield!`", "item", s.generator, tri)
             .rust("floor", Floor, "a hand-written `Iterator`", floor::generator)
             .rust("coro", Coro, "`Generator<u64>`", coro_cases::generator)
+            .rust("coro inline", Coro, "`InlineGenerator<u64>`, pinned on the stack", coro_cases::generator_inline)
             .rust("genawaiter", Peer, "`genawaiter::stack`", genawaiter_cases::generator)
             .rust("async inline", Peer, "an async block yielding through a slot", async_cases::generator_inline)
             .rust("async boxed", Peer, "the same, as `Pin<Box<dyn Future>>`", async_cases::generator_boxed)
