@@ -32,7 +32,13 @@ pub struct InlineReturn {
 /// `InlineGenerator`, however imported): `None` if not, else its
 /// arguments or what is wrong with them.
 pub fn detect(ret: &Type) -> Option<syn::Result<InlineReturn>> {
-    let Type::Path(p) = ret else { return None };
+    let p = match ret {
+        Type::Path(p) => p,
+        // A `$ret:ty` of a `macro_rules!`, or `(InlineGenerator<T>)`.
+        Type::Group(g) => return detect(&g.elem),
+        Type::Paren(p) => return detect(&p.elem),
+        _ => return None,
+    };
     if p.qself.is_some() {
         return None;
     }
@@ -69,7 +75,15 @@ fn frame_type(krate: &syn::Path, written: &Type, ret: &InlineReturn) -> Type {
         <#elem, impl #krate::generator::GeneratorBody<#elem> + #krate::generator::Borrows<#borrows>>
     };
     let mut ty = written.clone();
-    if let Type::Path(p) = &mut ty {
+    let mut inner = &mut ty;
+    loop {
+        match inner {
+            Type::Group(g) => inner = &mut g.elem,
+            Type::Paren(p) => inner = &mut p.elem,
+            _ => break,
+        }
+    }
+    if let Type::Path(p) = inner {
         if let Some(last) = p.path.segments.last_mut() {
             last.arguments = PathArguments::AngleBracketed(args);
         }
@@ -136,7 +150,7 @@ pub fn ramp(
     let attrs = &lowered.attrs;
     let vis = &lowered.vis;
     let co = Ident::new("promise", Span::mixed_site());
-    let ramp = quote_spanned! {span=> #krate::__private::inline_ramp::<#elem, _> };
+    let ramp = quote_spanned! {span=> #krate::__private::inline_ramp::<#elem, _, _> };
     Ok(quote! {
         #(#attrs)*
         #vis #sig {

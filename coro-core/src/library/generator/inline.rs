@@ -75,8 +75,8 @@ use crate::language::suspend::SuspendAlways;
 use crate::library::generator::GeneratorPromise;
 
 /// The body of an [`InlineGenerator<T>`]: what `#[coro::coroutine]` emits
-/// for a function returning `InlineGenerator<T>` (the parameters, and the
-/// compiler-lowered body they move into on the first resume).
+/// for a function returning `InlineGenerator<T>` (the compiler-lowered
+/// body, holding the parameters and the locals).
 ///
 /// It appears in signatures as `impl GeneratorBody<T>`; it is implemented
 /// for the closures the macro emits and has no use of its own.
@@ -97,23 +97,15 @@ use crate::library::generator::GeneratorPromise;
 /// assert_eq!(takes(two()), 3);
 /// ```
 pub trait GeneratorBody<T> {
-    /// The lowered body: a private `async` block.
+    /// Runs the body to its next suspension.
     #[doc(hidden)]
-    type Body: Future<Output = ()>;
-    /// Moves the parameters into the body.
-    #[doc(hidden)]
-    fn start(self, co: Co<InlineGeneratorPromise<T>>) -> Self::Body;
+    fn resume_body(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-impl<T, C, F> GeneratorBody<T> for C
-where
-    C: FnOnce(Co<InlineGeneratorPromise<T>>) -> F,
-    F: Future<Output = ()>,
-{
-    type Body = F;
+impl<T, F: Future<Output = ()>> GeneratorBody<T> for F {
     #[inline(always)]
-    fn start(self, co: Co<InlineGeneratorPromise<T>>) -> F {
-        self(co)
+    fn resume_body(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll(cx)
     }
 }
 
@@ -320,7 +312,7 @@ enum State {
 /// ```
 pub struct InlineGenerator<T, G: GeneratorBody<T>> {
     promise: ManuallyDrop<GeneratorPromise<T>>,
-    body: ManuallyDrop<G::Body>,
+    body: ManuallyDrop<G>,
     state: State,
     /// The body is an `async` block, which may borrow its own locals across
     /// a `co_yield!`: the frame must not move once started.
@@ -333,7 +325,11 @@ pub struct InlineGenerator<T, G: GeneratorBody<T>> {
 /// parameters moved into the (not yet started) body.
 #[doc(hidden)]
 #[inline(always)]
-pub fn inline_ramp<T, G: GeneratorBody<T>>(body: G) -> InlineGenerator<T, G> {
+pub fn inline_ramp<T, G, C>(body: C) -> InlineGenerator<T, G>
+where
+    G: GeneratorBody<T>,
+    C: FnOnce(Co<InlineGeneratorPromise<T>>) -> G,
+{
     let mut promise = GeneratorPromise::<T>::default();
     // `get_return_object()`: the frame itself, below.
     let mut initial: SuspendAlways = promise.initial_suspend();
@@ -341,7 +337,7 @@ pub fn inline_ramp<T, G: GeneratorBody<T>>(body: G) -> InlineGenerator<T, G> {
     debug_assert!(!ready);
     InlineGenerator {
         promise: ManuallyDrop::new(promise),
-        body: ManuallyDrop::new(body.start(stand_in_co())),
+        body: ManuallyDrop::new(body(stand_in_co())),
         state: State::Initial,
         _pinned: PhantomPinned,
     }
@@ -385,7 +381,7 @@ impl<T, G: GeneratorBody<T>> InlineGenerator<T, G> {
             // SAFETY: the body lives in the pinned frame and is dropped in
             // place, never moved.
             let body = unsafe { Pin::new_unchecked(&mut *this.body) };
-            catch_unwind(AssertUnwindSafe(|| body.poll(&mut cx)))
+            catch_unwind(AssertUnwindSafe(|| body.resume_body(&mut cx)))
         };
         match polled {
             Ok(Poll::Pending) => match slot.parked_awaiter() {
