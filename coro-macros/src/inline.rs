@@ -62,7 +62,7 @@ pub fn detect(ret: &Type) -> Option<syn::Result<InlineReturn>> {
     Some(match types.as_slice() {
         [elem] => Ok(InlineReturn { elem: (*elem).clone(), borrows: syn::parse_quote!(()) }),
         [elem, borrows] => Ok(InlineReturn { elem: (*elem).clone(), borrows: (*borrows).clone() }),
-        _ => Err(syn::Error::new(last.span(), diagnostics::INLINE_GENERATOR_ARGS)),
+        _ => Err(syn::Error::new_spanned(last, diagnostics::INLINE_GENERATOR_ARGS)),
     })
 }
 
@@ -113,7 +113,7 @@ pub fn ramp(
     points: u32,
 ) -> syn::Result<TokenStream> {
     if let Some(p) = &args.promise {
-        return Err(syn::Error::new(p.span(), diagnostics::INLINE_GENERATOR_PROMISE));
+        return Err(syn::Error::new_spanned(p, diagnostics::INLINE_GENERATOR_PROMISE));
     }
     let krate = &args.krate;
     let span = f.ret.span();

@@ -490,31 +490,6 @@ impl<T, G: GeneratorBody<T>> Iterator for Pin<Box<InlineGenerator<T, G>>> {
 
 impl<T, G: GeneratorBody<T>> FusedIterator for Pin<Box<InlineGenerator<T, G>>> {}
 
-/// Never implemented: makes iterating an unpinned inline generator a
-/// compile error that says what to write.
-#[diagnostic::on_unimplemented(
-    message = "an `InlineGenerator` must be pinned before it is iterated: its frame does not move once started",
-    label = "this inline generator is not pinned",
-    note = "pin it on the stack: `for x in std::pin::pin!(gen(..)) {{ .. }}`, or `let mut g = std::pin::pin!(gen(..));` \
-            then `g.next()` / `g.as_mut()`",
-    note = "or box it to keep it: `Box::pin(gen(..))` (one allocation, as a heap `Generator`)"
-)]
-#[doc(hidden)]
-pub trait PinnedFirst {}
-
-/// Not an iterator by itself (the frame must be pinned first): this impl
-/// exists only for its error message.
-impl<T, G: GeneratorBody<T>> IntoIterator for InlineGenerator<T, G>
-where
-    InlineGenerator<T, G>: PinnedFirst,
-{
-    type Item = T;
-    type IntoIter = Pin<Box<InlineGenerator<T, G>>>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::pin(self)
-    }
-}
-
 impl<T, G: GeneratorBody<T>> fmt::Debug for InlineGenerator<T, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match self.state {
