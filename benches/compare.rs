@@ -46,6 +46,8 @@ mod report;
 mod runner;
 #[path = "compare/seeds.rs"]
 mod seeds;
+#[path = "compare/stream_cases.rs"]
+mod stream_cases;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -71,6 +73,16 @@ pub fn consume(it: impl IntoIterator<Item = u64>) -> u64 {
 /// Sum of 0..n.
 fn tri(n: u64) -> u64 {
     n.wrapping_mul(n.wrapping_sub(1)) / 2
+}
+
+/// Sum of the first n Fibonacci numbers (0, 1, 1, 2, ...), wrapping.
+fn fib_sum(n: u64) -> u64 {
+    let (mut a, mut b, mut s) = (0u64, 1u64, 0u64);
+    for _ in 0..n {
+        s = s.wrapping_add(a);
+        (a, b) = (b, a.wrapping_add(b));
+    }
+    s
 }
 
 fn same(n: u64) -> u64 {
@@ -162,11 +174,39 @@ fn rows(s: Sizes, peers: &Peers) -> Vec<Row> {
             .rust("coro", Coro, "`Generator<u64>`", coro_cases::generator)
             .rust("coro inline", Coro, "`InlineGenerator<u64>`, pinned on the stack", coro_cases::generator_inline)
             .rust("genawaiter", Peer, "`genawaiter::stack`", genawaiter_cases::generator)
+            .rust(
+                "async-stream",
+                Peer,
+                "`async_stream::stream!`, pinned, `poll_next` with a no-op waker",
+                stream_cases::generator,
+            )
             .rust("async inline", Peer, "an async block yielding through a slot", async_cases::generator_inline)
             .rust("async boxed", Peer, "the same, as `Pin<Box<dyn Future>>`", async_cases::generator_boxed)
             .peer("g++", "g++", "generator", "a C++20 `generator<T>` (lazy, `suspend_always`)")
             .peer("nightly", "nightly", "generator", "a native `#[coroutine]` closure (nightly)")
             .done(),
+        row(
+            peers,
+            "fibonacci",
+            "Fibonacci: sum of the first N Fibonacci numbers (wrapping) through `co_yield!`",
+            "item",
+            s.generator,
+            fib_sum,
+        )
+        .rust("floor", Floor, "a hand-written `Iterator`", floor::fibonacci)
+        .rust("coro", Coro, "`Generator<u64>`", coro_cases::fibonacci)
+        .rust("coro inline", Coro, "`InlineGenerator<u64>`, pinned on the stack", coro_cases::fibonacci_inline)
+        .rust("genawaiter", Peer, "`genawaiter::stack`", genawaiter_cases::fibonacci)
+        .rust(
+            "async-stream",
+            Peer,
+            "`async_stream::stream!`, pinned, `poll_next` with a no-op waker",
+            stream_cases::fibonacci,
+        )
+        .rust("async inline", Peer, "an async block yielding through a slot", async_cases::fibonacci_inline)
+        .peer("g++", "g++", "fibonacci", "a C++20 `generator<T>` (lazy, `suspend_always`)")
+        .peer("nightly", "nightly", "fibonacci", "a native `#[coroutine]` closure (nightly)")
+        .done(),
         row(peers, "ready", "`co_await!` of a ready awaiter (sum of 0..N)", "co_await!", s.ready, tri)
             .rust("floor", Floor, "a direct call of `await_resume`", floor::ready)
             .rust("coro", Coro, "`co_await!(Ready(i))` in a `Task`", coro_cases::ready)

@@ -47,6 +47,34 @@ pub fn generator_inline(n: u64) -> u64 {
     consume(pin!(range_inline(n)))
 }
 
+// --- Fibonacci ------------------------------------------------------------------
+
+#[coro::coroutine]
+fn fib(n: u64) -> Generator<u64> {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        co_yield!(a);
+        (a, b) = (b, a.wrapping_add(b));
+    }
+}
+
+pub fn fibonacci(n: u64) -> u64 {
+    consume(fib(n))
+}
+
+#[coro::coroutine]
+fn fib_inline(n: u64) -> InlineGenerator<u64> {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        co_yield!(a);
+        (a, b) = (b, a.wrapping_add(b));
+    }
+}
+
+pub fn fibonacci_inline(n: u64) -> u64 {
+    consume(pin!(fib_inline(n)))
+}
+
 // --- co_await! of a ready awaiter -----------------------------------------------
 
 /// An awaiter whose result is always ready.
