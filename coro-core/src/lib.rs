@@ -190,7 +190,8 @@ pub mod generator {
     //! `Stream` with the `stream` feature), and a [`TryAsyncGenerator`]'s
     //! `?` ends its stream with the error; a [`TwoWayGenerator`]'s
     //! `co_yield!` returns the value its consumer sends, and it completes
-    //! with a value ([`GeneratorState`]). The rest of this module is their
+    //! with a value ([`GeneratorState`]); an [`InlineGenerator`] keeps its
+    //! frame in the caller (pinned, no allocation, an inlinable resume). The rest of this module is their
     //! promises and awaiters. The guide's chapter is
     //! `docs/guide/generators.md`.
     //!

@@ -306,9 +306,9 @@ enum State {
 /// }
 /// assert_eq!(sum, 88);
 ///
-/// // Kept for later: boxed, as a heap `Generator` would be.
-/// let mut kept: std::pin::Pin<Box<dyn Iterator<Item = u64>>> = Box::pin(fibonacci(3));
-/// assert_eq!(kept.as_mut().collect::<Vec<_>>(), [0, 1, 1]);
+/// // Kept for later: boxed (one allocation, as a heap `Generator`).
+/// let kept = Box::pin(fibonacci(3));
+/// assert_eq!(kept.collect::<Vec<_>>(), [0, 1, 1]);
 /// ```
 pub struct InlineGenerator<T, G: GeneratorBody<T>> {
     promise: ManuallyDrop<GeneratorPromise<T>>,
@@ -478,7 +478,7 @@ impl<T, G: GeneratorBody<T>> Iterator for Pin<&mut InlineGenerator<T, G>> {
 impl<T, G: GeneratorBody<T>> FusedIterator for Pin<&mut InlineGenerator<T, G>> {}
 
 /// The heap fallback: `Box::pin(gen(..))` is an iterator that can be kept,
-/// returned and stored (as `Pin<Box<dyn Iterator<Item = T>>>`).
+/// returned (as `impl Iterator<Item = T>`) and stored.
 impl<T, G: GeneratorBody<T>> Iterator for Pin<Box<InlineGenerator<T, G>>> {
     type Item = T;
 
