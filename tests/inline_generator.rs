@@ -254,3 +254,29 @@ fn yielded_values_are_moved_out_never_cloned() {
     log.assert_each_dropped_once();
     assert_eq!(log.created(), 1, "b was never made: the generator was dropped first");
 }
+
+#[test]
+fn an_inline_generator_may_iterate_another_inline_generator_and_a_heap_one_inside_its_body() {
+    #[coro::coroutine]
+    fn inner(n: u32) -> InlineGenerator<u32> {
+        for i in 0..n {
+            co_yield!(i);
+        }
+    }
+    #[coro::coroutine]
+    fn heap_inner(n: u32) -> Generator<u32> {
+        for i in 0..n {
+            co_yield!(i * 10);
+        }
+    }
+    #[coro::coroutine]
+    fn outer(n: u32) -> InlineGenerator<u32> {
+        for x in pin!(inner(n)) {
+            co_yield!(x);
+        }
+        for x in heap_inner(n) {
+            co_yield!(x);
+        }
+    }
+    assert_eq!(pin!(outer(3)).collect::<Vec<_>>(), [0, 1, 2, 0, 10, 20]);
+}
