@@ -47,10 +47,10 @@
 //! hands one out, and nothing needs one. A generator's body cannot
 //! `co_await!` (its promise's `await_transform` accepts nothing, as in
 //! C++23), so the only suspension points are `co_yield!`s, whose awaiter
-//! ([`SuspendAlways`]) has a trivial `await_suspend` that is never called;
-//! the initial and final awaiters are `SuspendAlways` too. A frame in the
-//! caller can therefore never be resumed or destroyed by anyone but its
-//! owner, through `&mut`.
+//! ([`InlineYield`]) has an `await_suspend` that does nothing and is never
+//! called; the initial and final awaiters are [`SuspendAlways`]. A frame in
+//! the caller can therefore never be resumed or destroyed by anyone but its
+//! owner, through `Pin<&mut _>`.
 #![allow(clippy::type_complexity)]
 
 use core::cell::UnsafeCell;
@@ -391,9 +391,13 @@ impl<T, G: GeneratorBody<T>> InlineGenerator<T, G> {
                 // `await_suspend` has nothing to do: the coroutine stays
                 // suspended, and the value goes to the promise.
                 Some(awaiter) => {
-                    // SAFETY: the awaiter is an `InlineYield<T>` (above),
-                    // parked in the body, which nothing has touched since
-                    // the poll returned.
+                    // SAFETY: the awaiter is an `InlineYield<T>` (above:
+                    // the body was built by `inline_ramp` from a closure
+                    // given a `Co<InlineGeneratorPromise<T>>`, and a
+                    // `#[coro::coroutine]` body reaches no other token;
+                    // only a hand-written call of `coro::__private` could
+                    // park another awaiter here), parked in the body,
+                    // which nothing has touched since the poll returned.
                     let value = unsafe { (*awaiter.cast::<InlineYield<T>>()).value.take() };
                     this.state = State::Suspended;
                     let value = value?;
