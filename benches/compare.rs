@@ -46,6 +46,8 @@ mod report;
 mod runner;
 #[path = "compare/seeds.rs"]
 mod seeds;
+#[path = "compare/stream_cases.rs"]
+mod stream_cases;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -71,6 +73,23 @@ pub fn consume(it: impl IntoIterator<Item = u64>) -> u64 {
 /// Sum of 0..n.
 fn tri(n: u64) -> u64 {
     n.wrapping_mul(n.wrapping_sub(1)) / 2
+}
+
+/// Sum of the first n Fibonacci numbers (0, 1, 1, 2, ...), wrapping:
+/// F(n + 1) - 1, by fast doubling, so that checking a run's checksum costs
+/// nothing per item (the callgrind counts include it).
+fn fib_sum(n: u64) -> u64 {
+    // (F(k), F(k + 1)) for k = the bits of m read so far.
+    fn pair(m: u64) -> (u64, u64) {
+        let (mut a, mut b) = (0u64, 1u64);
+        for bit in (0..64 - m.leading_zeros()).rev() {
+            let c = a.wrapping_mul(b.wrapping_mul(2).wrapping_sub(a));
+            let d = a.wrapping_mul(a).wrapping_add(b.wrapping_mul(b));
+            (a, b) = if (m >> bit) & 1 == 1 { (d, c.wrapping_add(d)) } else { (c, d) };
+        }
+        (a, b)
+    }
+    pair(n).1.wrapping_sub(1)
 }
 
 fn same(n: u64) -> u64 {
@@ -160,12 +179,41 @@ fn rows(s: Sizes, peers: &Peers) -> Vec<Row> {
         row(peers, "generator", "generator: sum of 0..N through `co_yield!`", "item", s.generator, tri)
             .rust("floor", Floor, "a hand-written `Iterator`", floor::generator)
             .rust("coro", Coro, "`Generator<u64>`", coro_cases::generator)
+            .rust("coro inline", Coro, "`InlineGenerator<u64>`, pinned on the stack", coro_cases::generator_inline)
             .rust("genawaiter", Peer, "`genawaiter::stack`", genawaiter_cases::generator)
+            .rust(
+                "async-stream",
+                Peer,
+                "`async_stream::stream!`, pinned, `poll_next` with a no-op waker",
+                stream_cases::generator,
+            )
             .rust("async inline", Peer, "an async block yielding through a slot", async_cases::generator_inline)
             .rust("async boxed", Peer, "the same, as `Pin<Box<dyn Future>>`", async_cases::generator_boxed)
             .peer("g++", "g++", "generator", "a C++20 `generator<T>` (lazy, `suspend_always`)")
             .peer("nightly", "nightly", "generator", "a native `#[coroutine]` closure (nightly)")
             .done(),
+        row(
+            peers,
+            "fibonacci",
+            "Fibonacci: sum of the first N Fibonacci numbers (wrapping) through `co_yield!`",
+            "item",
+            s.generator,
+            fib_sum,
+        )
+        .rust("floor", Floor, "a hand-written `Iterator`", floor::fibonacci)
+        .rust("coro", Coro, "`Generator<u64>`", coro_cases::fibonacci)
+        .rust("coro inline", Coro, "`InlineGenerator<u64>`, pinned on the stack", coro_cases::fibonacci_inline)
+        .rust("genawaiter", Peer, "`genawaiter::stack`", genawaiter_cases::fibonacci)
+        .rust(
+            "async-stream",
+            Peer,
+            "`async_stream::stream!`, pinned, `poll_next` with a no-op waker",
+            stream_cases::fibonacci,
+        )
+        .rust("async inline", Peer, "an async block yielding through a slot", async_cases::fibonacci_inline)
+        .peer("g++", "g++", "fibonacci", "a C++20 `generator<T>` (lazy, `suspend_always`)")
+        .peer("nightly", "nightly", "fibonacci", "a native `#[coroutine]` closure (nightly)")
+        .done(),
         row(peers, "ready", "`co_await!` of a ready awaiter (sum of 0..N)", "co_await!", s.ready, tri)
             .rust("floor", Floor, "a direct call of `await_resume`", floor::ready)
             .rust("coro", Coro, "`co_await!(Ready(i))` in a `Task`", coro_cases::ready)

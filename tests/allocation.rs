@@ -159,6 +159,23 @@ fn a_generator_yielding_1000_items_makes_one_allocation_in_total() {
 }
 
 #[test]
+fn an_inline_generator_yielding_1000_items_makes_no_allocation_and_boxing_it_makes_one() {
+    #[coro::coroutine]
+    fn inline_range(n: u32) -> coro::InlineGenerator<u32> {
+        for i in 0..n {
+            co_yield!(i);
+        }
+    }
+    let (sum, s) = measure(|| std::pin::pin!(inline_range(1000)).sum::<u32>());
+    assert_eq!(sum, 999 * 1000 / 2);
+    assert_eq!((s.allocs, s.frees), (0, 0), "{s:?}");
+    let (sum, s) = measure(|| Box::pin(inline_range(1000)).sum::<u32>());
+    assert_eq!(sum, 999 * 1000 / 2);
+    assert_eq!((s.allocs, s.frees), (1, 1), "{s:?}");
+    s.assert_balanced();
+}
+
+#[test]
 fn a_task_awaiting_1000_ready_and_1000_suspending_awaiters_makes_one_allocation() {
     #[coro::coroutine]
     fn awaits(n: u64) -> Task<u64> {

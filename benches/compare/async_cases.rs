@@ -89,6 +89,21 @@ pub fn generator_inline(n: u64) -> u64 {
     consume(Iter { fut, slot: &slot })
 }
 
+pub async fn fib(n: u64, slot: &Cell<Option<u64>>) {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        slot.set(Some(a));
+        yield_now().await;
+        (a, b) = (b, a.wrapping_add(b));
+    }
+}
+
+pub fn fibonacci_inline(n: u64) -> u64 {
+    let slot = Cell::new(None);
+    let fut = pin!(fib(n, &slot));
+    consume(Iter { fut, slot: &slot })
+}
+
 pub fn generator_boxed(n: u64) -> u64 {
     let slot = Cell::new(None);
     let mut fut: Boxed<'_, ()> = boxed(range(n, &slot));

@@ -5,8 +5,10 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::hint::black_box;
 use std::marker::PhantomData;
+use std::pin::pin;
 use std::ptr::NonNull;
 
+use coro::generator::InlineGenerator;
 use coro::promise::{AwaitDirect, FrameMemory, Payload, ReturnVoid, ReturnsVoid};
 use coro::{
     co_await, co_return, co_yield, sync_wait, AwaitSuspend, Awaiter, CoroutineHandle, Generator, Promise,
@@ -28,6 +30,49 @@ fn range(n: u64) -> Generator<u64> {
 
 pub fn generator(n: u64) -> u64 {
     consume(range(n))
+}
+
+/// The same body with its frame in the caller: pinned on this function's
+/// stack, resumed by direct, inlinable calls.
+#[coro::coroutine]
+fn range_inline(n: u64) -> InlineGenerator<u64> {
+    let mut i = 0;
+    while i < n {
+        co_yield!(i);
+        i += 1;
+    }
+}
+
+pub fn generator_inline(n: u64) -> u64 {
+    consume(pin!(range_inline(n)))
+}
+
+// --- Fibonacci ------------------------------------------------------------------
+
+#[coro::coroutine]
+fn fib(n: u64) -> Generator<u64> {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        co_yield!(a);
+        (a, b) = (b, a.wrapping_add(b));
+    }
+}
+
+pub fn fibonacci(n: u64) -> u64 {
+    consume(fib(n))
+}
+
+#[coro::coroutine]
+fn fib_inline(n: u64) -> InlineGenerator<u64> {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        co_yield!(a);
+        (a, b) = (b, a.wrapping_add(b));
+    }
+}
+
+pub fn fibonacci_inline(n: u64) -> u64 {
+    consume(pin!(fib_inline(n)))
 }
 
 // --- co_await! of a ready awaiter -----------------------------------------------

@@ -35,6 +35,31 @@ pub fn generator(n: u64) -> u64 {
     crate::consume(Count { i: 0, n })
 }
 
+/// Fibonacci: a hand-written iterator over the first `n` numbers.
+pub struct Fib {
+    a: u64,
+    b: u64,
+    left: u64,
+}
+
+impl Iterator for Fib {
+    type Item = u64;
+    #[inline]
+    fn next(&mut self) -> Option<u64> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let a = self.a;
+        (self.a, self.b) = (self.b, self.a.wrapping_add(self.b));
+        Some(a)
+    }
+}
+
+pub fn fibonacci(n: u64) -> u64 {
+    crate::consume(Fib { a: 0, b: 1, left: n })
+}
+
 /// ready co_await: the awaiter's result, by a direct call.
 pub fn ready(n: u64) -> u64 {
     let mut s = 0u64;

@@ -25,6 +25,21 @@ pub fn generator(n: u64) -> u64 {
     consume(gen)
 }
 
+pub fn fibonacci(n: u64) -> u64 {
+    let mut shelf = Shelf::new();
+    // SAFETY: `co` stays inside the producer's future.
+    let gen = unsafe {
+        Gen::new(&mut shelf, |co: Co<'_, u64>| async move {
+            let (mut a, mut b) = (0u64, 1u64);
+            for _ in 0..n {
+                co.yield_(a).await;
+                (a, b) = (b, a.wrapping_add(b));
+            }
+        })
+    };
+    consume(gen)
+}
+
 pub fn resume(n: u64) -> u64 {
     let c = Cell::new(0u64);
     {

@@ -133,6 +133,19 @@ pub fn goals(rep: &Report) -> Vec<Goal> {
             None => na(goal),
         });
     }
+    // Issue #15: a generator consumed where it is made, at most 6
+    // instructions per item, beside the hand-written iterator.
+    for id in ["generator", "fibonacci"] {
+        let goal = format!("{id}: the inline generator at most 6 instructions per item");
+        match (instr(rep, id, "coro inline"), instr(rep, id, "floor")) {
+            (Some(c), Some(f)) => g.push(Goal {
+                goal,
+                figure: format!("{c:.1} (the hand-written iterator: {f:.1})"),
+                met: Some(c <= 6.0),
+            }),
+            _ => g.push(Goal { goal, figure: "not measured (no callgrind)".into(), met: None }),
+        }
+    }
     if let Some(r) = row(rep, "resume") {
         let c = coro_row(r, "coro").unwrap();
         let goal = "resume round trip at most g++'s";

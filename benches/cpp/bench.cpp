@@ -97,6 +97,23 @@ static uint64_t case_generator(uint64_t n) {
     return s;
 }
 
+generator<uint64_t> fib(uint64_t n) {
+    uint64_t a = 0, b = 1;
+    for (uint64_t i = 0; i < n; ++i) {
+        co_yield a;
+        uint64_t next = a + b;  // unsigned: wraps mod 2^64
+        a = b;
+        b = next;
+    }
+}
+
+static uint64_t case_fibonacci(uint64_t n) {
+    uint64_t s = 0;
+    auto g = fib(n);
+    while (g.next()) s += black_box(g.value());
+    return s;
+}
+
 // --- task<T>: lazy, symmetric transfer both ways (cppcoro's task) -------------
 
 template <class T>
@@ -386,6 +403,7 @@ static long frame_size(const std::string& c) {
 
 static bool run_case(const std::string& c, uint64_t n, uint64_t& checksum) {
     if (c == "generator") checksum = case_generator(n);
+    else if (c == "fibonacci") checksum = case_fibonacci(n);
     else if (c == "ready") checksum = ready_loop(n).run();
     else if (c == "resume") checksum = case_resume(n);
     else if (c == "chain") checksum = chain(n).run();

@@ -37,6 +37,7 @@ pub use language::promise::{CoroutineTraits, Promise};
 pub use language::suspend::{SuspendAlways, SuspendNever};
 pub use library::combinators::{when_all, when_all_ready, when_any};
 pub use library::generator::async_gen::AsyncGenerator;
+pub use library::generator::inline::InlineGenerator;
 pub use library::generator::recursive::{elements_of, RecursiveGenerator};
 pub use library::generator::send::SendGenerator;
 pub use library::generator::Generator;
@@ -189,7 +190,8 @@ pub mod generator {
     //! `Stream` with the `stream` feature), and a [`TryAsyncGenerator`]'s
     //! `?` ends its stream with the error; a [`TwoWayGenerator`]'s
     //! `co_yield!` returns the value its consumer sends, and it completes
-    //! with a value ([`GeneratorState`]). The rest of this module is their
+    //! with a value ([`GeneratorState`]); an [`InlineGenerator`] keeps its
+    //! frame in the caller (pinned, no allocation, an inlinable resume). The rest of this module is their
     //! promises and awaiters. The guide's chapter is
     //! `docs/guide/generators.md`.
     //!
@@ -205,6 +207,9 @@ pub mod generator {
     //! ```
     pub use crate::library::generator::async_gen::{
         AsyncFinalAwaiter, AsyncGenerator, AsyncGeneratorPromise, AsyncYieldAwaiter, Next,
+    };
+    pub use crate::library::generator::inline::{
+        Borrows, GeneratorBody, InlineGenerator, InlineGeneratorPromise, InlineYield,
     };
     pub use crate::library::generator::recursive::{
         elements_of, CatchPanic, CatchingNestedAwaiter, ElementsOf, NestedAwaiter, RecursiveFinalAwaiter,
@@ -253,6 +258,7 @@ pub use library::thread_bound::{ForThreadsReturn, StaysOnItsThread};
 pub mod __private {
     pub use crate::interop::future_awaiter::{AsFuture, AsUnpinFuture, ViaFuture};
     pub use crate::language::lowering::*;
+    pub use crate::library::generator::inline::{inline_ramp, InlineFrame};
 }
 
 /// `co_await!(expr)`: suspends the coroutine until `expr`'s awaiter resumes

@@ -229,3 +229,15 @@ pub fn error_tokens(span: Span, message: &str) -> TokenStream {
 pub fn errors(e: &syn::Error) -> TokenStream {
     e.to_compile_error()
 }
+
+// --- inline generators ------------------------------------------------------
+
+pub const INLINE_GENERATOR_ARGS: &str = "`InlineGenerator` takes the element type, and optionally the type its \
+    parameters borrow, as `Generator` does\n\
+    help: write `-> InlineGenerator<T>`, or `-> InlineGenerator<T, &'a Borrowed>` for a generator that borrows \
+    its parameters";
+
+pub const INLINE_GENERATOR_PROMISE: &str = "an inline generator's promise is `GeneratorPromise<T>`: it cannot be \
+    chosen with `promise = ..`\n\
+    help: remove `promise = ..`, or return a `UniqueCoroutineHandle<YourPromise>` (a heap frame) to use your own \
+    promise type";

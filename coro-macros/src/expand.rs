@@ -34,6 +34,14 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut body = (*f.item.block).clone();
     let mut lowering = BodyLowering::new(&args.krate);
     lowering.visit_block_mut(&mut body);
+    // `-> InlineGenerator<T>`: the frame in the caller (`inline.rs`).
+    match crate::inline::expand(&args, &f, &body, lowering.points()) {
+        Some(Ok(tokens)) => return tokens,
+        Some(Err(error)) => {
+            return with_fallback(Rejected { error, fallback: Fallback::Stub(Box::new(f.item), TokenStream::new()) })
+        }
+        None => {}
+    }
     lower::ramp(&args, &f, &body, lowering.points())
 }
 
@@ -45,6 +53,7 @@ fn with_fallback(rejected: Rejected) -> TokenStream {
     let Rejected { error, fallback } = rejected;
     match fallback {
         Fallback::Stub(mut f, keep) => {
+            crate::inline::fallback_signature(&mut f.sig);
             let block = &f.block;
             let used = keyword_paths(quote!(#block));
             let error = error_expression(&error);

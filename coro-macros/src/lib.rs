@@ -10,6 +10,7 @@
 mod args;
 mod diagnostics;
 mod expand;
+mod inline;
 mod lower;
 mod parse;
 mod promise_type;

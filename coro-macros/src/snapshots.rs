@@ -62,3 +62,18 @@ fn method_with_a_named_promise() {
         },
     );
 }
+
+#[test]
+fn inline_generator_with_a_borrowed_parameter() {
+    check(
+        "inline_generator",
+        quote!(),
+        quote! {
+            fn words<'a>(text: &'a str, skip: usize) -> InlineGenerator<&'a str, &'a str> {
+                for w in text.split(' ').skip(skip) {
+                    co_yield!(w);
+                }
+            }
+        },
+    );
+}

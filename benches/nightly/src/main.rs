@@ -56,6 +56,24 @@ fn generator(n: u64) -> u64 {
     s
 }
 
+fn fibonacci(n: u64) -> u64 {
+    let mut co = pin!(
+        #[coroutine]
+        move || {
+            let (mut a, mut b) = (0u64, 1u64);
+            for _ in 0..n {
+                yield a;
+                (a, b) = (b, a.wrapping_add(b));
+            }
+        }
+    );
+    let mut s = 0u64;
+    while let CoroutineState::Yielded(x) = co.as_mut().resume(()) {
+        s = s.wrapping_add(black_box(x));
+    }
+    s
+}
+
 fn resume(n: u64) -> u64 {
     let mut c = 0u64;
     {
@@ -98,6 +116,7 @@ fn create(n: u64) -> u64 {
 fn run(case: &str, n: u64) -> Option<u64> {
     Some(match case {
         "generator" => generator(n),
+        "fibonacci" => fibonacci(n),
         "resume" => resume(n),
         "create" => create(n),
         _ => return None,

@@ -112,6 +112,13 @@ impl Slot {
         unsafe { &mut *(waker.data() as *mut Slot) }
     }
 
+    /// The awaiter the body parked at, if its `await_suspend` is not
+    /// trivial (an inline generator takes its `co_yield!`'s value from it).
+    #[inline(always)]
+    pub(crate) fn parked_awaiter(&self) -> Option<*mut ()> {
+        self.suspend.map(|_| self.awaiter)
+    }
+
     /// The record the body suspended at.
     #[inline(always)]
     pub(crate) fn point(&self) -> *mut SuspendPoint {

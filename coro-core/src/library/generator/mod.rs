@@ -1,6 +1,7 @@
 //! `Generator<T>`: a lazily evaluated sequence, as C++23 `std::generator`.
 
 pub(crate) mod async_gen;
+pub(crate) mod inline;
 pub(crate) mod recursive;
 pub(crate) mod send;
 pub(crate) mod try_async_gen;

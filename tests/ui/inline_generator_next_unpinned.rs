@@ -1,0 +1,14 @@
+use coro::co_yield;
+use coro::generator::InlineGenerator;
+
+#[coro::coroutine]
+fn range(n: u32) -> InlineGenerator<u32> {
+    for i in 0..n {
+        co_yield!(i);
+    }
+}
+
+fn main() {
+    let mut g = range(3);
+    let _ = g.next();
+}
