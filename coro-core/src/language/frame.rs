@@ -99,7 +99,7 @@ impl Header {
     /// A stand-in frame's header: it is never suspended at a point of its
     /// own, so its point stays `RUNNING`.
     pub(crate) const fn stand_in(vtable: &'static VTable) -> Header {
-        Header { vtable, point: AtomicPtr::new(sentinel(&RUNNING)) }
+        Header { vtable, point: AtomicPtr::new(RUNNING) }
     }
 }
 
@@ -368,7 +368,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     } else {
         header.point.load(Ordering::Relaxed)
     };
-    if !OWNED && ptr::eq(at, &RUNNING) {
+    if !OWNED && at == RUNNING {
         cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
@@ -395,7 +395,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     }
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
-    header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+    header.point.store(RUNNING, Ordering::Relaxed);
     // SAFETY: (for the whole block) the frame is alive and this thread is
     // its only user until an `await_suspend` hands it over; after that
     // nothing here touches it (`Suspend` and `Transfer` return at once). The
@@ -434,7 +434,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
                                 match gated_suspend::<P, F>(frame, gate, &mut slot, handle) {
                                     Some(next) => return next,
                                     None => {
-                                        header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                        header.point.store(RUNNING, Ordering::Relaxed);
                                         continue;
                                     }
                                 }
@@ -443,7 +443,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
                         match slot.await_suspend(handle) {
                             SuspendOutcome::Suspend => return None,
                             SuspendOutcome::Resume => {
-                                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                header.point.store(RUNNING, Ordering::Relaxed);
                                 continue;
                             }
                             SuspendOutcome::Transfer(h) => return Some(h.header()),
@@ -764,7 +764,7 @@ unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
-    if ptr::eq(at, &RUNNING) {
+    if at == RUNNING {
         destroy_running(!P::AFFINITY.is_thread_bound());
     }
     // SAFETY: the frame is idle and ours to free. At the initial point the
@@ -895,7 +895,7 @@ impl<P: Promise> RampCtx<P> {
         unsafe {
             mem.cast::<Header>()
                 .as_ptr()
-                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
+                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(UNSTARTED) })
         };
         self.frame = Some(mem);
         true

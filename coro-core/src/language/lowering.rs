@@ -74,7 +74,7 @@ impl Slot {
     #[inline(always)]
     pub(crate) fn new() -> Slot {
         Slot {
-            point: &RUNNING as *const _ as *mut _,
+            point: RUNNING,
             suspend: None,
             awaiter: ptr::null_mut(),
             cancel: MaybeUninit::uninit(),
@@ -85,7 +85,7 @@ impl Slot {
     /// Prepares for the next poll; a pending panic is kept for it.
     #[inline(always)]
     pub(crate) fn reset(&mut self) {
-        self.point = &RUNNING as *const _ as *mut _;
+        self.point = RUNNING;
         self.suspend = None;
     }
 
