@@ -893,9 +893,7 @@ impl<P: Promise> RampCtx<P> {
         let _ = mem.as_ptr().expose_provenance();
         // SAFETY: fresh memory of the frame's layout, which starts with a Header.
         unsafe {
-            mem.cast::<Header>()
-                .as_ptr()
-                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(UNSTARTED) })
+            mem.cast::<Header>().as_ptr().write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(UNSTARTED) })
         };
         self.frame = Some(mem);
         true
