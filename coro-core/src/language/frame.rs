@@ -255,10 +255,26 @@ pub(crate) fn point_record(p: *mut SuspendPoint) -> *mut SuspendPoint {
 /// # Safety
 /// `h` is a live frame that nobody else is resuming or destroying.
 #[inline]
-pub(crate) unsafe fn run(mut h: NonNull<Header>) {
+pub(crate) unsafe fn run(h: NonNull<Header>) {
+    // The first resume is peeled out of the loop over transfers, which is
+    // kept out of line: the caller's handle goes to the call as it is, and
+    // a resume that does not transfer costs one test after the call.
+    // SAFETY: `h` is live (caller's contract).
+    if let Some(next) = unsafe { (h.as_ref().vtable.resume)(h) } {
+        // SAFETY: the transferring awaiter's contract.
+        unsafe { run_transfers(next) }
+    }
+}
+
+/// The rest of [`run`]: resumes `h`, then every coroutine it transfers to.
+///
+/// # Safety
+/// As for [`run`].
+#[inline(never)]
+unsafe fn run_transfers(mut h: NonNull<Header>) {
     loop {
-        // SAFETY: `h` is live (caller's contract, then the transferring
-        // awaiter's contract for every handle it returns).
+        // SAFETY: `h` is live (the transferring awaiter's contract for
+        // every handle it returns).
         match unsafe { (h.as_ref().vtable.resume)(h) } {
             Some(next) => h = next,
             None => return,
