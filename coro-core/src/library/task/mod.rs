@@ -917,6 +917,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         }
         self.task().handle()
     }
+    #[inline(always)]
     fn await_resume(mut self) -> T {
         self.task().take_result()
     }
