@@ -621,7 +621,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
         let mut awaiter = promise.final_suspend().into_awaiter();
         if awaiter.await_ready() {
             awaiter.await_resume();
-            destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
+            destroy_finished::<P, F, STARTED>(frame, Held::Nothing);
             return None;
         }
         slot.write(awaiter);
@@ -639,7 +639,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
                 }
                 let awaiter = slot.read();
                 awaiter.await_resume();
-                destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
+                destroy_finished::<P, F, STARTED>(frame, Held::Nothing);
                 None
             }
         }
@@ -802,7 +802,43 @@ unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
 unsafe fn destroy_final<P: Promise, F, const STARTED: bool, const HELD: bool>(hdr: NonNull<Header>) {
     let held = if HELD { Held::Final } else { Held::Nothing };
     // SAFETY: the vtable says what the frame holds (caller's contract).
-    unsafe { destroy_in_place::<P, F, STARTED>(hdr.cast::<Frame<P, F>>().as_ptr(), held) }
+    unsafe { destroy_finished::<P, F, STARTED>(hdr.cast::<Frame<P, F>>().as_ptr(), held) }
+}
+
+/// [`destroy_in_place`] of a frame at its final point, whose body has
+/// finished (`STARTED`: it returned or unwound, so, as any completed
+/// `async` block, it owns nothing and its drop would do nothing) or never
+/// started (it holds the parameters). When nothing else needs dropping
+/// either (the promise says so at run time, the slot holds nothing) the
+/// frame is only freed: no drop sequence, so no unwind guards, landing
+/// pads or saved registers on that path.
+///
+/// # Safety
+/// As for [`destroy_in_place`], and the frame is at its final point.
+#[inline(always)]
+unsafe fn destroy_finished<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
+    // SAFETY: the promise is initialised (caller).
+    if !P::GATED
+        && held == Held::Nothing
+        && (STARTED || !mem::needs_drop::<F>())
+        && unsafe { (*frame).head.promise.drop_is_trivial() }
+    {
+        // SAFETY: allocated by this promise with this layout; nothing in it
+        // has anything to drop, and nothing uses it any more (caller).
+        return unsafe { free_memory::<P, F>(frame) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { destroy_out_of_line::<P, F, STARTED>(frame, held) }
+}
+
+/// [`destroy_in_place`], kept out of the fast path of [`destroy_finished`].
+///
+/// # Safety
+/// As for [`destroy_in_place`].
+#[inline(never)]
+unsafe fn destroy_out_of_line<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
+    // SAFETY: forwarded contract.
+    unsafe { destroy_in_place::<P, F, STARTED>(frame, held) }
 }
 
 /// Drops what the frame holds and frees it. Before the body has started it

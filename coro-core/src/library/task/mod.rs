@@ -519,6 +519,16 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     fn before_resume(&self) {
         K::check_home(&self.state);
     }
+    /// Nothing to drop unless the outcome holds a panic payload or a value
+    /// with drop glue (the continuation is a plain handle; the state has
+    /// no drop glue for either kind).
+    #[inline(always)]
+    fn drop_is_trivial(&self) -> bool {
+        const { assert!(!core::mem::needs_drop::<Option<CoroutineHandle>>()) };
+        !core::mem::needs_drop::<T>()
+            && !core::mem::needs_drop::<K::State>()
+            && !matches!(self.outcome, Outcome::Panicked(_))
+    }
 }
 
 impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
