@@ -34,6 +34,13 @@
 //!   between a body `await_suspend` and that update (`language/gate.rs`).
 //! - Symmetric transfer is a return value of the resume entry point, never a
 //!   nested call: [`run`] loops over it, so transfer chains take constant stack.
+//! - At the final point a started body has finished (returned or unwound):
+//!   like any completed `async` block it owns nothing, its captures and
+//!   locals having been dropped as it completed. Destroying the frame there
+//!   drops only the promise (and a held final awaiter), and only frees the
+//!   frame when the promise has nothing to drop ([`Promise::drop_is_trivial`]).
+//! - A point of a stateless awaiter ([`Awaiter::STATELESS`]) keeps no state:
+//!   the resume loop's slot says whether a poll resumes it (`lowering.rs`).
 
 use core::alloc::Layout;
 use core::future::Future;
