@@ -725,7 +725,12 @@ pub fn ramp(args: &Args, f: &CoroutineFn, body: &Block, points: u32) -> TokenStr
     // blames this value ("returning this value requires that ...").
     let frame_body = {
         let span = ret.span();
+        // A body with suspension points first tells the resume loop that it
+        // starts rather than resumes (`__private::Started`); one without
+        // any has no point to tell, and no extra state in its dispatch.
+        let started = (points > 0).then(|| quote! { #krate::__private::started().await; });
         let inner = quote! {
+            #started
             #(#rebinds)*
             #[allow(unreachable_code)]
             let #end: #end_ty = #body_block;

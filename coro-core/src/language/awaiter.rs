@@ -247,6 +247,34 @@ pub trait Awaiter {
     unsafe fn await_ready_pinned(&mut self) -> bool {
         false
     }
+
+    /// `Some` only for this crate's awaiters that hold no state of their
+    /// own: a copy is as good as the original, there is no drop glue,
+    /// `await_ready` only reads the value, `await_suspend` does nothing
+    /// ([`SUSPEND_IS_NOOP`](Self::SUSPEND_IS_NOOP)) and `await_resume`
+    /// returns `()` ([`SuspendAlways`](crate::SuspendAlways),
+    /// [`SuspendNever`](crate::SuspendNever), [`Suspend`](crate::awaiter::Suspend)).
+    /// A `co_await!` of such an awaiter keeps no state in the frame: it
+    /// learns from the resume loop whether it is being resumed. Its type,
+    /// [`Stateless<Self>`], has no public constructor, so no other awaiter
+    /// can claim it (not even by naming another type's constant). Not a
+    /// public API.
+    #[doc(hidden)]
+    const STATELESS: Option<Stateless<Self>> = None;
+}
+
+/// The proof behind [`Awaiter::STATELESS`]; only this crate makes one. Not
+/// a public API.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Stateless<A: ?Sized>(core::marker::PhantomData<*const A>);
+
+impl<A: ?Sized> Stateless<A> {
+    /// # Safety
+    /// `A` keeps the promises listed at [`Awaiter::STATELESS`].
+    pub(crate) const unsafe fn new() -> Self {
+        Stateless(core::marker::PhantomData)
+    }
 }
 
 /// C++ `operator co_await`: how a value becomes an [`Awaiter`].

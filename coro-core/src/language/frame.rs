@@ -34,6 +34,13 @@
 //!   between a body `await_suspend` and that update (`language/gate.rs`).
 //! - Symmetric transfer is a return value of the resume entry point, never a
 //!   nested call: [`run`] loops over it, so transfer chains take constant stack.
+//! - At the final point a started body has finished (returned or unwound):
+//!   like any completed `async` block it owns nothing, its captures and
+//!   locals having been dropped as it completed. Destroying the frame there
+//!   drops only the promise (and a held final awaiter), and only frees the
+//!   frame when the promise has nothing to drop ([`Promise::drop_is_trivial`]).
+//! - A point of a stateless awaiter ([`Awaiter::STATELESS`]) keeps no state:
+//!   the resume loop's slot says whether a poll resumes it (`lowering.rs`).
 
 use core::alloc::Layout;
 use core::future::Future;
@@ -99,7 +106,7 @@ impl Header {
     /// A stand-in frame's header: it is never suspended at a point of its
     /// own, so its point stays `RUNNING`.
     pub(crate) const fn stand_in(vtable: &'static VTable) -> Header {
-        Header { vtable, point: AtomicPtr::new(sentinel(&RUNNING)) }
+        Header { vtable, point: AtomicPtr::new(RUNNING) }
     }
 }
 
@@ -255,10 +262,26 @@ pub(crate) fn point_record(p: *mut SuspendPoint) -> *mut SuspendPoint {
 /// # Safety
 /// `h` is a live frame that nobody else is resuming or destroying.
 #[inline]
-pub(crate) unsafe fn run(mut h: NonNull<Header>) {
+pub(crate) unsafe fn run(h: NonNull<Header>) {
+    // The first resume is peeled out of the loop over transfers, which is
+    // kept out of line: the caller's handle goes to the call as it is, and
+    // a resume that does not transfer costs one test after the call.
+    // SAFETY: `h` is live (caller's contract).
+    if let Some(next) = unsafe { (h.as_ref().vtable.resume)(h) } {
+        // SAFETY: the transferring awaiter's contract.
+        unsafe { run_transfers(next) }
+    }
+}
+
+/// The rest of [`run`]: resumes `h`, then every coroutine it transfers to.
+///
+/// # Safety
+/// As for [`run`].
+#[inline(never)]
+unsafe fn run_transfers(mut h: NonNull<Header>) {
     loop {
-        // SAFETY: `h` is live (caller's contract, then the transferring
-        // awaiter's contract for every handle it returns).
+        // SAFETY: `h` is live (the transferring awaiter's contract for
+        // every handle it returns).
         match unsafe { (h.as_ref().vtable.resume)(h) } {
             Some(next) => h = next,
             None => return,
@@ -368,7 +391,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     } else {
         header.point.load(Ordering::Relaxed)
     };
-    if !OWNED && ptr::eq(at, &RUNNING) {
+    if !OWNED && at == RUNNING {
         cannot_resume_running();
     }
     // SAFETY: the frame is alive and idle; the promise may refuse the resume
@@ -395,7 +418,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
     }
     let handle = CoroutineHandle::<()>::from_header(hdr);
 
-    header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+    header.point.store(RUNNING, Ordering::Relaxed);
     // SAFETY: (for the whole block) the frame is alive and this thread is
     // its only user until an `await_suspend` hands it over; after that
     // nothing here touches it (`Suspend` and `Transfer` return at once). The
@@ -434,7 +457,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
                                 match gated_suspend::<P, F>(frame, gate, &mut slot, handle) {
                                     Some(next) => return next,
                                     None => {
-                                        header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                        header.point.store(RUNNING, Ordering::Relaxed);
                                         continue;
                                     }
                                 }
@@ -443,7 +466,7 @@ pub(crate) unsafe fn resume_frame<P: Promise, F: FrameBody, const OWNED: bool>(
                         match slot.await_suspend(handle) {
                             SuspendOutcome::Suspend => return None,
                             SuspendOutcome::Resume => {
-                                header.point.store(sentinel(&RUNNING), Ordering::Relaxed);
+                                header.point.store(RUNNING, Ordering::Relaxed);
                                 continue;
                             }
                             SuspendOutcome::Transfer(h) => return Some(h.header()),
@@ -605,7 +628,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
         let mut awaiter = promise.final_suspend().into_awaiter();
         if awaiter.await_ready() {
             awaiter.await_resume();
-            destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
+            destroy_finished::<P, F, STARTED>(frame, Held::Nothing);
             return None;
         }
         slot.write(awaiter);
@@ -623,7 +646,7 @@ unsafe fn final_path<P: Promise, F: FrameBody, const STARTED: bool>(
                 }
                 let awaiter = slot.read();
                 awaiter.await_resume();
-                destroy_in_place::<P, F, STARTED>(frame, Held::Nothing);
+                destroy_finished::<P, F, STARTED>(frame, Held::Nothing);
                 None
             }
         }
@@ -764,7 +787,7 @@ unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
     let frame = hdr.cast::<Frame<P, F>>().as_ptr();
     // SAFETY: the frame is alive (caller's contract).
     let at = unsafe { (*frame).head.header.point.load(Ordering::Relaxed) };
-    if ptr::eq(at, &RUNNING) {
+    if at == RUNNING {
         destroy_running(!P::AFFINITY.is_thread_bound());
     }
     // SAFETY: the frame is idle and ours to free. At the initial point the
@@ -786,7 +809,43 @@ unsafe fn destroy_frame<P: Promise, F: FrameBody>(hdr: NonNull<Header>) {
 unsafe fn destroy_final<P: Promise, F, const STARTED: bool, const HELD: bool>(hdr: NonNull<Header>) {
     let held = if HELD { Held::Final } else { Held::Nothing };
     // SAFETY: the vtable says what the frame holds (caller's contract).
-    unsafe { destroy_in_place::<P, F, STARTED>(hdr.cast::<Frame<P, F>>().as_ptr(), held) }
+    unsafe { destroy_finished::<P, F, STARTED>(hdr.cast::<Frame<P, F>>().as_ptr(), held) }
+}
+
+/// [`destroy_in_place`] of a frame at its final point, whose body has
+/// finished (`STARTED`: it returned or unwound, so, as any completed
+/// `async` block, it owns nothing and its drop would do nothing) or never
+/// started (it holds the parameters). When nothing else needs dropping
+/// either (the promise says so at run time, the slot holds nothing) the
+/// frame is only freed: no drop sequence, so no unwind guards, landing
+/// pads or saved registers on that path.
+///
+/// # Safety
+/// As for [`destroy_in_place`], and the frame is at its final point.
+#[inline(always)]
+unsafe fn destroy_finished<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
+    // SAFETY: the promise is initialised (caller).
+    if !P::GATED
+        && held == Held::Nothing
+        && (STARTED || !mem::needs_drop::<F>())
+        && unsafe { (*frame).head.promise.drop_is_trivial() }
+    {
+        // SAFETY: allocated by this promise with this layout; nothing in it
+        // has anything to drop, and nothing uses it any more (caller).
+        return unsafe { free_memory::<P, F>(frame) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { destroy_out_of_line::<P, F, STARTED>(frame, held) }
+}
+
+/// [`destroy_in_place`], kept out of the fast path of [`destroy_finished`].
+///
+/// # Safety
+/// As for [`destroy_in_place`].
+#[inline(never)]
+unsafe fn destroy_out_of_line<P: Promise, F, const STARTED: bool>(frame: *mut Frame<P, F>, held: Held) {
+    // SAFETY: forwarded contract.
+    unsafe { destroy_in_place::<P, F, STARTED>(frame, held) }
 }
 
 /// Drops what the frame holds and frees it. Before the body has started it
@@ -893,9 +952,7 @@ impl<P: Promise> RampCtx<P> {
         let _ = mem.as_ptr().expose_provenance();
         // SAFETY: fresh memory of the frame's layout, which starts with a Header.
         unsafe {
-            mem.cast::<Header>()
-                .as_ptr()
-                .write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(sentinel(&UNSTARTED)) })
+            mem.cast::<Header>().as_ptr().write(Header { vtable: &STARTING_VTABLE, point: AtomicPtr::new(UNSTARTED) })
         };
         self.frame = Some(mem);
         true

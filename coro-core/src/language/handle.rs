@@ -179,7 +179,7 @@ impl<P> CoroutineHandle<P> {
     pub unsafe fn suspend_point(self) -> Option<&'static SuspendPoint> {
         // SAFETY: the caller guarantees the frame is alive.
         let p = frame::point_record(unsafe { self.ptr.as_ref() }.point.load(Ordering::Acquire));
-        if core::ptr::eq(p, &RUNNING) || core::ptr::eq(p, &UNSTARTED) {
+        if p == RUNNING || p == UNSTARTED {
             None
         } else {
             // SAFETY: every other value is a pointer to a `static` record.

@@ -53,6 +53,13 @@ pub(crate) struct Slot {
     /// initialised otherwise, which keeps `Slot::new` free of the store.
     cancel: MaybeUninit<CancelThunk>,
     panic: Option<Payload>,
+    /// Set by the resume loop before every poll, cleared by the first point
+    /// polled and, at the body's start, by [`Started`]: how a point of a
+    /// [stateless](Awaiter::STATELESS) awaiter, which keeps no state in the
+    /// frame, knows that this poll resumes it. Where the body's poll is
+    /// inlined into the resume loop it is a constant on every path of the
+    /// body's own state dispatch.
+    resumed: bool,
 }
 
 static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(slot_clone, slot_noop, slot_noop, slot_noop);
@@ -74,19 +81,30 @@ impl Slot {
     #[inline(always)]
     pub(crate) fn new() -> Slot {
         Slot {
-            point: &RUNNING as *const _ as *mut _,
+            point: RUNNING,
             suspend: None,
             awaiter: ptr::null_mut(),
             cancel: MaybeUninit::uninit(),
             panic: None,
+            resumed: false,
         }
     }
 
-    /// Prepares for the next poll; a pending panic is kept for it.
+    /// Prepares for the next poll, which resumes the body at the point it
+    /// is parked at (or, at its start, meets [`Started`] first); a pending
+    /// panic is kept for it.
     #[inline(always)]
     pub(crate) fn reset(&mut self) {
-        self.point = &RUNNING as *const _ as *mut _;
+        self.point = RUNNING;
         self.suspend = None;
+        self.resumed = true;
+    }
+
+    /// Whether this poll resumes the point being polled; the next point
+    /// polled is not resumed.
+    #[inline(always)]
+    fn take_resumed(&mut self) -> bool {
+        core::mem::replace(&mut self.resumed, false)
     }
 
     /// A waker whose data pointer is this slot. Its functions do nothing, and
@@ -173,6 +191,32 @@ unsafe fn suspend_thunk<A: Awaiter>(awaiter: *mut (), handle: CoroutineHandle) -
     catch_unwind(AssertUnwindSafe(|| unsafe { awaiter.await_suspend(handle) }.into_outcome()))
 }
 
+/// The first thing a body does (`started().await`, emitted by the lowering
+/// at the top of the `async` block): it tells the resume loop's slot that
+/// this poll starts the body rather than resuming it at a point, so that the
+/// first point it reaches suspends. Ready at once.
+///
+/// A body without it (a hand-written ramp's) is memory-safe all the same:
+/// a point of a [stateless](Awaiter::STATELESS) awaiter reached in its
+/// first poll then completes without suspending.
+#[must_use = "`.await` it"]
+pub struct Started(());
+
+/// See [`Started`].
+#[inline(always)]
+pub fn started() -> Started {
+    Started(())
+}
+
+impl Future for Started {
+    type Output = ();
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Slot::from_context(cx).resumed = false;
+        Poll::Ready(())
+    }
+}
+
 /// A suspension point's static record, supplied as a type so that it costs
 /// no bytes in the frame.
 pub trait Record {
@@ -191,7 +235,9 @@ const PARKED: u8 = 3;
 /// called as soon as the point completes.
 pub struct AwaitPoint<A, R> {
     awaiter: ManuallyDrop<A>,
-    state: u8,
+    /// Unwritten for a [stateless](Awaiter::STATELESS) awaiter, whose
+    /// point keeps no state (the resume loop's [`Slot`] tells it).
+    state: MaybeUninit<u8>,
     _record: PhantomData<R>,
 }
 
@@ -206,7 +252,7 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
     /// called `await_suspend` would leave the slot pointing at freed memory.
     #[inline(always)]
     pub(crate) fn new(awaiter: A) -> Self {
-        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: NEW, _record: PhantomData }
+        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: Self::initial_state(NEW), _record: PhantomData }
     }
 
     /// Records this point, and its `await_suspend` unless trivial, in the
@@ -222,11 +268,22 @@ impl<A: Awaiter, R: Record> AwaitPoint<A, R> {
         }
     }
 
+    /// The state a new point starts in: none for a stateless awaiter, whose
+    /// construction then writes nothing but the awaiter.
+    #[inline(always)]
+    fn initial_state(state: u8) -> MaybeUninit<u8> {
+        if A::STATELESS.is_some() {
+            MaybeUninit::uninit()
+        } else {
+            MaybeUninit::new(state)
+        }
+    }
+
     /// Wraps an awaiter whose `await_ready` has returned `false`: the first
     /// poll suspends.
     #[inline(always)]
     pub(crate) fn parked(awaiter: A) -> Self {
-        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: PARKED, _record: PhantomData }
+        AwaitPoint { awaiter: ManuallyDrop::new(awaiter), state: Self::initial_state(PARKED), _record: PhantomData }
     }
 }
 
@@ -238,9 +295,40 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
         // SAFETY: the awaiter is never moved while parked; it is moved out
         // only when the point completes.
         let this = unsafe { self.get_unchecked_mut() };
-        match this.state {
+        if A::STATELESS.is_some() {
+            const {
+                assert!(
+                    A::STATELESS.is_none()
+                        || A::SUSPEND_IS_NOOP
+                            && !A::RECHECK_READY_ON_RESUME
+                            && !A::READY_WHEN_PINNED
+                            && !core::mem::needs_drop::<A>()
+                )
+            };
+            // No state in the frame: the resume loop says whether this poll
+            // resumes the body here. A point polled otherwise than by the
+            // lowering (a hand-written poll through `__private`) may then
+            // complete twice, or without suspending: harmless for an
+            // awaiter whose copies are interchangeable and that owns
+            // nothing (`STATELESS`).
+            let resumed = Slot::from_context(cx).take_resumed();
+            if resumed || this.awaiter.await_ready() {
+                // SAFETY: `STATELESS`: a bitwise copy is as good as the
+                // original, and there is no drop glue to run twice.
+                let awaiter = unsafe { ptr::read(&*this.awaiter) };
+                return Poll::Ready(awaiter.await_resume());
+            }
+            this.park(cx);
+            return Poll::Pending;
+        }
+        // A resumption, if any, is this point's: the next point polled is
+        // not resumed.
+        Slot::from_context(cx).resumed = false;
+        // SAFETY: written at construction for an awaiter that is not stateless.
+        let state = unsafe { this.state.assume_init() };
+        match state {
             NEW | PARKED => {
-                if this.state == PARKED || !this.awaiter.await_ready() {
+                if state == PARKED || !this.awaiter.await_ready() {
                     // `READY_WHEN_PINNED`: the awaiter may find its result
                     // ready now that it is pinned here; then the coroutine
                     // does not suspend.
@@ -257,7 +345,7 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
                     let ready = A::READY_WHEN_PINNED && unsafe { this.awaiter.await_ready_pinned() };
                     if !ready {
                         this.park(cx);
-                        this.state = SUSPENDED;
+                        this.state = MaybeUninit::new(SUSPENDED);
                         return Poll::Pending;
                     }
                 }
@@ -277,7 +365,7 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
             }
             _ => panic!("co_await point resumed after it completed"),
         }
-        this.state = TAKEN;
+        this.state = MaybeUninit::new(TAKEN);
         // SAFETY: taken once; `state` records that it is gone.
         let awaiter = unsafe { ManuallyDrop::take(&mut this.awaiter) };
         Poll::Ready(awaiter.await_resume())
@@ -285,8 +373,11 @@ impl<A: Awaiter, R: Record> Future for AwaitPoint<A, R> {
 }
 
 impl<A, R> Drop for AwaitPoint<A, R> {
+    #[inline]
     fn drop(&mut self) {
-        if self.state != TAKEN {
+        // SAFETY: an awaiter with drop glue is not stateless, so the state
+        // was written at construction.
+        if core::mem::needs_drop::<A>() && unsafe { self.state.assume_init() } != TAKEN {
             // SAFETY: not taken, so still initialised.
             unsafe { ManuallyDrop::drop(&mut self.awaiter) }
         }

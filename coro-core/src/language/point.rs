@@ -178,7 +178,13 @@ pub trait Info {
     const INFO: &'static CoroutineInfo;
 }
 
-/// The frame is running (between a resume and the next suspension).
-pub(crate) static RUNNING: SuspendPoint = SuspendPoint::sentinel();
-/// The frame is being built by its ramp and has not reached its initial point.
-pub(crate) static UNSTARTED: SuspendPoint = SuspendPoint::sentinel();
+/// The header's `point` while the frame is running (between a resume and the
+/// next suspension): null, not the address of a `static`, so that the
+/// resume path tests and stores an immediate (a static's address takes a
+/// `lea` first, and a compare with it a load and a register).
+pub(crate) const RUNNING: *mut SuspendPoint = core::ptr::null_mut();
+/// The header's `point` while the frame is being built by its ramp and has
+/// not reached its initial point: an address no record can have (records
+/// are aligned to more than 2 bytes) with the final bit clear.
+pub(crate) const UNSTARTED: *mut SuspendPoint = core::ptr::without_provenance_mut(2);
+const _: () = assert!(core::mem::align_of::<SuspendPoint>() > 2);

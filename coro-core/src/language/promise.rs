@@ -208,6 +208,18 @@ pub trait Promise: Sized {
         None
     }
 
+    /// `true` when dropping the promise as it is now would do nothing (its
+    /// drop glue would find nothing to drop): the frame's destruction then
+    /// only frees the frame, when nothing else in it has drop glue either,
+    /// without the drop sequence and its unwind guards. A `true` that is
+    /// wrong leaks what the promise holds. Not a public API: the default
+    /// asks the type.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn drop_is_trivial(&self) -> bool {
+        !core::mem::needs_drop::<Self>()
+    }
+
     /// Whether the coroutine must only run on the thread that created it
     /// (its frame may hold data that is not `Send`, like a
     /// [`Task`](crate::Task)'s). Not a C++ member.

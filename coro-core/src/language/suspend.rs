@@ -1,6 +1,6 @@
 //! The two trivial awaiters of the C++ standard library.
 
-use crate::language::awaiter::{AwaitSuspend, Awaiter};
+use crate::language::awaiter::{AwaitSuspend, Awaiter, Stateless};
 use crate::language::handle::CoroutineHandle;
 
 /// C++ `std::suspend_always`: always suspends, resumes with `()`.
@@ -32,6 +32,9 @@ impl Awaiter for SuspendAlways {
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;
+    // SAFETY: a `Copy` value without drop glue, read by `await_ready`; the
+    // other two do nothing.
+    const STATELESS: Option<Stateless<Self>> = Some(unsafe { Stateless::new() });
 }
 
 impl Awaiter for SuspendNever {
@@ -45,6 +48,9 @@ impl Awaiter for SuspendNever {
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;
+    // SAFETY: a `Copy` value without drop glue, read by `await_ready`; the
+    // other two do nothing.
+    const STATELESS: Option<Stateless<Self>> = Some(unsafe { Stateless::new() });
 }
 
 /// `SuspendAlways` when `suspend` is true, else `SuspendNever`: C++'s common
@@ -70,4 +76,7 @@ impl Awaiter for Suspend {
     #[inline(always)]
     fn await_resume(self) {}
     const SUSPEND_IS_NOOP: bool = true;
+    // SAFETY: a `Copy` value without drop glue, read by `await_ready`; the
+    // other two do nothing.
+    const STATELESS: Option<Stateless<Self>> = Some(unsafe { Stateless::new() });
 }

@@ -42,6 +42,7 @@ fn poll_once<'a>(mut self: &'a Self, mut __coro_arg1: (u8, u8)) -> MyHandle<'a> 
             .construct(::coro::__private::at(&mut *__coro_ramp));
         let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
+            ::coro::__private::started().await;
             let _ = &self;
             let __coro_arg1 = __coro_arg1;
             let (a, b) = __coro_arg1;

@@ -46,6 +46,7 @@ fn range(mut n: u32) -> Generator<u32> {
             .construct(::coro::__private::at(&mut *__coro_ramp));
         let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
+            ::coro::__private::started().await;
             let _ = &n;
             #[allow(unreachable_code)]
             let __coro_end: ::coro::__private::FallOff<

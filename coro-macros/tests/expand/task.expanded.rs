@@ -46,6 +46,7 @@ fn load(mut path: String) -> Task<Result<usize, Error>> {
             .construct(::coro::__private::at(&mut *__coro_ramp));
         let promise = __coro_ramp.co();
         ::core::result::Result::Ok(async move {
+            ::coro::__private::started().await;
             #[allow(unused_mut)]
             let mut path = path;
             #[allow(unreachable_code)]

@@ -22,7 +22,7 @@ pub(crate) mod shared;
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::ManuallyDrop;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::{addr_of, NonNull};
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -519,6 +519,16 @@ impl<T, K: TaskKind> Promise for TaskPromise<T, K> {
     fn before_resume(&self) {
         K::check_home(&self.state);
     }
+    /// Nothing to drop unless the outcome holds a panic payload or a value
+    /// with drop glue (the continuation is a plain handle; the state has
+    /// no drop glue for either kind).
+    #[inline(always)]
+    fn drop_is_trivial(&self) -> bool {
+        const { assert!(!core::mem::needs_drop::<Option<CoroutineHandle>>()) };
+        !core::mem::needs_drop::<T>()
+            && !core::mem::needs_drop::<K::State>()
+            && !matches!(self.outcome, Outcome::Panicked(_))
+    }
 }
 
 impl<T, K: TaskKind> ReturnValue<T> for TaskPromise<T, K> {
@@ -837,7 +847,39 @@ pub struct TaskAwaiter<T, K: TaskKind> {
     task: ManuallyDrop<Option<Owned<T, K>>>,
     /// The continuation stand-in of a thread-bound coroutine awaiting a
     /// `SendTask`, which may finish on another thread.
-    hop: HopSlot,
+    hop: Hop<K>,
+}
+
+/// A [`TaskAwaiter`]'s [`HopSlot`], only for a `SendTask`'s awaiter: a
+/// `Task` finishes on its awaiter's thread and is given no hop, so its
+/// awaiter neither writes nor drops one (nor tests it when dropped).
+struct Hop<K: TaskKind>(MaybeUninit<HopSlot>, PhantomData<K>);
+
+impl<K: TaskKind> Hop<K> {
+    #[inline(always)]
+    fn new() -> Self {
+        Hop(if K::THREAD_BOUND { MaybeUninit::uninit() } else { MaybeUninit::new(HopSlot::default()) }, PhantomData)
+    }
+
+    /// The slot of a `SendTask`'s awaiter.
+    #[inline(always)]
+    fn get(&mut self) -> &mut HopSlot {
+        debug_assert!(!K::THREAD_BOUND, "a Task's awaiter has no hop");
+        // SAFETY: initialised for a `SendTask`'s awaiter (`new`), the only
+        // kind whose code calls this.
+        unsafe { self.0.assume_init_mut() }
+    }
+}
+
+impl<K: TaskKind> Drop for Hop<K> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !K::THREAD_BOUND {
+            // SAFETY: initialised for a `SendTask`'s awaiter (`new`); dropped
+            // once, here.
+            unsafe { self.0.assume_init_drop() }
+        }
+    }
 }
 
 // SAFETY: the awaiter owns a `SendTask`'s frame, which is `Send` (see
@@ -871,7 +913,7 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
         if K::THREAD_BOUND {
             drop(task);
         } else if task.release() {
-            self.hop.retract();
+            self.hop.get().retract();
         }
     }
 }
@@ -879,7 +921,7 @@ impl<T, K: TaskKind> Drop for TaskAwaiter<T, K> {
 impl<T, K: TaskKind> TaskAwaiter<T, K> {
     /// Awaits an owned, unstarted task (what `into_awaiter` makes).
     pub(crate) fn new(task: Owned<T, K>) -> Self {
-        TaskAwaiter { task: ManuallyDrop::new(Some(task)), hop: HopSlot::default() }
+        TaskAwaiter { task: ManuallyDrop::new(Some(task)), hop: Hop::new() }
     }
 
     /// The task, until `await_cancel` gives it up (after which only `Drop`
@@ -907,7 +949,8 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // A `SendTask` may finish on another thread: a thread-bound awaiting
         // coroutine is then brought home rather than resumed there.
         // SAFETY: the frame calls this with its own, live handle.
-        let continuation = unsafe { self.hop.continuation(awaiting, !K::THREAD_BOUND) };
+        let continuation =
+            if K::THREAD_BOUND { awaiting } else { unsafe { self.hop.get().continuation(awaiting, true) } };
         // The task is suspended at its initial point and owned by this
         // awaiter. A hop owns a reference to itself, given to the task.
         if continuation == awaiting {
@@ -917,6 +960,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         }
         self.task().handle()
     }
+    #[inline(always)]
     fn await_resume(mut self) -> T {
         self.task().take_result()
     }
@@ -935,7 +979,7 @@ impl<T, K: TaskKind> Awaiter for TaskAwaiter<T, K> {
         // it, never resumed here: the task is still held.
         let Some(task) = self.task.take() else { return CancelOutcome::Withdrawn };
         if task.release() {
-            self.hop.retract();
+            self.hop.get().retract();
             CancelOutcome::Withdrawn
         } else {
             CancelOutcome::ResumeComing
