@@ -30,6 +30,7 @@ fn words<'a>(
             <::coro::__private::InlineFrame<&'a str> as ::coro::CoroutineTraits>::Promise,
         >|
     async move {
+        ::coro::__private::started().await;
         let _ = &text;
         let _ = &skip;
         #[allow(unreachable_code)]
