@@ -36,6 +36,8 @@ mod coro_cases;
 mod floor;
 #[path = "compare/genawaiter_cases.rs"]
 mod genawaiter_cases;
+#[path = "compare/main_stack.rs"]
+mod main_stack;
 #[path = "compare/memory.rs"]
 mod memory;
 #[path = "compare/peer.rs"]
@@ -316,9 +318,7 @@ fn main() {
         memory::child(&args[1], n);
         return;
     }
-    // Deep recursion (the floor, boxed async) needs stack; coro and g++ run
-    // in constant stack.
-    let worker = std::thread::Builder::new().stack_size(1 << 30).spawn(move || {
+    let run = move || {
         if let Some(spec) = arg_after(&args, "--only") {
             only(&spec, args.iter().skip_while(|a| *a != "--only").nth(2).and_then(|n| n.parse().ok()));
         } else if args.iter().any(|a| a == "--callgrind") {
@@ -329,8 +329,19 @@ fn main() {
         } else {
             harness();
         }
-    });
-    worker.expect("spawn").join().expect("the harness panicked");
+    };
+    // Deep recursion (the floor, boxed async) needs a deep stack; coro and
+    // g++ run in constant stack. The candidates run on the main thread of a
+    // process with no other thread, as the g++ peer's do: a second thread
+    // would put glibc's malloc on its multi-threaded path (an arena lock)
+    // and give the worker thread a non-main arena (a lookup in every
+    // `free`), which the allocating rows would pay and g++ would not.
+    if main_stack::deep_enough() {
+        run();
+    } else {
+        let worker = std::thread::Builder::new().stack_size(main_stack::DEEP).spawn(run);
+        worker.expect("spawn").join().expect("the harness panicked");
+    }
 }
 
 /// `--only ROW/CANDIDATE [N]`: one run of one candidate.
