@@ -48,7 +48,7 @@ use mio::{Events, Poll, Token};
 use slab::Slab;
 
 use crate::inject::{Injector, Notifier};
-use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers};
+use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers, WaiterId};
 use crate::runtime::{LoopHandle, RtShared};
 use crate::task::{JoinHandle, Runnable, Spawned};
 
@@ -80,6 +80,9 @@ enum Ready {
     /// A handle posted through the `Scheduler` trait: resumed or destroyed
     /// once.
     Post(CoroutineHandle),
+    /// An I/O waiter to resume early (if still waiting): its owner cancels
+    /// it from another thread.
+    ResumeIo(SourceKey, Direction, WaiterId),
 }
 
 struct TaskEntry {
@@ -111,7 +114,10 @@ pub(crate) enum Message {
     /// A handle posted through the `Scheduler` trait.
     Post(CoroutineHandle),
     /// An I/O awaiter dropped on another thread withdraws its waiter.
-    WithdrawIo(SourceKey, Direction, Key),
+    WithdrawIo(SourceKey, Direction, WaiterId),
+    /// Resume an I/O waiter early: its owner cancels it from another
+    /// thread.
+    ResumeIo(SourceKey, Direction, WaiterId),
     /// A socket dropped (or moved to another loop) on another thread: its
     /// source entry goes (it is deregistered from mio already).
     DropSource(SourceKey),
@@ -163,6 +169,33 @@ pub(crate) struct Shared {
 thread_local! {
     /// This thread's loop's `Shared`, for cheap "is this its thread?" checks.
     static LOOP_SHARED: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+    /// This thread's loop, for the socket awaiters' per-operation path
+    /// ([`with_loop`]): set by `EventLoop::new`, cleared at the end of its
+    /// drop, before its `Rc<Inner>` goes.
+    static LOOP_INNER: Cell<*const Inner> = const { Cell::new(ptr::null()) };
+}
+
+/// The address of this thread's loop's `Shared` (0 if it has none): what
+/// a socket's registration compares with its homes'.
+pub(crate) fn loop_id() -> usize {
+    LOOP_SHARED.try_with(|c| c.get() as usize).unwrap_or(0)
+}
+
+/// Runs `f` with this thread's loop, if it has one, without cloning its
+/// `Rc` (a thread-local load). `f` must not drop the loop (nothing it
+/// runs reaches user code: the socket awaiters' registry updates only).
+pub(crate) fn with_loop<R>(f: impl FnOnce(&Inner) -> R) -> Option<R> {
+    let p = LOOP_INNER.try_with(Cell::get).ok()?;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `LOOP_INNER` is non-null only between `EventLoop::new` and
+    // the end of its drop, during which the `EventLoop` holds an
+    // `Rc<Inner>` to this allocation (dropped only after `Drop::drop`
+    // cleared the pointer): it is live for the whole call, as `f` does not
+    // drop the loop (the caller's contract). The loop is this thread's
+    // (thread-local), and `Inner` is only ever shared within its thread.
+    Some(f(unsafe { &*p }))
 }
 
 impl Shared {
@@ -222,6 +255,11 @@ pub(crate) struct Inner {
     taken: RefCell<Vec<Message>>,
     poll: RefCell<Poll>,
     events: RefCell<Events>,
+    /// The last poll's socket events, `(token, readable, writable)`, being
+    /// dispatched (keeps its capacity).
+    polled: RefCell<Vec<(Token, bool, bool)>>,
+    /// How many of `polled` were dispatched.
+    dispatched: Cell<usize>,
     running: Cell<bool>,
     /// A drain of the home queue (`resume_woken`) began and did not return:
     /// the next turn drains even without a notification.
@@ -368,38 +406,61 @@ impl Inner {
         self.sources.borrow_mut().remove(key);
     }
 
-    /// Registers `handle` as waiting for `direction` on `source`.
-    pub(crate) fn register_io(&self, handle: CoroutineHandle, source: SourceKey, direction: Direction) -> Key {
-        let key = self.regs.borrow_mut().insert(handle);
-        self.sources.borrow_mut().add_waiter(source, direction, key);
-        key
+    /// Records `handle` as waiting for `direction` on `source`; `None` if
+    /// the source is gone.
+    pub(crate) fn wait_io(&self, source: SourceKey, direction: Direction, handle: CoroutineHandle) -> Option<WaiterId> {
+        self.sources.borrow_mut().add_waiter(source, direction, handle)
     }
 
-    /// An I/O awaiter's resume, drop or cancel step: withdraws `key`.
-    pub(crate) fn deregister_io(&self, source: SourceKey, direction: Direction, key: Key) {
-        self.sources.borrow_mut().remove_waiter(source, direction, key);
-        self.regs.borrow_mut().remove(key);
+    /// An I/O awaiter's resume, drop or cancel step: withdraws `id` (a
+    /// no-op if the loop took it to resume it).
+    pub(crate) fn withdraw_io(&self, source: SourceKey, direction: Direction, id: WaiterId) {
+        self.sources.borrow_mut().take_waiter(source, direction, id);
     }
 
-    /// Queues the waiters of the sources the events name.
-    fn dispatch(&self, events: &Events) {
-        let mut sources = self.sources.borrow_mut();
-        let mut regs = self.regs.borrow_mut();
-        let mut ready = self.ready.borrow_mut();
-        for event in events.iter() {
-            if event.token() == WAKER {
-                continue;
-            }
-            // An error or a hang-up wakes both directions: the retried
-            // operation reports it.
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            sources.dispatch(event.token(), readable, writable, |key| {
-                if regs.fire(key) {
-                    ready.push_back(Ready::Resume(key));
+    /// Resumes the coroutines waiting on the sources the polled events
+    /// name, from event `self.dispatched` on. Each is taken out of its
+    /// list (registration invariant 7) and resumed here, on the loop's
+    /// stack, with no borrow held; the waiters a resumed coroutine adds
+    /// (it read all there was and waits again) wait for the next event.
+    /// A resume that unwinds leaves `dispatched` at the next event: the
+    /// next turn goes on from there, so no readiness is lost.
+    fn dispatch(&self) {
+        let mut i = self.dispatched.get();
+        loop {
+            let Some(&(token, readable, writable)) = self.polled.borrow().get(i) else { break };
+            i += 1;
+            self.dispatched.set(i);
+            let Some(key) = self.sources.borrow().source_of(token) else { continue };
+            for (ready, direction) in [(readable, Direction::Read), (writable, Direction::Write)] {
+                if !ready {
+                    continue;
                 }
-            });
+                // Those waiting now; a withdrawn one's turn goes to a
+                // later waiter (a spurious wake-up: it retries).
+                let n = self.sources.borrow().waiters_of(key, direction);
+                for _ in 0..n {
+                    if !self.ready.borrow().is_empty() {
+                        // Work is queued: the waiters queue behind it, by
+                        // name (taken out when their turn comes, if still
+                        // there), so that the queue stays in order.
+                        let mut ready = self.ready.borrow_mut();
+                        self.sources
+                            .borrow()
+                            .for_each_waiter(key, direction, |id| ready.push_back(Ready::ResumeIo(key, direction, id)));
+                        break;
+                    }
+                    let Some(h) = self.sources.borrow_mut().pop_waiter(key, direction) else { break };
+                    // SAFETY: a handle in a source's list names a frame
+                    // suspended on the awaiter that put it there, on this
+                    // thread (registration invariant 7); `pop_waiter`
+                    // took it out, so it is resumed once.
+                    unsafe { h.resume() }
+                }
+            }
         }
+        self.polled.borrow_mut().clear();
+        self.dispatched.set(0);
     }
 
     /// Starts `future` as a task of this loop.
@@ -507,7 +568,10 @@ impl Inner {
             Message::Cancel(key) => self.ready.borrow_mut().push_back(Ready::Cancel(key)),
             Message::Hop(hop) => self.ready.borrow_mut().push_back(Ready::Hop(hop)),
             Message::Post(h) => self.ready.borrow_mut().push_back(Ready::Post(h)),
-            Message::WithdrawIo(source, direction, key) => self.deregister_io(source, direction, key),
+            Message::WithdrawIo(source, direction, id) => self.withdraw_io(source, direction, id),
+            Message::ResumeIo(source, direction, id) => {
+                self.ready.borrow_mut().push_back(Ready::ResumeIo(source, direction, id))
+            }
             Message::DropSource(source) => self.remove_source(source),
         }
     }
@@ -515,6 +579,10 @@ impl Inner {
     /// One loop turn (see the module docs); blocks in `poll` only if
     /// nothing is ready and `done()` is false.
     fn turn(&self, done: &dyn Fn() -> bool) {
+        // (0) Events a dispatch left when a resume unwound.
+        if !self.polled.borrow().is_empty() {
+            self.dispatch();
+        }
         // (1) Messages from other threads.
         let mut taken = mem::take(&mut *self.taken.borrow_mut());
         let notified = self.shared.inj.take(&mut taken);
@@ -540,14 +608,21 @@ impl Inner {
             resume_woken();
             self.drain_unfinished.set(false);
         }
-        // (3) Timers.
-        {
+        // (3) Timers (no clock read if there are none).
+        let mut now = None;
+        if !self.timers.borrow().is_empty() {
+            let t = Instant::now();
+            now = Some(t);
             let mut regs = self.regs.borrow_mut();
             let mut ready = self.ready.borrow_mut();
-            self.timers.borrow_mut().fire_due(Instant::now(), &mut regs, |key| ready.push_back(Ready::Resume(key)));
+            self.timers.borrow_mut().fire_due(t, &mut regs, |key| ready.push_back(Ready::Resume(key)));
         }
         // (4) What is ready now; what it readies waits for the next pass.
         let n = self.ready.borrow().len();
+        if n > 0 {
+            // Time passes while it runs: the poll's timeout reads the clock.
+            now = None;
+        }
         for _ in 0..n {
             let Some(next) = self.ready.borrow_mut().pop_front() else { break };
             match next {
@@ -577,6 +652,15 @@ impl Inner {
                 // coroutine (or stand-in) ours to resume once, on any
                 // thread (`resumes_on_posting_thread` is `false`).
                 Ready::Post(h) => unsafe { h.resume() },
+                Ready::ResumeIo(source, direction, id) => {
+                    let handle = self.sources.borrow_mut().take_waiter(source, direction, id);
+                    if let Some(h) = handle {
+                        // SAFETY: as for a readiness event (registration
+                        // invariant 7): still in its list, so suspended on
+                        // its awaiter, on this thread; taken out once.
+                        unsafe { h.resume() }
+                    }
+                }
             }
             if done() {
                 return;
@@ -596,17 +680,27 @@ impl Inner {
             Some(std::time::Duration::ZERO)
         } else {
             let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-            next.map(|d| d.saturating_duration_since(Instant::now()))
+            next.map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)))
         };
-        let mut events = self.events.borrow_mut();
-        match self.poll.borrow_mut().poll(&mut events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
+        {
+            let mut events = self.events.borrow_mut();
+            match self.poll.borrow_mut().poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
+            }
+            // The waker's wake-ups are recorded by `notified`.
+            let mut polled = self.polled.borrow_mut();
+            for e in events.iter().filter(|e| e.token() != WAKER) {
+                // An error or a hang-up wakes both directions: the retried
+                // operation reports it.
+                let readable = e.is_readable() || e.is_read_closed() || e.is_error();
+                let writable = e.is_writable() || e.is_write_closed() || e.is_error();
+                polled.push((e.token(), readable, writable));
+            }
         }
-        // (6) Readiness: the waker's wake-ups are recorded by `notified`;
-        // the sockets' wake their waiters.
-        self.dispatch(&events);
+        // (6) Readiness: the sockets' events resume their waiters.
+        self.dispatch();
     }
 
     /// Runs turns until `done()`.
@@ -638,7 +732,10 @@ impl Inner {
 
     /// Nothing is left that could run.
     fn idle(&self) -> bool {
-        self.ready.borrow().is_empty() && self.tasks.borrow().is_empty() && self.regs.borrow().len() == 0
+        self.ready.borrow().is_empty()
+            && self.tasks.borrow().is_empty()
+            && self.regs.borrow().len() == 0
+            && self.sources.borrow().waiters() == 0
     }
 }
 
@@ -719,12 +816,15 @@ impl EventLoop {
             taken: RefCell::default(),
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS)),
+            polled: RefCell::new(Vec::with_capacity(EVENTS)),
+            dispatched: Cell::new(0),
             running: Cell::new(false),
             drain_unfinished: Cell::new(false),
             runtime: RefCell::new(None),
             index: Cell::new(0),
         });
         LOOP_SHARED.with(|c| c.set(Arc::as_ptr(&inner.shared)));
+        LOOP_INNER.with(|c| c.set(Rc::as_ptr(&inner)));
         CURRENT.with(|c| *c.borrow_mut() = Some(inner.clone()));
         Ok(EventLoop { inner })
     }
@@ -848,7 +948,7 @@ impl EventLoop {
     /// assert_eq!(coro_io::EventLoop::new().unwrap().registrations(), 0);
     /// ```
     pub fn registrations(&self) -> usize {
-        self.inner.regs.borrow().len()
+        self.inner.regs.borrow().len() + self.inner.sources.borrow().waiters()
     }
 
     /// How many sockets are registered with the loop's poller (each
@@ -904,6 +1004,7 @@ impl Drop for EventLoop {
         inner.timers.borrow_mut().clear();
         inner.regs.borrow_mut().forget_timers();
         let _ = LOOP_SHARED.try_with(|c| c.set(ptr::null()));
+        let _ = LOOP_INNER.try_with(|c| c.set(ptr::null()));
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }

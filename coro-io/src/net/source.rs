@@ -47,7 +47,7 @@ use coro_core::awaiter::CancelOutcome;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
 use crate::event_loop::{self, Message, Shared};
-use crate::registration::{Direction, Key, SourceKey};
+use crate::registration::{Direction, Key, SourceKey, WaiterId};
 
 /// A socket's registration with one loop.
 struct Home {
@@ -63,6 +63,13 @@ struct Home {
 struct Homes {
     first: Option<Home>,
     more: Vec<Home>,
+}
+
+impl Home {
+    /// Whether this is the registration with the loop `loop_id` names.
+    fn on(&self, loop_id: usize) -> bool {
+        Arc::as_ptr(&self.shared) as usize == loop_id
+    }
 }
 
 impl Homes {
@@ -104,10 +111,11 @@ impl Homes {
 fn forget(home: Home, fd: RawFd) {
     // An error means the poller is gone or never had it: nothing to undo.
     let _ = home.shared.registry.deregister(&mut mio::unix::SourceFd(&fd));
-    match event_loop::local(&home.shared) {
-        Some(lp) => lp.remove_source(home.source),
+    if event_loop::loop_id() != Arc::as_ptr(&home.shared) as usize
+        || event_loop::with_loop(|lp| lp.remove_source(home.source)).is_none()
+    {
         // Refused: the loop is gone, and its source entries with it.
-        None => drop(home.shared.post(Message::DropSource(home.source))),
+        drop(home.shared.post(Message::DropSource(home.source)));
     }
 }
 
@@ -120,10 +128,13 @@ pub(crate) struct Registration {
 
 /// One waiter: what an awaiter keeps while its coroutine is suspended.
 pub(crate) struct IoWait {
-    shared: Arc<Shared>,
+    /// The loop's [`event_loop::loop_id`]: its home (which holds the
+    /// loop's `Shared`, so the address names no other loop) stays while
+    /// this waiter counts in its `waiting`.
+    loop_id: usize,
     source: SourceKey,
     direction: Direction,
-    key: Key,
+    id: WaiterId,
 }
 
 impl Registration {
@@ -141,16 +152,16 @@ impl Registration {
     /// # Panics
     /// If this thread has no [`EventLoop`](crate::EventLoop).
     fn wait(&self, fd: RawFd, direction: Direction, handle: CoroutineHandle) -> io::Result<IoWait> {
-        let lp = event_loop::current_for("co_await! of a socket operation");
+        let loop_id = event_loop::loop_id();
         let source = {
             let mut homes = self.lock();
-            let here = homes.find(|h| Arc::ptr_eq(&h.shared, &lp.shared)).map(|home| {
-                home.waiting += 1;
-                home.source
-            });
-            match here {
-                Some(source) => source,
+            match homes.find(|h| h.on(loop_id)) {
+                Some(home) => {
+                    home.waiting += 1;
+                    home.source
+                }
                 None => {
+                    let lp = event_loop::current_for("co_await! of a socket operation");
                     // The socket moved here: its idle registrations elsewhere go.
                     homes.remove_where(|h| h.waiting == 0, |h| forget(h, fd));
                     let source = lp.add_source(fd)?;
@@ -159,20 +170,35 @@ impl Registration {
                 }
             }
         };
-        let key = lp.register_io(handle, source, direction);
-        Ok(IoWait { shared: lp.shared.clone(), source, direction, key })
+        match event_loop::with_loop(|lp| lp.wait_io(source, direction, handle)).flatten() {
+            Some(id) => Ok(IoWait { loop_id, source, direction, id }),
+            None => {
+                self.unwait(loop_id, source);
+                Err(io::Error::other("coro_io: the socket's registration with this loop is gone"))
+            }
+        }
+    }
+
+    /// A waiter of `source` on the loop `loop_id` is gone.
+    fn unwait(&self, loop_id: usize, source: SourceKey) {
+        let mut homes = self.lock();
+        if let Some(home) = homes.find(|h| h.source == source && h.on(loop_id)) {
+            home.waiting -= 1;
+        }
     }
 
     /// Withdraws a waiter (its awaiter resumed, or is dropped): at once on
     /// its loop's thread, by a message from any other.
     fn finish(&self, wait: IoWait) {
-        match event_loop::local(&wait.shared) {
-            Some(lp) => lp.deregister_io(wait.source, wait.direction, wait.key),
-            // Refused: the loop is gone, and the waiter with it.
-            None => drop(wait.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.key))),
+        if event_loop::loop_id() == wait.loop_id {
+            event_loop::with_loop(|lp| lp.withdraw_io(wait.source, wait.direction, wait.id));
+            self.unwait(wait.loop_id, wait.source);
+            return;
         }
         let mut homes = self.lock();
-        if let Some(home) = homes.find(|h| h.source == wait.source && Arc::ptr_eq(&h.shared, &wait.shared)) {
+        if let Some(home) = homes.find(|h| h.source == wait.source && h.on(wait.loop_id)) {
+            // Refused: the loop is gone, and the waiter with it.
+            drop(home.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.id)));
             home.waiting -= 1;
         }
     }
@@ -182,8 +208,12 @@ impl Registration {
     /// another, the loop is asked to resume the coroutine early.
     fn cancel(&self, slot: &mut Option<IoWait>) -> CancelOutcome {
         let Some(wait) = slot else { return CancelOutcome::ResumeComing };
-        if event_loop::local(&wait.shared).is_none() && wait.shared.post(Message::Resume(wait.key)).is_ok() {
-            return CancelOutcome::ResumeComing;
+        if event_loop::loop_id() != wait.loop_id {
+            let homes = self.lock();
+            let home = homes.first.iter().chain(&homes.more).find(|h| h.source == wait.source && h.on(wait.loop_id));
+            if home.is_some_and(|h| h.shared.post(Message::ResumeIo(wait.source, wait.direction, wait.id)).is_ok()) {
+                return CancelOutcome::ResumeComing;
+            }
         }
         // On the loop's thread, or the loop is gone: nothing will resume it.
         if let Some(wait) = slot.take() {
@@ -263,8 +293,18 @@ impl<T: AsRawFd> Source<T> {
 pub(crate) fn attempt_io<T>(direction: Direction, mut f: impl FnMut() -> io::Result<T>) -> Attempt<io::Result<T>> {
     loop {
         match f() {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Attempt::Wait(direction),
+            Err(e) => match e.raw_os_error() {
+                // The two outcomes that are no result, told by their codes
+                // (`kind()` maps every code).
+                Some(libc::EINTR) => continue,
+                Some(code) if code == libc::EAGAIN || code == libc::EWOULDBLOCK => return Attempt::Wait(direction),
+                Some(_) => return Attempt::Done(Err(e)),
+                None => match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Attempt::Wait(direction),
+                    _ => return Attempt::Done(Err(e)),
+                },
+            },
             result => return Attempt::Done(result),
         }
     }
@@ -303,7 +343,15 @@ impl<O: Op> Pending<O> {
     }
 
     /// Withdraws what the last suspension registered.
+    #[inline]
     fn withdraw(&mut self) {
+        if !matches!(self.state, State::Idle) {
+            self.withdraw_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn withdraw_slow(&mut self) {
         match core::mem::replace(&mut self.state, State::Idle) {
             State::Waiting(wait) => {
                 if let Some((reg, _)) = self.op.source() {
