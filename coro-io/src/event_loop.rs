@@ -426,41 +426,45 @@ impl Inner {
     /// A resume that unwinds leaves `dispatched` at the next event: the
     /// next turn goes on from there, so no readiness is lost.
     fn dispatch(&self) {
-        let mut i = self.dispatched.get();
         loop {
+            let i = self.dispatched.get();
             let Some(&(token, readable, writable)) = self.polled.borrow().get(i) else { break };
-            i += 1;
-            self.dispatched.set(i);
-            let Some(key) = self.sources.borrow().source_of(token) else { continue };
-            for (ready, direction) in [(readable, Direction::Read), (writable, Direction::Write)] {
-                if !ready {
-                    continue;
-                }
-                // Those waiting now; a withdrawn one's turn goes to a
-                // later waiter (a spurious wake-up: it retries).
-                let n = self.sources.borrow().waiters_of(key, direction);
-                for _ in 0..n {
-                    if !self.ready.borrow().is_empty() {
-                        // Work is queued: the waiters queue behind it, by
-                        // name (taken out when their turn comes, if still
-                        // there), so that the queue stays in order.
-                        let mut ready = self.ready.borrow_mut();
-                        self.sources
-                            .borrow()
-                            .for_each_waiter(key, direction, |id| ready.push_back(Ready::ResumeIo(key, direction, id)));
-                        break;
-                    }
-                    let Some(h) = self.sources.borrow_mut().pop_waiter(key, direction) else { break };
-                    // SAFETY: a handle in a source's list names a frame
-                    // suspended on the awaiter that put it there, on this
-                    // thread (registration invariant 7); `pop_waiter`
-                    // took it out, so it is resumed once.
-                    unsafe { h.resume() }
-                }
+            self.dispatched.set(i + 1);
+            // Those waiting now (the waiters a resume adds wait for the
+            // next event).
+            let Some((key, readers, writers)) = self.sources.borrow().waiting_on(token) else { continue };
+            if readable && readers > 0 {
+                self.wake_io(key, Direction::Read, readers);
+            }
+            if writable && writers > 0 {
+                self.wake_io(key, Direction::Write, writers);
             }
         }
         self.polled.borrow_mut().clear();
         self.dispatched.set(0);
+    }
+
+    /// Resumes the `n` oldest waiters of `key` for `direction` (a withdrawn
+    /// one's turn goes to a later waiter: a spurious wake-up, it retries).
+    fn wake_io(&self, key: SourceKey, direction: Direction, n: usize) {
+        for _ in 0..n {
+            if !self.ready.borrow().is_empty() {
+                // Work is queued: the waiters queue behind it, by name
+                // (taken out when their turn comes, if still there), so
+                // that the queue stays in order.
+                let mut ready = self.ready.borrow_mut();
+                self.sources
+                    .borrow()
+                    .for_each_waiter(key, direction, |id| ready.push_back(Ready::ResumeIo(key, direction, id)));
+                return;
+            }
+            let Some(h) = self.sources.borrow_mut().pop_waiter(key, direction) else { return };
+            // SAFETY: a handle in a source's list names a frame suspended
+            // on the awaiter that put it there, on this thread
+            // (registration invariant 7); `pop_waiter` took it out, so it
+            // is resumed once.
+            unsafe { h.resume() }
+        }
     }
 
     /// Starts `future` as a task of this loop.
@@ -576,14 +580,10 @@ impl Inner {
         }
     }
 
-    /// One loop turn (see the module docs); blocks in `poll` only if
-    /// nothing is ready and `done()` is false.
-    fn turn(&self, done: &dyn Fn() -> bool) {
-        // (0) Events a dispatch left when a resume unwound.
-        if !self.polled.borrow().is_empty() {
-            self.dispatch();
-        }
-        // (1) Messages from other threads.
+    /// Takes the messages other threads posted and files them; `false` if
+    /// no notification came after all.
+    #[inline(never)]
+    fn accept_messages(&self) -> bool {
         let mut taken = mem::take(&mut *self.taken.borrow_mut());
         let notified = self.shared.inj.take(&mut taken);
         if notified {
@@ -596,6 +596,18 @@ impl Inner {
             drop(doomed);
         }
         *self.taken.borrow_mut() = taken;
+        notified
+    }
+
+    /// One loop turn (see the module docs); blocks in `poll` only if
+    /// nothing is ready and `done()` is false.
+    fn turn(&self, done: &dyn Fn() -> bool) {
+        // (0) Events a dispatch left when a resume unwound.
+        if !self.polled.borrow().is_empty() {
+            self.dispatch();
+        }
+        // (1) Messages from other threads.
+        let notified = self.shared.inj.is_notified() && self.accept_messages();
         // (2) This thread's coroutines woken elsewhere. Every post to this
         // thread's wake queue wakes the home waker (registered above, or at
         // once by `notify_when_woken` if the queue already holds posts), so

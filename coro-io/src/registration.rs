@@ -396,9 +396,10 @@ impl Sources {
         mio::Token((key.index as usize + 1) | generation)
     }
 
-    /// The source `token` names, if it is live: a stale token (its source
-    /// gone, its slot perhaps reused) or the waker's names none.
-    pub(crate) fn source_of(&self, token: mio::Token) -> Option<SourceKey> {
+    /// The source `token` names, if it is live (a stale token, its source
+    /// gone and its slot perhaps reused, or the waker's, names none), and
+    /// how many coroutines wait on it to read and to write.
+    pub(crate) fn waiting_on(&self, token: mio::Token) -> Option<(SourceKey, usize, usize)> {
         let raw = token.0;
         let mask = 1usize.checked_shl(INDEX_BITS).map_or(usize::MAX, |b| b - 1);
         let index = (raw & mask).checked_sub(1)?;
@@ -407,16 +408,7 @@ impl Sources {
         if usize::BITS > INDEX_BITS && s.generation as usize & 0x7fff_ffff != generation {
             return None;
         }
-        Some(SourceKey { index: index as u32, generation: s.generation })
-    }
-
-    /// How many coroutines wait on `key` for `direction` (0 if `key` is
-    /// gone).
-    pub(crate) fn waiters_of(&self, key: SourceKey, direction: Direction) -> usize {
-        self.slab.get(key.index as usize).filter(|s| s.generation == key.generation).map_or(0, |s| match direction {
-            Direction::Read => s.readers.len(),
-            Direction::Write => s.writers.len(),
-        })
+        Some((SourceKey { index: index as u32, generation: s.generation }, s.readers.len(), s.writers.len()))
     }
 
     /// Calls `f` with each waiter of `key` for `direction`, oldest first.
@@ -464,10 +456,10 @@ mod tests {
     /// What an event for `token` resumes: the waiters present when it came.
     fn woken(sources: &mut Sources, token: mio::Token, readable: bool, writable: bool) -> Vec<*mut ()> {
         let mut out = Vec::new();
-        let Some(key) = sources.source_of(token) else { return out };
-        for (ready, direction) in [(readable, Direction::Read), (writable, Direction::Write)] {
+        let Some((key, readers, writers)) = sources.waiting_on(token) else { return out };
+        for (ready, direction, n) in [(readable, Direction::Read, readers), (writable, Direction::Write, writers)] {
             if ready {
-                for _ in 0..sources.waiters_of(key, direction) {
+                for _ in 0..n {
                     out.extend(sources.pop_waiter(key, direction).map(|h| h.address()));
                 }
             }
