@@ -260,6 +260,9 @@ pub(crate) struct Inner {
     polled: RefCell<Vec<(Token, bool, bool)>>,
     /// How many of `polled` were dispatched.
     dispatched: Cell<usize>,
+    /// The I/O waiter last taken out of its list to be resumed (ids are
+    /// never reused: a stale one matches no later waiter).
+    resumed_io: Cell<Option<WaiterId>>,
     running: Cell<bool>,
     /// A drain of the home queue (`resume_woken`) began and did not return:
     /// the next turn drains even without a notification.
@@ -415,6 +418,10 @@ impl Inner {
     /// An I/O awaiter's resume, drop or cancel step: withdraws `id` (a
     /// no-op if the loop took it to resume it).
     pub(crate) fn withdraw_io(&self, source: SourceKey, direction: Direction, id: WaiterId) {
+        if self.resumed_io.get() == Some(id) {
+            // The waiter a readiness event just took out to resume.
+            return;
+        }
         self.sources.borrow_mut().take_waiter(source, direction, id);
     }
 
@@ -458,7 +465,10 @@ impl Inner {
                     .for_each_waiter(key, direction, |id| ready.push_back(Ready::ResumeIo(key, direction, id)));
                 return;
             }
-            let Some(h) = self.sources.borrow_mut().pop_waiter(key, direction) else { return };
+            let Some((id, h)) = self.sources.borrow_mut().pop_waiter(key, direction) else { return };
+            // Its awaiter's withdrawal (first thing after the resume) then
+            // has nothing to look up.
+            self.resumed_io.set(Some(id));
             // SAFETY: a handle in a source's list names a frame suspended
             // on the awaiter that put it there, on this thread
             // (registration invariant 7); `pop_waiter` took it out, so it
@@ -603,7 +613,8 @@ impl Inner {
     /// nothing is ready and `done()` is false.
     fn turn(&self, done: &dyn Fn() -> bool) {
         // (0) Events a dispatch left when a resume unwound.
-        if !self.polled.borrow().is_empty() {
+        let leftover = !self.polled.borrow().is_empty();
+        if leftover {
             self.dispatch();
         }
         // (1) Messages from other threads.
@@ -615,7 +626,8 @@ impl Inner {
         // skipped (it costs a mutex and a thread-local per turn). A drain
         // that unwound (a detached task's panic) requeued the rest of its
         // batch without a notification, so the next turn drains again.
-        if notified || self.drain_unfinished.get() {
+        let drain = notified || self.drain_unfinished.get();
+        if drain {
             self.drain_unfinished.set(true);
             resume_woken();
             self.drain_unfinished.set(false);
@@ -679,8 +691,9 @@ impl Inner {
             }
         }
         // (5) Block until a deadline, a wake-up or I/O; only look at I/O
-        // if work is ready.
-        if done() {
+        // if work is ready. (`done()` was last asked before this turn: if
+        // nothing ran since, its answer stands.)
+        if (leftover || drain || n > 0) && done() {
             return;
         }
         let timeout = if !self.ready.borrow().is_empty() {
@@ -830,6 +843,7 @@ impl EventLoop {
             events: RefCell::new(Events::with_capacity(EVENTS)),
             polled: RefCell::new(Vec::with_capacity(EVENTS)),
             dispatched: Cell::new(0),
+            resumed_io: Cell::new(None),
             running: Cell::new(false),
             drain_unfinished: Cell::new(false),
             runtime: RefCell::new(None),

@@ -274,12 +274,12 @@ impl Waiters {
     }
 
     /// Takes the oldest waiter out.
-    fn pop(&mut self) -> Option<CoroutineHandle> {
+    fn pop(&mut self) -> Option<IoWaiter> {
         let w = self.one.take()?;
         if !self.more.is_empty() {
             self.one = Some(self.more.remove(0));
         }
-        Some(w.handle)
+        Some(w)
     }
 
     fn len(&self) -> usize {
@@ -422,10 +422,10 @@ impl Sources {
     }
 
     /// Takes the oldest waiter of `key` for `direction` out, to resume it.
-    pub(crate) fn pop_waiter(&mut self, key: SourceKey, direction: Direction) -> Option<CoroutineHandle> {
-        let h = self.get_mut(key)?.waiters(direction).pop()?;
+    pub(crate) fn pop_waiter(&mut self, key: SourceKey, direction: Direction) -> Option<(WaiterId, CoroutineHandle)> {
+        let w = self.get_mut(key)?.waiters(direction).pop()?;
         self.waiting -= 1;
-        Some(h)
+        Some((w.id, w.handle))
     }
 
     /// The bytes a source takes in the loop's slab.
@@ -460,7 +460,7 @@ mod tests {
         for (ready, direction, n) in [(readable, Direction::Read, readers), (writable, Direction::Write, writers)] {
             if ready {
                 for _ in 0..n {
-                    out.extend(sources.pop_waiter(key, direction).map(|h| h.address()));
+                    out.extend(sources.pop_waiter(key, direction).map(|(_, h)| h.address()));
                 }
             }
         }
