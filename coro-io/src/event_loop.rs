@@ -173,6 +173,16 @@ thread_local! {
     /// ([`with_loop`]): set by `EventLoop::new`, cleared at the end of its
     /// drop, before its `Rc<Inner>` goes.
     static LOOP_INNER: Cell<*const Inner> = const { Cell::new(ptr::null()) };
+    /// This thread's loop's number (0: none).
+    static LOOP_NUMBER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The number of this thread's loop, for a socket's fast path
+/// (`net/fast.rs`): each loop gets the next number at its creation, never
+/// reused; 0 if the thread has no loop, or once 2^32 - 1 loops were made
+/// (a socket's waits then take its mutex).
+pub(crate) fn loop_number() -> u32 {
+    LOOP_NUMBER.try_with(Cell::get).unwrap_or(0)
 }
 
 /// The address of this thread's loop's `Shared` (0 if it has none): what
@@ -851,6 +861,10 @@ impl EventLoop {
         });
         LOOP_SHARED.with(|c| c.set(Arc::as_ptr(&inner.shared)));
         LOOP_INNER.with(|c| c.set(Rc::as_ptr(&inner)));
+        static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        // Never reused: once the numbers run out, loops get 0 (no fast path).
+        let n = NEXT_NUMBER.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1)).unwrap_or(0);
+        LOOP_NUMBER.with(|c| c.set(n));
         CURRENT.with(|c| *c.borrow_mut() = Some(inner.clone()));
         Ok(EventLoop { inner })
     }
@@ -1031,6 +1045,7 @@ impl Drop for EventLoop {
         inner.regs.borrow_mut().forget_timers();
         let _ = LOOP_SHARED.try_with(|c| c.set(ptr::null()));
         let _ = LOOP_INNER.try_with(|c| c.set(ptr::null()));
+        let _ = LOOP_NUMBER.try_with(|c| c.set(0));
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }

@@ -220,6 +220,18 @@ pub(crate) struct SourceKey {
     generation: u32,
 }
 
+impl SourceKey {
+    /// The key in one word (for an atomic).
+    pub(crate) fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The key [`to_bits`](Self::to_bits) gave.
+    pub(crate) fn from_bits(bits: u64) -> SourceKey {
+        SourceKey { index: bits as u32, generation: (bits >> 32) as u32 }
+    }
+}
+
 /// Which readiness an I/O waiter waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {

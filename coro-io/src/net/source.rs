@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use coro_core::awaiter::CancelOutcome;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
+use super::fast::FastHome;
 use crate::event_loop::{self, Message, Shared};
 use crate::registration::{Direction, Key, SourceKey, WaiterId};
 
@@ -58,11 +59,15 @@ struct Home {
 }
 
 /// The loops a socket is registered with: the first inline (the usual
-/// case: no allocation), more in a vector.
+/// case: no allocation), more in a boxed vector (allocated the first time
+/// a socket has two homes).
 #[derive(Default)]
 struct Homes {
     first: Option<Home>,
-    more: Vec<Home>,
+    // A box: one word in every socket instead of a vector's three (most
+    // sockets never have a second home).
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<Home>>>,
 }
 
 impl Home {
@@ -77,30 +82,42 @@ impl Homes {
         if self.first.as_ref().is_some_and(&mut pred) {
             return self.first.as_mut();
         }
-        self.more.iter_mut().find(|h| pred(h))
+        self.more.as_mut()?.iter_mut().find(|h| pred(h))
+    }
+
+    /// The homes after the first.
+    fn more(&self) -> &[Home] {
+        self.more.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the socket has one home (or none) at most.
+    fn single(&self) -> bool {
+        self.more().is_empty()
     }
 
     fn push(&mut self, home: Home) {
         if self.first.is_none() {
             self.first = Some(home);
         } else {
-            self.more.push(home);
+            self.more.get_or_insert_with(Box::default).push(home);
         }
     }
 
     /// Takes out every home for which `drop_it` says so.
     fn remove_where(&mut self, mut drop_it: impl FnMut(&Home) -> bool, mut removed: impl FnMut(Home)) {
-        let mut i = 0;
-        while i < self.more.len() {
-            if drop_it(&self.more[i]) {
-                removed(self.more.swap_remove(i));
-            } else {
-                i += 1;
+        if let Some(more) = self.more.as_mut() {
+            let mut i = 0;
+            while i < more.len() {
+                if drop_it(&more[i]) {
+                    removed(more.swap_remove(i));
+                } else {
+                    i += 1;
+                }
             }
         }
         if self.first.as_ref().is_some_and(&mut drop_it) {
             removed(self.first.take().expect("checked"));
-            self.first = self.more.pop();
+            self.first = self.more.as_mut().and_then(|m| m.pop());
         }
     }
 }
@@ -123,6 +140,9 @@ fn forget(home: Home, fd: RawFd) {
 /// docs). `Sync`: the halves of a stream share it.
 #[derive(Default)]
 pub(crate) struct Registration {
+    /// The one-loop fast path (`fast.rs`): waits on the loop of the
+    /// socket's only home skip the mutex.
+    fast: FastHome,
     homes: Mutex<Homes>,
 }
 
@@ -135,6 +155,9 @@ pub(crate) struct IoWait {
     source: SourceKey,
     direction: Direction,
     id: WaiterId,
+    /// Counted on the fast home (`FastHome::enter`), not in its home's
+    /// `waiting`.
+    fast: bool,
 }
 
 impl Registration {
@@ -153,34 +176,63 @@ impl Registration {
     /// If this thread has no [`EventLoop`](crate::EventLoop).
     fn wait(&self, fd: RawFd, direction: Direction, handle: CoroutineHandle) -> io::Result<IoWait> {
         let loop_id = event_loop::loop_id();
-        let source = {
-            let mut homes = self.lock();
-            match homes.find(|h| h.on(loop_id)) {
-                Some(home) => {
-                    home.waiting += 1;
-                    home.source
-                }
-                None => {
-                    let lp = event_loop::current_for("co_await! of a socket operation");
-                    // The socket moved here: its idle registrations elsewhere go.
-                    homes.remove_where(|h| h.waiting == 0, |h| forget(h, fd));
-                    let source = lp.add_source(fd)?;
-                    homes.push(Home { shared: lp.shared.clone(), source, waiting: 1 });
-                    source
-                }
-            }
+        let (source, fast) = match self.fast.enter(event_loop::loop_number()) {
+            Some(bits) => (SourceKey::from_bits(bits), true),
+            None => (self.wait_slow(fd, loop_id)?, false),
         };
         match event_loop::with_loop(|lp| lp.wait_io(source, direction, handle)).flatten() {
-            Some(id) => Ok(IoWait { loop_id, source, direction, id }),
+            Some(id) => Ok(IoWait { loop_id, source, direction, id, fast }),
             None => {
-                self.unwait(loop_id, source);
+                self.unwait(loop_id, source, fast);
                 Err(io::Error::other("coro_io: the socket's registration with this loop is gone"))
             }
         }
     }
 
+    /// A wait under the mutex: counts the waiter in this loop's home
+    /// (registering `fd` with the loop first if it has none), and opens
+    /// the fast path if that home is the socket's only one.
+    #[inline(never)]
+    fn wait_slow(&self, fd: RawFd, loop_id: usize) -> io::Result<SourceKey> {
+        let mut homes = self.lock();
+        let source = match homes.find(|h| h.on(loop_id)) {
+            Some(home) => {
+                home.waiting += 1;
+                home.source
+            }
+            None => {
+                let lp = event_loop::current_for("co_await! of a socket operation");
+                // The homes change: the fast path closes first; its home
+                // (the first) is idle only if no fast waiter is counted.
+                let first_busy = self.fast.close();
+                let first = homes.first.as_ref().map(|h| (h.source, Arc::as_ptr(&h.shared) as usize));
+                // The socket moved here: its idle registrations elsewhere go.
+                homes.remove_where(
+                    |h| h.waiting == 0 && !(first_busy && first == Some((h.source, Arc::as_ptr(&h.shared) as usize))),
+                    |h| forget(h, fd),
+                );
+                let source = lp.add_source(fd)?;
+                homes.push(Home { shared: lp.shared.clone(), source, waiting: 1 });
+                source
+            }
+        };
+        let number = event_loop::loop_number();
+        if number != 0
+            && self.fast.owner() != number
+            && homes.single()
+            && homes.first.as_ref().is_some_and(|h| h.on(loop_id))
+        {
+            self.fast.open(number, source.to_bits());
+        }
+        Ok(source)
+    }
+
     /// A waiter of `source` on the loop `loop_id` is gone.
-    fn unwait(&self, loop_id: usize, source: SourceKey) {
+    fn unwait(&self, loop_id: usize, source: SourceKey, fast: bool) {
+        if fast {
+            self.fast.exit();
+            return;
+        }
         let mut homes = self.lock();
         if let Some(home) = homes.find(|h| h.source == source && h.on(loop_id)) {
             home.waiting -= 1;
@@ -192,14 +244,20 @@ impl Registration {
     fn finish(&self, wait: IoWait) {
         if event_loop::loop_id() == wait.loop_id {
             event_loop::with_loop(|lp| lp.withdraw_io(wait.source, wait.direction, wait.id));
-            self.unwait(wait.loop_id, wait.source);
+            self.unwait(wait.loop_id, wait.source, wait.fast);
             return;
         }
         let mut homes = self.lock();
         if let Some(home) = homes.find(|h| h.source == wait.source && h.on(wait.loop_id)) {
             // Refused: the loop is gone, and the waiter with it.
             drop(home.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.id)));
-            home.waiting -= 1;
+            if !wait.fast {
+                home.waiting -= 1;
+            }
+        }
+        drop(homes);
+        if wait.fast {
+            self.fast.exit();
         }
     }
 
@@ -210,7 +268,7 @@ impl Registration {
         let Some(wait) = slot else { return CancelOutcome::ResumeComing };
         if event_loop::loop_id() != wait.loop_id {
             let homes = self.lock();
-            let home = homes.first.iter().chain(&homes.more).find(|h| h.source == wait.source && h.on(wait.loop_id));
+            let home = homes.first.iter().chain(homes.more()).find(|h| h.source == wait.source && h.on(wait.loop_id));
             if home.is_some_and(|h| h.shared.post(Message::ResumeIo(wait.source, wait.direction, wait.id)).is_ok()) {
                 return CancelOutcome::ResumeComing;
             }
@@ -225,6 +283,8 @@ impl Registration {
     /// The socket is dropped: it leaves every loop's poller.
     fn deregister_all(&self, fd: RawFd) {
         let mut homes = self.lock();
+        // No waiter is left: each borrowed the socket.
+        self.fast.close();
         homes.remove_where(|_| true, |h| forget(h, fd));
     }
 }
