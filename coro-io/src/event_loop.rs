@@ -4,17 +4,23 @@
 //! tasks spawned from elsewhere, registrations to resume or withdraw,
 //! cancellations, coroutines hopping here) and the thread home's
 //! notification, and re-register for the next one with
-//! [`notify_when_woken`]; (2) run this thread's coroutines woken elsewhere
-//! ([`resume_woken`]); (3) fire the timers that are due; (4) run what was
-//! ready at the start of the pass, oldest first (registrations to resume,
-//! spawned tasks to poll, hops, cancellations); (5) if nothing is ready,
+//! [`notify_when_woken`] (only if the injection flag says a message or a
+//! notification came: an idle turn costs one load); (2) if notified, run
+//! this thread's coroutines woken elsewhere ([`resume_woken`]); (3) fire
+//! the timers that are due (the clock is read once per turn, and not at
+//! all without timers); (4) run what was ready at the start of the pass,
+//! oldest first (registrations to resume, spawned tasks to poll, hops,
+//! cancellations, I/O waiters queued by name); (5) if nothing is ready,
 //! block in `mio::Poll` until the next deadline or a [`mio::Waker`]
 //! wake-up, or until an I/O source is ready; then (6) dispatch the
 //! readiness events: each names a source (`Sources` in
-//! `registration.rs`), whose waiting registrations are queued to be
-//! resumed. While work is ready the poll does not block but still runs
-//! once per turn, so that I/O is never starved by coroutines that keep
-//! yielding.
+//! `registration.rs`), whose waiters are taken out of its list and resumed
+//! there and then, on the loop's stack (registration invariant 7) — or,
+//! if work is already queued, queued behind it by waiter id, so that the
+//! ready queue keeps its order. A resume that unwinds out of a dispatch
+//! leaves the rest of the events for the next turn (step 0). While work
+//! is ready the poll does not block but still runs once per turn, so that
+//! I/O is never starved by coroutines that keep yielding.
 //!
 //! Other threads reach the loop only through [`Shared`]: its injection
 //! queue (`inject.rs` states the protocol and its orderings) in front of

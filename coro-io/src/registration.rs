@@ -5,7 +5,9 @@
 //! [`Registrations`] slab as `{ generation, handle }`, and its awaiter keeps
 //! the [`Key`] `(index, generation)`. Whatever wakes it — a timer in the
 //! [`Timers`] heap, a finished task, `yield_now` itself — names that key,
-//! never the frame.
+//! never the frame. A coroutine waiting on a socket is recorded in the
+//! socket's source entry instead ([`Sources`], invariants 6–8): the
+//! readiness event finds it there, with no registration of its own.
 //!
 //! Invariants:
 //!

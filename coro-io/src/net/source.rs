@@ -20,22 +20,33 @@
 //!    the operation (a non-blocking system call). Done, or failed with
 //!    anything but `WouldBlock`: the `co_await!` completes without
 //!    suspending.
-//! 2. `WouldBlock`: `await_suspend` registers the coroutine with this
-//!    thread's loop as a waiter for the direction it needs. No wake-up can
-//!    be lost between the attempt and the registration: both run on the
-//!    loop's thread with no poll between them, so an edge that comes after
-//!    the attempt is reported by the loop's next poll, which finds the
-//!    waiter (and a first registration reports the current readiness).
-//! 3. A readiness event for that direction queues the waiter; resumed, the
-//!    coroutine asks `await_ready` again (`RECHECK_READY_ON_RESUME`):
-//!    step 1. A spurious wake-up (another waiter took the data, a stale
-//!    event) finds `WouldBlock` and suspends again.
+//! 2. `WouldBlock`: `await_suspend` records the coroutine in the socket's
+//!    source entry on this thread's loop, `(waiter id, handle)`, as a
+//!    waiter for the direction it needs. No wake-up can be lost between
+//!    the attempt and the registration: both run on the loop's thread
+//!    with no poll between them, so an edge that comes after the attempt
+//!    is reported by the loop's next poll, which finds the waiter (and a
+//!    first registration reports the current readiness).
+//! 3. A readiness event for that direction takes the waiter out of the
+//!    list and resumes it (or queues its id behind queued work, taken out
+//!    when its turn comes if still there); resumed, the coroutine asks
+//!    `await_ready` again (`RECHECK_READY_ON_RESUME`): step 1. A spurious
+//!    wake-up (another waiter took the data, a stale event) finds
+//!    `WouldBlock` and suspends again.
 //!
-//! The waiter's state (the registration key, the source key) lives in the
+//! The waiter's state (the waiter id, the source key) lives in the
 //! awaiter, in the coroutine's frame: an operation allocates nothing. Its
-//! drop withdraws the waiter (on the loop's thread at once; from another
-//! thread by a message), and its cancel step does the same or asks the
-//! loop to resume it early.
+//! drop withdraws the waiter — takes it out of the list, if an event did
+//! not — before the frame is freed (on the loop's thread at once; from
+//! another thread by a message, the id naming that wait only), and its
+//! cancel step does the same or asks the loop to resume it early.
+//!
+//! Each home counts the waiters registered on it, so that a socket moving
+//! to another loop drops only homes nobody waits on. A wait on the loop
+//! of the socket's only home counts itself without the registration's
+//! mutex, through the socket's [`FastHome`] (`fast.rs`: the protocol and
+//! its loom model); other waits, and every change of the homes, take the
+//! mutex.
 
 use core::fmt;
 use std::io;
