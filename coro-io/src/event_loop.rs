@@ -53,6 +53,7 @@ use coro_core::{resume_woken, CoroutineHandle};
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
+use crate::clock::Clock;
 use crate::inject::{Injector, Notifier};
 use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers, WaiterId};
 use crate::runtime::{LoopHandle, RtShared};
@@ -279,6 +280,8 @@ pub(crate) struct Inner {
     /// The I/O waiter last taken out of its list to be resumed (ids are
     /// never reused: a stale one matches no later waiter).
     resumed_io: Cell<Option<WaiterId>>,
+    /// The loop's clock, for its timers.
+    clock: Clock,
     running: Cell<bool>,
     /// A drain of the home queue (`resume_woken`) began and did not return:
     /// the next turn drains even without a notification.
@@ -386,7 +389,7 @@ impl Inner {
     pub(crate) fn register_timer(&self, handle: CoroutineHandle, deadline: Instant) -> Key {
         let mut regs = self.regs.borrow_mut();
         let key = regs.insert(handle);
-        self.timers.borrow_mut().push(deadline, key, &mut regs);
+        self.timers.borrow_mut().push(self.clock.ticks(deadline), key, &mut regs);
         key
     }
 
@@ -651,7 +654,7 @@ impl Inner {
         // (3) Timers (no clock read if there are none).
         let mut now = None;
         if !self.timers.borrow().is_empty() {
-            let t = Instant::now();
+            let t = self.clock.now();
             now = Some(t);
             let mut regs = self.regs.borrow_mut();
             let mut ready = self.ready.borrow_mut();
@@ -721,7 +724,7 @@ impl Inner {
             Some(std::time::Duration::ZERO)
         } else {
             let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-            next.map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)))
+            next.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now.unwrap_or_else(|| self.clock.now()))))
         };
         {
             let mut events = self.events.borrow_mut();
@@ -860,6 +863,7 @@ impl EventLoop {
             polled: RefCell::new(Vec::with_capacity(EVENTS)),
             dispatched: Cell::new(0),
             resumed_io: Cell::new(None),
+            clock: Clock::new(),
             running: Cell::new(false),
             drain_unfinished: Cell::new(false),
             runtime: RefCell::new(None),

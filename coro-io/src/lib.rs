@@ -184,6 +184,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod atomic;
+mod clock;
 mod event_loop;
 mod inject;
 mod interval;

@@ -35,10 +35,11 @@
 
 use core::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::Instant;
 
 use coro_core::CoroutineHandle;
 use slab::Slab;
+
+use crate::clock::Ticks;
 
 /// Names one registration: its slab index and its generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,14 +133,14 @@ impl Registrations {
 /// counts exactly the entries whose registration is gone.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, usize)>>,
+    heap: BinaryHeap<Reverse<(Ticks, u64, usize)>>,
     /// Entries whose registration is gone (invariant 4).
     stale: usize,
 }
 
 impl Timers {
     /// Fires `key` (live, with no timer yet) at `deadline`.
-    pub(crate) fn push(&mut self, deadline: Instant, key: Key, regs: &mut Registrations) {
+    pub(crate) fn push(&mut self, deadline: Ticks, key: Key, regs: &mut Registrations) {
         if let Some(r) = regs.get_mut(key) {
             debug_assert!(!r.in_heap, "one timer per registration");
             r.in_heap = true;
@@ -161,7 +162,7 @@ impl Timers {
 
     /// Fires, in deadline order, every entry due at `now`, calling `ready`
     /// with each key that `regs` says is live and unfired.
-    pub(crate) fn fire_due(&mut self, now: Instant, regs: &mut Registrations, mut ready: impl FnMut(Key)) {
+    pub(crate) fn fire_due(&mut self, now: Ticks, regs: &mut Registrations, mut ready: impl FnMut(Key)) {
         while let Some(&Reverse((deadline, generation, index))) = self.heap.peek() {
             if deadline > now {
                 break;
@@ -182,7 +183,7 @@ impl Timers {
     }
 
     /// The earliest deadline of a live entry, dropping stale entries on top.
-    pub(crate) fn next_deadline(&mut self, regs: &Registrations) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self, regs: &Registrations) -> Option<Ticks> {
         while let Some(&Reverse((deadline, generation, index))) = self.heap.peek() {
             if regs.is_live(Key { index, generation }) {
                 return Some(deadline);
