@@ -651,20 +651,25 @@ impl Inner {
             resume_woken();
             self.drain_unfinished.set(false);
         }
-        // (3) Timers (no clock read if there are none).
-        let mut now = None;
-        if !self.timers.borrow().is_empty() {
-            let t = self.clock.now();
-            now = Some(t);
-            let mut regs = self.regs.borrow_mut();
-            let mut ready = self.ready.borrow_mut();
-            self.timers.borrow_mut().fire_due(t, &mut regs, |key| ready.push_back(Ready::Resume(key)));
+        // (3) Timers (no clock read if there are none). `timed`: the time
+        // and the next deadline, for the poll's timeout if nothing runs.
+        let mut timed = None;
+        {
+            let mut timers = self.timers.borrow_mut();
+            if !timers.is_empty() {
+                let t = self.clock.now();
+                let mut regs = self.regs.borrow_mut();
+                let mut ready = self.ready.borrow_mut();
+                timers.fire_due(t, &mut regs, |key| ready.push_back(Ready::Resume(key)));
+                timed = Some((t, timers.next_deadline(&regs)));
+            }
         }
         // (4) What is ready now; what it readies waits for the next pass.
         let n = self.ready.borrow().len();
         if n > 0 {
-            // Time passes while it runs: the poll's timeout reads the clock.
-            now = None;
+            // Time passes while it runs, and it may add timers: the poll's
+            // timeout looks again.
+            timed = None;
         }
         for _ in 0..n {
             let Some(next) = self.ready.borrow_mut().pop_front() else { break };
@@ -723,8 +728,14 @@ impl Inner {
         } else if self.shared.inj.must_not_block() {
             Some(std::time::Duration::ZERO)
         } else {
-            let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-            next.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now.unwrap_or_else(|| self.clock.now()))))
+            let (now, next) = match timed {
+                Some(timed) => timed,
+                None => match self.timers.borrow_mut().next_deadline(&self.regs.borrow()) {
+                    Some(next) => (self.clock.now(), Some(next)),
+                    None => (0, None),
+                },
+            };
+            next.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)))
         };
         {
             let mut events = self.events.borrow_mut();
