@@ -271,11 +271,11 @@ pub(crate) struct Inner {
     /// The messages taken out of the injection queue (keeps its capacity).
     taken: RefCell<Vec<Message>>,
     poll: RefCell<Poll>,
+    /// The last poll's events (kept until dispatched in full).
     events: RefCell<Events>,
-    /// The last poll's socket events, `(token, readable, writable)`, being
-    /// dispatched (keeps its capacity).
-    polled: RefCell<Vec<(Token, bool, bool)>>,
-    /// How many of `polled` were dispatched.
+    /// A dispatch of `events` is under way (it unwound if a turn finds it
+    /// so), and how many of them it took.
+    dispatching: Cell<bool>,
     dispatched: Cell<usize>,
     /// The I/O waiter last taken out of its list to be resumed (ids are
     /// never reused: a stale one matches no later waiter).
@@ -447,27 +447,32 @@ impl Inner {
     /// Resumes the coroutines waiting on the sources the polled events
     /// name, from event `self.dispatched` on. Each is taken out of its
     /// list (registration invariant 7) and resumed here, on the loop's
-    /// stack, with no borrow held; the waiters a resumed coroutine adds
-    /// (it read all there was and waits again) wait for the next event.
-    /// A resume that unwinds leaves `dispatched` at the next event: the
-    /// next turn goes on from there, so no readiness is lost.
+    /// stack, with no borrow held but the events' (shared; only a turn
+    /// touches them, and a turn cannot run inside a resume); the waiters
+    /// a resumed coroutine adds (it read all there was and waits again)
+    /// wait for the next event. A resume that unwinds leaves `dispatching`
+    /// set and `dispatched` at the next event: the next turn goes on from
+    /// there before it polls, so no readiness is lost.
     fn dispatch(&self) {
-        loop {
-            let i = self.dispatched.get();
-            let Some(&(token, readable, writable)) = self.polled.borrow().get(i) else { break };
+        self.dispatching.set(true);
+        let events = self.events.borrow();
+        for (i, e) in events.iter().enumerate().skip(self.dispatched.get()) {
             self.dispatched.set(i + 1);
+            // The waker's wake-ups are recorded by `notified`; a stale
+            // token names no source.
+            let Some((key, readers, writers)) = self.sources.borrow().waiting_on(e.token()) else { continue };
             // Those waiting now (the waiters a resume adds wait for the
-            // next event).
-            let Some((key, readers, writers)) = self.sources.borrow().waiting_on(token) else { continue };
-            if readable && readers > 0 {
+            // next event). An error or a hang-up wakes both directions:
+            // the retried operation reports it.
+            if readers > 0 && (e.is_readable() || e.is_read_closed() || e.is_error()) {
                 self.wake_io(key, Direction::Read, readers);
             }
-            if writable && writers > 0 {
+            if writers > 0 && (e.is_writable() || e.is_write_closed() || e.is_error()) {
                 self.wake_io(key, Direction::Write, writers);
             }
         }
-        self.polled.borrow_mut().clear();
         self.dispatched.set(0);
+        self.dispatching.set(false);
     }
 
     /// Resumes the `n` oldest waiters of `key` for `direction` (a withdrawn
@@ -632,7 +637,7 @@ impl Inner {
     /// nothing is ready and `done()` is false.
     fn turn(&self, done: &dyn Fn() -> bool) {
         // (0) Events a dispatch left when a resume unwound.
-        let leftover = !self.polled.borrow().is_empty();
+        let leftover = self.dispatching.get();
         if leftover {
             self.dispatch();
         }
@@ -743,15 +748,6 @@ impl Inner {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
-            }
-            // The waker's wake-ups are recorded by `notified`.
-            let mut polled = self.polled.borrow_mut();
-            for e in events.iter().filter(|e| e.token() != WAKER) {
-                // An error or a hang-up wakes both directions: the retried
-                // operation reports it.
-                let readable = e.is_readable() || e.is_read_closed() || e.is_error();
-                let writable = e.is_writable() || e.is_write_closed() || e.is_error();
-                polled.push((e.token(), readable, writable));
             }
         }
         // (6) Readiness: the sockets' events resume their waiters.
@@ -871,7 +867,7 @@ impl EventLoop {
             taken: RefCell::default(),
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS)),
-            polled: RefCell::new(Vec::with_capacity(EVENTS)),
+            dispatching: Cell::new(false),
             dispatched: Cell::new(0),
             resumed_io: Cell::new(None),
             clock: Clock::new(),
