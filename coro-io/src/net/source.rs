@@ -252,12 +252,23 @@ impl Registration {
 
     /// Withdraws a waiter (its awaiter resumed, or is dropped): at once on
     /// its loop's thread, by a message from any other.
-    fn finish(&self, wait: IoWait) {
+    #[inline]
+    fn finish(&self, wait: &IoWait) {
         if event_loop::loop_id() == wait.loop_id {
             event_loop::with_loop(|lp| lp.withdraw_io(wait.source, wait.direction, wait.id));
-            self.unwait(wait.loop_id, wait.source, wait.fast);
+            if wait.fast {
+                self.fast.exit();
+            } else {
+                self.unwait(wait.loop_id, wait.source, false);
+            }
             return;
         }
+        self.finish_elsewhere(wait);
+    }
+
+    /// [`finish`](Self::finish) off the waiter's loop thread.
+    #[inline(never)]
+    fn finish_elsewhere(&self, wait: &IoWait) {
         let mut homes = self.lock();
         if let Some(home) = homes.find(|h| h.source == wait.source && h.on(wait.loop_id)) {
             // Refused: the loop is gone, and the waiter with it.
@@ -286,7 +297,7 @@ impl Registration {
         }
         // On the loop's thread, or the loop is gone: nothing will resume it.
         if let Some(wait) = slot.take() {
-            self.finish(wait);
+            self.finish(&wait);
         }
         CancelOutcome::Withdrawn
     }
@@ -423,15 +434,16 @@ impl<O: Op> Pending<O> {
 
     #[inline(never)]
     fn withdraw_slow(&mut self) {
-        match core::mem::replace(&mut self.state, State::Idle) {
+        match &self.state {
             State::Waiting(wait) => {
                 if let Some((reg, _)) = self.op.source() {
                     reg.finish(wait);
                 }
             }
-            State::BackingOff(shared, key) => event_loop::withdraw(&shared, key),
+            State::BackingOff(shared, key) => event_loop::withdraw(shared, *key),
             State::Idle | State::WillWait(_) | State::WillBackOff(_) => {}
         }
+        self.state = State::Idle;
     }
 }
 
