@@ -4,17 +4,23 @@
 //! tasks spawned from elsewhere, registrations to resume or withdraw,
 //! cancellations, coroutines hopping here) and the thread home's
 //! notification, and re-register for the next one with
-//! [`notify_when_woken`]; (2) run this thread's coroutines woken elsewhere
-//! ([`resume_woken`]); (3) fire the timers that are due; (4) run what was
-//! ready at the start of the pass, oldest first (registrations to resume,
-//! spawned tasks to poll, hops, cancellations); (5) if nothing is ready,
+//! [`notify_when_woken`] (only if the injection flag says a message or a
+//! notification came: an idle turn costs one load); (2) if notified, run
+//! this thread's coroutines woken elsewhere ([`resume_woken`]); (3) fire
+//! the timers that are due (the clock is read once per turn, and not at
+//! all without timers); (4) run what was ready at the start of the pass,
+//! oldest first (registrations to resume, spawned tasks to poll, hops,
+//! cancellations, I/O waiters queued by name); (5) if nothing is ready,
 //! block in `mio::Poll` until the next deadline or a [`mio::Waker`]
 //! wake-up, or until an I/O source is ready; then (6) dispatch the
 //! readiness events: each names a source (`Sources` in
-//! `registration.rs`), whose waiting registrations are queued to be
-//! resumed. While work is ready the poll does not block but still runs
-//! once per turn, so that I/O is never starved by coroutines that keep
-//! yielding.
+//! `registration.rs`), whose waiters are taken out of its list and resumed
+//! there and then, on the loop's stack (registration invariant 7) — or,
+//! if work is already queued, queued behind it by waiter id, so that the
+//! ready queue keeps its order. A resume that unwinds out of a dispatch
+//! leaves the rest of the events for the next turn (step 0). While work
+//! is ready the poll does not block but still runs once per turn, so that
+//! I/O is never starved by coroutines that keep yielding.
 //!
 //! Other threads reach the loop only through [`Shared`]: its injection
 //! queue (`inject.rs` states the protocol and its orderings) in front of
@@ -47,8 +53,9 @@ use coro_core::{resume_woken, CoroutineHandle};
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
+use crate::clock::Clock;
 use crate::inject::{Injector, Notifier};
-use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers};
+use crate::registration::{Direction, Key, Registrations, SourceKey, Sources, Timers, WaiterId};
 use crate::runtime::{LoopHandle, RtShared};
 use crate::task::{JoinHandle, Runnable, Spawned};
 
@@ -80,6 +87,9 @@ enum Ready {
     /// A handle posted through the `Scheduler` trait: resumed or destroyed
     /// once.
     Post(CoroutineHandle),
+    /// An I/O waiter to resume early (if still waiting): its owner cancels
+    /// it from another thread.
+    ResumeIo(SourceKey, Direction, WaiterId),
 }
 
 struct TaskEntry {
@@ -111,7 +121,10 @@ pub(crate) enum Message {
     /// A handle posted through the `Scheduler` trait.
     Post(CoroutineHandle),
     /// An I/O awaiter dropped on another thread withdraws its waiter.
-    WithdrawIo(SourceKey, Direction, Key),
+    WithdrawIo(SourceKey, Direction, WaiterId),
+    /// Resume an I/O waiter early: its owner cancels it from another
+    /// thread.
+    ResumeIo(SourceKey, Direction, WaiterId),
     /// A socket dropped (or moved to another loop) on another thread: its
     /// source entry goes (it is deregistered from mio already).
     DropSource(SourceKey),
@@ -163,6 +176,43 @@ pub(crate) struct Shared {
 thread_local! {
     /// This thread's loop's `Shared`, for cheap "is this its thread?" checks.
     static LOOP_SHARED: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+    /// This thread's loop, for the socket awaiters' per-operation path
+    /// ([`with_loop`]): set by `EventLoop::new`, cleared at the end of its
+    /// drop, before its `Rc<Inner>` goes.
+    static LOOP_INNER: Cell<*const Inner> = const { Cell::new(ptr::null()) };
+    /// This thread's loop's number (0: none).
+    static LOOP_NUMBER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The number of this thread's loop, for a socket's fast path
+/// (`net/fast.rs`): each loop gets the next number at its creation, never
+/// reused; 0 if the thread has no loop, or once 2^32 - 1 loops were made
+/// (a socket's waits then take its mutex).
+pub(crate) fn loop_number() -> u32 {
+    LOOP_NUMBER.try_with(Cell::get).unwrap_or(0)
+}
+
+/// The address of this thread's loop's `Shared` (0 if it has none): what
+/// a socket's registration compares with its homes'.
+pub(crate) fn loop_id() -> usize {
+    LOOP_SHARED.try_with(|c| c.get() as usize).unwrap_or(0)
+}
+
+/// Runs `f` with this thread's loop, if it has one, without cloning its
+/// `Rc` (a thread-local load). `f` must not drop the loop (nothing it
+/// runs reaches user code: the socket awaiters' registry updates only).
+pub(crate) fn with_loop<R>(f: impl FnOnce(&Inner) -> R) -> Option<R> {
+    let p = LOOP_INNER.try_with(Cell::get).ok()?;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `LOOP_INNER` is non-null only between `EventLoop::new` and
+    // the end of its drop, during which the `EventLoop` holds an
+    // `Rc<Inner>` to this allocation (dropped only after `Drop::drop`
+    // cleared the pointer): it is live for the whole call, as `f` does not
+    // drop the loop (the caller's contract). The loop is this thread's
+    // (thread-local), and `Inner` is only ever shared within its thread.
+    Some(f(unsafe { &*p }))
 }
 
 impl Shared {
@@ -221,7 +271,17 @@ pub(crate) struct Inner {
     /// The messages taken out of the injection queue (keeps its capacity).
     taken: RefCell<Vec<Message>>,
     poll: RefCell<Poll>,
+    /// The last poll's events (kept until dispatched in full).
     events: RefCell<Events>,
+    /// A dispatch of `events` is under way (it unwound if a turn finds it
+    /// so), and how many of them it took.
+    dispatching: Cell<bool>,
+    dispatched: Cell<usize>,
+    /// The I/O waiter last taken out of its list to be resumed (ids are
+    /// never reused: a stale one matches no later waiter).
+    resumed_io: Cell<Option<WaiterId>>,
+    /// The loop's clock, for its timers.
+    clock: Clock,
     running: Cell<bool>,
     /// A drain of the home queue (`resume_woken`) began and did not return:
     /// the next turn drains even without a notification.
@@ -329,7 +389,7 @@ impl Inner {
     pub(crate) fn register_timer(&self, handle: CoroutineHandle, deadline: Instant) -> Key {
         let mut regs = self.regs.borrow_mut();
         let key = regs.insert(handle);
-        self.timers.borrow_mut().push(deadline, key, &mut regs);
+        self.timers.borrow_mut().push(self.clock.ticks(deadline), key, &mut regs);
         key
     }
 
@@ -368,37 +428,76 @@ impl Inner {
         self.sources.borrow_mut().remove(key);
     }
 
-    /// Registers `handle` as waiting for `direction` on `source`.
-    pub(crate) fn register_io(&self, handle: CoroutineHandle, source: SourceKey, direction: Direction) -> Key {
-        let key = self.regs.borrow_mut().insert(handle);
-        self.sources.borrow_mut().add_waiter(source, direction, key);
-        key
+    /// Records `handle` as waiting for `direction` on `source`; `None` if
+    /// the source is gone.
+    pub(crate) fn wait_io(&self, source: SourceKey, direction: Direction, handle: CoroutineHandle) -> Option<WaiterId> {
+        self.sources.borrow_mut().add_waiter(source, direction, handle)
     }
 
-    /// An I/O awaiter's resume, drop or cancel step: withdraws `key`.
-    pub(crate) fn deregister_io(&self, source: SourceKey, direction: Direction, key: Key) {
-        self.sources.borrow_mut().remove_waiter(source, direction, key);
-        self.regs.borrow_mut().remove(key);
+    /// An I/O awaiter's resume, drop or cancel step: withdraws `id` (a
+    /// no-op if the loop took it to resume it).
+    pub(crate) fn withdraw_io(&self, source: SourceKey, direction: Direction, id: WaiterId) {
+        if self.resumed_io.get() == Some(id) {
+            // The waiter a readiness event just took out to resume.
+            return;
+        }
+        self.sources.borrow_mut().take_waiter(source, direction, id);
     }
 
-    /// Queues the waiters of the sources the events name.
-    fn dispatch(&self, events: &Events) {
-        let mut sources = self.sources.borrow_mut();
-        let mut regs = self.regs.borrow_mut();
-        let mut ready = self.ready.borrow_mut();
-        for event in events.iter() {
-            if event.token() == WAKER {
-                continue;
+    /// Resumes the coroutines waiting on the sources the polled events
+    /// name, from event `self.dispatched` on. Each is taken out of its
+    /// list (registration invariant 7) and resumed here, on the loop's
+    /// stack, with no borrow held but the events' (shared; only a turn
+    /// touches them, and a turn cannot run inside a resume); the waiters
+    /// a resumed coroutine adds (it read all there was and waits again)
+    /// wait for the next event. A resume that unwinds leaves `dispatching`
+    /// set and `dispatched` at the next event: the next turn goes on from
+    /// there before it polls, so no readiness is lost.
+    fn dispatch(&self) {
+        self.dispatching.set(true);
+        let events = self.events.borrow();
+        for (i, e) in events.iter().enumerate().skip(self.dispatched.get()) {
+            self.dispatched.set(i + 1);
+            // The waker's wake-ups are recorded by `notified`; a stale
+            // token names no source.
+            let Some((key, readers, writers)) = self.sources.borrow().waiting_on(e.token()) else { continue };
+            // Those waiting now (the waiters a resume adds wait for the
+            // next event). An error or a hang-up wakes both directions:
+            // the retried operation reports it.
+            if readers > 0 && (e.is_readable() || e.is_read_closed() || e.is_error()) {
+                self.wake_io(key, Direction::Read, readers);
             }
-            // An error or a hang-up wakes both directions: the retried
-            // operation reports it.
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            sources.dispatch(event.token(), readable, writable, |key| {
-                if regs.fire(key) {
-                    ready.push_back(Ready::Resume(key));
-                }
-            });
+            if writers > 0 && (e.is_writable() || e.is_write_closed() || e.is_error()) {
+                self.wake_io(key, Direction::Write, writers);
+            }
+        }
+        self.dispatched.set(0);
+        self.dispatching.set(false);
+    }
+
+    /// Resumes the `n` oldest waiters of `key` for `direction` (a withdrawn
+    /// one's turn goes to a later waiter: a spurious wake-up, it retries).
+    fn wake_io(&self, key: SourceKey, direction: Direction, n: usize) {
+        for _ in 0..n {
+            if !self.ready.borrow().is_empty() {
+                // Work is queued: the waiters queue behind it, by name
+                // (taken out when their turn comes, if still there), so
+                // that the queue stays in order.
+                let mut ready = self.ready.borrow_mut();
+                self.sources
+                    .borrow()
+                    .for_each_waiter(key, direction, |id| ready.push_back(Ready::ResumeIo(key, direction, id)));
+                return;
+            }
+            let Some((id, h)) = self.sources.borrow_mut().pop_waiter(key, direction) else { return };
+            // Its awaiter's withdrawal (first thing after the resume) then
+            // has nothing to look up.
+            self.resumed_io.set(Some(id));
+            // SAFETY: a handle in a source's list names a frame suspended
+            // on the awaiter that put it there, on this thread
+            // (registration invariant 7); `pop_waiter` took it out, so it
+            // is resumed once.
+            unsafe { h.resume() }
         }
     }
 
@@ -507,15 +606,18 @@ impl Inner {
             Message::Cancel(key) => self.ready.borrow_mut().push_back(Ready::Cancel(key)),
             Message::Hop(hop) => self.ready.borrow_mut().push_back(Ready::Hop(hop)),
             Message::Post(h) => self.ready.borrow_mut().push_back(Ready::Post(h)),
-            Message::WithdrawIo(source, direction, key) => self.deregister_io(source, direction, key),
+            Message::WithdrawIo(source, direction, id) => self.withdraw_io(source, direction, id),
+            Message::ResumeIo(source, direction, id) => {
+                self.ready.borrow_mut().push_back(Ready::ResumeIo(source, direction, id))
+            }
             Message::DropSource(source) => self.remove_source(source),
         }
     }
 
-    /// One loop turn (see the module docs); blocks in `poll` only if
-    /// nothing is ready and `done()` is false.
-    fn turn(&self, done: &dyn Fn() -> bool) {
-        // (1) Messages from other threads.
+    /// Takes the messages other threads posted and files them; `false` if
+    /// no notification came after all.
+    #[inline(never)]
+    fn accept_messages(&self) -> bool {
         let mut taken = mem::take(&mut *self.taken.borrow_mut());
         let notified = self.shared.inj.take(&mut taken);
         if notified {
@@ -528,6 +630,19 @@ impl Inner {
             drop(doomed);
         }
         *self.taken.borrow_mut() = taken;
+        notified
+    }
+
+    /// One loop turn (see the module docs); blocks in `poll` only if
+    /// nothing is ready and `done()` is false.
+    fn turn(&self, done: &dyn Fn() -> bool) {
+        // (0) Events a dispatch left when a resume unwound.
+        let leftover = self.dispatching.get();
+        if leftover {
+            self.dispatch();
+        }
+        // (1) Messages from other threads.
+        let notified = self.shared.inj.is_notified() && self.accept_messages();
         // (2) This thread's coroutines woken elsewhere. Every post to this
         // thread's wake queue wakes the home waker (registered above, or at
         // once by `notify_when_woken` if the queue already holds posts), so
@@ -535,19 +650,32 @@ impl Inner {
         // skipped (it costs a mutex and a thread-local per turn). A drain
         // that unwound (a detached task's panic) requeued the rest of its
         // batch without a notification, so the next turn drains again.
-        if notified || self.drain_unfinished.get() {
+        let drain = notified || self.drain_unfinished.get();
+        if drain {
             self.drain_unfinished.set(true);
             resume_woken();
             self.drain_unfinished.set(false);
         }
-        // (3) Timers.
+        // (3) Timers (no clock read if there are none). `timed`: the time
+        // and the next deadline, for the poll's timeout if nothing runs.
+        let mut timed = None;
         {
-            let mut regs = self.regs.borrow_mut();
-            let mut ready = self.ready.borrow_mut();
-            self.timers.borrow_mut().fire_due(Instant::now(), &mut regs, |key| ready.push_back(Ready::Resume(key)));
+            let mut timers = self.timers.borrow_mut();
+            if !timers.is_empty() {
+                let t = self.clock.now();
+                let mut regs = self.regs.borrow_mut();
+                let mut ready = self.ready.borrow_mut();
+                timers.fire_due(t, &mut regs, |key| ready.push_back(Ready::Resume(key)));
+                timed = Some((t, timers.next_deadline(&regs)));
+            }
         }
         // (4) What is ready now; what it readies waits for the next pass.
         let n = self.ready.borrow().len();
+        if n > 0 {
+            // Time passes while it runs, and it may add timers: the poll's
+            // timeout looks again.
+            timed = None;
+        }
         for _ in 0..n {
             let Some(next) = self.ready.borrow_mut().pop_front() else { break };
             match next {
@@ -577,14 +705,24 @@ impl Inner {
                 // coroutine (or stand-in) ours to resume once, on any
                 // thread (`resumes_on_posting_thread` is `false`).
                 Ready::Post(h) => unsafe { h.resume() },
+                Ready::ResumeIo(source, direction, id) => {
+                    let handle = self.sources.borrow_mut().take_waiter(source, direction, id);
+                    if let Some(h) = handle {
+                        // SAFETY: as for a readiness event (registration
+                        // invariant 7): still in its list, so suspended on
+                        // its awaiter, on this thread; taken out once.
+                        unsafe { h.resume() }
+                    }
+                }
             }
             if done() {
                 return;
             }
         }
         // (5) Block until a deadline, a wake-up or I/O; only look at I/O
-        // if work is ready.
-        if done() {
+        // if work is ready. (`done()` was last asked before this turn: if
+        // nothing ran since, its answer stands.)
+        if (leftover || drain || n > 0) && done() {
             return;
         }
         let timeout = if !self.ready.borrow().is_empty() {
@@ -595,18 +733,25 @@ impl Inner {
         } else if self.shared.inj.must_not_block() {
             Some(std::time::Duration::ZERO)
         } else {
-            let next = self.timers.borrow_mut().next_deadline(&self.regs.borrow());
-            next.map(|d| d.saturating_duration_since(Instant::now()))
+            let (now, next) = match timed {
+                Some(timed) => timed,
+                None => match self.timers.borrow_mut().next_deadline(&self.regs.borrow()) {
+                    Some(next) => (self.clock.now(), Some(next)),
+                    None => (0, None),
+                },
+            };
+            next.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)))
         };
-        let mut events = self.events.borrow_mut();
-        match self.poll.borrow_mut().poll(&mut events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
+        {
+            let mut events = self.events.borrow_mut();
+            match self.poll.borrow_mut().poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("coro_io::EventLoop: mio::Poll::poll failed: {e}"),
+            }
         }
-        // (6) Readiness: the waker's wake-ups are recorded by `notified`;
-        // the sockets' wake their waiters.
-        self.dispatch(&events);
+        // (6) Readiness: the sockets' events resume their waiters.
+        self.dispatch();
     }
 
     /// Runs turns until `done()`.
@@ -638,7 +783,10 @@ impl Inner {
 
     /// Nothing is left that could run.
     fn idle(&self) -> bool {
-        self.ready.borrow().is_empty() && self.tasks.borrow().is_empty() && self.regs.borrow().len() == 0
+        self.ready.borrow().is_empty()
+            && self.tasks.borrow().is_empty()
+            && self.regs.borrow().len() == 0
+            && self.sources.borrow().waiters() == 0
     }
 }
 
@@ -719,12 +867,21 @@ impl EventLoop {
             taken: RefCell::default(),
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS)),
+            dispatching: Cell::new(false),
+            dispatched: Cell::new(0),
+            resumed_io: Cell::new(None),
+            clock: Clock::new(),
             running: Cell::new(false),
             drain_unfinished: Cell::new(false),
             runtime: RefCell::new(None),
             index: Cell::new(0),
         });
         LOOP_SHARED.with(|c| c.set(Arc::as_ptr(&inner.shared)));
+        LOOP_INNER.with(|c| c.set(Rc::as_ptr(&inner)));
+        static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        // Never reused: once the numbers run out, loops get 0 (no fast path).
+        let n = NEXT_NUMBER.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1)).unwrap_or(0);
+        LOOP_NUMBER.with(|c| c.set(n));
         CURRENT.with(|c| *c.borrow_mut() = Some(inner.clone()));
         Ok(EventLoop { inner })
     }
@@ -848,7 +1005,7 @@ impl EventLoop {
     /// assert_eq!(coro_io::EventLoop::new().unwrap().registrations(), 0);
     /// ```
     pub fn registrations(&self) -> usize {
-        self.inner.regs.borrow().len()
+        self.inner.regs.borrow().len() + self.inner.sources.borrow().waiters()
     }
 
     /// How many sockets are registered with the loop's poller (each
@@ -904,6 +1061,8 @@ impl Drop for EventLoop {
         inner.timers.borrow_mut().clear();
         inner.regs.borrow_mut().forget_timers();
         let _ = LOOP_SHARED.try_with(|c| c.set(ptr::null()));
+        let _ = LOOP_INNER.try_with(|c| c.set(ptr::null()));
+        let _ = LOOP_NUMBER.try_with(|c| c.set(0));
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }

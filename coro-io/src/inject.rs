@@ -16,8 +16,10 @@
 //!   the caller is not the loop's own thread is the notifier woken. (On
 //!   its own thread the loop is running, not blocked: the wake-up comes
 //!   from code it runs, and it checks the flag before blocking.)
-//! - **take** (the loop, each turn): `notified.swap(false, AcqRel)`; if it
-//!   was `true`, lock and move every message out.
+//! - **take** (the loop, each turn): `notified.load(Acquire)` first (a
+//!   `false` there is what the swap would read: nothing to take, and no
+//!   write); if `true`, `notified.swap(false, AcqRel)`; if that was
+//!   `true`, lock and move every message out.
 //! - **block** (the loop, when it has nothing ready): only if
 //!   `notified.load(Acquire)` is `false`; otherwise it polls without
 //!   blocking and takes at its next turn.
@@ -106,6 +108,13 @@ impl<M, N: Notifier> Injector<M, N> {
         true
     }
 
+    /// Whether a notification came since the loop's last `take` (the
+    /// loop's cheap check before `take`: `false` is what `take`'s swap
+    /// would have read, and a later post sets the flag again).
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+
     /// The loop's check before blocking: `true` if it must not block (a
     /// notification came since its last `take`).
     pub(crate) fn must_not_block(&self) -> bool {
@@ -155,14 +164,15 @@ mod loom_tests {
         }
     }
 
-    /// The loop's turns, as in `event_loop.rs`: take, then block unless
+    /// The loop's turns, as in `event_loop.rs`: take (if the flag says
+    /// so), then block unless
     /// notified, until `n` messages have arrived. A lost message leaves it
     /// blocked for ever, which loom reports as a deadlock.
     fn run_loop(inj: &Injector<u32, Latch>, n: usize) -> Vec<u32> {
         let mut got = Vec::new();
         let mut buf = Vec::new();
         loop {
-            if inj.take(&mut buf) {
+            if inj.is_notified() && inj.take(&mut buf) {
                 got.append(&mut buf);
             }
             if got.len() == n {

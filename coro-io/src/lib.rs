@@ -95,8 +95,8 @@
 //! system call first and suspends only on `WouldBlock`, registered with
 //! its loop as waiting for readiness (the loop polls its sockets with
 //! mio, edge-triggered; an event names the socket's entry, whose waiters
-//! are registration keys). The operation's state — the buffer borrow, the
-//! key — lives in the awaiter, in the frame: once warm, an operation
+//! it takes out and resumes). The operation's state — the buffer borrow,
+//! the waiter's id — lives in the awaiter, in the frame: once warm, an operation
 //! allocates nothing. Buffers are borrowed for the `co_await!` (checked
 //! by the borrow checker) or owned (`read_owned`, `write_all_owned`).
 //! Errors are `io::Error`s (`ConnectionRefused`, `ConnectionReset`,
@@ -184,6 +184,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 mod atomic;
+mod clock;
 mod event_loop;
 mod inject;
 mod interval;

@@ -5,7 +5,9 @@
 //! [`Registrations`] slab as `{ generation, handle }`, and its awaiter keeps
 //! the [`Key`] `(index, generation)`. Whatever wakes it — a timer in the
 //! [`Timers`] heap, a finished task, `yield_now` itself — names that key,
-//! never the frame.
+//! never the frame. A coroutine waiting on a socket is recorded in the
+//! socket's source entry instead ([`Sources`], invariants 6–8): the
+//! readiness event finds it there, with no registration of its own.
 //!
 //! Invariants:
 //!
@@ -33,10 +35,11 @@
 
 use core::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::Instant;
 
 use coro_core::CoroutineHandle;
 use slab::Slab;
+
+use crate::clock::Ticks;
 
 /// Names one registration: its slab index and its generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,14 +133,14 @@ impl Registrations {
 /// counts exactly the entries whose registration is gone.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, usize)>>,
+    heap: BinaryHeap<Reverse<(Ticks, u64, usize)>>,
     /// Entries whose registration is gone (invariant 4).
     stale: usize,
 }
 
 impl Timers {
     /// Fires `key` (live, with no timer yet) at `deadline`.
-    pub(crate) fn push(&mut self, deadline: Instant, key: Key, regs: &mut Registrations) {
+    pub(crate) fn push(&mut self, deadline: Ticks, key: Key, regs: &mut Registrations) {
         if let Some(r) = regs.get_mut(key) {
             debug_assert!(!r.in_heap, "one timer per registration");
             r.in_heap = true;
@@ -159,7 +162,7 @@ impl Timers {
 
     /// Fires, in deadline order, every entry due at `now`, calling `ready`
     /// with each key that `regs` says is live and unfired.
-    pub(crate) fn fire_due(&mut self, now: Instant, regs: &mut Registrations, mut ready: impl FnMut(Key)) {
+    pub(crate) fn fire_due(&mut self, now: Ticks, regs: &mut Registrations, mut ready: impl FnMut(Key)) {
         while let Some(&Reverse((deadline, generation, index))) = self.heap.peek() {
             if deadline > now {
                 break;
@@ -180,7 +183,7 @@ impl Timers {
     }
 
     /// The earliest deadline of a live entry, dropping stale entries on top.
-    pub(crate) fn next_deadline(&mut self, regs: &Registrations) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self, regs: &Registrations) -> Option<Ticks> {
         while let Some(&Reverse((deadline, generation, index))) = self.heap.peek() {
             if regs.is_live(Key { index, generation }) {
                 return Some(deadline);
@@ -189,6 +192,11 @@ impl Timers {
             self.stale -= 1;
         }
         None
+    }
+
+    /// Whether the heap holds no entry (live or stale).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.heap.is_empty()
     }
 
     /// Timer entries whose registration is live.
@@ -208,12 +216,23 @@ impl Timers {
 /// The mio token of the source carries both (on 64-bit targets the
 /// generation's low 31 bits above a 32-bit index; see [`Sources::token`]),
 /// so an event for a source that is gone, even if its slot was reused,
-/// matches nothing. Events reach no frame in any case: a source names
-/// registration [`Key`]s, each checked by its own generation.
+/// matches nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SourceKey {
     index: u32,
     generation: u32,
+}
+
+impl SourceKey {
+    /// The key in one word (for an atomic).
+    pub(crate) fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The key [`to_bits`](Self::to_bits) gave.
+    pub(crate) fn from_bits(bits: u64) -> SourceKey {
+        SourceKey { index: bits as u32, generation: (bits >> 32) as u32 }
+    }
 }
 
 /// Which readiness an I/O waiter waits for.
@@ -225,40 +244,57 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// The registrations waiting for one direction of a source: the first
+/// Names one I/O waiter of a source: a number the loop never reuses
+/// (invariant 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaiterId(u64);
+
+/// A coroutine suspended on a socket awaiter, waiting for one direction.
+#[derive(Debug)]
+struct IoWaiter {
+    id: WaiterId,
+    handle: CoroutineHandle,
+}
+
+/// The coroutines waiting for one direction of a source: the first
 /// inline (the usual case: no allocation), more in a vector that keeps
-/// its capacity.
+/// its capacity; oldest first.
 #[derive(Debug, Default)]
 struct Waiters {
-    one: Option<Key>,
-    more: Vec<Key>,
+    one: Option<IoWaiter>,
+    more: Vec<IoWaiter>,
 }
 
 impl Waiters {
-    fn push(&mut self, key: Key) {
+    fn push(&mut self, waiter: IoWaiter) {
         if self.one.is_none() {
-            self.one = Some(key);
+            self.one = Some(waiter);
         } else {
-            self.more.push(key);
+            self.more.push(waiter);
         }
     }
 
-    fn remove(&mut self, key: Key) {
-        if self.one == Some(key) {
-            self.one = self.more.pop();
-        } else if let Some(i) = self.more.iter().position(|k| *k == key) {
-            self.more.swap_remove(i);
+    /// Takes `id` out; `None` if it is not here (an event took it).
+    fn remove(&mut self, id: WaiterId) -> Option<CoroutineHandle> {
+        if self.one.as_ref().is_some_and(|w| w.id == id) {
+            let w = self.one.take();
+            if !self.more.is_empty() {
+                self.one = Some(self.more.remove(0));
+            }
+            w.map(|w| w.handle)
+        } else {
+            let i = self.more.iter().position(|w| w.id == id)?;
+            Some(self.more.remove(i).handle)
         }
     }
 
-    /// Hands every waiter to `wake`, leaving none.
-    fn drain(&mut self, mut wake: impl FnMut(Key)) {
-        if let Some(key) = self.one.take() {
-            wake(key);
+    /// Takes the oldest waiter out.
+    fn pop(&mut self) -> Option<IoWaiter> {
+        let w = self.one.take()?;
+        if !self.more.is_empty() {
+            self.one = Some(self.more.remove(0));
         }
-        for key in self.more.drain(..) {
-            wake(key);
-        }
+        Some(w)
     }
 
     fn len(&self) -> usize {
@@ -286,7 +322,7 @@ impl IoSource {
 const INDEX_BITS: u32 = 32;
 
 /// The loop's I/O sources: one entry per socket registered with its
-/// `mio::Poll`, holding the registrations waiting on it.
+/// `mio::Poll`, holding the coroutines waiting on it.
 ///
 /// Invariants:
 ///
@@ -295,16 +331,26 @@ const INDEX_BITS: u32 = 32;
 ///    move deregisters it from mio first, then removes the entry); its
 ///    token is `index + 1` plus its generation (token 0 is the loop's
 ///    waker).
-/// 7. A waiter key is in a source's list from its awaiter's
-///    `await_suspend` until an event for that direction wakes it (the
-///    list is drained) or the awaiter withdraws it (resume, drop, cancel
-///    step), whichever comes first. A readiness event only fires keys:
-///    what it wakes retries its operation, so a spurious or stale event
-///    costs a retry, never a wrong resume.
+/// 7. A waiter `(id, handle)` is in a source's list from its awaiter's
+///    `await_suspend` until the loop takes it out to resume it (a
+///    readiness event for that direction, or a cancellation from another
+///    thread) or the awaiter withdraws it (its `await_resume`, its drop:
+///    the cancel step), whichever comes first. So a handle in a list names
+///    a frame suspended on the awaiter that put it there, and taking it out
+///    hands it out once: a coroutine is resumed at most once per wait, and
+///    a destroyed one (its awaiter dropped) never. A readiness event only
+///    resumes what waits: the coroutine retries its operation, so a
+///    spurious or stale event costs a retry, never a wrong resume.
+/// 8. Waiter ids are never reused (one `u64` counter per loop): a
+///    withdrawal or a cancellation posted from another thread names the
+///    waiter it meant, never a later one of the same frame.
 #[derive(Debug, Default)]
 pub(crate) struct Sources {
     slab: Slab<IoSource>,
     next_generation: u32,
+    next_waiter: u64,
+    /// Waiters in all lists.
+    waiting: usize,
 }
 
 impl Sources {
@@ -325,22 +371,38 @@ impl Sources {
     /// if any are left, are withdrawn by their awaiters' drops.
     pub(crate) fn remove(&mut self, key: SourceKey) {
         if self.get_mut(key).is_some() {
-            self.slab.remove(key.index as usize);
+            let s = self.slab.remove(key.index as usize);
+            self.waiting -= s.readers.len() + s.writers.len();
         }
     }
 
-    /// Adds `waiter` to `key`'s list for `direction`.
-    pub(crate) fn add_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
-        if let Some(s) = self.get_mut(key) {
-            s.waiters(direction).push(waiter);
-        }
+    /// Adds `handle` to `key`'s list for `direction`; `None` if `key`
+    /// names no entry.
+    pub(crate) fn add_waiter(
+        &mut self,
+        key: SourceKey,
+        direction: Direction,
+        handle: CoroutineHandle,
+    ) -> Option<WaiterId> {
+        self.next_waiter += 1;
+        let id = WaiterId(self.next_waiter);
+        let s = self.slab.get_mut(key.index as usize).filter(|s| s.generation == key.generation)?;
+        s.waiters(direction).push(IoWaiter { id, handle });
+        self.waiting += 1;
+        Some(id)
     }
 
-    /// Withdraws `waiter` from `key`'s list (a no-op if an event took it).
-    pub(crate) fn remove_waiter(&mut self, key: SourceKey, direction: Direction, waiter: Key) {
-        if let Some(s) = self.get_mut(key) {
-            s.waiters(direction).remove(waiter);
-        }
+    /// Takes `id` out of `key`'s list (the awaiter withdraws it, or the
+    /// loop resumes it early): its handle, or `None` if it was taken.
+    pub(crate) fn take_waiter(
+        &mut self,
+        key: SourceKey,
+        direction: Direction,
+        id: WaiterId,
+    ) -> Option<CoroutineHandle> {
+        let h = self.get_mut(key)?.waiters(direction).remove(id)?;
+        self.waiting -= 1;
+        Some(h)
     }
 
     /// The mio token of `key`.
@@ -349,24 +411,36 @@ impl Sources {
         mio::Token((key.index as usize + 1) | generation)
     }
 
-    /// Wakes, through `wake`, the waiters of the source `token` names for
-    /// the directions that are ready. A token naming no live source (a
-    /// stale event) wakes nothing.
-    pub(crate) fn dispatch(&mut self, token: mio::Token, readable: bool, writable: bool, mut wake: impl FnMut(Key)) {
+    /// The source `token` names, if it is live (a stale token, its source
+    /// gone and its slot perhaps reused, or the waker's, names none), and
+    /// how many coroutines wait on it to read and to write.
+    pub(crate) fn waiting_on(&self, token: mio::Token) -> Option<(SourceKey, usize, usize)> {
         let raw = token.0;
         let mask = 1usize.checked_shl(INDEX_BITS).map_or(usize::MAX, |b| b - 1);
-        let Some(index) = (raw & mask).checked_sub(1) else { return };
+        let index = (raw & mask).checked_sub(1)?;
         let generation = raw.checked_shr(INDEX_BITS).unwrap_or(0);
-        let Some(s) = self.slab.get_mut(index) else { return };
+        let s = self.slab.get(index)?;
         if usize::BITS > INDEX_BITS && s.generation as usize & 0x7fff_ffff != generation {
-            return;
+            return None;
         }
-        if readable {
-            s.readers.drain(&mut wake);
-        }
-        if writable {
-            s.writers.drain(&mut wake);
-        }
+        Some((SourceKey { index: index as u32, generation: s.generation }, s.readers.len(), s.writers.len()))
+    }
+
+    /// Calls `f` with each waiter of `key` for `direction`, oldest first.
+    pub(crate) fn for_each_waiter(&self, key: SourceKey, direction: Direction, mut f: impl FnMut(WaiterId)) {
+        let Some(s) = self.slab.get(key.index as usize).filter(|s| s.generation == key.generation) else { return };
+        let w = match direction {
+            Direction::Read => &s.readers,
+            Direction::Write => &s.writers,
+        };
+        w.one.iter().chain(&w.more).for_each(|w| f(w.id));
+    }
+
+    /// Takes the oldest waiter of `key` for `direction` out, to resume it.
+    pub(crate) fn pop_waiter(&mut self, key: SourceKey, direction: Direction) -> Option<(WaiterId, CoroutineHandle)> {
+        let w = self.get_mut(key)?.waiters(direction).pop()?;
+        self.waiting -= 1;
+        Some((w.id, w.handle))
     }
 
     /// The bytes a source takes in the loop's slab.
@@ -380,9 +454,9 @@ impl Sources {
         self.slab.len()
     }
 
-    /// How many waiters wait on the sources (for the loop's `Debug`).
+    /// How many coroutines wait on the sources.
     pub(crate) fn waiters(&self) -> usize {
-        self.slab.iter().map(|(_, s)| s.readers.len() + s.writers.len()).sum()
+        self.waiting
     }
 }
 
@@ -390,27 +464,39 @@ impl Sources {
 mod tests {
     use super::*;
 
-    fn waiter(index: usize) -> Key {
-        Key { index, generation: index as u64 + 100 }
+    fn handle(n: usize) -> CoroutineHandle {
+        CoroutineHandle::from_address(n as *mut ())
     }
 
-    fn woken(sources: &mut Sources, token: mio::Token, readable: bool, writable: bool) -> Vec<Key> {
-        let mut keys = Vec::new();
-        sources.dispatch(token, readable, writable, |k| keys.push(k));
-        keys
+    /// What an event for `token` resumes: the waiters present when it came.
+    fn woken(sources: &mut Sources, token: mio::Token, readable: bool, writable: bool) -> Vec<*mut ()> {
+        let mut out = Vec::new();
+        let Some((key, readers, writers)) = sources.waiting_on(token) else { return out };
+        for (ready, direction, n) in [(readable, Direction::Read, readers), (writable, Direction::Write, writers)] {
+            if ready {
+                for _ in 0..n {
+                    out.extend(sources.pop_waiter(key, direction).map(|(_, h)| h.address()));
+                }
+            }
+        }
+        out
+    }
+
+    fn addr(n: usize) -> *mut () {
+        n as *mut ()
     }
 
     #[test]
     fn a_readiness_event_wakes_the_waiters_of_its_directions_once() {
         let mut sources = Sources::default();
         let s = sources.insert();
-        sources.add_waiter(s, Direction::Read, waiter(1));
-        sources.add_waiter(s, Direction::Read, waiter(2));
-        sources.add_waiter(s, Direction::Write, waiter(3));
+        sources.add_waiter(s, Direction::Read, handle(1));
+        sources.add_waiter(s, Direction::Read, handle(2));
+        sources.add_waiter(s, Direction::Write, handle(3));
         let token = Sources::token(s);
-        assert_eq!(woken(&mut sources, token, true, false), [waiter(1), waiter(2)]);
-        assert_eq!(woken(&mut sources, token, true, false), []); // drained
-        assert_eq!(woken(&mut sources, token, true, true), [waiter(3)]);
+        assert_eq!(woken(&mut sources, token, true, false), [addr(1), addr(2)]);
+        assert_eq!(woken(&mut sources, token, true, false), []); // taken
+        assert_eq!(woken(&mut sources, token, true, true), [addr(3)]);
         assert_eq!(sources.waiters(), 0);
     }
 
@@ -418,13 +504,13 @@ mod tests {
     fn a_withdrawn_waiter_is_not_woken() {
         let mut sources = Sources::default();
         let s = sources.insert();
-        for i in 1..=3 {
-            sources.add_waiter(s, Direction::Read, waiter(i));
-        }
-        sources.remove_waiter(s, Direction::Read, waiter(1));
-        sources.remove_waiter(s, Direction::Read, waiter(3));
-        sources.remove_waiter(s, Direction::Write, waiter(2)); // not there: no-op
-        assert_eq!(woken(&mut sources, Sources::token(s), true, true), [waiter(2)]);
+        let ids: Vec<_> = (1..=3).map(|i| sources.add_waiter(s, Direction::Read, handle(i)).unwrap()).collect();
+        assert_eq!(sources.take_waiter(s, Direction::Read, ids[0]).map(|h| h.address()), Some(addr(1)));
+        assert_eq!(sources.take_waiter(s, Direction::Read, ids[2]).map(|h| h.address()), Some(addr(3)));
+        assert!(sources.take_waiter(s, Direction::Write, ids[1]).is_none(), "not there: a no-op");
+        assert!(sources.take_waiter(s, Direction::Read, ids[0]).is_none(), "taken once");
+        assert_eq!(woken(&mut sources, Sources::token(s), true, true), [addr(2)]);
+        assert_eq!(sources.waiters(), 0);
     }
 
     #[test]
@@ -432,14 +518,16 @@ mod tests {
         let mut sources = Sources::default();
         let old = sources.insert();
         let stale = Sources::token(old);
+        sources.add_waiter(old, Direction::Read, handle(6));
         sources.remove(old);
+        assert_eq!(sources.waiters(), 0, "its waiters went with it");
         let new = sources.insert();
         assert_eq!(new.index, old.index, "the slab reuses the slot");
-        sources.add_waiter(new, Direction::Read, waiter(7));
+        sources.add_waiter(new, Direction::Read, handle(7));
         // The old key names nothing any more.
-        sources.add_waiter(old, Direction::Read, waiter(8));
+        assert!(sources.add_waiter(old, Direction::Read, handle(8)).is_none());
         assert_eq!(woken(&mut sources, stale, true, true), []);
-        assert_eq!(woken(&mut sources, Sources::token(new), true, false), [waiter(7)]);
+        assert_eq!(woken(&mut sources, Sources::token(new), true, false), [addr(7)]);
         assert_eq!(woken(&mut sources, mio::Token(0), true, true), [], "token 0 is the loop's waker");
     }
 }

@@ -731,8 +731,12 @@ fn main() -> io::Result<()> {
     } else if !have("valgrind") {
         println!("callgrind rows skipped: valgrind is missing");
     } else {
+        let only = std::env::var("CORO_BENCH_CALLGRIND_SERVERS").ok();
         for (kind, mode) in [("http", Mode::Http), ("echo", Mode::Echo(64))] {
             for server in SERVERS {
+                if only.as_ref().is_some_and(|o| !o.split(',').any(|x| x.trim() == server)) {
+                    continue;
+                }
                 let v = callgrind_per_request(&setup, kind, mode, server, 10_000, &out_dir)?;
                 println!("  callgrind {kind:<4} {server:<6} {v:.0} instructions/request");
                 ir.push((kind, server, v));

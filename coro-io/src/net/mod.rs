@@ -135,6 +135,7 @@ macro_rules! awaiter {
     };
 }
 
+mod fast;
 mod source;
 mod tcp;
 mod udp;

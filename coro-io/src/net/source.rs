@@ -20,22 +20,33 @@
 //!    the operation (a non-blocking system call). Done, or failed with
 //!    anything but `WouldBlock`: the `co_await!` completes without
 //!    suspending.
-//! 2. `WouldBlock`: `await_suspend` registers the coroutine with this
-//!    thread's loop as a waiter for the direction it needs. No wake-up can
-//!    be lost between the attempt and the registration: both run on the
-//!    loop's thread with no poll between them, so an edge that comes after
-//!    the attempt is reported by the loop's next poll, which finds the
-//!    waiter (and a first registration reports the current readiness).
-//! 3. A readiness event for that direction queues the waiter; resumed, the
-//!    coroutine asks `await_ready` again (`RECHECK_READY_ON_RESUME`):
-//!    step 1. A spurious wake-up (another waiter took the data, a stale
-//!    event) finds `WouldBlock` and suspends again.
+//! 2. `WouldBlock`: `await_suspend` records the coroutine in the socket's
+//!    source entry on this thread's loop, `(waiter id, handle)`, as a
+//!    waiter for the direction it needs. No wake-up can be lost between
+//!    the attempt and the registration: both run on the loop's thread
+//!    with no poll between them, so an edge that comes after the attempt
+//!    is reported by the loop's next poll, which finds the waiter (and a
+//!    first registration reports the current readiness).
+//! 3. A readiness event for that direction takes the waiter out of the
+//!    list and resumes it (or queues its id behind queued work, taken out
+//!    when its turn comes if still there); resumed, the coroutine asks
+//!    `await_ready` again (`RECHECK_READY_ON_RESUME`): step 1. A spurious
+//!    wake-up (another waiter took the data, a stale event) finds
+//!    `WouldBlock` and suspends again.
 //!
-//! The waiter's state (the registration key, the source key) lives in the
+//! The waiter's state (the waiter id, the source key) lives in the
 //! awaiter, in the coroutine's frame: an operation allocates nothing. Its
-//! drop withdraws the waiter (on the loop's thread at once; from another
-//! thread by a message), and its cancel step does the same or asks the
-//! loop to resume it early.
+//! drop withdraws the waiter — takes it out of the list, if an event did
+//! not — before the frame is freed (on the loop's thread at once; from
+//! another thread by a message, the id naming that wait only), and its
+//! cancel step does the same or asks the loop to resume it early.
+//!
+//! Each home counts the waiters registered on it, so that a socket moving
+//! to another loop drops only homes nobody waits on. A wait on the loop
+//! of the socket's only home counts itself without the registration's
+//! mutex, through the socket's [`FastHome`] (`fast.rs`: the protocol and
+//! its loom model); other waits, and every change of the homes, take the
+//! mutex.
 
 use core::fmt;
 use std::io;
@@ -46,8 +57,9 @@ use std::time::{Duration, Instant};
 use coro_core::awaiter::CancelOutcome;
 use coro_core::{AwaitSuspend, Awaiter, CoroutineHandle};
 
+use super::fast::FastHome;
 use crate::event_loop::{self, Message, Shared};
-use crate::registration::{Direction, Key, SourceKey};
+use crate::registration::{Direction, Key, SourceKey, WaiterId};
 
 /// A socket's registration with one loop.
 struct Home {
@@ -58,11 +70,22 @@ struct Home {
 }
 
 /// The loops a socket is registered with: the first inline (the usual
-/// case: no allocation), more in a vector.
+/// case: no allocation), more in a boxed vector (allocated the first time
+/// a socket has two homes).
 #[derive(Default)]
 struct Homes {
     first: Option<Home>,
-    more: Vec<Home>,
+    // A box: one word in every socket instead of a vector's three (most
+    // sockets never have a second home).
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<Home>>>,
+}
+
+impl Home {
+    /// Whether this is the registration with the loop `loop_id` names.
+    fn on(&self, loop_id: usize) -> bool {
+        Arc::as_ptr(&self.shared) as usize == loop_id
+    }
 }
 
 impl Homes {
@@ -70,30 +93,42 @@ impl Homes {
         if self.first.as_ref().is_some_and(&mut pred) {
             return self.first.as_mut();
         }
-        self.more.iter_mut().find(|h| pred(h))
+        self.more.as_mut()?.iter_mut().find(|h| pred(h))
+    }
+
+    /// The homes after the first.
+    fn more(&self) -> &[Home] {
+        self.more.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the socket has one home (or none) at most.
+    fn single(&self) -> bool {
+        self.more().is_empty()
     }
 
     fn push(&mut self, home: Home) {
         if self.first.is_none() {
             self.first = Some(home);
         } else {
-            self.more.push(home);
+            self.more.get_or_insert_with(Box::default).push(home);
         }
     }
 
     /// Takes out every home for which `drop_it` says so.
     fn remove_where(&mut self, mut drop_it: impl FnMut(&Home) -> bool, mut removed: impl FnMut(Home)) {
-        let mut i = 0;
-        while i < self.more.len() {
-            if drop_it(&self.more[i]) {
-                removed(self.more.swap_remove(i));
-            } else {
-                i += 1;
+        if let Some(more) = self.more.as_mut() {
+            let mut i = 0;
+            while i < more.len() {
+                if drop_it(&more[i]) {
+                    removed(more.swap_remove(i));
+                } else {
+                    i += 1;
+                }
             }
         }
         if self.first.as_ref().is_some_and(&mut drop_it) {
             removed(self.first.take().expect("checked"));
-            self.first = self.more.pop();
+            self.first = self.more.as_mut().and_then(|m| m.pop());
         }
     }
 }
@@ -104,10 +139,11 @@ impl Homes {
 fn forget(home: Home, fd: RawFd) {
     // An error means the poller is gone or never had it: nothing to undo.
     let _ = home.shared.registry.deregister(&mut mio::unix::SourceFd(&fd));
-    match event_loop::local(&home.shared) {
-        Some(lp) => lp.remove_source(home.source),
+    if event_loop::loop_id() != Arc::as_ptr(&home.shared) as usize
+        || event_loop::with_loop(|lp| lp.remove_source(home.source)).is_none()
+    {
         // Refused: the loop is gone, and its source entries with it.
-        None => drop(home.shared.post(Message::DropSource(home.source))),
+        drop(home.shared.post(Message::DropSource(home.source)));
     }
 }
 
@@ -115,15 +151,24 @@ fn forget(home: Home, fd: RawFd) {
 /// docs). `Sync`: the halves of a stream share it.
 #[derive(Default)]
 pub(crate) struct Registration {
+    /// The one-loop fast path (`fast.rs`): waits on the loop of the
+    /// socket's only home skip the mutex.
+    fast: FastHome,
     homes: Mutex<Homes>,
 }
 
 /// One waiter: what an awaiter keeps while its coroutine is suspended.
 pub(crate) struct IoWait {
-    shared: Arc<Shared>,
+    /// The loop's [`event_loop::loop_id`]: its home (which holds the
+    /// loop's `Shared`, so the address names no other loop) stays while
+    /// this waiter counts in its `waiting`.
+    loop_id: usize,
     source: SourceKey,
     direction: Direction,
-    key: Key,
+    id: WaiterId,
+    /// Counted on the fast home (`FastHome::enter`), not in its home's
+    /// `waiting`.
+    fast: bool,
 }
 
 impl Registration {
@@ -141,39 +186,100 @@ impl Registration {
     /// # Panics
     /// If this thread has no [`EventLoop`](crate::EventLoop).
     fn wait(&self, fd: RawFd, direction: Direction, handle: CoroutineHandle) -> io::Result<IoWait> {
-        let lp = event_loop::current_for("co_await! of a socket operation");
-        let source = {
-            let mut homes = self.lock();
-            let here = homes.find(|h| Arc::ptr_eq(&h.shared, &lp.shared)).map(|home| {
+        let loop_id = event_loop::loop_id();
+        let (source, fast) = match self.fast.enter(event_loop::loop_number()) {
+            Some(bits) => (SourceKey::from_bits(bits), true),
+            None => (self.wait_slow(fd, loop_id)?, false),
+        };
+        match event_loop::with_loop(|lp| lp.wait_io(source, direction, handle)).flatten() {
+            Some(id) => Ok(IoWait { loop_id, source, direction, id, fast }),
+            None => {
+                self.unwait(loop_id, source, fast);
+                Err(io::Error::other("coro_io: the socket's registration with this loop is gone"))
+            }
+        }
+    }
+
+    /// A wait under the mutex: counts the waiter in this loop's home
+    /// (registering `fd` with the loop first if it has none), and opens
+    /// the fast path if that home is the socket's only one.
+    #[inline(never)]
+    fn wait_slow(&self, fd: RawFd, loop_id: usize) -> io::Result<SourceKey> {
+        let mut homes = self.lock();
+        let source = match homes.find(|h| h.on(loop_id)) {
+            Some(home) => {
                 home.waiting += 1;
                 home.source
-            });
-            match here {
-                Some(source) => source,
-                None => {
-                    // The socket moved here: its idle registrations elsewhere go.
-                    homes.remove_where(|h| h.waiting == 0, |h| forget(h, fd));
-                    let source = lp.add_source(fd)?;
-                    homes.push(Home { shared: lp.shared.clone(), source, waiting: 1 });
-                    source
-                }
+            }
+            None => {
+                let lp = event_loop::current_for("co_await! of a socket operation");
+                // The homes change: the fast path closes first; its home
+                // (the first) is idle only if no fast waiter is counted.
+                let first_busy = self.fast.close();
+                let first = homes.first.as_ref().map(|h| (h.source, Arc::as_ptr(&h.shared) as usize));
+                // The socket moved here: its idle registrations elsewhere go.
+                homes.remove_where(
+                    |h| h.waiting == 0 && !(first_busy && first == Some((h.source, Arc::as_ptr(&h.shared) as usize))),
+                    |h| forget(h, fd),
+                );
+                let source = lp.add_source(fd)?;
+                homes.push(Home { shared: lp.shared.clone(), source, waiting: 1 });
+                source
             }
         };
-        let key = lp.register_io(handle, source, direction);
-        Ok(IoWait { shared: lp.shared.clone(), source, direction, key })
+        let number = event_loop::loop_number();
+        if number != 0
+            && self.fast.owner() != number
+            && homes.single()
+            && homes.first.as_ref().is_some_and(|h| h.on(loop_id))
+        {
+            self.fast.open(number, source.to_bits());
+        }
+        Ok(source)
+    }
+
+    /// A waiter of `source` on the loop `loop_id` is gone.
+    fn unwait(&self, loop_id: usize, source: SourceKey, fast: bool) {
+        if fast {
+            self.fast.exit();
+            return;
+        }
+        let mut homes = self.lock();
+        if let Some(home) = homes.find(|h| h.source == source && h.on(loop_id)) {
+            home.waiting -= 1;
+        }
     }
 
     /// Withdraws a waiter (its awaiter resumed, or is dropped): at once on
     /// its loop's thread, by a message from any other.
-    fn finish(&self, wait: IoWait) {
-        match event_loop::local(&wait.shared) {
-            Some(lp) => lp.deregister_io(wait.source, wait.direction, wait.key),
-            // Refused: the loop is gone, and the waiter with it.
-            None => drop(wait.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.key))),
+    #[inline]
+    fn finish(&self, wait: &IoWait) {
+        if event_loop::loop_id() == wait.loop_id {
+            event_loop::with_loop(|lp| lp.withdraw_io(wait.source, wait.direction, wait.id));
+            if wait.fast {
+                self.fast.exit();
+            } else {
+                self.unwait(wait.loop_id, wait.source, false);
+            }
+            return;
         }
+        self.finish_elsewhere(wait);
+    }
+
+    /// [`finish`](Self::finish) off the waiter's loop thread.
+    #[inline(never)]
+    fn finish_elsewhere(&self, wait: &IoWait) {
         let mut homes = self.lock();
-        if let Some(home) = homes.find(|h| h.source == wait.source && Arc::ptr_eq(&h.shared, &wait.shared)) {
-            home.waiting -= 1;
+        if let Some(home) = homes.find(|h| h.source == wait.source && h.on(wait.loop_id)) {
+            // Refused: the loop is gone, and the waiter with it.
+            drop(home.shared.post(Message::WithdrawIo(wait.source, wait.direction, wait.id)));
+            if !wait.fast {
+                home.waiting -= 1;
+            }
+        }
+        drop(homes);
+        if wait.fast {
+            self.fast.exit();
         }
     }
 
@@ -182,12 +288,16 @@ impl Registration {
     /// another, the loop is asked to resume the coroutine early.
     fn cancel(&self, slot: &mut Option<IoWait>) -> CancelOutcome {
         let Some(wait) = slot else { return CancelOutcome::ResumeComing };
-        if event_loop::local(&wait.shared).is_none() && wait.shared.post(Message::Resume(wait.key)).is_ok() {
-            return CancelOutcome::ResumeComing;
+        if event_loop::loop_id() != wait.loop_id {
+            let homes = self.lock();
+            let home = homes.first.iter().chain(homes.more()).find(|h| h.source == wait.source && h.on(wait.loop_id));
+            if home.is_some_and(|h| h.shared.post(Message::ResumeIo(wait.source, wait.direction, wait.id)).is_ok()) {
+                return CancelOutcome::ResumeComing;
+            }
         }
         // On the loop's thread, or the loop is gone: nothing will resume it.
         if let Some(wait) = slot.take() {
-            self.finish(wait);
+            self.finish(&wait);
         }
         CancelOutcome::Withdrawn
     }
@@ -195,6 +305,8 @@ impl Registration {
     /// The socket is dropped: it leaves every loop's poller.
     fn deregister_all(&self, fd: RawFd) {
         let mut homes = self.lock();
+        // No waiter is left: each borrowed the socket.
+        self.fast.close();
         homes.remove_where(|_| true, |h| forget(h, fd));
     }
 }
@@ -263,8 +375,18 @@ impl<T: AsRawFd> Source<T> {
 pub(crate) fn attempt_io<T>(direction: Direction, mut f: impl FnMut() -> io::Result<T>) -> Attempt<io::Result<T>> {
     loop {
         match f() {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Attempt::Wait(direction),
+            Err(e) => match e.raw_os_error() {
+                // The two outcomes that are no result, told by their codes
+                // (`kind()` maps every code).
+                Some(libc::EINTR) => continue,
+                Some(code) if code == libc::EAGAIN || code == libc::EWOULDBLOCK => return Attempt::Wait(direction),
+                Some(_) => return Attempt::Done(Err(e)),
+                None => match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Attempt::Wait(direction),
+                    _ => return Attempt::Done(Err(e)),
+                },
+            },
             result => return Attempt::Done(result),
         }
     }
@@ -303,16 +425,25 @@ impl<O: Op> Pending<O> {
     }
 
     /// Withdraws what the last suspension registered.
+    #[inline]
     fn withdraw(&mut self) {
-        match core::mem::replace(&mut self.state, State::Idle) {
+        if !matches!(self.state, State::Idle) {
+            self.withdraw_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn withdraw_slow(&mut self) {
+        match &self.state {
             State::Waiting(wait) => {
                 if let Some((reg, _)) = self.op.source() {
                     reg.finish(wait);
                 }
             }
-            State::BackingOff(shared, key) => event_loop::withdraw(&shared, key),
+            State::BackingOff(shared, key) => event_loop::withdraw(shared, *key),
             State::Idle | State::WillWait(_) | State::WillBackOff(_) => {}
         }
+        self.state = State::Idle;
     }
 }
 
