@@ -258,7 +258,7 @@ pub use library::thread_bound::{ForThreadsReturn, StaysOnItsThread};
 pub mod __private {
     pub use crate::interop::future_awaiter::{AsFuture, AsUnpinFuture, ViaFuture};
     pub use crate::language::lowering::*;
-    pub use crate::library::generator::inline::{inline_ramp, InlineFrame};
+    pub use crate::library::generator::inline::{inline_ramp, inline_yield_point, InlineFrame};
 }
 
 /// `co_await!(expr)`: suspends the coroutine until `expr`'s awaiter resumes

@@ -451,13 +451,16 @@ impl Inner {
     /// touches them, and a turn cannot run inside a resume); the waiters
     /// a resumed coroutine adds (it read all there was and waits again)
     /// wait for the next event. A resume that unwinds leaves `dispatching`
-    /// set and `dispatched` at the next event: the next turn goes on from
-    /// there before it polls, so no readiness is lost.
+    /// set and `dispatched` at the event it was handling: the next turn
+    /// goes on from there before it polls, handling that event again (the
+    /// waiters it had not reached yet are resumed; any resumed already
+    /// that waits again gets a spurious wake-up, which costs a retry), so
+    /// no readiness is lost.
     fn dispatch(&self) {
         self.dispatching.set(true);
         let events = self.events.borrow();
         for (i, e) in events.iter().enumerate().skip(self.dispatched.get()) {
-            self.dispatched.set(i + 1);
+            self.dispatched.set(i);
             // The waker's wake-ups are recorded by `notified`; a stale
             // token names no source.
             let Some((key, readers, writers)) = self.sources.borrow().waiting_on(e.token()) else { continue };

@@ -237,6 +237,11 @@ pub const INLINE_GENERATOR_ARGS: &str = "`InlineGenerator` takes the element typ
     help: write `-> InlineGenerator<T>`, or `-> InlineGenerator<T, &'a Borrowed>` for a generator that borrows \
     its parameters";
 
+pub const INLINE_GENERATOR_CO_AWAIT: &str = "an inline generator's body cannot `co_await!`: like a `Generator` \
+    (and C++23 `std::generator`), it only yields\n\
+    help: await before creating the generator and pass the value in, or return an `AsyncGenerator<T>` \
+    (a heap frame) to await between items";
+
 pub const INLINE_GENERATOR_PROMISE: &str = "an inline generator's promise is `GeneratorPromise<T>`: it cannot be \
     chosen with `promise = ..`\n\
     help: remove `promise = ..`, or return a `UniqueCoroutineHandle<YourPromise>` (a heap frame) to use your own \

@@ -33,6 +33,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut body = (*f.item.block).clone();
     let mut lowering = BodyLowering::new(&args.krate);
+    if crate::inline::detect(&f.ret).is_some_and(|r| r.is_ok()) {
+        lowering = lowering.for_inline_generator();
+    }
     lowering.visit_block_mut(&mut body);
     // `-> InlineGenerator<T>`: the frame in the caller (`inline.rs`).
     match crate::inline::expand(&args, &f, &body, lowering.points()) {

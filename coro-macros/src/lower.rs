@@ -72,11 +72,22 @@ pub struct BodyLowering<'a> {
     /// Set while visiting code that belongs to the body's text but not to
     /// the coroutine (a closure, a nested `fn`, a `const`, ...).
     barrier: Option<Barrier>,
+    /// The body of an `InlineGenerator` (`inline.rs`): a `co_yield!` builds
+    /// its `InlineYield<T>` itself, through no promise member a user could
+    /// implement, since the frame's resume reads the parked awaiter as
+    /// that type; a `co_await!` is an error.
+    inline: bool,
 }
 
 impl<'a> BodyLowering<'a> {
     pub fn new(krate: &'a Path) -> Self {
-        BodyLowering { krate, co: co_ident(), points: 0, barrier: None }
+        BodyLowering { krate, co: co_ident(), points: 0, barrier: None, inline: false }
+    }
+
+    /// Lowers the body of an inline generator (see the `inline` field).
+    pub fn for_inline_generator(mut self) -> Self {
+        self.inline = true;
+        self
     }
 
     /// How many `co_await!`/`co_yield!` points the body has.
@@ -131,6 +142,9 @@ impl<'a> BodyLowering<'a> {
         let second = operands.get(1).map_or_else(|| mac.span(), Spanned::span);
         let misuse = match (self.barrier, kw, operands.len()) {
             (Some(barrier), _, _) => Some((mac.span(), diagnostics::keyword_outside(kw.name(), barrier))),
+            (None, Keyword::Await, _) if self.inline => {
+                Some((mac.span(), diagnostics::INLINE_GENERATOR_CO_AWAIT.to_owned()))
+            }
             (None, Keyword::Return, 0) | (None, _, 1) => None,
             (None, Keyword::Return, _) => Some((second, diagnostics::CO_RETURN_ARITY.to_owned())),
             (None, _, 0) => Some((mac.span(), diagnostics::missing_operand(kw.name()))),
@@ -209,6 +223,11 @@ impl<'a> BodyLowering<'a> {
                                 #parked.await
                             }).value #close
                         },
+                    )
+                } else if self.inline {
+                    (
+                        quote!(Yield),
+                        quote_spanned! {span=> #krate::__private::inline_yield_point(#co, #operand, #record).await },
                     )
                 } else {
                     (

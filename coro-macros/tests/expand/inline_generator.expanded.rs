@@ -56,9 +56,9 @@ fn words<'a>(
                         );
                     }
                     co_yield!(@ __coro_lowered);
-                    ::coro::__private::yield_point(
-                            w,
+                    ::coro::__private::inline_yield_point(
                             ::coro::__private::at(promise),
+                            w,
                             __CoroPoint1,
                         )
                         .await

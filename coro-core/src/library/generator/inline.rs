@@ -45,12 +45,23 @@
 //!
 //! The frame has no [`CoroutineHandle`](crate::CoroutineHandle): nothing
 //! hands one out, and nothing needs one. A generator's body cannot
-//! `co_await!` (its promise's `await_transform` accepts nothing, as in
-//! C++23), so the only suspension points are `co_yield!`s, whose awaiter
-//! ([`InlineYield`]) has an `await_suspend` that does nothing and is never
-//! called; the initial and final awaiters are [`SuspendAlways`]. A frame in
-//! the caller can therefore never be resumed or destroyed by anyone but its
-//! owner, through `Pin<&mut _>`.
+//! `co_await!` (as in C++23; `#[coro::coroutine]` rejects it in an inline
+//! generator's body), so the only suspension points are `co_yield!`s,
+//! whose awaiter ([`InlineYield`]) has an `await_suspend` that does nothing
+//! and is never called; the initial and final awaiters are
+//! [`SuspendAlways`]. A frame in the caller can therefore never be resumed
+//! or destroyed by anyone but its owner, through `Pin<&mut _>`.
+//!
+//! # Why the parked awaiter is an `InlineYield<T>`
+//!
+//! `next()` reads the awaiter its body parked as an `InlineYield<T>`. That
+//! holds by construction, not by trusting trait impls: a `co_yield!(v)` of
+//! an inline generator is lowered to [`inline_yield_point`], which takes a
+//! `T` and builds the `InlineYield<T>` itself. It does not go through
+//! `YieldValue`/`AwaitTransform`, which a user may implement for
+//! `InlineGeneratorPromise<T>` (the orphan rule allows it for a local
+//! argument type): such an impl changes nothing here
+//! (`tests/ui/inline_generator_yields_only_its_element_type.rs`).
 #![allow(clippy::type_complexity)]
 
 use core::cell::UnsafeCell;
@@ -67,7 +78,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::language::awaiter::{AwaitSuspend, Awaiter};
 use crate::language::frame::Head;
 use crate::language::handle::{CoroutineHandle, UniqueCoroutineHandle};
-use crate::language::lowering::{Co, Slot};
+use crate::language::lowering::{AwaitPoint, Co, Record, Slot};
 use crate::language::promise::{
     AwaitTransformed, CoroutineTraits, Payload, Promise, ReturnVoid, ReturnsVoid, YieldValue,
 };
@@ -191,6 +202,23 @@ impl<T> YieldValue<T> for InlineGeneratorPromise<T> {
     fn yield_value(&mut self, value: T) -> InlineYield<T> {
         InlineYield { value: Some(value) }
     }
+}
+
+/// What an inline generator's `co_yield!(v)` becomes (generated code
+/// only): the point parks an [`InlineYield<T>`] carrying `v`, built here
+/// rather than by a `yield_value` that a user's `impl YieldValue<U> for
+/// InlineGeneratorPromise<T>` could replace, because the frame's resume
+/// reads the parked awaiter as an `InlineYield<T>`. `v` must be a `T`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn inline_yield_point<T, R: Record>(
+    // First, so that `T` is the generator's before `value` is checked: a
+    // value of another type is a plain "expected `T`" error.
+    _co: Co<InlineGeneratorPromise<T>>,
+    value: T,
+    _record: R,
+) -> AwaitPoint<InlineYield<T>, R> {
+    AwaitPoint::new(InlineYield { value: Some(value) })
 }
 
 /// What the body of an inline generator awaits at a `co_yield!(v)`: `v`,
@@ -385,16 +413,20 @@ impl<T, G: GeneratorBody<T>> InlineGenerator<T, G> {
         };
         match polled {
             Ok(Poll::Pending) => match slot.parked_awaiter() {
-                // Parked at a `co_yield!`: the only awaiter a body lowered
-                // with `InlineGeneratorPromise<T>` can park (it has no
-                // `await_transform`) is its `InlineYield<T>`, whose
+                // Parked at a `co_yield!`: the only awaiter the body of an
+                // inline generator parks (its `co_yield!`s are lowered to
+                // `inline_yield_point`, which builds the awaiter itself,
+                // and a `co_await!` is a compile error) is its
+                // `InlineYield<T>`, whose
                 // `await_suspend` has nothing to do: the coroutine stays
                 // suspended, and the value goes to the promise.
                 Some(awaiter) => {
                     // SAFETY: the awaiter is an `InlineYield<T>` (above:
                     // the body was built by `inline_ramp` from a closure
-                    // given a `Co<InlineGeneratorPromise<T>>`, and a
-                    // `#[coro::coroutine]` body reaches no other token;
+                    // given a `Co<InlineGeneratorPromise<T>>`, its only
+                    // suspension points are `inline_yield_point`s, typed by
+                    // that `T`, `.await` is rejected in a body, and no
+                    // promise member a user can implement is consulted;
                     // only a hand-written call of `coro::__private` could
                     // park another awaiter here), parked in the body,
                     // which nothing has touched since the poll returned.
