@@ -4,21 +4,28 @@
 //! the loop runs again: the poll is edge-triggered, so the same readiness
 //! is not reported twice.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use coro::promise::{AwaitDirect, Payload, Promise, ReturnVoid, ReturnsVoid};
-use coro::{co_await, co_return, CoroutineTraits, SuspendNever, Task};
+use coro::{co_await, co_return, CoroutineTraits, SuspendAlways, SuspendNever, Task, UniqueCoroutineHandle};
 use coro_io::{sleep, EventLoop, TcpListener};
 
 /// An eager coroutine whose promise rethrows a panic out of the resume
-/// that raised it (as a `Generator`'s does).
+/// that raised it (as a `Generator`'s does). As in C++, a coroutine whose
+/// `unhandled_exception` throws is then at its final point, and its owner
+/// destroys it.
 struct Rethrowing;
 
-struct Started;
+struct Started(#[allow(dead_code)] UniqueCoroutineHandle<Rethrowing>);
+
+thread_local! {
+    /// The panicking coroutine's owner, kept until the test has seen it panic.
+    static OWNER: RefCell<Option<Started>> = const { RefCell::new(None) };
+}
 
 impl CoroutineTraits for Started {
     type Promise = Rethrowing;
@@ -27,17 +34,20 @@ impl CoroutineTraits for Started {
 impl Promise for Rethrowing {
     type ReturnObject = Started;
     type InitialSuspend = SuspendNever;
-    type FinalSuspend = SuspendNever;
+    type FinalSuspend = SuspendAlways;
     type Return = ReturnsVoid;
     type Await = AwaitDirect;
     unsafe fn get_return_object(&mut self) -> Started {
-        Started
+        // SAFETY: `Started` is the frame's only owner; the loop resumes it
+        // through the handle its accept awaiter registered, while it is
+        // suspended there, and never after it is done.
+        Started(unsafe { UniqueCoroutineHandle::from_promise(self) })
     }
     fn initial_suspend(&mut self) -> SuspendNever {
         SuspendNever
     }
-    fn final_suspend(&mut self) -> SuspendNever {
-        SuspendNever
+    fn final_suspend(&mut self) -> SuspendAlways {
+        SuspendAlways
     }
     fn unhandled_exception(&mut self, payload: Payload) {
         std::panic::resume_unwind(payload)
@@ -65,7 +75,8 @@ fn accept_then_panic(l: Rc<TcpListener>) -> Started {
 /// Starts `accept_then_panic` on the loop, where it waits.
 #[coro::coroutine]
 fn start_panicking_acceptor(l: Rc<TcpListener>) -> Task<()> {
-    let _started = accept_then_panic(l);
+    let started = accept_then_panic(l);
+    OWNER.with(|o| *o.borrow_mut() = Some(started));
     co_return!(())
 }
 
@@ -112,4 +123,7 @@ fn a_waiter_that_unwinds_out_of_a_dispatch_does_not_cost_the_other_waiters_of_it
     // The loop runs again: the second waiter is resumed by the same event.
     rt.block_on(until(accepted.clone(), Duration::from_secs(5)));
     assert!(accepted.get(), "the second waiter was resumed and accepted the second connection");
+    // The panicking coroutine is at its final point: its owner frees it.
+    let owner = OWNER.with(|o| o.borrow_mut().take()).expect("the panicking coroutine's owner");
+    drop(owner);
 }
